@@ -1,0 +1,56 @@
+// Message vocabulary between the transport, connection actors and rooms.
+// CAF 0.17 atoms are at most 10 characters.
+#pragma once
+
+#include "actors/outlet.hpp"
+
+#include <caf/all.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hub {
+
+// -- transport -> connection actor ---------------------------------------------------
+using eio_text_atom = caf::atom_constant<caf::atom("eio_text")>;    // std::string payload
+using eio_binary_atom = caf::atom_constant<caf::atom("eio_bin")>;   // std::string bytes
+using eio_closed_atom = caf::atom_constant<caf::atom("eio_close")>; // std::string reason
+
+// -- connection actor timers -----------------------------------------------------------
+using connect_timeout_atom = caf::atom_constant<caf::atom("conn_tout")>;
+using ack_timeout_atom = caf::atom_constant<caf::atom("ack_tout")>;  // nsp, socket id, ack id
+
+// -- rooms -------------------------------------------------------------------------------
+using join_atom = caf::atom_constant<caf::atom("join")>;        // room key, member
+using leave_atom = caf::atom_constant<caf::atom("leave")>;      // room key, member
+using broadcast_atom = caf::atom_constant<caf::atom("bcast")>;  // broadcast_ptr
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;  // broadcast_ptr, room key
+
+// A packet for every socket of `nsp` in any of `rooms` (all of the namespace when
+// `rooms` is empty), except sockets in `except_rooms` or with an id in `except_sids`.
+// Each socket receives it once even when it is in several of the rooms.
+struct broadcast {
+  std::string nsp;
+  std::vector<std::string> rooms;
+  std::vector<std::string> except_rooms;
+  std::vector<std::string> except_sids;
+  wire_packet_ptr packet;
+};
+using broadcast_ptr = std::shared_ptr<const broadcast>;
+
+// Rooms are scoped to a namespace; the key joins both. The empty room name stands for
+// "every socket of the namespace".
+inline std::string room_key(const std::string& nsp, const std::string& room) {
+  std::string key;
+  key.reserve(nsp.size() + 1 + room.size());
+  key += nsp;
+  key += '\n';
+  key += room;
+  return key;
+}
+
+}  // namespace hub
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::wire_packet_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::broadcast_ptr)

@@ -1,0 +1,305 @@
+#include "actors/sio_connection.hpp"
+
+#include "util/log.hpp"
+#include "util/random_id.hpp"
+
+namespace hub::sio {
+namespace {
+
+bool is_event_type(packet_type t) {
+  return t == packet_type::event || t == packet_type::binary_event;
+}
+bool is_ack_type(packet_type t) {
+  return t == packet_type::ack || t == packet_type::binary_ack;
+}
+
+// The raw text from element `from` to the last element (they are contiguous).
+std::string_view span_of(const std::vector<std::string_view>& elements, std::size_t from) {
+  const char* begin = elements[from].data();
+  const char* end = elements.back().data() + elements.back().size();
+  return std::string_view(begin, static_cast<std::size_t>(end - begin));
+}
+
+// The raw text inside an array's brackets ("" for an empty array).
+std::optional<std::string_view> inner_text(std::string_view array_text) {
+  auto elements = json_args::split_array(array_text);
+  if (!elements) return std::nullopt;
+  if (elements->empty()) return std::string_view{};
+  return span_of(*elements, 0);
+}
+
+}  // namespace
+
+// -- inputs --------------------------------------------------------------------------
+
+void connection::on_text(std::string_view text) {
+  retired_.clear();
+  if (closing_) return;
+  auto r = decoder_.feed_text(text);
+  if (auto* err = std::get_if<decode_error>(&r)) {
+    log::debug("parse error: ", err->reason);
+    close_transport("parse error");
+  } else if (auto* p = std::get_if<packet>(&r)) {
+    handle(std::move(*p));
+  }
+}
+
+void connection::on_binary(std::string bytes) {
+  retired_.clear();
+  if (closing_) return;
+  auto r = decoder_.feed_binary(std::move(bytes));
+  if (auto* err = std::get_if<decode_error>(&r)) {
+    log::debug("parse error: ", err->reason);
+    close_transport("parse error");
+  } else if (auto* p = std::get_if<packet>(&r)) {
+    handle(std::move(*p));
+  }
+}
+
+void connection::on_transport_closed(const std::string& reason) {
+  closing_ = true;
+  while (!sockets_.empty()) remove_socket(sockets_.begin(), reason);
+  self->quit();
+}
+
+void connection::on_connect_timeout() {
+  if (sockets_.empty() && !closing_) close_transport("connect timeout");
+}
+
+void connection::on_ack_timeout(const std::string& nsp, const std::string& sid, std::uint64_t id) {
+  retired_.clear();
+  auto it = sockets_.find(nsp);
+  if (it == sockets_.end() || it->second->id_ != sid) return;
+  auto& acks = it->second->pending_acks_;
+  auto a = acks.find(id);
+  if (a == acks.end()) return;
+  auto cb = std::move(a->second.on_reply);
+  acks.erase(a);
+  if (cb) cb(std::nullopt);
+}
+
+void connection::on_deliver(const broadcast& b, const std::string& origin_key) {
+  retired_.clear();
+  auto it = sockets_.find(b.nsp);
+  if (it == sockets_.end()) return;
+  const socket& s = *it->second;
+  for (const auto& sid : b.except_sids)
+    if (sid == s.id_) return;
+  for (const auto& r : b.except_rooms)
+    if (s.rooms_.count(r)) return;
+  // A socket in several target rooms gets one copy: only the first target room it is
+  // in delivers. This needs no shared state between the room actors.
+  if (!b.rooms.empty()) {
+    for (const auto& r : b.rooms) {
+      if (s.rooms_.count(r)) {
+        if (room_key(b.nsp, r) != origin_key) return;
+        break;
+      }
+    }
+  }
+  send(b.packet);
+}
+
+// -- used by socket ---------------------------------------------------------------------
+
+void connection::send(wire_packet_ptr packet) {
+  if (auto o = out.lock()) o->send(std::move(packet));
+}
+
+void connection::send_packet(const packet& p) {
+  auto w = std::make_shared<wire_packet>();
+  w->text.reserve(p.data.size() + p.nsp.size() + 8);
+  w->text += '4';
+  encode_append(w->text, p);
+  w->binaries = p.attachments;
+  send(std::move(w));
+}
+
+void connection::join(socket& s, const std::string& room) {
+  if (!s.rooms_.insert(room).second) return;
+  self->send(srv->directory(), join_atom::value, room_key(s.nsp_, room),
+             caf::actor_cast<caf::actor>(self));
+}
+
+void connection::leave(socket& s, const std::string& room) {
+  if (s.rooms_.erase(room) == 0) return;
+  self->send(srv->directory(), leave_atom::value, room_key(s.nsp_, room),
+             caf::actor_cast<caf::actor>(self));
+}
+
+void connection::server_disconnect(socket& s, bool close_connection) {
+  if (close_connection) {
+    for (auto& [nsp, sock] : sockets_) send_packet(packet{packet_type::disconnect, nsp, {}, {}, {}});
+    close_transport("server disconnect");
+    return;
+  }
+  auto it = sockets_.find(s.nsp_);
+  if (it == sockets_.end()) return;
+  send_packet(packet{packet_type::disconnect, s.nsp_, {}, {}, {}});
+  remove_socket(it, "server namespace disconnect");
+}
+
+// -- packet handling -------------------------------------------------------------------
+
+void connection::handle(packet&& p) {
+  if (p.type == packet_type::connect) {
+    handle_connect(std::move(p));
+    return;
+  }
+  auto it = sockets_.find(p.nsp);
+  if (it == sockets_.end()) {
+    // Any packet but CONNECT for a namespace that is not connected is a protocol error.
+    close_transport("packet for a namespace not connected");
+    return;
+  }
+  socket& s = *it->second;
+  if (p.type == packet_type::disconnect) {
+    remove_socket(it, "client namespace disconnect");
+  } else if (is_event_type(p.type)) {
+    handle_event(s, std::move(p));
+  } else if (is_ack_type(p.type)) {
+    handle_ack(s, std::move(p));
+  } else {
+    close_transport("unexpected packet type from client");
+  }
+}
+
+void connection::handle_connect(packet&& p) {
+  if (sockets_.count(p.nsp)) {
+    close_transport("duplicate CONNECT");
+    return;
+  }
+  const namespace_def* def = srv->find(p.nsp);
+  if (!def) {
+    send_packet(packet{packet_type::connect_error, p.nsp, {}, R"({"message":"Invalid namespace"})", {}});
+    return;
+  }
+  auto s = std::make_unique<socket>();
+  s->self_ = self;
+  s->conn_ = this;
+  s->def_ = def;
+  s->id_ = random_id();
+  s->nsp_ = p.nsp;
+  s->handshake_ = hs.get();
+  s->auth_ = p.data.empty() ? json::object() : json::parse(p.data, nullptr, false);
+  if (s->auth_.is_discarded() || !s->auth_.is_object()) s->auth_ = json::object();
+  for (const auto& m : def->middlewares_) {
+    if (auto refusal = m(*s)) {
+      json body = json::object();
+      body["message"] = refusal->message;
+      if (refusal->data) body["data"] = *refusal->data;
+      send_packet(packet{packet_type::connect_error, p.nsp, {}, body.dump(), {}});
+      return;
+    }
+  }
+  socket& ref = *s;
+  sockets_.emplace(p.nsp, std::move(s));
+  json reply = json::object();
+  reply["sid"] = ref.id_;
+  send_packet(packet{packet_type::connect, p.nsp, {}, reply.dump(), {}});
+  join(ref, std::string{});  // the namespace-wide room
+  if (def->on_connection_) def->on_connection_(ref);
+}
+
+void connection::handle_event(socket& s, packet&& p) {
+  auto elements = json_args::split_array(p.data);
+  if (!elements || elements->empty()) {
+    close_transport("malformed event");
+    return;
+  }
+  const auto& first = (*elements)[0];
+  std::string name;
+  if (!first.empty() && first.front() == '"') {
+    auto parsed = json::parse(first, nullptr, false);
+    if (!parsed.is_string()) {
+      close_transport("malformed event name");
+      return;
+    }
+    name = parsed.get<std::string>();
+  } else {
+    name = std::string(first);  // numeric event names, as Node allows
+  }
+  std::string raw_args;
+  if (elements->size() > 1) raw_args = std::string(span_of(*elements, 1));
+  ack_sender ack;
+  if (p.id) ack = ack_sender(out, p.nsp, *p.id);
+  event ev(std::move(name), std::move(raw_args), std::move(p.attachments), std::move(ack));
+  const namespace_def& def = *s.def_;
+  auto h = def.handlers_.find(ev.name());
+  if (h != def.handlers_.end()) h->second(s, ev);
+  else if (def.on_any_) def.on_any_(s, ev);
+}
+
+void connection::handle_ack(socket& s, packet&& p) {
+  auto a = s.pending_acks_.find(*p.id);
+  if (a == s.pending_acks_.end()) return;  // unknown or late: ignored, as in Node
+  auto cb = std::move(a->second.on_reply);
+  s.pending_acks_.erase(a);
+  auto raw = inner_text(p.data.empty() ? std::string_view("[]") : std::string_view(p.data));
+  if (!raw) {
+    close_transport("malformed ack");
+    return;
+  }
+  if (cb) cb(event(std::string{}, std::string(*raw), std::move(p.attachments), ack_sender{}));
+}
+
+void connection::close_transport(const std::string& why) {
+  if (closing_) return;
+  log::debug("closing connection: ", why);
+  closing_ = true;
+  if (auto o = out.lock()) o->close();
+  else on_transport_closed(why);
+}
+
+void connection::remove_socket(std::map<std::string, std::unique_ptr<socket>>::iterator it,
+                               std::string_view reason) {
+  retired_.push_back(std::move(it->second));
+  auto& s = retired_.back();
+  sockets_.erase(it);
+  auto rooms = s->rooms_;
+  for (const auto& r : rooms) leave(*s, r);
+  for (auto& [id, pending] : s->pending_acks_)
+    if (pending.on_reply) pending.on_reply(std::nullopt);
+  s->pending_acks_.clear();
+  if (s->def_->on_disconnect_) s->def_->on_disconnect_(*s, reason);
+}
+
+// -- the actor -----------------------------------------------------------------------------
+
+namespace {
+
+struct connection_state {
+  connection conn;
+};
+
+caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, const server* srv,
+                               outlet_weak out, std::shared_ptr<const handshake> hs) {
+  auto& c = self->state.conn;
+  c.self = self;
+  c.srv = srv;
+  c.out = std::move(out);
+  c.hs = std::move(hs);
+  self->delayed_send(self, srv->config().connect_timeout, connect_timeout_atom::value);
+  return {
+    [=](eio_text_atom, const std::string& text) { self->state.conn.on_text(text); },
+    [=](eio_binary_atom, std::string& bytes) { self->state.conn.on_binary(std::move(bytes)); },
+    [=](eio_closed_atom, const std::string& reason) {
+      self->state.conn.on_transport_closed(reason);
+    },
+    [=](connect_timeout_atom) { self->state.conn.on_connect_timeout(); },
+    [=](ack_timeout_atom, const std::string& nsp, const std::string& sid, std::uint64_t id) {
+      self->state.conn.on_ack_timeout(nsp, sid, id);
+    },
+    [=](deliver_atom, const broadcast_ptr& b, const std::string& origin) {
+      self->state.conn.on_deliver(*b, origin);
+    },
+  };
+}
+
+}  // namespace
+
+caf::actor server::spawn_connection(outlet_weak out, std::shared_ptr<const handshake> hs) const {
+  return sys_.spawn(connection_actor, this, std::move(out), std::move(hs));
+}
+
+}  // namespace hub::sio

@@ -1,0 +1,55 @@
+// The connection actor: one per Engine.IO session. It owns the Socket.IO state of
+// that session (namespaces joined, socket ids, acks both ways, connect timeout) and
+// talks to the network only through its outlet.
+#pragma once
+
+#include "actors/sio_server.hpp"
+#include "net/protocol/socketio_packet.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace hub::sio {
+
+class connection {
+ public:
+  // -- wiring (set once at spawn) -------------------------------------------------
+  caf::event_based_actor* self = nullptr;
+  const server* srv = nullptr;
+  outlet_weak out;
+  std::shared_ptr<const handshake> hs;
+
+  // -- inputs -----------------------------------------------------------------------
+  void on_text(std::string_view text);
+  void on_binary(std::string bytes);
+  void on_transport_closed(const std::string& reason);
+  void on_connect_timeout();
+  void on_ack_timeout(const std::string& nsp, const std::string& sid, std::uint64_t id);
+  void on_deliver(const broadcast& b, const std::string& origin_key);
+
+  // -- used by socket -----------------------------------------------------------------
+  void send(wire_packet_ptr packet);
+  void join(socket& s, const std::string& room);
+  void leave(socket& s, const std::string& room);
+  void server_disconnect(socket& s, bool close_connection);
+
+ private:
+  void handle(packet&& p);
+  void handle_connect(packet&& p);
+  void handle_event(socket& s, packet&& p);
+  void handle_ack(socket& s, packet&& p);
+  // Ends the Engine.IO session (the transport then reports the close back to us).
+  void close_transport(const std::string& why);
+  void remove_socket(std::map<std::string, std::unique_ptr<socket>>::iterator it,
+                     std::string_view reason);
+  void send_packet(const packet& p);
+
+  decoder decoder_;
+  std::map<std::string, std::unique_ptr<socket>> sockets_;  // by namespace
+  // Sockets removed while a handler may still hold a reference; freed on the next input.
+  std::vector<std::unique_ptr<socket>> retired_;
+  bool closing_ = false;
+};
+
+}  // namespace hub::sio

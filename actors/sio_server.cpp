@@ -1,0 +1,187 @@
+#include "actors/sio_server.hpp"
+
+#include "actors/room_directory.hpp"
+#include "actors/sio_connection.hpp"
+#include "net/protocol/socketio_packet.hpp"
+
+namespace hub::sio {
+namespace {
+
+wire_packet_ptr encode_packet(packet p) {
+  auto w = std::make_shared<wire_packet>();
+  w->text.reserve(p.data.size() + p.nsp.size() + 8);
+  w->text += '4';
+  encode_append(w->text, p);
+  w->binaries = std::move(p.attachments);
+  return w;
+}
+
+std::string raw_array(std::string_view name_json, std::string_view raw_args) {
+  std::string data;
+  data.reserve(name_json.size() + raw_args.size() + 3);
+  data += '[';
+  data += name_json;
+  if (!raw_args.empty()) {
+    data += ',';
+    data += raw_args;
+  }
+  data += ']';
+  return data;
+}
+
+}  // namespace
+
+// -- encoding ------------------------------------------------------------------------------
+
+wire_packet_ptr encode_event(const std::string& nsp, std::string_view name, json args,
+                             std::optional<std::uint64_t> ack_id) {
+  json data = json::array();
+  data.push_back(std::string(name));
+  if (args.is_array()) {
+    for (auto& a : args) data.push_back(std::move(a));
+  } else {
+    data.push_back(std::move(args));
+  }
+  packet p{packet_type::event, nsp, ack_id, {}, {}};
+  json_args::extract_binaries(data, p.attachments);
+  p.data = data.dump();
+  return encode_packet(std::move(p));
+}
+
+wire_packet_ptr encode_event_raw(const std::string& nsp, std::string_view name,
+                                 std::string_view raw_args,
+                                 std::vector<std::string> attachments,
+                                 std::optional<std::uint64_t> ack_id) {
+  packet p{packet_type::event, nsp, ack_id, raw_array(json(std::string(name)).dump(), raw_args),
+           std::move(attachments)};
+  return encode_packet(std::move(p));
+}
+
+// -- acks ----------------------------------------------------------------------------------
+
+void ack_sender::operator()(json results) const {
+  if (!valid_) return;
+  auto o = out_.lock();
+  if (!o) return;
+  if (!results.is_array()) results = json::array({std::move(results)});
+  packet p{packet_type::ack, nsp_, id_, {}, {}};
+  json_args::extract_binaries(results, p.attachments);
+  p.data = results.dump();
+  o->send(encode_packet(std::move(p)));
+}
+
+void ack_sender::raw(std::string_view raw_args, std::vector<std::string> attachments) const {
+  if (!valid_) return;
+  auto o = out_.lock();
+  if (!o) return;
+  std::string data;
+  data.reserve(raw_args.size() + 2);
+  data += '[';
+  data += raw_args;
+  data += ']';
+  o->send(encode_packet(packet{packet_type::ack, nsp_, id_, std::move(data), std::move(attachments)}));
+}
+
+// -- events --------------------------------------------------------------------------------
+
+const json& event::args() {
+  if (!args_) {
+    std::string text;
+    text.reserve(raw_args_.size() + 2);
+    text += '[';
+    text += raw_args_;
+    text += ']';
+    json parsed = json::parse(text, nullptr, false);
+    if (parsed.is_discarded()) parsed = json::array();  // the decoder validated it already
+    json_args::fill_placeholders(parsed, attachments_);
+    args_ = std::move(parsed);
+  }
+  return *args_;
+}
+
+// -- broadcasts ----------------------------------------------------------------------------
+
+void broadcaster::emit(std::string_view name, json args) const {
+  send(encode_event(nsp_, name, std::move(args)));
+}
+
+void broadcaster::emit_raw(std::string_view name, std::string_view raw_args,
+                           std::vector<std::string> attachments) const {
+  send(encode_event_raw(nsp_, name, raw_args, std::move(attachments)));
+}
+
+void broadcaster::send(wire_packet_ptr packet) const {
+  auto b = std::make_shared<broadcast>();
+  b->nsp = nsp_;
+  b->rooms = rooms_;
+  b->except_rooms = except_rooms_;
+  b->except_sids = except_sids_;
+  b->packet = std::move(packet);
+  caf::anon_send(directory_, broadcast_atom::value, broadcast_ptr(std::move(b)));
+}
+
+// -- server --------------------------------------------------------------------------------
+
+server::server(caf::actor_system& sys, server_config cfg)
+  : sys_(sys), cfg_(cfg), directory_(spawn_room_directory(sys)) {}
+
+namespace_def& server::of(const std::string& name) {
+  auto it = namespaces_.find(name);
+  if (it == namespaces_.end()) it = namespaces_.emplace(name, namespace_def(name)).first;
+  return it->second;
+}
+
+const namespace_def* server::find(std::string_view name) const {
+  auto it = namespaces_.find(name);
+  return it == namespaces_.end() ? nullptr : &it->second;
+}
+
+// -- socket --------------------------------------------------------------------------------
+
+void socket::emit(std::string_view name, json args) {
+  conn_->send(encode_event(nsp_, name, std::move(args)));
+}
+
+void socket::emit_raw(std::string_view name, std::string_view raw_args,
+                      std::vector<std::string> attachments) {
+  conn_->send(encode_event_raw(nsp_, name, raw_args, std::move(attachments)));
+}
+
+void socket::track_ack(std::uint64_t id, std::chrono::milliseconds timeout, ack_callback on_reply) {
+  pending_acks_.emplace(id, pending_ack{std::move(on_reply)});
+  self_->delayed_send(self_, timeout, ack_timeout_atom::value, nsp_, id_, id);
+}
+
+void socket::emit_with_ack(std::string_view name, json args, std::chrono::milliseconds timeout,
+                           ack_callback on_reply) {
+  auto id = next_ack_id_++;
+  track_ack(id, timeout, std::move(on_reply));
+  conn_->send(encode_event(nsp_, name, std::move(args), id));
+}
+
+void socket::emit_raw_with_ack(std::string_view name, std::string_view raw_args,
+                               std::vector<std::string> attachments,
+                               std::chrono::milliseconds timeout, ack_callback on_reply) {
+  auto id = next_ack_id_++;
+  track_ack(id, timeout, std::move(on_reply));
+  conn_->send(encode_event_raw(nsp_, name, raw_args, std::move(attachments), id));
+}
+
+void socket::join(const std::string& room) { conn_->join(*this, room); }
+void socket::leave(const std::string& room) { conn_->leave(*this, room); }
+
+broadcaster socket::to(std::string room) const {
+  broadcaster b(conn_->srv->directory(), nsp_);
+  b.to(std::move(room)).except_socket(id_);
+  return b;
+}
+
+broadcaster socket::broadcast() const {
+  broadcaster b(conn_->srv->directory(), nsp_);
+  b.except_socket(id_);
+  return b;
+}
+
+void socket::disconnect(bool close_connection) { conn_->server_disconnect(*this, close_connection); }
+
+}  // namespace hub::sio

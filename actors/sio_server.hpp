@@ -1,0 +1,244 @@
+// The Socket.IO server-side API that applications are written against: namespaces,
+// middlewares, event handlers, acks both ways, rooms and broadcasts.
+//
+// Handlers run inside the connection actor that owns the socket, one message at a
+// time, so they may touch the socket freely; a handler that needs another actor uses
+// `socket::self()` (request/then) and answers later through the copied `ack`.
+#pragma once
+
+#include "actors/messages.hpp"
+#include "actors/outlet.hpp"
+#include "net/protocol/json_args.hpp"
+
+#include <caf/all.hpp>
+
+#include <any>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace hub::sio {
+
+// What the transport knew about the client when the Engine.IO session opened.
+struct handshake {
+  std::string remote_address;
+  std::string url;
+  std::map<std::string, std::string> query;    // decoded query parameters
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::chrono::system_clock::time_point issued;
+};
+
+// A middleware's refusal of a CONNECT: the client gets connect_error(message, data).
+struct connect_refusal {
+  std::string message;
+  std::optional<json> data;
+};
+
+// Encodes an EVENT packet ready for any transport: ["name", ...args] with binaries
+// moved out into attachments. `args` must be an array.
+wire_packet_ptr encode_event(const std::string& nsp, std::string_view name, json args,
+                             std::optional<std::uint64_t> ack_id = std::nullopt);
+
+// Same, from the raw JSON text of the arguments (elements joined by ',', no brackets)
+// and their attachments; the text is passed through unchanged.
+wire_packet_ptr encode_event_raw(const std::string& nsp, std::string_view name,
+                                 std::string_view raw_args,
+                                 std::vector<std::string> attachments,
+                                 std::optional<std::uint64_t> ack_id = std::nullopt);
+
+// Answers a client's ack request. Copyable, so it can be kept until an asynchronous
+// result (a durable write, say) is ready; thread-safe; meant to be called once.
+class ack_sender {
+ public:
+  ack_sender() = default;
+  ack_sender(outlet_weak out, std::string nsp, std::uint64_t id)
+    : out_(std::move(out)), nsp_(std::move(nsp)), id_(id), valid_(true) {}
+
+  explicit operator bool() const { return valid_; }
+  // `results` is the ack's argument list (an array; a non-array is sent as one arg).
+  void operator()(json results) const;
+  void raw(std::string_view raw_args, std::vector<std::string> attachments) const;
+
+ private:
+  outlet_weak out_;
+  std::string nsp_;
+  std::uint64_t id_ = 0;
+  bool valid_ = false;
+};
+
+// One received EVENT.
+class event {
+ public:
+  event(std::string name, std::string raw_args, std::vector<std::string> attachments,
+        ack_sender ack)
+    : ack(std::move(ack)), name_(std::move(name)), raw_args_(std::move(raw_args)),
+      attachments_(std::move(attachments)) {}
+
+  const std::string& name() const { return name_; }
+  // The arguments after the name, parsed, with binaries in place (json::binary).
+  const json& args();
+  // Raw JSON text of the arguments after the name, elements joined by ','.
+  std::string_view raw_args() const { return raw_args_; }
+  const std::vector<std::string>& attachments() const { return attachments_; }
+  bool wants_ack() const { return static_cast<bool>(ack); }
+
+  ack_sender ack;  // empty when the client asked for no ack
+
+ private:
+  std::string name_;
+  std::string raw_args_;
+  std::vector<std::string> attachments_;
+  std::optional<json> args_;
+};
+
+class server;
+class socket;
+
+// Targets a broadcast: rooms to include and rooms/sockets to leave out.
+class broadcaster {
+ public:
+  broadcaster(caf::actor directory, std::string nsp)
+    : directory_(std::move(directory)), nsp_(std::move(nsp)) {}
+
+  broadcaster& to(std::string room) { rooms_.push_back(std::move(room)); return *this; }
+  broadcaster& except(std::string room) { except_rooms_.push_back(std::move(room)); return *this; }
+  broadcaster& except_socket(std::string sid) { except_sids_.push_back(std::move(sid)); return *this; }
+
+  void emit(std::string_view name, json args = json::array()) const;
+  void emit_raw(std::string_view name, std::string_view raw_args,
+                std::vector<std::string> attachments = {}) const;
+  void send(wire_packet_ptr packet) const;
+
+ private:
+  caf::actor directory_;
+  std::string nsp_;
+  std::vector<std::string> rooms_;
+  std::vector<std::string> except_rooms_;
+  std::vector<std::string> except_sids_;
+};
+
+using middleware = std::function<std::optional<connect_refusal>(socket&)>;
+using connection_handler = std::function<void(socket&)>;
+using event_handler = std::function<void(socket&, event&)>;
+using disconnect_handler = std::function<void(socket&, std::string_view reason)>;
+
+// A namespace's handlers. Configured before the server starts; read-only afterwards.
+class namespace_def {
+ public:
+  explicit namespace_def(std::string name) : name_(std::move(name)) {}
+
+  namespace_def& use(middleware m) { middlewares_.push_back(std::move(m)); return *this; }
+  namespace_def& on_connection(connection_handler h) { on_connection_ = std::move(h); return *this; }
+  namespace_def& on(std::string event, event_handler h) {
+    handlers_[std::move(event)] = std::move(h);
+    return *this;
+  }
+  // Called for events with no handler of their own.
+  namespace_def& on_any(event_handler h) { on_any_ = std::move(h); return *this; }
+  namespace_def& on_disconnect(disconnect_handler h) { on_disconnect_ = std::move(h); return *this; }
+
+  const std::string& name() const { return name_; }
+
+ private:
+  friend class connection;
+  std::string name_;
+  std::vector<middleware> middlewares_;
+  connection_handler on_connection_;
+  std::unordered_map<std::string, event_handler> handlers_;
+  event_handler on_any_;
+  disconnect_handler on_disconnect_;
+};
+
+struct server_config {
+  std::chrono::milliseconds connect_timeout{45000};
+};
+
+class server {
+ public:
+  server(caf::actor_system& sys, server_config cfg);
+
+  // Creates (or returns) a namespace. Only before the server starts accepting.
+  namespace_def& of(const std::string& name);
+  const namespace_def* find(std::string_view name) const;
+
+  // io.of(nsp).to(room)... from anywhere (actors, HTTP handlers).
+  broadcaster in(std::string nsp) const { return broadcaster(directory_, std::move(nsp)); }
+
+  // Spawns the actor for a new Engine.IO session: it receives eio_text/eio_bin/
+  // eio_close messages and answers through `out`.
+  caf::actor spawn_connection(outlet_weak out, std::shared_ptr<const handshake> hs) const;
+
+  caf::actor_system& system() const { return sys_; }
+  const caf::actor& directory() const { return directory_; }
+  const server_config& config() const { return cfg_; }
+
+ private:
+  caf::actor_system& sys_;
+  server_config cfg_;
+  caf::actor directory_;
+  std::map<std::string, namespace_def, std::less<>> namespaces_;
+};
+
+// One client's membership in one namespace. Lives inside the connection actor.
+class socket {
+ public:
+  const std::string& id() const { return id_; }
+  const std::string& nsp() const { return nsp_; }
+  const json& auth() const { return auth_; }
+  const handshake& handshake_info() const { return *handshake_; }
+  // Application state attached by middlewares or the connection handler.
+  std::any& state() { return state_; }
+
+  void emit(std::string_view name, json args = json::array());
+  void emit_raw(std::string_view name, std::string_view raw_args,
+                std::vector<std::string> attachments = {});
+  // The client's ack arrives as `on_reply(reply)` (its arguments: reply->args(), or
+  // raw_args()); nullopt on timeout or disconnect.
+  using ack_callback = std::function<void(std::optional<event>)>;
+  void emit_with_ack(std::string_view name, json args, std::chrono::milliseconds timeout,
+                     ack_callback on_reply);
+  void emit_raw_with_ack(std::string_view name, std::string_view raw_args,
+                         std::vector<std::string> attachments, std::chrono::milliseconds timeout,
+                         ack_callback on_reply);
+
+  void join(const std::string& room);
+  void leave(const std::string& room);
+  const std::set<std::string>& rooms() const { return rooms_; }
+
+  // Broadcasts that leave this socket out (Node's socket.to(room) / socket.broadcast).
+  broadcaster to(std::string room) const;
+  broadcaster broadcast() const;
+
+  // Server-side disconnect of this namespace; with `close_connection` the whole
+  // Engine.IO session ends too.
+  void disconnect(bool close_connection = false);
+
+  caf::event_based_actor* self() const { return self_; }
+
+ private:
+  friend class connection;
+  struct pending_ack {
+    ack_callback on_reply;
+  };
+  void track_ack(std::uint64_t id, std::chrono::milliseconds timeout, ack_callback on_reply);
+
+  caf::event_based_actor* self_ = nullptr;
+  class connection* conn_ = nullptr;
+  const namespace_def* def_ = nullptr;
+  std::string id_;
+  std::string nsp_;
+  json auth_;
+  const handshake* handshake_ = nullptr;
+  std::any state_;
+  std::set<std::string> rooms_;
+  std::uint64_t next_ack_id_ = 0;
+  std::unordered_map<std::uint64_t, pending_ack> pending_acks_;
+};
+
+}  // namespace hub::sio

@@ -1,0 +1,47 @@
+// The HTTP/1.1 listener on Boost.Beast: accepts connections, reads requests, and
+// routes them to the Engine.IO engines (by path prefix) or to plain HTTP handlers.
+// Beast lives only in this folder's translation units.
+#pragma once
+
+#include "net/transport/engine.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hub::http {
+
+// A plain HTTP route: answers a request, or declines with nullopt.
+using handler = std::function<std::optional<eio::http_reply>(const eio::request_info&)>;
+
+struct route_table {
+  // Path prefixes such as "/socket.io/"; matched with or without the trailing slash.
+  std::vector<std::pair<std::string, eio::engine*>> engines;
+  std::vector<handler> handlers;  // tried in order after the engines
+};
+
+class http_server {
+ public:
+  http_server(boost::asio::io_context& ioc, route_table routes, std::size_t max_body);
+  ~http_server();
+
+  // Binds and starts accepting. Throws with a clear message when the address is taken.
+  void listen(const std::string& host, std::uint16_t port);
+  std::uint16_t port() const;
+  // Stops accepting new connections (existing ones go on until their sessions end).
+  void stop_accepting();
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+// Splits "a=1&b=x%20y" into decoded pairs.
+std::map<std::string, std::string> parse_query(std::string_view query);
+
+}  // namespace hub::http

@@ -1,0 +1,408 @@
+#include "net/transport/eio_session.hpp"
+
+#include "actors/messages.hpp"
+#include "net/protocol/base64.hpp"
+#include "net/protocol/engineio_packet.hpp"
+#include "net/transport/session_table.hpp"
+#include "util/log.hpp"
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+namespace hub::eio {
+namespace net = boost::asio;
+
+namespace {
+
+// How long a closed polling session waits for the GET that fetches its last packets.
+constexpr std::chrono::seconds polling_drain_time{5};
+
+wire_packet_ptr control_packet(char type) {
+  auto p = std::make_shared<wire_packet>();
+  p->text.assign(1, type);
+  return p;
+}
+
+const wire_packet_ptr& ping_packet() {
+  static const wire_packet_ptr p = control_packet('2');
+  return p;
+}
+
+http_reply text_reply(std::string body) {
+  http_reply r;
+  r.content_type = "text/plain; charset=UTF-8";
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.body = std::move(body);
+  return r;
+}
+
+http_reply empty_reply(int status) {
+  http_reply r;
+  r.status = status;
+  return r;
+}
+
+}  // namespace
+
+eio_session::eio_session(net::io_context& ioc, std::string sid, const engine_config& cfg,
+                         session_table& table)
+  : strand_(net::make_strand(ioc)), sid_(std::move(sid)), cfg_(cfg), table_(table),
+    ping_timer_(strand_), pong_timer_(strand_), upgrade_timer_(strand_), drain_timer_(strand_) {}
+
+eio_session::~eio_session() {
+  // Covers sessions destroyed by ~io_context without a regular close.
+  if (!closed_ && handler_) caf::anon_send(handler_, eio_closed_atom::value, std::string("transport close"));
+}
+
+template <class F>
+void eio_session::dispatch(F&& f) {
+  net::post(strand_, [self = shared_from_this(), f = std::forward<F>(f)]() mutable { f(*self); });
+}
+
+std::string eio_session::open_packet() const {
+  nlohmann::ordered_json j;  // Node's field order
+  j["sid"] = sid_;
+  j["upgrades"] = (cfg_.allow_upgrades && !websocket_) ? nlohmann::ordered_json::array({"websocket"})
+                                                       : nlohmann::ordered_json::array();
+  j["pingInterval"] = cfg_.ping_interval.count();
+  j["pingTimeout"] = cfg_.ping_timeout.count();
+  j["maxPayload"] = cfg_.max_payload;
+  return "0" + j.dump();
+}
+
+// -- starting -----------------------------------------------------------------------------
+
+void eio_session::start_polling(responder_ptr handshake_reply) {
+  dispatch([r = std::move(handshake_reply)](eio_session& s) {
+    r->reply(text_reply(s.open_packet()));
+    s.schedule_ping();
+  });
+}
+
+void eio_session::start_websocket(ws_link_ptr link) {
+  websocket_ = true;
+  dispatch([link = std::move(link)](eio_session& s) {
+    s.ws_ = link;
+    link->send_text(s.open_packet());
+    s.schedule_ping();
+  });
+}
+
+// -- polling --------------------------------------------------------------------------------
+
+void eio_session::poll(responder_ptr r) {
+  dispatch([r = std::move(r)](eio_session& s) mutable {
+    if (s.closed_) {
+      if (s.close_after_flush_) {
+        // The last GET of a closed session: what was queued, then the close packet.
+        s.pending_get_ = std::move(r);
+        s.flush_poll();
+      } else {
+        r->reply(error_reply(error_code::unknown_sid));
+      }
+      return;
+    }
+    if (s.ws_) {
+      r->reply(error_reply(error_code::bad_request));
+      return;
+    }
+    if (s.pending_get_) {
+      // Two GETs at once: the newcomer gets 400, the session ends, the held GET gets "1".
+      r->reply(empty_reply(400));
+      s.terminate("transport error", true);
+      return;
+    }
+    s.pending_get_ = std::move(r);
+    if (!s.queue_.empty()) s.flush_poll();
+    else if (s.upgrading_) s.reply_poll("6");
+  });
+}
+
+void eio_session::poll_aborted(const responder_ptr& r) {
+  dispatch([r](eio_session& s) {
+    if (s.pending_get_ != r) return;
+    s.pending_get_.reset();
+    s.terminate("transport close", true);  // "poll connection closed prematurely"
+  });
+}
+
+void eio_session::post(std::string body, responder_ptr r) {
+  dispatch([body = std::move(body), r = std::move(r)](eio_session& s) mutable {
+    s.release_post();
+    if (s.closed_) {
+      r->reply(error_reply(error_code::unknown_sid));
+      return;
+    }
+    if (s.ws_) {
+      r->reply(error_reply(error_code::bad_request));
+      return;
+    }
+    auto packets = decode_payload(body);
+    if (!packets) {
+      r->reply(empty_reply(400));
+      s.terminate("parse error", true);
+      return;
+    }
+    r->reply(text_reply("ok"));
+    for (auto& p : *packets) {
+      if (s.closed_) break;
+      s.on_packet(std::move(p));
+    }
+  });
+}
+
+void eio_session::post_rejected(const std::string& reason) {
+  dispatch([reason](eio_session& s) {
+    s.release_post();
+    s.terminate(reason, true);
+  });
+}
+
+void eio_session::flush_poll() {
+  flush_scheduled_ = false;
+  if (!pending_get_) return;
+  std::string payload;
+  std::size_t reserve = queued_bytes_ + queue_.size() * 2;
+  payload.reserve(reserve + reserve / 3);
+  for (const auto& p : queue_) {
+    if (!p->text.empty()) {
+      if (!payload.empty()) payload += record_separator;
+      payload += p->text;
+    }
+    for (const auto& b : p->binaries) {
+      if (!payload.empty()) payload += record_separator;
+      payload += 'b';
+      base64::encode_append(payload, b);
+    }
+  }
+  queue_.clear();
+  queued_bytes_ = 0;
+  if (close_after_flush_) {
+    if (!payload.empty()) payload += record_separator;
+    payload += '1';
+    close_after_flush_ = false;
+    drain_timer_.cancel();
+    table_.remove(sid_);
+  }
+  if (payload.empty()) return;  // nothing to say yet: keep holding the GET
+  reply_poll(std::move(payload));
+}
+
+void eio_session::reply_poll(std::string payload) {
+  auto r = std::move(pending_get_);
+  pending_get_.reset();
+  r->reply(text_reply(std::move(payload)));
+}
+
+// -- websocket -------------------------------------------------------------------------------
+
+void eio_session::probe(ws_link_ptr link) {
+  dispatch([link = std::move(link)](eio_session& s) {
+    if (s.closed_ || s.ws_ || s.probe_ || !s.cfg_.allow_upgrades) {
+      link->close();  // a second WebSocket for this sid
+      return;
+    }
+    s.probe_ = link;
+    s.upgrade_timer_.expires_after(s.cfg_.upgrade_timeout);
+    s.upgrade_timer_.async_wait([w = s.weak_from_this(), link](boost::system::error_code ec) {
+      if (ec) return;
+      if (auto self = w.lock(); self && self->probe_ == link) self->abort_upgrade();
+    });
+  });
+}
+
+void eio_session::ws_frame(const ws_link_ptr& link, bool binary, std::string data) {
+  dispatch([link, binary, data = std::move(data)](eio_session& s) mutable {
+    if (s.closed_) return;
+    if (link == s.probe_) {
+      if (!binary && data == "2probe") {
+        s.upgrading_ = true;
+        link->send_text("3probe");
+        // Release the held GET so that the client can pause polling.
+        if (s.pending_get_) {
+          if (!s.queue_.empty()) s.flush_poll();
+          else s.reply_poll("6");
+        }
+      } else if (!binary && data == "5" && s.upgrading_) {
+        s.finish_upgrade();
+      } else {
+        s.abort_upgrade();
+      }
+      return;
+    }
+    if (link != s.ws_) return;
+    if (binary) {
+      caf::anon_send(s.handler_, eio_binary_atom::value, std::move(data));
+      return;
+    }
+    auto p = decode_text(data);
+    if (!p) s.terminate("parse error", true);
+    else s.on_packet(std::move(*p));
+  });
+}
+
+void eio_session::ws_closed(const ws_link_ptr& link, const std::string& reason) {
+  dispatch([link, reason](eio_session& s) {
+    if (link == s.probe_) {
+      s.probe_.reset();
+      s.upgrading_ = false;
+      s.upgrade_timer_.cancel();
+    } else if (link == s.ws_) {
+      s.ws_.reset();
+      s.terminate(reason, true);
+    }
+  });
+}
+
+void eio_session::finish_upgrade() {
+  upgrade_timer_.cancel();
+  ws_ = std::move(probe_);
+  probe_.reset();
+  upgrading_ = false;
+  websocket_ = true;
+  if (pending_get_) reply_poll("6");
+  for (auto& p : queue_) ws_->send(std::move(p));
+  queue_.clear();
+  queued_bytes_ = 0;
+}
+
+void eio_session::abort_upgrade() {
+  upgrade_timer_.cancel();
+  upgrading_ = false;
+  if (probe_) {
+    probe_->close();
+    probe_.reset();
+  }
+}
+
+// -- packets from the client ----------------------------------------------------------------
+
+void eio_session::on_packet(packet&& p) {
+  switch (p.type) {
+    case packet_type::message:
+      if (p.binary) caf::anon_send(handler_, eio_binary_atom::value, std::move(p.data));
+      else caf::anon_send(handler_, eio_text_atom::value, std::move(p.data));
+      break;
+    case packet_type::pong:
+      on_pong();
+      break;
+    case packet_type::close:
+      terminate("transport close", true);
+      break;
+    case packet_type::ping:
+      // In v4 only the server pings; a client ping is a protocol error.
+      terminate("parse error", true);
+      break;
+    default:  // open, upgrade, noop: nothing to do outside an upgrade
+      break;
+  }
+}
+
+// -- heartbeat ---------------------------------------------------------------------------------
+
+void eio_session::schedule_ping() {
+  ping_timer_.expires_after(cfg_.ping_interval);
+  ping_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;
+    auto s = w.lock();
+    if (!s || s->closed_) return;
+    s->awaiting_pong_ = true;
+    s->enqueue(ping_packet());
+    s->pong_timer_.expires_after(s->cfg_.ping_timeout);
+    s->pong_timer_.async_wait([w](boost::system::error_code ec2) {
+      if (ec2) return;
+      if (auto s2 = w.lock(); s2 && s2->awaiting_pong_) s2->terminate("ping timeout", true);
+    });
+  });
+}
+
+void eio_session::on_pong() {
+  if (!awaiting_pong_) return;
+  awaiting_pong_ = false;
+  pong_timer_.cancel();
+  schedule_ping();
+}
+
+// -- outlet -------------------------------------------------------------------------------------
+
+void eio_session::send(wire_packet_ptr packet) {
+  dispatch([p = std::move(packet)](eio_session& s) mutable {
+    if (!s.closed_) s.enqueue(std::move(p));
+  });
+}
+
+void eio_session::close() {
+  dispatch([](eio_session& s) { s.terminate("forced close", true); });
+}
+
+void eio_session::shutdown(const std::string& reason) {
+  dispatch([reason](eio_session& s) { s.terminate(reason, true); });
+}
+
+void eio_session::enqueue(wire_packet_ptr packet) {
+  if (ws_) {
+    ws_->send(std::move(packet));
+    return;
+  }
+  queued_bytes_ += packet->byte_size();
+  queue_.push_back(std::move(packet));
+  if (queued_bytes_ > cfg_.max_send_queue) {
+    log::warn("session ", sid_, ": send queue over ", cfg_.max_send_queue, " bytes, dropping it");
+    queue_.clear();
+    queued_bytes_ = 0;
+    terminate("transport error", true);
+    return;
+  }
+  // Coalesce: let packets posted right behind this one join the same poll response.
+  if (pending_get_ && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    net::post(strand_, [self = shared_from_this()] { self->flush_poll(); });
+  }
+}
+
+// -- ending ----------------------------------------------------------------------------------------
+
+void eio_session::terminate(const std::string& reason, bool notify_actor) {
+  if (closed_) return;
+  closed_ = true;
+  log::debug("session ", sid_, " closed: ", reason);
+  ping_timer_.cancel();
+  pong_timer_.cancel();
+  upgrade_timer_.cancel();
+  if (notify_actor && handler_) caf::anon_send(handler_, eio_closed_atom::value, reason);
+  if (probe_) {
+    probe_->close();
+    probe_.reset();
+  }
+  if (ws_) {
+    ws_->close();  // after what is queued: a server DISCONNECT still reaches the client
+    ws_.reset();
+    table_.remove(sid_);
+    return;
+  }
+  // Polling: the close packet goes out with what is queued, in this GET or the next.
+  bool client_closed = reason == "transport close";
+  if (client_closed || reason == "ping timeout" || reason == "transport error" ||
+      reason == "parse error") {
+    queue_.clear();
+    queued_bytes_ = 0;
+    table_.remove(sid_);
+    if (pending_get_) reply_poll(client_closed ? "6" : "1");
+    return;
+  }
+  close_after_flush_ = true;
+  if (pending_get_) {
+    flush_poll();
+    return;
+  }
+  drain_timer_.expires_after(polling_drain_time);
+  drain_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto s = w.lock()) {
+      s->close_after_flush_ = false;
+      s->table_.remove(s->sid_);
+    }
+  });
+}
+
+}  // namespace hub::eio

@@ -1,0 +1,105 @@
+// One Engine.IO v4 session: polling and WebSocket transports, the upgrade between
+// them, the server-driven heartbeat and the bounded send queue. It is the outlet of
+// the session's actor. Every member is touched only on the session's strand; the
+// public entry points post there first, so they are safe from any thread.
+#pragma once
+
+#include "net/protocol/engineio_packet.hpp"
+#include "net/transport/engine_types.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <caf/actor.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hub::eio {
+
+class session_table;
+
+class eio_session : public outlet, public std::enable_shared_from_this<eio_session> {
+ public:
+  using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+  eio_session(boost::asio::io_context& ioc, std::string sid, const engine_config& cfg,
+              session_table& table);
+  ~eio_session() override;
+
+  const std::string& sid() const { return sid_; }
+  bool is_websocket() const { return websocket_.load(); }
+
+  // The actor that handles this session's messages; set once, before start.
+  void set_handler(caf::actor handler) { handler_ = std::move(handler); }
+
+  // The open packet ("0{...}") this session answers its handshake with.
+  std::string open_packet() const;
+
+  // -- transport entry points (any thread) -----------------------------------------
+  void start_polling(responder_ptr handshake_reply);
+  void start_websocket(ws_link_ptr link);
+  void poll(responder_ptr r);                 // a long-poll GET
+  void poll_aborted(const responder_ptr& r);  // its client went away before the reply
+  void post(std::string body, responder_ptr r);
+  void post_rejected(const std::string& reason);  // duplicate POST, octet-stream, ...
+  void probe(ws_link_ptr link);               // a WebSocket asking to upgrade
+  void ws_frame(const ws_link_ptr& link, bool binary, std::string data);
+  void ws_closed(const ws_link_ptr& link, const std::string& reason);
+  void shutdown(const std::string& reason);   // server going down
+
+  // One POST in flight per session; the HTTP layer claims it when the headers arrive.
+  bool claim_post() { return !post_in_flight_.exchange(true); }
+  void release_post() { post_in_flight_ = false; }
+
+  // -- outlet -------------------------------------------------------------------------
+  void send(wire_packet_ptr packet) override;
+  void close() override;
+
+ private:
+  void enqueue(wire_packet_ptr packet);
+  void flush_poll();
+  void reply_poll(std::string payload);
+  void on_packet(packet&& p);
+  void schedule_ping();
+  void on_pong();
+  void finish_upgrade();
+  void abort_upgrade();
+  // Ends the session: tells the actor (unless it asked), releases the transports.
+  void terminate(const std::string& reason, bool notify_actor);
+  template <class F> void dispatch(F&& f);
+
+  strand_type strand_;
+  std::string sid_;
+  const engine_config& cfg_;
+  session_table& table_;
+  caf::actor handler_;
+  std::atomic<bool> websocket_{false};
+  std::atomic<bool> post_in_flight_{false};
+
+  // -- strand-only state ------------------------------------------------------------------
+  bool closed_ = false;
+  // polling
+  std::vector<wire_packet_ptr> queue_;
+  std::size_t queued_bytes_ = 0;
+  responder_ptr pending_get_;
+  bool flush_scheduled_ = false;
+  bool close_after_flush_ = false;
+  // websocket
+  ws_link_ptr ws_;
+  ws_link_ptr probe_;
+  bool upgrading_ = false;
+  // timers
+  boost::asio::steady_timer ping_timer_;
+  boost::asio::steady_timer pong_timer_;
+  boost::asio::steady_timer upgrade_timer_;
+  boost::asio::steady_timer drain_timer_;
+  bool awaiting_pong_ = false;
+};
+
+using session_ptr = std::shared_ptr<eio_session>;
+
+}  // namespace hub::eio

@@ -1,0 +1,67 @@
+// Plain types shared by the HTTP layer and the Engine.IO transport. No Beast here, so
+// that the transport logic compiles without Beast's heavy headers.
+#pragma once
+
+#include "actors/outlet.hpp"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hub::eio {
+
+struct engine_config {
+  std::chrono::milliseconds ping_interval{25000};
+  std::chrono::milliseconds ping_timeout{20000};
+  std::chrono::milliseconds upgrade_timeout{10000};
+  std::size_t max_payload = 1000000;           // maxHttpBufferSize
+  std::size_t max_send_queue = 1 << 20;        // bytes queued per session before it is dropped
+  bool allow_upgrades = true;
+};
+
+// What the transport needs from an HTTP request.
+struct request_info {
+  std::string method;                           // "GET", "POST", ...
+  std::string target;                           // full request target, for the handshake
+  std::map<std::string, std::string> query;     // decoded
+  std::map<std::string, std::string> headers;   // lower-case names
+  std::string body;
+  std::string remote_address;
+  bool websocket_upgrade = false;
+};
+
+struct http_reply {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool close_connection = false;
+};
+
+// Completes a held HTTP request (a long-poll GET, or a POST). Thread-safe.
+class responder {
+ public:
+  virtual ~responder() = default;
+  virtual void reply(http_reply r) = 0;
+};
+using responder_ptr = std::shared_ptr<responder>;
+
+// A WebSocket as the transport sees it. Implemented on Beast in net/http.
+class ws_link {
+ public:
+  virtual ~ws_link() = default;
+  virtual void send(wire_packet_ptr packet) = 0;      // text frame then binary frames
+  virtual void send_text(std::string text) = 0;       // one text frame
+  virtual void close() = 0;                           // close frame after the queue drains
+};
+using ws_link_ptr = std::shared_ptr<ws_link>;
+
+// Engine.IO's JSON error replies (protocol.md §1.9).
+enum class error_code { unknown_transport = 0, unknown_sid = 1, bad_handshake_method = 2,
+                        bad_request = 3, forbidden = 4, unsupported_protocol_version = 5 };
+http_reply error_reply(error_code code);
+
+}  // namespace hub::eio

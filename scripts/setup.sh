@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs whatever this project needs that the machine lacks: Debian packages and npm
+# packages. Idempotent and quiet when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential cmake pkg-config
+  libcaf-dev libboost-dev librocksdb-dev nlohmann-json3-dev catch2
+  libssl-dev libcli11-dev libcpp-jwt-dev
+  nodejs npm
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node and npm may come from outside Debian's packages on some images; accept them.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages used by the interop tests (socket.io-client) and the reference server.
+if [[ ! -d tests/interop/node_modules/socket.io-client ]] || \
+   [[ tests/interop/package.json -nt tests/interop/node_modules/.package-lock.json ]]; then
+  echo "setup: installing npm packages for tests/interop"
+  (cd tests/interop && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi

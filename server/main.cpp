@@ -1,0 +1,88 @@
+// hub-server: the production server process.
+#include "apps/echo_app.hpp"
+#include "net/http/http_server.hpp"
+#include "server/server_options.hpp"
+#include "util/log.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <caf/all.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+namespace {
+
+// Time given to close frames and final polls to reach clients on shutdown.
+constexpr std::chrono::milliseconds shutdown_grace{500};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace hub;
+  server_options opt = parse_server_options(argc, argv);
+  log::level lvl;
+  log::parse_level(opt.log_level, lvl);
+  log::set_level(lvl);
+
+  // The actor system outlives the io_context: sessions tell their actors when they die.
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.policy", opt.scheduler == "stealing" ? caf::atom("stealing") : caf::atom("sharing"));
+  cfg.set("scheduler.max-threads", opt.workers);
+  caf::actor_system sys{cfg};
+
+  int status = 0;
+  {
+    boost::asio::io_context ioc{static_cast<int>(opt.io_threads)};
+    sio::server srv(sys, sio::server_config{opt.connect_timeout});
+    apps::install_echo(srv);
+
+    eio::cors_config cors{opt.cors_origins, true};
+    eio::engine socketio(ioc, opt.engine, cors, [&srv](outlet_weak out, std::shared_ptr<const sio::handshake> hs) {
+      return srv.spawn_connection(std::move(out), std::move(hs));
+    });
+    eio::engine engineio(ioc, opt.engine, cors, [&sys](outlet_weak out, std::shared_ptr<const sio::handshake>) {
+      return apps::spawn_engine_echo(sys, std::move(out));
+    });
+
+    http::route_table routes;
+    routes.engines.emplace_back("/socket.io/", &socketio);
+    if (opt.app == "echo") routes.engines.emplace_back("/engine.io/", &engineio);
+    routes.handlers.emplace_back([](const eio::request_info& req) -> std::optional<eio::http_reply> {
+      if (req.target != "/healthz") return std::nullopt;
+      return eio::http_reply{200, "text/plain; charset=UTF-8", "ok", {}, false};
+    });
+
+    http::http_server server(ioc, std::move(routes), opt.engine.max_payload);
+    try {
+      server.listen(opt.host, opt.port);
+    } catch (const std::exception& e) {
+      log::error(e.what());
+      return 1;
+    }
+    std::cout << "listening on http://" << opt.host << ":" << server.port() << std::endl;
+    log::info("app '", opt.app, "', CAF scheduler ", opt.scheduler, " with ", opt.workers,
+              " workers, ", opt.io_threads, " io threads");
+
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    boost::asio::steady_timer grace(ioc);
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      log::info("signal ", sig, ": shutting down");
+      server.stop_accepting();
+      socketio.shutdown("server shutting down");
+      engineio.shutdown("server shutting down");
+      grace.expires_after(shutdown_grace);
+      grace.async_wait([&ioc](boost::system::error_code) { ioc.stop(); });
+    });
+
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < opt.io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+    ioc.run();
+    for (auto& t : threads) t.join();
+    log::info("stopped");
+  }
+  return status;
+}

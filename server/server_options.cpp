@@ -1,0 +1,66 @@
+#include "server/server_options.hpp"
+
+#include "util/duration.hpp"
+#include "util/log.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace hub {
+namespace {
+
+// A CLI11 option for a duration ("500ms", "8s", "2m"; a plain number is milliseconds).
+CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::milliseconds& target,
+                          const std::string& help) {
+  auto* opt = app.add_option_function<std::string>(
+    name,
+    [&target, name](const std::string& text) {
+      auto d = parse_duration(text);
+      if (!d) throw CLI::ValidationError(name, "'" + text + "' is not a duration (e.g. 500ms, 8s, 2m)");
+      target = *d;
+    },
+    help + " (default " + format_duration(target) + ")");
+  opt->type_name("DURATION");
+  return opt;
+}
+
+}  // namespace
+
+server_options parse_server_options(int argc, char** argv) {
+  server_options o;
+  CLI::App app{"Project Hub Realtime: a Socket.IO 4.x compatible server"};
+  app.set_version_flag("--version", "hub-server 0.1.0");
+  app.add_option("--app", o.app, "Application profile: echo (protocol test profile)")
+    ->check(CLI::IsMember({"echo"}))
+    ->capture_default_str();
+  app.add_option("--host", o.host, "Address to listen on")->capture_default_str();
+  app.add_option("--port,-p", o.port, "TCP port (0 picks a free one)")->capture_default_str();
+  add_duration(app, "--ping-interval", o.engine.ping_interval, "Engine.IO heartbeat interval");
+  add_duration(app, "--ping-timeout", o.engine.ping_timeout, "Time allowed for the client's pong");
+  add_duration(app, "--upgrade-timeout", o.engine.upgrade_timeout, "Time allowed to finish a transport upgrade");
+  add_duration(app, "--connect-timeout", o.connect_timeout, "Time allowed for a first namespace CONNECT");
+  app.add_option("--max-payload", o.engine.max_payload,
+                 "Largest POST body / WebSocket message in bytes (maxHttpBufferSize)")
+    ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+  app.add_option("--max-send-queue", o.engine.max_send_queue,
+                 "Bytes queued for one client before it is dropped as too slow")
+    ->capture_default_str()->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 34));
+  app.add_option("--cors-origin", o.cors_origins,
+                 "Allowed CORS origin (repeatable or comma-separated; * for any). Off by default")
+    ->delimiter(',');
+  app.add_option("--scheduler", o.scheduler, "CAF scheduler policy")
+    ->check(CLI::IsMember({"sharing", "stealing"}))->capture_default_str();
+  app.add_option("--workers", o.workers, "CAF worker threads")
+    ->capture_default_str()->check(CLI::Range(1, 256));
+  app.add_option("--io-threads", o.io_threads, "Network (Asio) threads")
+    ->capture_default_str()->check(CLI::Range(1, 256));
+  app.add_option("--log-level", o.log_level, "debug, info, warn, error or off")
+    ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
+  }
+  return o;
+}
+
+}  // namespace hub

@@ -1,0 +1,29 @@
+// hub-server's command line.
+#pragma once
+
+#include "net/transport/engine.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hub {
+
+struct server_options {
+  std::string app = "echo";
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 3000;
+  eio::engine_config engine;
+  std::chrono::milliseconds connect_timeout{45000};
+  std::vector<std::string> cors_origins;
+  std::string scheduler = "sharing";  // CAF policy: sharing | stealing
+  std::size_t workers = 2;            // CAF worker threads
+  std::size_t io_threads = 1;         // Asio threads
+  std::string log_level = "info";
+};
+
+// Parses argv; on --help or an error prints and exits the process.
+server_options parse_server_options(int argc, char** argv);
+
+}  // namespace hub
