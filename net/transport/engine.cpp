@@ -90,8 +90,7 @@ session_ptr engine::create_session(std::shared_ptr<const sio::handshake> hs) {
 session_ptr engine::handle_http(request_info&& req, const responder_ptr& r) {
   if (req.method == "OPTIONS" && cors_.enabled() && req.headers.count("origin")) {
     http_reply pre;
-    pre.status = 204;
-    add_cors_headers(req, pre);
+    pre.status = 204;  // the HTTP layer adds the Allow-Origin headers to every reply
     pre.headers.emplace_back("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
     if (auto h = find(req.headers, "access-control-request-headers")) {
       pre.headers.emplace_back("Access-Control-Allow-Headers", *h);

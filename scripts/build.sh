@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Configures and builds one flavour of the project.
+#   scripts/build.sh            -> build/       (Release)
+#   scripts/build.sh asan       -> build-asan/  (AddressSanitizer + UBSan, -O1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+flavour=${1:-release}
+case "$flavour" in
+  release) dir=build; args=(-DCMAKE_BUILD_TYPE=Release) ;;
+  asan)    dir=build-asan; args=(-DCMAKE_BUILD_TYPE=Debug -DHUB_SANITIZE=ON "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1") ;;
+  *) echo "usage: $0 [release|asan]" >&2; exit 2 ;;
+esac
+cmake -S . -B "$dir" "${args[@]}" >/dev/null
+# Beast translation units need ~1.5 GiB each to compile: two jobs at most.
+cmake --build "$dir" -j2

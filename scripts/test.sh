@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests (Catch2) and interop tests (the real socket.io-client)
+# through CTest, once on the release build and once under ASan + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+for flavour in release asan; do
+  echo "== $flavour build"
+  scripts/build.sh "$flavour"
+  dir=build; [[ $flavour == asan ]] && dir=build-asan
+  echo "== $flavour tests"
+  (cd "$dir" && ctest --output-on-failure --timeout 600)
+done
