@@ -167,6 +167,12 @@ void socket::emit_raw_with_ack(std::string_view name, std::string_view raw_args,
   conn_->send(encode_event_raw(nsp_, name, raw_args, std::move(attachments), id));
 }
 
+direct_emitter socket::emitter() const { return direct_emitter(conn_->out, nsp_); }
+
+void direct_emitter::emit(std::string_view name, json args) const {
+  if (auto o = out_.lock()) o->send(encode_event(nsp_, name, std::move(args)));
+}
+
 void socket::join(const std::string& room) { conn_->join(*this, room); }
 void socket::leave(const std::string& room) { conn_->leave(*this, room); }
 

@@ -123,6 +123,18 @@ class broadcaster {
   std::vector<std::string> except_sids_;
 };
 
+// Emits to one socket from any thread (e.g. a callback run by another actor). Holds
+// only the outlet, so it outlives neither the connection nor its socket's meaning.
+class direct_emitter {
+ public:
+  direct_emitter(outlet_weak out, std::string nsp) : out_(std::move(out)), nsp_(std::move(nsp)) {}
+  void emit(std::string_view name, json args = json::array()) const;
+
+ private:
+  outlet_weak out_;
+  std::string nsp_;
+};
+
 using middleware = std::function<std::optional<connect_refusal>(socket&)>;
 using connection_handler = std::function<void(socket&)>;
 using event_handler = std::function<void(socket&, event&)>;
@@ -206,6 +218,9 @@ class socket {
   void emit_raw_with_ack(std::string_view name, std::string_view raw_args,
                          std::vector<std::string> attachments, std::chrono::milliseconds timeout,
                          ack_callback on_reply);
+
+  // For callbacks that run outside this connection's actor.
+  direct_emitter emitter() const;
 
   void join(const std::string& room);
   void leave(const std::string& room);

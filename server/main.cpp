@@ -1,8 +1,11 @@
 // hub-server: the production server process.
+#include "actors/storage_actor.hpp"
 #include "apps/echo_app.hpp"
+#include "apps/hub/hub_app.hpp"
 #include "net/http/http_server.hpp"
 #include "server/server_options.hpp"
 #include "util/log.hpp"
+#include "util/random_id.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -10,6 +13,7 @@
 #include <caf/all.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -33,11 +37,42 @@ int main(int argc, char** argv) {
   cfg.set("scheduler.max-threads", opt.workers);
   caf::actor_system sys{cfg};
 
+  // Checks that need no network: refuse to start rather than run insecurely.
+  if (opt.app == "hub" && opt.hub.jwt_secret.empty() && !opt.hub.dev_auth) {
+    log::error("JWT_SECRET is not set. Set it to the secret Project Hub's backend signs tokens with, "
+               "or start with --dev-auth (HUB_DEV_AUTH=1) for development without tokens.");
+    return 2;
+  }
+
   int status = 0;
   {
     boost::asio::io_context ioc{static_cast<int>(opt.io_threads)};
     sio::server srv(sys, sio::server_config{opt.connect_timeout});
-    apps::install_echo(srv);
+
+    std::shared_ptr<storage::store> db;
+    caf::actor storage_actor;
+    std::unique_ptr<app::hub_app> hub;
+    if (opt.app == "hub") {
+      try {
+        std::filesystem::create_directories(opt.data_dir);
+        db = std::make_shared<storage::store>(opt.data_dir);
+      } catch (const std::exception& e) {
+        log::error("cannot open data directory: ", e.what());
+        return 1;
+      }
+      // Detached: an fsync must never block a CAF worker.
+      storage_actor = spawn_storage_actor(sys, db, true);
+      if (opt.hub.dev_auth) {
+        if (opt.hub.jwt_secret.empty()) opt.hub.jwt_secret = random_id() + random_id();
+        log::warn("DEVELOPMENT MODE (--dev-auth): clients may connect as any user with "
+                  "{userId, userName} or no auth at all, and may join every project. "
+                  "Never use this in production.");
+      }
+      hub = std::make_unique<app::hub_app>(srv, opt.hub, storage_actor);
+      hub->install();
+    } else {
+      apps::install_echo(srv);
+    }
 
     eio::cors_config cors{opt.cors_origins, true};
     eio::engine socketio(ioc, opt.engine, cors, [&srv](outlet_weak out, std::shared_ptr<const sio::handshake> hs) {
@@ -50,10 +85,15 @@ int main(int argc, char** argv) {
     http::route_table routes;
     routes.engines.emplace_back("/socket.io/", &socketio);
     if (opt.app == "echo") routes.engines.emplace_back("/engine.io/", &engineio);
-    routes.handlers.emplace_back([](const eio::request_info& req) -> std::optional<eio::http_reply> {
-      if (req.target != "/healthz") return std::nullopt;
-      return eio::http_reply{200, "text/plain; charset=UTF-8", "ok", {}, false};
+    routes.handlers.emplace_back([](const eio::request_info& req, const eio::responder_ptr& r) {
+      if (req.target != "/healthz") return false;
+      r->reply(eio::http_reply{200, "text/plain; charset=UTF-8", "ok", {}, false});
+      return true;
     });
+    if (hub)
+      routes.handlers.emplace_back([&hub](const eio::request_info& req, const eio::responder_ptr& r) {
+        return hub->handle_http(req, r);
+      });
 
     http::http_server server(ioc, std::move(routes), opt.engine.max_payload);
     try {
@@ -64,7 +104,8 @@ int main(int argc, char** argv) {
     }
     std::cout << "listening on http://" << opt.host << ":" << server.port() << std::endl;
     log::info("app '", opt.app, "', CAF scheduler ", opt.scheduler, " with ", opt.workers,
-              " workers, ", opt.io_threads, " io threads");
+              " workers, ", opt.io_threads, " io threads",
+              opt.app == "hub" ? ", data in " + opt.data_dir : std::string{});
 
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     boost::asio::steady_timer grace(ioc);
@@ -82,6 +123,8 @@ int main(int argc, char** argv) {
     for (std::size_t i = 1; i < opt.io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
     ioc.run();
     for (auto& t : threads) t.join();
+    if (hub) hub->shutdown();
+    storage_actor = nullptr;
     log::info("stopped");
   }
   return status;

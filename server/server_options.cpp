@@ -23,14 +23,43 @@ CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::m
   return opt;
 }
 
+// "10/60s": count per window.
+std::optional<rate_limit> parse_rate(const std::string& text) {
+  auto slash = text.find('/');
+  if (slash == std::string::npos || slash == 0) return std::nullopt;
+  std::size_t count = 0;
+  try {
+    std::size_t used = 0;
+    count = std::stoul(text.substr(0, slash), &used);
+    if (used != slash || count == 0) return std::nullopt;
+  } catch (...) {
+    return std::nullopt;
+  }
+  auto window = parse_duration(text.substr(slash + 1));
+  if (!window || window->count() <= 0) return std::nullopt;
+  return rate_limit{count, *window};
+}
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+
 }  // namespace
 
 server_options parse_server_options(int argc, char** argv) {
   server_options o;
+  // The seed's environment first; flags override it.
+  if (auto v = env("PORT")) o.port = static_cast<std::uint16_t>(std::atoi(v));
+  if (auto v = env("HOST")) o.host = v;
+  if (auto v = env("DATA_DIR")) o.data_dir = v;
+  if (auto v = env("NEXT_PUBLIC_APP_URL")) o.cors_origins.push_back(v);
+  if (auto v = env("JWT_SECRET")) o.hub.jwt_secret = v;
+  if (auto v = env("HUB_DEV_AUTH")) o.hub.dev_auth = std::string(v) == "1" || std::string(v) == "true";
   CLI::App app{"Project Hub Realtime: a Socket.IO 4.x compatible server"};
   app.set_version_flag("--version", "hub-server 0.1.0");
-  app.add_option("--app", o.app, "Application profile: echo (protocol test profile)")
-    ->check(CLI::IsMember({"echo"}))
+  app.add_option("--app", o.app, "Application: hub (Project Hub chat) or echo (protocol test profile)")
+    ->check(CLI::IsMember({"hub", "echo"}))
     ->capture_default_str();
   app.add_option("--host", o.host, "Address to listen on")->capture_default_str();
   app.add_option("--port,-p", o.port, "TCP port (0 picks a free one)")->capture_default_str();
@@ -55,6 +84,21 @@ server_options parse_server_options(int argc, char** argv) {
     ->capture_default_str()->check(CLI::Range(1, 256));
   app.add_option("--log-level", o.log_level, "debug, info, warn, error or off")
     ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))->capture_default_str();
+  app.add_option("--data-dir", o.data_dir, "RocksDB data directory (env DATA_DIR)")->capture_default_str();
+  app.add_flag("--dev-auth", o.hub.dev_auth,
+               "Development mode: accept {userId, userName} or no auth at all (env HUB_DEV_AUTH=1)");
+  app.add_option("--max-content", o.hub.max_content, "Largest chat message content in bytes")
+    ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  add_duration(app, "--typing-timeout", o.hub.typing_timeout, "Typing indicator expiry after the last 'typing'");
+  app.add_option_function<std::string>(
+       "--rate-limit",
+       [&o](const std::string& text) {
+         auto r = parse_rate(text);
+         if (!r) throw CLI::ValidationError("--rate-limit", "'" + text + "' is not COUNT/DURATION (e.g. 10/60s)");
+         o.hub.rate = *r;
+       },
+       "Chat messages per user: COUNT/WINDOW (default 10/60s)")
+    ->type_name("RATE");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

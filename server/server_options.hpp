@@ -1,6 +1,7 @@
 // hub-server's command line.
 #pragma once
 
+#include "apps/hub/hub_app.hpp"
 #include "net/transport/engine.hpp"
 
 #include <chrono>
@@ -11,7 +12,7 @@
 namespace hub {
 
 struct server_options {
-  std::string app = "echo";
+  std::string app = "hub";
   std::string host = "0.0.0.0";
   std::uint16_t port = 3000;
   eio::engine_config engine;
@@ -21,6 +22,9 @@ struct server_options {
   std::size_t workers = 2;            // CAF worker threads
   std::size_t io_threads = 1;         // Asio threads
   std::string log_level = "info";
+  // --app hub
+  std::string data_dir = "./data";
+  app::hub_config hub;
 };
 
 // Parses argv; on --help or an error prints and exits the process.

@@ -166,13 +166,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     engine_ = nullptr;
     info.body = std::move(req.body());
-    for (const auto& h : routes_.handlers) {
-      if (auto reply = h(info)) {
-        reply_ = std::move(*reply);
-        return write_reply();
-      }
-    }
-    reply_ = eio::http_reply{404, "text/plain; charset=UTF-8", "Not Found", {}, false};
+    auto r = std::make_shared<request_responder>();
+    r->session = shared_from_this();
+    r->generation = generation_;
+    for (const auto& h : routes_.handlers)
+      if (h(info, r)) return;
+    r->session.reset();
+    reply_ = eio::http_reply{404, "application/json", R"({"error":"not found"})", {}, false};
     write_reply();
   }
 

@@ -16,8 +16,9 @@
 
 namespace hub::http {
 
-// A plain HTTP route: answers a request, or declines with nullopt.
-using handler = std::function<std::optional<eio::http_reply>(const eio::request_info&)>;
+// A plain HTTP route: returns false to decline the request; otherwise it answers it
+// through the responder, now or later (thread-safe).
+using handler = std::function<bool(const eio::request_info&, const eio::responder_ptr&)>;
 
 struct route_table {
   // Path prefixes such as "/socket.io/"; matched with or without the trailing slash.

@@ -107,6 +107,11 @@ async function startServer(extraArgs = [], { port = 0 } = {}) {
 
 function makeHandle(p, port, extraArgs) {
   let stopped = false;
+  p.exited.then(({ code, signal }) => {
+    if (stopped) return;
+    process.stderr.write(`[interop] ${serverKind} (port ${port}) exited unexpectedly: code ${code}, ` +
+      `signal ${signal}; last output:\n${p.output.slice(-20).join('\n')}\n`);
+  });
   return {
     port,
     host: HOST,

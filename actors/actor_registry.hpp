@@ -1,0 +1,45 @@
+// Name -> actor lookup that spawns on first use: the directory of chat rooms and user
+// mailboxes. A lookup table, not domain state, so a mutex-protected map is enough and
+// avoids an actor round trip on every event; the actors it names hold the state.
+#pragma once
+
+#include <caf/actor.hpp>
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace hub {
+
+class actor_registry {
+ public:
+  using factory = std::function<caf::actor(const std::string& name)>;
+
+  explicit actor_registry(factory f) : factory_(std::move(f)) {}
+
+  caf::actor get(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto& a = actors_[name];
+    if (!a) a = factory_(name);
+    return a;
+  }
+
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return actors_.size();
+  }
+
+  // Drops every handle (shutdown): actors nobody references then terminate.
+  void clear() {
+    std::lock_guard lock(mutex_);
+    actors_.clear();
+  }
+
+ private:
+  factory factory_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, caf::actor> actors_;
+};
+
+}  // namespace hub

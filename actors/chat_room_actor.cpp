@@ -1,0 +1,173 @@
+#include "actors/chat_room_actor.hpp"
+
+#include "actors/storage_actor.hpp"
+#include "util/log.hpp"
+#include "util/random_id.hpp"
+
+#include <ctime>
+#include <map>
+
+namespace hub {
+namespace {
+
+// A durable append normally takes well under a millisecond; this bounds a stuck disk.
+constexpr std::chrono::seconds storage_timeout{10};
+
+struct typing_entry {
+  std::string name;
+  std::uint64_t generation = 0;
+};
+
+struct presence_entry {
+  std::string name;
+  std::size_t connections = 0;
+};
+
+struct chat_room_state {
+  std::string project;
+  caf::actor storage;
+  sio::broadcaster group{caf::actor{}, "/"};
+  chat_room_config cfg;
+  std::uint64_t last_seq = 0;
+  bool loaded = false;  // last_seq read from the log
+  std::uint64_t typing_generation = 0;
+  std::map<std::string, typing_entry> typing;     // by user id
+  std::map<std::string, presence_entry> present;  // by user id, sorted for stable output
+};
+
+using room_actor = caf::stateful_actor<chat_room_state>;
+
+// Broadcast to the room, leaving out every connection of `user` (all its tabs).
+void to_others(room_actor* self, const std::string& user, std::string_view event, json payload) {
+  auto b = self->state.group;
+  b.except(user_room(user)).emit(event, json::array({std::move(payload)}));
+}
+
+void stop_typing(room_actor* self, const std::string& user) {
+  if (self->state.typing.erase(user) == 0) return;
+  to_others(self, user, "user-stopped-typing", json{{"userId", user}});
+}
+
+}  // namespace
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+json message_from_log(std::uint64_t seq, const std::string& stored) {
+  json v = json::parse(stored, nullptr, false);
+  json m = json::object();
+  if (!v.is_object()) return m;
+  m["id"] = v.value("id", std::string{});
+  m["seq"] = seq;
+  for (const char* key : {"projectId", "senderId", "senderName", "content", "createdAt"})
+    m[key] = v.value(key, std::string{});
+  if (v.contains("replyTo") && !v["replyTo"].is_null()) m["replyTo"] = v["replyTo"];
+  return m;
+}
+
+caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::actor storage,
+                           sio::broadcaster io, chat_room_config cfg) {
+  return sys.spawn([project = std::move(project), storage = std::move(storage), io = std::move(io),
+                    cfg](room_actor* self) -> caf::behavior {
+    auto& st = self->state;
+    st.project = project;
+    st.storage = storage;
+    st.group = io;
+    st.group.to(group_room(project));
+    st.cfg = cfg;
+    self->request(storage, storage_timeout, storage::last_seq_atom::value, room_log(project))
+      .then([self](std::uint64_t seq) {
+              self->state.last_seq = std::max(self->state.last_seq, seq);
+              self->state.loaded = true;
+            },
+            [self](caf::error& e) { log::error("room ", self->state.project, ": last seq: ", self->system().render(e)); });
+    return {
+      [self](post_atom, const chat_post_ptr& post) {
+        auto& s = self->state;
+        std::string id = random_id();
+        json stored = json::object();
+        stored["id"] = id;
+        stored["projectId"] = s.project;
+        stored["senderId"] = post->user_id;
+        stored["senderName"] = post->user_name;
+        stored["content"] = post->content;
+        stored["createdAt"] = iso8601(std::chrono::system_clock::now());
+        if (!post->reply_to.is_null()) stored["replyTo"] = post->reply_to;
+        std::string value = stored.dump();
+        // Responses from one storage actor arrive in request order, so broadcasts go
+        // out in seq order.
+        self->request(s.storage, storage_timeout, storage::append_atom::value, room_log(s.project), value)
+          .then(
+            [self, post, value](std::uint64_t seq) {
+              auto& s = self->state;
+              s.last_seq = std::max(s.last_seq, seq);
+              json message = message_from_log(seq, value);
+              stop_typing(self, post->user_id);
+              auto b = s.group;
+              b.emit("new-message", json::array({message}));
+              if (post->done) post->done(post_result{true, {}, std::move(message)});
+            },
+            [self, post](caf::error& e) {
+              log::error("room ", self->state.project, ": append failed: ", self->system().render(e));
+              if (post->done) post->done(post_result{false, "storage", json()});
+            });
+      },
+      [self](typing_atom, const std::string& user, const std::string& name) {
+        auto& s = self->state;
+        auto [it, fresh] = s.typing.try_emplace(user);
+        it->second.name = name;
+        it->second.generation = ++s.typing_generation;
+        if (fresh) to_others(self, user, "user-typing", json{{"userId", user}, {"userName", name}});
+        self->delayed_send(self, s.cfg.typing_timeout, typing_expire_atom::value, user,
+                           it->second.generation);
+      },
+      [self](stop_typing_atom, const std::string& user) { stop_typing(self, user); },
+      [self](typing_expire_atom, const std::string& user, std::uint64_t generation) {
+        auto it = self->state.typing.find(user);
+        // A later `typing` bumped the generation: this expiry is stale.
+        if (it == self->state.typing.end() || it->second.generation != generation) return;
+        stop_typing(self, user);
+      },
+      [self](present_atom, const std::string& user, const std::string& name) {
+        auto& e = self->state.present[user];
+        e.name = name;
+        ++e.connections;
+      },
+      [self](absent_atom, const std::string& user) {
+        auto it = self->state.present.find(user);
+        if (it == self->state.present.end()) return;
+        if (--it->second.connections > 0) return;
+        self->state.present.erase(it);
+        stop_typing(self, user);
+      },
+      [self](room_info_atom) -> caf::result<room_info_ptr> {
+        auto make = [self](std::uint64_t last_seq) {
+          auto info = std::make_shared<room_info>();
+          info->last_seq = std::max(last_seq, self->state.last_seq);
+          for (const auto& [user, e] : self->state.present)
+            info->online.push_back(json{{"userId", user}, {"userName", e.name}});
+          return room_info_ptr(std::move(info));
+        };
+        if (self->state.loaded) return make(self->state.last_seq);
+        // Asked before the log's last seq came back: ask the log ourselves.
+        auto promise = self->make_response_promise<room_info_ptr>();
+        self->request(self->state.storage, storage_timeout, storage::last_seq_atom::value,
+                      room_log(self->state.project))
+          .then([promise, make](std::uint64_t seq) mutable { promise.deliver(make(seq)); },
+                [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
+        return promise;
+      },
+    };
+  });
+}
+
+}  // namespace hub

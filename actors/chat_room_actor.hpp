@@ -1,0 +1,28 @@
+// One actor per project chat room: appends messages to the room's durable log (through
+// the storage actor) and broadcasts them in seq order, keeps who is present and who
+// is typing, and expires typing on an actor timer so that no ghost "is typing" stays.
+#pragma once
+
+#include "actors/hub_messages.hpp"
+#include "actors/sio_server.hpp"
+
+#include <chrono>
+
+namespace hub {
+
+struct chat_room_config {
+  std::chrono::milliseconds typing_timeout{3000};
+};
+
+// `io` targets the Socket.IO namespace the room broadcasts in.
+caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::actor storage,
+                           sio::broadcaster io, chat_room_config cfg);
+
+// ISO-8601 UTC with milliseconds, as JavaScript's Date.toISOString().
+std::string iso8601(std::chrono::system_clock::time_point t);
+
+// The message object clients see: {id, seq, projectId, senderId, senderName, content,
+// createdAt, replyTo?}, from a log entry (seq + stored value).
+json message_from_log(std::uint64_t seq, const std::string& stored);
+
+}  // namespace hub

@@ -1,0 +1,175 @@
+#include "actors/storage_actor.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <iterator>
+#include <utility>
+
+namespace hub {
+
+namespace {
+
+using storage::store;
+
+struct storage_state {
+  // -- state ---------------------------------------------------------------------------------
+  std::shared_ptr<store> db;
+  std::shared_ptr<storage::storage_stats> stats = std::make_shared<storage::storage_stats>();
+  // Appends waiting for the next flush, and their requesters (same order).
+  std::vector<store::append_item> pending;
+  std::vector<caf::response_promise> promises;
+  bool flush_scheduled = false;
+
+  static inline const char* name = "hub.storage";
+};
+
+using storage_actor_ptr = caf::stateful_actor<storage_state>*;
+
+caf::error storage_error(const std::exception& e) {
+  return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
+}
+
+void schedule_flush(storage_actor_ptr self) {
+  auto& st = self->state;
+  if (st.flush_scheduled || st.pending.empty())
+    return;
+  st.flush_scheduled = true;
+  // Lands behind every message already in the mailbox: appends queued meanwhile join
+  // this batch.
+  self->send(self, storage::flush_atom::value);
+}
+
+// Commits up to max_batch_items pending appends in one WriteBatch and answers their
+// requesters; schedules another flush if more are waiting.
+void flush_once(storage_actor_ptr self) {
+  auto& st = self->state;
+  const auto n = std::min(st.pending.size(), storage::max_batch_items);
+  if (n == 0)
+    return;
+  std::vector<store::append_item> batch;
+  std::vector<caf::response_promise> promises;
+  if (n == st.pending.size()) {
+    batch.swap(st.pending);
+    promises.swap(st.promises);
+  } else {
+    batch.assign(std::make_move_iterator(st.pending.begin()),
+                 std::make_move_iterator(st.pending.begin() + n));
+    promises.assign(std::make_move_iterator(st.promises.begin()),
+                    std::make_move_iterator(st.promises.begin() + n));
+    st.pending.erase(st.pending.begin(), st.pending.begin() + n);
+    st.promises.erase(st.promises.begin(), st.promises.begin() + n);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::uint64_t> seqs;
+  try {
+    seqs = st.db->append(batch);
+  } catch (const std::exception& e) {
+    st.stats->failed_batches.fetch_add(1, std::memory_order_relaxed);
+    auto err = storage_error(e);
+    for (auto& rp : promises)
+      rp.deliver(err);
+    return;
+  }
+  const auto dt = std::chrono::steady_clock::now() - t0;
+  auto& stats = *st.stats;
+  stats.batches.fetch_add(1, std::memory_order_relaxed);
+  stats.items.fetch_add(n, std::memory_order_relaxed);
+  stats.commit_ns.fetch_add(
+      static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count()),
+      std::memory_order_relaxed);
+  if (n > stats.max_batch.load(std::memory_order_relaxed))
+    stats.max_batch.store(n, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < n; ++i)
+    promises[i].deliver(seqs[i]);
+}
+
+caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
+  self->state.db = std::move(db);
+  // A regular exit request: commit what is pending (its requesters were promised an
+  // answer), then leave.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    while (!self->state.pending.empty())
+      flush_once(self);
+    self->quit(std::move(msg.reason));
+  });
+  return {
+      [self](storage::append_atom, std::string& log,
+             std::string& value) -> caf::result<std::uint64_t> {
+        auto& st = self->state;
+        auto rp = self->make_response_promise();
+        st.pending.push_back(store::append_item{std::move(log), std::move(value)});
+        st.promises.push_back(rp);
+        schedule_flush(self);
+        return rp;
+      },
+      [self](storage::flush_atom) {
+        auto& st = self->state;
+        st.flush_scheduled = false;
+        flush_once(self);
+        schedule_flush(self);  // the rest beyond max_batch_items, if any
+      },
+      [self](storage::read_atom, const std::string& log, std::uint64_t after,
+             std::uint64_t limit) -> caf::result<storage::read_result_ptr> {
+        auto& db = *self->state.db;
+        try {
+          auto res = std::make_shared<storage::read_result>();
+          res->entries = db.read(log, after, static_cast<std::size_t>(limit), &res->has_more);
+          res->first_seq = db.first_seq(log);
+          res->last_seq = db.last_seq(log);
+          return storage::read_result_ptr{std::move(res)};
+        } catch (const std::exception& e) {
+          return storage_error(e);
+        }
+      },
+      [self](storage::last_seq_atom, const std::string& log) -> caf::result<std::uint64_t> {
+        try {
+          return self->state.db->last_seq(log);
+        } catch (const std::exception& e) {
+          return storage_error(e);
+        }
+      },
+      [self](storage::kv_put_atom, const std::string& key,
+             const std::string& value) -> caf::result<bool> {
+        try {
+          self->state.db->put(key, value);
+          return true;
+        } catch (const std::exception& e) {
+          return storage_error(e);
+        }
+      },
+      [self](storage::kv_get_atom, const std::string& key) -> caf::result<bool, std::string> {
+        try {
+          auto v = self->state.db->get(key);
+          if (!v)
+            return {false, std::string{}};
+          return {true, std::move(*v)};
+        } catch (const std::exception& e) {
+          return storage_error(e);
+        }
+      },
+      [self](storage::kv_erase_atom, const std::string& key) -> caf::result<bool> {
+        try {
+          self->state.db->erase(key);
+          return true;
+        } catch (const std::exception& e) {
+          return storage_error(e);
+        }
+      },
+      [self](storage::stats_atom) -> storage::storage_stats_ptr { return self->state.stats; },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::store> db,
+                               bool detached) {
+  if (detached)
+    return sys.spawn<caf::detached>(storage_actor, std::move(db));
+  return sys.spawn(storage_actor, std::move(db));
+}
+
+}  // namespace hub

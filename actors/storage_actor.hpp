@@ -1,0 +1,87 @@
+// The storage actor: owns one storage::store and serialises access to it, so that no
+// other actor touches RocksDB. Appends are group-committed: every append that reaches
+// the mailbox before the pending flush is written in one WriteBatch (one fsync), and
+// each requester is answered only once that batch is durable.
+//
+// Protocol (request/response; atoms live here, not in messages.hpp):
+//   (append_atom, std::string log, std::string value)  -> std::uint64_t seq
+//   (read_atom, std::string log, std::uint64_t after, std::uint64_t limit)
+//                                                       -> read_result_ptr
+//   (last_seq_atom, std::string log)                    -> std::uint64_t  (durable; 0 = empty)
+//   (kv_put_atom, std::string key, std::string value)   -> bool (true, once durable)
+//   (kv_get_atom, std::string key)                      -> (bool found, std::string value)
+//   (kv_erase_atom, std::string key)                    -> bool (true, once durable)
+//   (stats_atom)                                        -> storage_stats_ptr
+//
+// Errors: a failed write or read answers with
+//   caf::make_error(caf::sec::runtime_error, "<what RocksDB said>")
+// For a failed batch, *every* append of that batch gets this error and none of them
+// was written (the batch is atomic); the seqs are reused by the next batch.
+//
+// Ordering: appends to one log get seqs in the order they reached the mailbox. Reads,
+// last_seq and kv operations see only durable data: an append still waiting for its
+// flush is invisible until its requester has been answered. kv writes are not part of
+// the group commit (one synced write each) and are not ordered against pending appends.
+//
+// Spawn detached in hub-server (an fsync must not block a CAF worker) and non-detached
+// under the test coordinator / hub-sim (a detached actor escapes the virtual scheduler).
+#pragma once
+
+#include "storage/store.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hub::storage {
+
+// -- messages ------------------------------------------------------------------------------
+
+using append_atom = caf::atom_constant<caf::atom("st_append")>;
+using read_atom = caf::atom_constant<caf::atom("st_read")>;
+using last_seq_atom = caf::atom_constant<caf::atom("st_last")>;
+using kv_put_atom = caf::atom_constant<caf::atom("st_kvput")>;
+using kv_get_atom = caf::atom_constant<caf::atom("st_kvget")>;
+using kv_erase_atom = caf::atom_constant<caf::atom("st_kverase")>;
+using stats_atom = caf::atom_constant<caf::atom("st_stats")>;
+using flush_atom = caf::atom_constant<caf::atom("st_flush")>;  // internal
+
+struct read_result {
+  std::vector<store::entry> entries;  // seq > after, in seq order
+  bool has_more = false;              // more entries follow the last one returned
+  std::uint64_t first_seq = 0;        // oldest kept entry of the log; 0 when empty
+  std::uint64_t last_seq = 0;         // newest seq of the log; 0 when never used
+};
+using read_result_ptr = std::shared_ptr<const read_result>;
+
+// Counters, updated by the actor, readable from any thread (metrics, tests).
+struct storage_stats {
+  std::atomic<std::uint64_t> batches{0};         // committed append batches
+  std::atomic<std::uint64_t> items{0};           // committed appends
+  std::atomic<std::uint64_t> failed_batches{0};  // batches whose write failed
+  std::atomic<std::uint64_t> max_batch{0};       // largest committed batch
+  std::atomic<std::uint64_t> commit_ns{0};       // total time spent in store::append
+};
+using storage_stats_ptr = std::shared_ptr<const storage_stats>;
+
+// Appends committed per WriteBatch at most; the rest wait for the next flush.
+inline constexpr std::size_t max_batch_items = 256;
+
+}  // namespace hub::storage
+
+namespace hub {
+
+caf::actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::store> db,
+                               bool detached);
+
+}  // namespace hub
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::storage::read_result_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::storage::storage_stats_ptr)

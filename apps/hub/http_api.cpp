@@ -1,0 +1,145 @@
+// Project Hub's HTTP API on the same listener:
+//   POST /api/chat                              {projectId, content, replyTo?} -> 201 message
+//   GET  /api/chat/:projectId/messages?after=&limit=                 -> {messages, hasMore}
+// Both take "Authorization: Bearer <JWT>" (401 without, 403 for another project).
+#include "actors/storage_actor.hpp"
+#include "apps/hub/hub_app.hpp"
+#include "apps/hub/payloads.hpp"
+
+#include <charconv>
+
+namespace hub::app {
+namespace {
+
+constexpr std::chrono::seconds http_request_timeout{10};
+constexpr std::size_t default_page = 50;
+constexpr std::size_t max_page = 500;
+
+eio::http_reply json_reply(int status, const json& body) {
+  return eio::http_reply{status, "application/json", body.dump(), {}, false};
+}
+
+eio::http_reply error_reply(int status, const std::string& error) {
+  return json_reply(status, json{{"error", error}});
+}
+
+std::optional<std::uint64_t> parse_u64(const std::string& text) {
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+std::string path_of(const std::string& target) { return target.substr(0, target.find('?')); }
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr& r) {
+  static const std::string chat = "/api/chat";
+  std::string path = path_of(req.target);
+  if (path.rfind(chat, 0) != 0) return false;
+  std::string rest = path.substr(chat.size());
+
+  auto auth = req.headers.find("authorization");
+  std::optional<identity> who;
+  if (auth != req.headers.end()) who = auth_.from_bearer(auth->second);
+
+  if (rest.empty() || rest == "/") {
+    if (req.method != "POST") {
+      r->reply(error_reply(405, "method not allowed"));
+      return true;
+    }
+    if (!who) {
+      r->reply(error_reply(401, "unauthorized"));
+      return true;
+    }
+    json body = json::parse(req.body, nullptr, false);
+    auto p = body.is_discarded() ? std::nullopt : parse_send_message(body, cfg_.max_content);
+    if (!p) {
+      r->reply(error_reply(400, "invalid"));
+      return true;
+    }
+    if (!who->may_access(p->project)) {
+      r->reply(error_reply(403, "forbidden"));
+      return true;
+    }
+    // A short-lived actor carries the request through the rate limiter and the room.
+    srv_.system().spawn([this, r, who = *who, p = std::move(*p)](caf::event_based_actor* self) mutable {
+      post_message(self, who, p.project, std::move(p.content), std::move(p.reply_to),
+                   [r](const post_outcome& o) {
+                     if (o.ok) return r->reply(json_reply(201, o.message));
+                     if (o.error == "rate_limited") {
+                       auto reply = json_reply(429, json{{"error", "rate_limited"}, {"retryAfterMs", o.retry_after_ms}});
+                       reply.headers.emplace_back("Retry-After", std::to_string((o.retry_after_ms + 999) / 1000));
+                       return r->reply(std::move(reply));
+                     }
+                     r->reply(error_reply(500, o.error));
+                   });
+    });
+    return true;
+  }
+
+  // /api/chat/:projectId/messages
+  static const std::string suffix = "/messages";
+  if (rest.size() > suffix.size() + 1 && rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    std::string project = percent_decode(rest.substr(1, rest.size() - suffix.size() - 1));
+    if (req.method != "GET") {
+      r->reply(error_reply(405, "method not allowed"));
+      return true;
+    }
+    if (!who) {
+      r->reply(error_reply(401, "unauthorized"));
+      return true;
+    }
+    if (project.empty() || project.size() > max_id_length || project.find('/') != std::string::npos) {
+      r->reply(error_reply(400, "invalid"));
+      return true;
+    }
+    if (!who->may_access(project)) {
+      r->reply(error_reply(403, "forbidden"));
+      return true;
+    }
+    std::uint64_t after = 0;
+    std::size_t limit = default_page;
+    if (auto it = req.query.find("after"); it != req.query.end()) {
+      auto v = parse_u64(it->second);
+      if (!v) return r->reply(error_reply(400, "invalid after")), true;
+      after = *v;
+    }
+    if (auto it = req.query.find("limit"); it != req.query.end()) {
+      auto v = parse_u64(it->second);
+      if (!v || *v == 0 || *v > max_page) return r->reply(error_reply(400, "invalid limit")), true;
+      limit = static_cast<std::size_t>(*v);
+    }
+    srv_.system().spawn([storage = storage_, r, project, after, limit](caf::event_based_actor* self) {
+      self->request(storage, http_request_timeout, storage::read_atom::value, room_log(project), after,
+                    static_cast<std::uint64_t>(limit))
+        .then(
+          [r, project](const storage::read_result_ptr& res) {
+            json messages = json::array();
+            for (const auto& e : res->entries) messages.push_back(message_from_log(e.seq, e.value));
+            r->reply(json_reply(200, json{{"messages", std::move(messages)}, {"hasMore", res->has_more}}));
+          },
+          [r](caf::error&) { r->reply(error_reply(500, "storage")); });
+    });
+    return true;
+  }
+  r->reply(error_reply(404, "not found"));
+  return true;
+}
+
+}  // namespace hub::app

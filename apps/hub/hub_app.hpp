@@ -1,0 +1,68 @@
+// `hub-server --app hub`: Project Hub's realtime layer (the seed's events) on the
+// actor shape of DESIGN.md: a chat room actor per project, a user actor per user, the
+// connection actor per client, RocksDB (through the storage actor) for what survives.
+#pragma once
+
+#include "actors/actor_registry.hpp"
+#include "actors/chat_room_actor.hpp"
+#include "actors/sio_server.hpp"
+#include "actors/user_actor.hpp"
+#include "apps/hub/auth.hpp"
+#include "net/transport/engine_types.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace hub::app {
+
+struct hub_config {
+  std::string jwt_secret;
+  bool dev_auth = false;
+  std::size_t max_content = 4096;  // bytes of UTF-8
+  std::chrono::milliseconds typing_timeout{3000};
+  rate_limit rate;
+};
+
+// The outcome of posting a chat message, whichever step ended it.
+struct post_outcome {
+  bool ok = false;
+  std::string error;  // rate_limited, storage
+  json message;       // the stored message when ok
+  std::int64_t retry_after_ms = 0;
+};
+
+class hub_app {
+ public:
+  hub_app(sio::server& srv, hub_config cfg, caf::actor storage);
+  ~hub_app();
+
+  // Registers the "/" namespace's middleware and events on the server.
+  void install();
+
+  // The HTTP API (/api/chat...). Returns false for paths it does not serve.
+  bool handle_http(const eio::request_info& req, const eio::responder_ptr& r);
+
+  // Drops the handles of rooms and users so that their actors can terminate.
+  void shutdown();
+
+  // Rate limit, then append + broadcast (the same path for Socket.IO and HTTP). Runs
+  // in `self`'s context; `done` may run in the room actor's, so it must be thread-safe.
+  void post_message(caf::event_based_actor* self, const identity& who, const std::string& project,
+                    std::string content, json reply_to, std::function<void(const post_outcome&)> done);
+
+  const authenticator& auth() const { return auth_; }
+  caf::actor room(const std::string& project) { return rooms_.get(project); }
+  caf::actor user(const std::string& id) { return users_.get(id); }
+
+ private:
+  struct impl;
+  sio::server& srv_;
+  hub_config cfg_;
+  caf::actor storage_;
+  authenticator auth_;
+  actor_registry rooms_;
+  actor_registry users_;
+};
+
+}  // namespace hub::app

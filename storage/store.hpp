@@ -1,0 +1,103 @@
+// Durable storage on RocksDB: append-only logs with gap-free sequence numbers (chat
+// rooms, user inboxes) and a small key/value space (sessions, read markers).
+// A plain class: no actors, no threads of its own. One process per data directory
+// (RocksDB's LOCK file).
+//
+// Key layout (all in the default column family):
+//   l/<escaped log>/<8-byte big-endian seq>  -> entry value
+//   s/<escaped log>                          -> 8-byte big-endian high-water seq
+//   k/<key>                                  -> kv value (key bytes as given)
+// The log name is escaped by percent-encoding '%' (%25) and '/' (%2F), so an escaped
+// name never contains '/': "l/a/" is not a prefix of "l/a%2Fb/", and logs "a" and "a/b"
+// never see each other's entries. The high-water key is written in the same batch as
+// the entries, so seqs are never reused even after prune_before() removed every entry.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace rocksdb {
+class DB;
+}
+
+namespace hub::storage {
+
+struct store_options {
+  bool sync = true;  // fsync each batch; false only for tests and the simulator
+};
+
+class store {
+ public:
+  // Opens (creating if missing) the database in `dir`. Throws std::runtime_error with
+  // a message naming the directory and RocksDB's reason (e.g. the LOCK file is held
+  // by another process, or by another store in this process).
+  explicit store(const std::string& dir, store_options opts = {});
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  const std::string& dir() const { return dir_; }
+
+  // -- logs ------------------------------------------------------------------------------
+  struct append_item {
+    std::string log;    // log name, e.g. "room/p1"; any bytes
+    std::string value;  // opaque
+  };
+  // Appends every item in one atomic WriteBatch (synced per store_options). Each item
+  // gets seq = last seq of its log + 1, in order; returns the seqs in item order.
+  // Throws std::runtime_error on a write error (then nothing was written and the
+  // next append reuses the same seqs).
+  std::vector<std::uint64_t> append(const std::vector<append_item>& items);
+
+  struct entry {
+    std::uint64_t seq = 0;
+    std::string value;
+  };
+  // Up to `limit` entries with seq > after, in seq order; `has_more` if more follow.
+  // Throws std::runtime_error on a read error (as do all readers below).
+  std::vector<entry> read(const std::string& log, std::uint64_t after, std::size_t limit,
+                          bool* has_more = nullptr) const;
+  // The newest `n` entries, in seq order.
+  std::vector<entry> read_last(const std::string& log, std::size_t n) const;
+  // The highest seq ever assigned in this log (also after pruning); 0 when never used.
+  std::uint64_t last_seq(const std::string& log) const;
+  // The oldest kept entry's seq; 0 when the log holds no entries.
+  std::uint64_t first_seq(const std::string& log) const;
+  // Deletes entries with seq < keep_from (retention). Returns how many were removed.
+  // Entries are always a contiguous range [first_seq, last_seq], as only prefixes are
+  // pruned.
+  std::size_t prune_before(const std::string& log, std::uint64_t keep_from);
+
+  // -- key/value -----------------------------------------------------------------------------
+  void put(const std::string& key, std::string_view value);
+  std::optional<std::string> get(const std::string& key) const;
+  void erase(const std::string& key);
+  // Every key/value whose key starts with `prefix`, in key order.
+  std::vector<std::pair<std::string, std::string>> scan(const std::string& prefix) const;
+
+  // -- fault injection -----------------------------------------------------------------------
+  // While on, every write (append, prune, put, erase) fails as an I/O error would:
+  // nothing is written and std::runtime_error is thrown. For tests and the simulator.
+  void inject_write_faults(bool on);
+
+ private:
+  std::uint64_t last_seq_locked(const std::string& escaped) const;  // needs mu_
+
+  std::string dir_;
+  std::unique_ptr<rocksdb::DB> db_;
+  store_options opts_;
+  bool fail_writes_ = false;
+  // Guards the cache and serialises writers (seq assignment + write + cache update).
+  mutable std::mutex mu_;
+  // Last seq of each log touched since open, keyed by escaped log name. Loaded lazily;
+  // only advanced after a successful write.
+  mutable std::unordered_map<std::string, std::uint64_t> last_cache_;
+};
+
+}  // namespace hub::storage
