@@ -2,6 +2,7 @@
 
 #include "actors/storage_actor.hpp"
 #include "util/log.hpp"
+#include "util/metrics.hpp"
 #include "util/random_id.hpp"
 
 #include <ctime>
@@ -110,6 +111,7 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
             [self, post, value](std::uint64_t seq) {
               auto& s = self->state;
               s.last_seq = std::max(s.last_seq, seq);
+              metrics::add(metrics::global().chat_messages);
               json message = message_from_log(seq, value);
               stop_typing(self, post->user_id);
               auto b = s.group;

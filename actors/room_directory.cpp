@@ -2,6 +2,7 @@
 
 #include "actors/messages.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -67,6 +68,7 @@ caf::behavior directory_actor(caf::stateful_actor<directory_state>* self) {
         return;
       }
       for (const auto& r : b->rooms) {
+        if (std::find(b->rooms.data(), &r, r) != &r) continue;  // a room named twice: once
         auto it = self->state.rooms.find(room_key(b->nsp, r));
         if (it != self->state.rooms.end()) self->send(it->second.room, a, b);
       }

@@ -1,6 +1,7 @@
 #include "actors/sio_connection.hpp"
 
 #include "util/log.hpp"
+#include "util/metrics.hpp"
 #include "util/random_id.hpp"
 
 namespace hub::sio {
@@ -38,6 +39,7 @@ void connection::on_text(std::string_view text) {
   auto r = decoder_.feed_text(text);
   if (auto* err = std::get_if<decode_error>(&r)) {
     log::debug("parse error: ", err->reason);
+    metrics::add(metrics::global().protocol_errors);
     close_transport("parse error");
   } else if (auto* p = std::get_if<packet>(&r)) {
     handle(std::move(*p));
@@ -50,6 +52,7 @@ void connection::on_binary(std::string bytes) {
   auto r = decoder_.feed_binary(std::move(bytes));
   if (auto* err = std::get_if<decode_error>(&r)) {
     log::debug("parse error: ", err->reason);
+    metrics::add(metrics::global().protocol_errors);
     close_transport("parse error");
   } else if (auto* p = std::get_if<packet>(&r)) {
     handle(std::move(*p));
@@ -97,12 +100,14 @@ void connection::on_deliver(const broadcast& b, const std::string& origin_key) {
       }
     }
   }
+  metrics::add(metrics::global().fanout_deliveries);
   send(b.packet);
 }
 
 // -- used by socket ---------------------------------------------------------------------
 
 void connection::send(wire_packet_ptr packet) {
+  metrics::add(metrics::global().packets_out);
   if (auto o = out.lock()) o->send(std::move(packet));
 }
 
@@ -142,6 +147,7 @@ void connection::server_disconnect(socket& s, bool close_connection) {
 // -- packet handling -------------------------------------------------------------------
 
 void connection::handle(packet&& p) {
+  metrics::add(metrics::global().packets_in);
   if (p.type == packet_type::connect) {
     handle_connect(std::move(p));
     return;

@@ -3,6 +3,7 @@
 #include "actors/room_directory.hpp"
 #include "actors/sio_connection.hpp"
 #include "net/protocol/socketio_packet.hpp"
+#include "util/metrics.hpp"
 
 namespace hub::sio {
 namespace {
@@ -111,6 +112,7 @@ void broadcaster::emit_raw(std::string_view name, std::string_view raw_args,
 }
 
 void broadcaster::send(wire_packet_ptr packet) const {
+  metrics::add(metrics::global().broadcasts);
   auto b = std::make_shared<broadcast>();
   b->nsp = nsp_;
   b->rooms = rooms_;

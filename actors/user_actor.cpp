@@ -1,5 +1,7 @@
 #include "actors/user_actor.hpp"
 
+#include "util/metrics.hpp"
+
 #include <deque>
 
 namespace hub {
@@ -26,6 +28,7 @@ caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, rate_limit
         if (s.accepted.size() >= s.limit.count) {
           auto free_at = s.accepted.front() + s.limit.window;
           auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(free_at - now).count();
+          metrics::add(metrics::global().rate_limited);
           return {false, std::max<std::int64_t>(wait, 1)};
         }
         s.accepted.push_back(now);

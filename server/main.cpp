@@ -3,6 +3,7 @@
 #include "apps/echo_app.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "net/http/http_server.hpp"
+#include "server/metrics_endpoint.hpp"
 #include "server/server_options.hpp"
 #include "util/log.hpp"
 #include "util/random_id.hpp"
@@ -89,6 +90,11 @@ int main(int argc, char** argv) {
       if (req.target != "/healthz") return false;
       r->reply(eio::http_reply{200, "text/plain; charset=UTF-8", "ok", {}, false});
       return true;
+    });
+    metrics_sources msrc{&sys, {&socketio, &engineio}, storage_actor, nullptr};
+    if (hub) msrc.chat_rooms = [&hub] { return hub->room_count(); };
+    routes.handlers.emplace_back([msrc](const eio::request_info& req, const eio::responder_ptr& r) {
+      return serve_metrics(req, r, msrc);
     });
     if (hub)
       routes.handlers.emplace_back([&hub](const eio::request_info& req, const eio::responder_ptr& r) {

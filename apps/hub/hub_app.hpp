@@ -53,6 +53,7 @@ class hub_app {
 
   const authenticator& auth() const { return auth_; }
   caf::actor room(const std::string& project) { return rooms_.get(project); }
+  std::size_t room_count() const { return rooms_.size(); }
   caf::actor user(const std::string& id) { return users_.get(id); }
 
  private:

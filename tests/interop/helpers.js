@@ -44,12 +44,12 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function spawnOnce(extraArgs, port) {
-  const args = ['--app', 'echo', '--host', HOST, '--port', String(port), ...extraArgs];
+function spawnOnce(extraArgs, port, { app = 'echo', env } = {}) {
+  const args = ['--app', app, '--host', HOST, '--port', String(port), ...extraArgs];
+  const opts = { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) };
   const child = isReference
-    ? spawn(process.execPath, [path.join(__dirname, 'reference-echo-server.js'), ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(hubServer, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn(process.execPath, [path.join(__dirname, 'reference-echo-server.js'), ...args], opts)
+    : spawn(hubServer, args, opts);
   live.add(child);
   const output = [];
   const exited = new Promise((resolve) => {
@@ -83,14 +83,16 @@ function spawnOnce(extraArgs, port) {
 /**
  * Starts the server under test and waits for its ready line.
  * @param {string[]} extraArgs flags appended after `--app echo --host 127.0.0.1 --port N`
- * @param {{port?: number}} options a fixed port (default 0 = free port)
+ * @param {{port?: number, app?: string, env?: object}} options a fixed port (default 0 =
+ *        free port), the `--app` value (default echo), the child's environment (default
+ *        this process's)
  */
-async function startServer(extraArgs = [], { port = 0 } = {}) {
+async function startServer(extraArgs = [], { port = 0, app = 'echo', env } = {}) {
   // A fixed port may still be held for a moment after a restart: retry a few times.
   const attempts = port ? 20 : 1;
   let lastErr;
   for (let i = 0; i < attempts; i++) {
-    const p = spawnOnce(extraArgs, port);
+    const p = spawnOnce(extraArgs, port, { app, env });
     try {
       const actualPort = await withTimeout(p.ready, STARTUP_TIMEOUT_MS, `${serverKind} ready line`);
       if (port && actualPort !== port) throw new Error(`server listens on ${actualPort}, wanted ${port}`);
@@ -120,6 +122,8 @@ function makeHandle(p, port, extraArgs) {
     extraArgs,
     output: p.output,
     child: p.child,
+    /** Resolves with {code, signal} when the process exits. */
+    exited: p.exited,
     /** Stops the server (SIGTERM, then SIGKILL after a bounded wait). Idempotent. */
     async stop(signal = 'SIGTERM') {
       if (stopped) return;

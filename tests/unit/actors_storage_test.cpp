@@ -121,7 +121,7 @@ TEST_CASE_METHOD(sim_fixture, "actors: storage group-commits appends from many r
   auto storage = hub::spawn_storage_actor(sys, db, false);
   // 5 requesters x 10 appends, split over two logs, all enqueued before anything runs.
   for (int r = 0; r < 5; ++r)
-    sys.spawn(requester, storage, r % 2 == 0 ? "room/even" : "room/odd", "r" + std::to_string(r),
+    sys.spawn(requester, storage, r % 2 == 0 ? "room/even" : "room/odd", std::string{"r"}.append(std::to_string(r)),
               10, out);
   sched.run();
   REQUIRE(out->answered() == 50);
@@ -193,7 +193,7 @@ TEST_CASE("actors: storage reads, last_seq and kv over a detached actor on real 
     auto storage = hub::spawn_storage_actor(sys, db, true);
     // 50 appends from 5 requesters in one go.
     for (int r = 0; r < 5; ++r)
-      sys.spawn(requester, storage, "room/p1", "r" + std::to_string(r), 10, out);
+      sys.spawn(requester, storage, "room/p1", std::string{"r"}.append(std::to_string(r)), 10, out);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (out->answered() < 50 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -57,7 +57,7 @@ std::vector<std::string> values_of(const std::vector<store::entry>& entries) {
 void fill(store& db, const std::string& log, int n) {
   std::vector<store::append_item> items;
   for (int i = 1; i <= n; ++i)
-    items.push_back({log, "v" + std::to_string(i)});
+    items.push_back({log, std::string{"v"}.append(std::to_string(i))});
   db.append(items);
 }
 

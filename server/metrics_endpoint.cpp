@@ -1,0 +1,64 @@
+#include "server/metrics_endpoint.hpp"
+
+#include "actors/storage_actor.hpp"
+#include "util/metrics.hpp"
+
+#include <sstream>
+
+namespace hub {
+namespace {
+
+void line(std::ostringstream& os, const char* name, const char* type, const char* help, double value) {
+  os << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
+     << name << ' ' << value << '\n';
+}
+
+std::string render(const metrics_sources& src, const storage::storage_stats* st) {
+  auto& c = metrics::global();
+  std::ostringstream os;
+  std::size_t sessions = 0;
+  for (auto* e : src.engines) sessions += e->sessions().size();
+  line(os, "hub_connections", "gauge", "Open Engine.IO sessions", static_cast<double>(sessions));
+  if (src.chat_rooms)
+    line(os, "hub_chat_rooms", "gauge", "Chat room actors", static_cast<double>(src.chat_rooms()));
+  line(os, "hub_packets_in_total", "counter", "Socket.IO packets received", c.packets_in.load());
+  line(os, "hub_packets_out_total", "counter", "Socket.IO packets sent to single clients", c.packets_out.load());
+  line(os, "hub_broadcasts_total", "counter", "Broadcasts issued", c.broadcasts.load());
+  line(os, "hub_fanout_deliveries_total", "counter", "Broadcast copies delivered to clients", c.fanout_deliveries.load());
+  line(os, "hub_chat_messages_total", "counter", "Chat messages stored", c.chat_messages.load());
+  line(os, "hub_rate_limited_total", "counter", "Messages refused by the rate limit", c.rate_limited.load());
+  line(os, "hub_protocol_errors_total", "counter", "Sessions closed for malformed input", c.protocol_errors.load());
+  if (st) {
+    line(os, "hub_storage_batches_total", "counter", "RocksDB append batches committed", st->batches.load());
+    line(os, "hub_storage_appends_total", "counter", "Log appends committed", st->items.load());
+    line(os, "hub_storage_failed_batches_total", "counter", "Append batches that failed", st->failed_batches.load());
+    line(os, "hub_storage_commit_seconds_total", "counter", "Time spent in synced batch writes",
+         static_cast<double>(st->commit_ns.load()) / 1e9);
+  }
+  return os.str();
+}
+
+}  // namespace
+
+bool serve_metrics(const eio::request_info& req, const eio::responder_ptr& r, const metrics_sources& src) {
+  if (req.target != "/metrics") return false;
+  auto reply = [r, &src](const storage::storage_stats* st) {
+    r->reply(eio::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, st), {}, false});
+  };
+  if (!src.storage) {
+    reply(nullptr);
+    return true;
+  }
+  src.sys->spawn([r, src](caf::event_based_actor* self) {
+    self->request(src.storage, std::chrono::seconds(5), storage::stats_atom::value)
+      .then([r, src](const storage::storage_stats_ptr& st) {
+              r->reply(eio::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, st.get()), {}, false});
+            },
+            [r, src](caf::error&) {
+              r->reply(eio::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, nullptr), {}, false});
+            });
+  });
+  return true;
+}
+
+}  // namespace hub
