@@ -4,6 +4,8 @@
 #pragma once
 
 #include <caf/actor.hpp>
+#include <caf/send.hpp>
+#include <caf/exit_reason.hpp>
 
 #include <functional>
 #include <mutex>
@@ -30,9 +32,12 @@ class actor_registry {
     return actors_.size();
   }
 
-  // Drops every handle (shutdown): actors nobody references then terminate.
+  // Shutdown: asks every actor to exit (after the messages already queued for it) and
+  // drops the handles. An exit is needed because a pending timer (a rate-limit window,
+  // say) keeps an actor alive until it fires.
   void clear() {
     std::lock_guard lock(mutex_);
+    for (auto& [name, a] : actors_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     actors_.clear();
   }
 

@@ -127,6 +127,8 @@ void broadcaster::send(wire_packet_ptr packet) const {
 server::server(caf::actor_system& sys, server_config cfg)
   : sys_(sys), cfg_(cfg), directory_(spawn_room_directory(sys)) {}
 
+server::~server() { caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown); }
+
 namespace_def& server::of(const std::string& name) {
   auto it = namespaces_.find(name);
   if (it == namespaces_.end()) it = namespaces_.emplace(name, namespace_def(name)).first;

@@ -174,6 +174,7 @@ struct server_config {
 class server {
  public:
   server(caf::actor_system& sys, server_config cfg);
+  ~server();  // stops the room directory (and so every room)
 
   // Creates (or returns) a namespace. Only before the server starts accepting.
   namespace_def& of(const std::string& name);

@@ -130,6 +130,8 @@ int main(int argc, char** argv) {
     ioc.run();
     for (auto& t : threads) t.join();
     if (hub) hub->shutdown();
+    // Behind any appends still queued: they are committed first.
+    if (storage_actor) caf::anon_send_exit(storage_actor, caf::exit_reason::user_shutdown);
     storage_actor = nullptr;
     log::info("stopped");
   }

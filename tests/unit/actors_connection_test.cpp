@@ -330,7 +330,7 @@ TEST_CASE_METHOD(sio_fixture, "actors: ack callbacks see the reply, the timeout 
   c.feed(R"(42/probe,["ask",5000,"c"])");
   CHECK(c.take_texts() == std::vector<std::string>{R"(42/probe,2["question","c"])"});
   c.feed("41/probe,");
-  CHECK(log->at(2) == "reply@15000 none");
+  CHECK(log->at(2) == "reply@14999 none");
   CHECK(log->at(3) == "disconnect client namespace disconnect");
   advance(10s);
   CHECK(log->size() == 4);

@@ -252,6 +252,39 @@ TEST_CASE("transport: a client close packet over POST ends the session; the held
   check_error(h.get_now(sid), 1, "Session ID unknown");
 }
 
+TEST_CASE("transport: a second POST in flight gets 400 and closes the session", "[transport]") {
+  transport_harness h(quiet_config());
+  auto sid = h.handshake_polling();
+  REQUIRE_FALSE(sid.empty());
+  auto held = h.get(sid);
+  h.run_for(20ms);
+  auto s = h.engine().sessions().find(sid);
+  REQUIRE(s);
+  REQUIRE(s->claim_post());  // as the HTTP layer does when a POST's headers arrive
+  auto dup = h.post(sid, "4second");
+  REQUIRE(h.run_until([&] { return dup->count() > 0 && held->count() > 0; }));
+  CHECK(dup->first().status == 400);
+  CHECK(dup->first().body.empty());
+  CHECK(held->first().body == "1");
+  REQUIRE(h.run_until([&] { return h.events().closed(); }));
+  CHECK(h.events().count(actor_event::text) == 0);
+  check_error(h.get_now(sid), 1, "Session ID unknown");
+}
+
+TEST_CASE("transport: another method on an existing session gets 500 with an empty body",
+          "[transport]") {
+  transport_harness h(quiet_config());
+  auto sid = h.handshake_polling();
+  REQUIRE_FALSE(sid.empty());
+  auto r = h.http(transport_harness::request(
+    "PUT", {{"EIO", "4"}, {"transport", "polling"}, {"sid", sid}}, "4x"));
+  REQUIRE(h.run_until([&] { return r->count() > 0; }));
+  CHECK(r->first().status == 500);
+  CHECK(r->first().body.empty());
+  h.run_for(20ms);
+  CHECK(h.events().size() == 0);
+}
+
 // -- long-polling ------------------------------------------------------------------------------
 
 TEST_CASE("transport: a long-poll GET is held until something is sent; sends coalesce",
@@ -446,6 +479,37 @@ TEST_CASE("transport: websocket session frames reach the actor; sends become fra
   s->ws_closed(link, "transport close");
   REQUIRE(h.run_until([&] { return h.events().closed(); }));
   CHECK(h.events().close_reason() == "transport close"s);
+  CHECK(h.engine().sessions().find(s->sid()) == nullptr);
+}
+
+TEST_CASE("transport: websocket heartbeat: ping frames, pong, then ping timeout closes the link",
+          "[transport][timing]") {
+  engine_config cfg;
+  cfg.ping_interval = 300ms;
+  cfg.ping_timeout = 200ms;
+  transport_harness h(cfg);
+  auto link = std::make_shared<fake_ws_link>();
+  auto s = h.open_ws(link);
+  REQUIRE(s);
+  auto t0 = clock_type::now();
+  REQUIRE(h.run_until([&] { return link->frame_count() >= 2; }, 1500ms));
+  auto first = ms_since(t0);
+  CHECK(link->text(1) == "2");
+  CHECK(first >= 250);
+  CHECK(first <= 700);
+
+  s->ws_frame(link, false, "3");
+  auto t1 = clock_type::now();
+  REQUIRE(h.run_until([&] { return link->frame_count() >= 3; }, 1500ms));
+  CHECK(link->text(2) == "2");
+  CHECK(ms_since(t1) >= 250);
+  CHECK_FALSE(h.events().closed());
+
+  // Unanswered: the session ends and the websocket is closed.
+  REQUIRE(h.run_until([&] { return h.events().closed(); }, 1500ms));
+  CHECK(h.events().close_reason() == "ping timeout"s);
+  CHECK(ms_since(t1) <= 300 + 200 + 500);
+  CHECK(link->closes() == 1);
   CHECK(h.engine().sessions().find(s->sid()) == nullptr);
 }
 
