@@ -28,9 +28,11 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm packages used by the interop tests (socket.io-client) and the reference server.
-if [[ ! -d tests/interop/node_modules/socket.io-client ]] || \
-   [[ tests/interop/package.json -nt tests/interop/node_modules/.package-lock.json ]]; then
-  echo "setup: installing npm packages for tests/interop"
-  (cd tests/interop && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# npm packages: interop tests (socket.io-client, ...) and benchmarks (socket.io reference).
+for dir in tests/interop bench; do
+  if [[ ! -d $dir/node_modules ]] || [[ $dir/package.json -nt $dir/node_modules/.package-lock.json ]] ||
+     [[ -f $dir/package-lock.json && $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+    echo "setup: installing npm packages for $dir"
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+done
