@@ -262,12 +262,13 @@ void connection::remove_socket(std::map<std::string, std::unique_ptr<socket>>::i
   retired_.push_back(std::move(it->second));
   auto& s = retired_.back();
   sockets_.erase(it);
-  auto rooms = s->rooms_;
-  for (const auto& r : rooms) leave(*s, r);
   for (auto& [id, pending] : s->pending_acks_)
     if (pending.on_reply) pending.on_reply(std::nullopt);
   s->pending_acks_.clear();
+  // The handler still sees the socket's rooms (Node's "disconnecting"), then it leaves them.
   if (s->def_->on_disconnect_) s->def_->on_disconnect_(*s, reason);
+  auto rooms = s->rooms_;
+  for (const auto& r : rooms) leave(*s, r);
 }
 
 // -- the actor -----------------------------------------------------------------------------

@@ -153,6 +153,7 @@ class namespace_def {
   }
   // Called for events with no handler of their own.
   namespace_def& on_any(event_handler h) { on_any_ = std::move(h); return *this; }
+  // Runs while the socket still has its rooms; it leaves them right after.
   namespace_def& on_disconnect(disconnect_handler h) { on_disconnect_ = std::move(h); return *this; }
 
   const std::string& name() const { return name_; }

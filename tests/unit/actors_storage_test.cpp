@@ -92,10 +92,14 @@ struct sim_fixture {
 
   st::storage_stats_ptr stats(const caf::actor& storage) {
     st::storage_stats_ptr res;
-    auto probe = sys.spawn([&res, storage](caf::event_based_actor* self) {
-      self->request(storage, timeout, st::stats_atom::value)
-          .then([&res](st::storage_stats_ptr p) { res = std::move(p); });
-    });
+    // The handle goes in as a spawn argument: spawning a function with no arguments
+    // makes CAF 0.17 dereference a null std::shared_ptr<std::tuple<>> (UBSan reports it).
+    sys.spawn(
+        [&res](caf::event_based_actor* self, caf::actor storage) {
+          self->request(storage, timeout, st::stats_atom::value)
+              .then([&res](st::storage_stats_ptr p) { res = std::move(p); });
+        },
+        storage);
     sched.run();
     return res;
   }

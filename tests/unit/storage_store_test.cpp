@@ -264,6 +264,8 @@ TEST_CASE("storage: opening a locked directory throws a clear message", "[storag
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {  // child: hold the same fcntl lock RocksDB takes, until released
+      ::close(ready[0]);
+      ::close(release[1]);  // else the read below never sees EOF
       int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT, 0644);
       struct flock fl {};
       fl.l_type = F_WRLCK;
@@ -316,7 +318,7 @@ TEST_CASE("storage: a failed append writes nothing and does not advance seqs", "
   CHECK_FALSE(db.get("k").has_value());
 }
 
-TEST_CASE("storage: synced batch cost", "[storage][.bench]") {
+TEST_CASE("bench: storage synced batch cost", "[storage][.bench]") {
   temp_dir dir;
   store db{dir.str()};
   for (std::size_t batch : {1u, 10u, 100u}) {
