@@ -66,7 +66,7 @@ void connection::on_transport_closed(const std::string& reason) {
 }
 
 void connection::on_connect_timeout() {
-  if (sockets_.empty() && !closing_) close_transport("connect timeout");
+  if (!connected_once_ && !closing_) close_transport("connect timeout");
 }
 
 void connection::on_ack_timeout(const std::string& nsp, const std::string& sid, std::uint64_t id) {
@@ -81,8 +81,9 @@ void connection::on_ack_timeout(const std::string& nsp, const std::string& sid, 
   if (cb) cb(std::nullopt);
 }
 
-void connection::on_deliver(const broadcast& b, const std::string& origin_key) {
+void connection::on_deliver(const broadcast_ptr& bp, const std::string& origin_key) {
   retired_.clear();
+  const broadcast& b = *bp;
   auto it = sockets_.find(b.nsp);
   if (it == sockets_.end()) return;
   const socket& s = *it->second;
@@ -90,15 +91,17 @@ void connection::on_deliver(const broadcast& b, const std::string& origin_key) {
     if (sid == s.id_) return;
   for (const auto& r : b.except_rooms)
     if (s.rooms_.count(r)) return;
-  // A socket in several target rooms gets one copy: only the first target room it is
-  // in delivers. This needs no shared state between the room actors.
-  if (!b.rooms.empty()) {
-    for (const auto& r : b.rooms) {
-      if (s.rooms_.count(r)) {
-        if (room_key(b.nsp, r) != origin_key) return;
-        break;
-      }
-    }
+  if (b.rooms.size() > 1) {
+    // One copy arrives from each target room the socket is in: deliver the first one
+    // that comes from a room it is still in, drop the rest. Seen broadcasts are kept
+    // as weak pointers, so the list empties itself once the broadcast is done.
+    auto origin = std::find_if(b.rooms.begin(), b.rooms.end(),
+                               [&](const std::string& r) { return room_key(b.nsp, r) == origin_key; });
+    if (origin == b.rooms.end() || !s.rooms_.count(*origin)) return;
+    std::erase_if(seen_multi_room_, [](const std::weak_ptr<const broadcast>& w) { return w.expired(); });
+    for (const auto& w : seen_multi_room_)
+      if (w.lock().get() == bp.get()) return;
+    seen_multi_room_.push_back(bp);
   }
   metrics::add(metrics::global().fanout_deliveries);
   send(b.packet);
@@ -135,6 +138,7 @@ void connection::leave(socket& s, const std::string& room) {
 void connection::server_disconnect(socket& s, bool close_connection) {
   if (close_connection) {
     for (auto& [nsp, sock] : sockets_) send_packet(packet{packet_type::disconnect, nsp, {}, {}, {}});
+    while (!sockets_.empty()) remove_socket(sockets_.begin(), "server namespace disconnect");
     close_transport("server disconnect");
     return;
   }
@@ -200,6 +204,7 @@ void connection::handle_connect(packet&& p) {
   }
   socket& ref = *s;
   sockets_.emplace(p.nsp, std::move(s));
+  connected_once_ = true;
   json reply = json::object();
   reply["sid"] = ref.id_;
   send_packet(packet{packet_type::connect, p.nsp, {}, reply.dump(), {}});
@@ -298,7 +303,7 @@ caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, cons
       self->state.conn.on_ack_timeout(nsp, sid, id);
     },
     [=](deliver_atom, const broadcast_ptr& b, const std::string& origin) {
-      self->state.conn.on_deliver(*b, origin);
+      self->state.conn.on_deliver(b, origin);
     },
   };
 }

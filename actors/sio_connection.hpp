@@ -26,7 +26,7 @@ class connection {
   void on_transport_closed(const std::string& reason);
   void on_connect_timeout();
   void on_ack_timeout(const std::string& nsp, const std::string& sid, std::uint64_t id);
-  void on_deliver(const broadcast& b, const std::string& origin_key);
+  void on_deliver(const broadcast_ptr& b, const std::string& origin_key);
 
   // -- used by socket -----------------------------------------------------------------
   void send(wire_packet_ptr packet);
@@ -50,6 +50,8 @@ class connection {
   // Sockets removed while a handler may still hold a reference; freed on the next input.
   std::vector<std::unique_ptr<socket>> retired_;
   bool closing_ = false;
+  bool connected_once_ = false;  // the connect timeout only guards the first CONNECT
+  std::vector<std::weak_ptr<const broadcast>> seen_multi_room_;
 };
 
 }  // namespace hub::sio

@@ -273,7 +273,11 @@ TEST_CASE("actors: storage reads, last_seq and kv over a detached actor on real 
                  [&](caf::error& e) { CHECK(e.code() ==
                                             static_cast<std::uint8_t>(caf::sec::runtime_error)); });
     db->inject_write_faults(false);
+    // Stop it and wait until it is gone (and with it its reference to the store), so
+    // that the database is closed before the temp dir is removed.
     self->send_exit(storage, caf::exit_reason::user_shutdown);
+    self->wait_for(storage);
   }
+  CHECK(db.use_count() == 1);
   CHECK(db->last_seq("room/p1") == 51);
 }
