@@ -115,7 +115,7 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
               json message = message_from_log(seq, value);
               stop_typing(self, post->user_id);
               auto b = s.group;
-              b.emit("new-message", json::array({message}));
+              b.from_stream(room_log(s.project), seq).emit("new-message", json::array({message}));
               if (post->done) post->done(post_result{true, {}, std::move(message)});
             },
             [self, post](caf::error& e) {

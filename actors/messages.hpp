@@ -20,6 +20,7 @@ using eio_closed_atom = caf::atom_constant<caf::atom("eio_close")>; // std::stri
 // -- connection actor timers -----------------------------------------------------------
 using connect_timeout_atom = caf::atom_constant<caf::atom("conn_tout")>;
 using ack_timeout_atom = caf::atom_constant<caf::atom("ack_tout")>;  // nsp, socket id, ack id
+using persist_atom = caf::atom_constant<caf::atom("sio_pers")>;     // nsp, socket id
 
 // -- rooms -------------------------------------------------------------------------------
 using join_atom = caf::atom_constant<caf::atom("join")>;        // room key, member
@@ -36,6 +37,8 @@ struct broadcast {
   std::vector<std::string> except_rooms;
   std::vector<std::string> except_sids;
   wire_packet_ptr packet;
+  std::string stream;     // durable stream this event is entry `seq` of; empty if none
+  std::uint64_t seq = 0;
 };
 using broadcast_ptr = std::shared_ptr<const broadcast>;
 

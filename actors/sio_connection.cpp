@@ -1,5 +1,6 @@
 #include "actors/sio_connection.hpp"
 
+#include "actors/recovery_codec.hpp"
 #include "util/log.hpp"
 #include "util/metrics.hpp"
 #include "util/random_id.hpp"
@@ -104,7 +105,7 @@ void connection::on_deliver(const broadcast_ptr& bp, const std::string& origin_k
     seen_multi_room_.push_back(bp);
   }
   metrics::add(metrics::global().fanout_deliveries);
-  send(b.packet);
+  send_event(*it->second, b.packet, b.stream, b.seq);
 }
 
 // -- used by socket ---------------------------------------------------------------------
@@ -127,12 +128,25 @@ void connection::join(socket& s, const std::string& room) {
   if (!s.rooms_.insert(room).second) return;
   self->send(srv->directory(), join_atom::value, room_key(s.nsp_, room),
              caf::actor_cast<caf::actor>(self));
+  if (recovery_on(s) && !s.recovering_) track_stream_join(s, room);
+}
+
+bool connection::leave_room(socket& s, const std::string& room) {
+  if (s.rooms_.erase(room) == 0) return false;
+  self->send(srv->directory(), leave_atom::value, room_key(s.nsp_, room),
+             caf::actor_cast<caf::actor>(self));
+  return true;
 }
 
 void connection::leave(socket& s, const std::string& room) {
-  if (s.rooms_.erase(room) == 0) return;
-  self->send(srv->directory(), leave_atom::value, room_key(s.nsp_, room),
-             caf::actor_cast<caf::actor>(self));
+  if (!leave_room(s, room)) return;
+  if (recovery_on(s)) {
+    if (auto stream = s.def_->stream_of_(room)) {
+      s.delivered_.erase(*stream);
+      s.joined_at_.erase(*stream);
+    }
+    persist(s);
+  }
 }
 
 void connection::server_disconnect(socket& s, bool close_connection) {
@@ -175,7 +189,7 @@ void connection::handle(packet&& p) {
 }
 
 void connection::handle_connect(packet&& p) {
-  if (sockets_.count(p.nsp)) {
+  if (sockets_.count(p.nsp) || pending_connects_.count(p.nsp)) {
     close_transport("duplicate CONNECT");
     return;
   }
@@ -202,14 +216,30 @@ void connection::handle_connect(packet&& p) {
       return;
     }
   }
-  socket& ref = *s;
-  sockets_.emplace(p.nsp, std::move(s));
   connected_once_ = true;
+  if (recovery_on(*s) && s->auth_.contains("pid") && s->auth_["pid"].is_string()) {
+    std::optional<std::string> offset;
+    if (s->auth_.contains("offset") && s->auth_["offset"].is_string())
+      offset = s->auth_["offset"].get<std::string>();
+    auto pid = s->auth_["pid"].get<std::string>();
+    start_recovery(std::move(s), std::move(pid), std::move(offset));
+    return;
+  }
+  finish_connect(std::move(s));
+}
+
+void connection::finish_connect(std::unique_ptr<socket> s) {
+  socket& ref = *s;
+  bool recovery = recovery_on(ref);
+  if (recovery) ref.pid_ = random_id();
+  sockets_.emplace(ref.nsp_, std::move(s));
   json reply = json::object();
   reply["sid"] = ref.id_;
-  send_packet(packet{packet_type::connect, p.nsp, {}, reply.dump(), {}});
+  if (recovery) reply["pid"] = ref.pid_;
+  send_packet(packet{packet_type::connect, ref.nsp_, {}, reply.dump(), {}});
   join(ref, std::string{});  // the namespace-wide room
-  if (def->on_connection_) def->on_connection_(ref);
+  if (ref.def_->on_connection_) ref.def_->on_connection_(ref);
+  if (recovery) persist(ref);
 }
 
 void connection::handle_event(socket& s, packet&& p) {
@@ -271,9 +301,19 @@ void connection::remove_socket(std::map<std::string, std::unique_ptr<socket>>::i
     if (pending.on_reply) pending.on_reply(std::nullopt);
   s->pending_acks_.clear();
   // The handler still sees the socket's rooms (Node's "disconnecting"), then it leaves them.
-  if (s->def_->on_disconnect_) s->def_->on_disconnect_(*s, reason);
+  // A socket still being recovered never reached the application.
+  if (s->def_->on_disconnect_ && !s->recovering_) s->def_->on_disconnect_(*s, reason);
+  if (recovery_on(*s)) {
+    // Node's RECOVERABLE_DISCONNECT_REASONS: the transport went away, not the client.
+    bool recoverable = reason == "transport close" || reason == "transport error" ||
+                       reason == "ping timeout" || reason == "forced close" ||
+                       reason == "server shutting down";
+    if (recoverable && !s->recovering_) persist(*s, recovery::to_ms(std::chrono::system_clock::now()));
+    else forget(*s);
+  }
+  // Leave without touching the record just written.
   auto rooms = s->rooms_;
-  for (const auto& r : rooms) leave(*s, r);
+  for (const auto& r : rooms) leave_room(*s, r);
 }
 
 // -- the actor -----------------------------------------------------------------------------
@@ -299,6 +339,9 @@ caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, cons
       self->state.conn.on_transport_closed(reason);
     },
     [=](connect_timeout_atom) { self->state.conn.on_connect_timeout(); },
+    [=](persist_atom, const std::string& nsp, const std::string& sid) {
+      self->state.conn.on_persist(nsp, sid);
+    },
     [=](ack_timeout_atom, const std::string& nsp, const std::string& sid, std::uint64_t id) {
       self->state.conn.on_ack_timeout(nsp, sid, id);
     },

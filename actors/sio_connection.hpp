@@ -30,13 +30,38 @@ class connection {
 
   // -- used by socket -----------------------------------------------------------------
   void send(wire_packet_ptr packet);
+  // An EVENT for one socket: under recovery it gets the socket's offset as last argument,
+  // durable-stream events are de-duplicated by seq, and events wait while a replay runs.
+  void send_event(socket& s, wire_packet_ptr packet, const std::string& stream = {},
+                  std::uint64_t seq = 0);
   void join(socket& s, const std::string& room);
   void leave(socket& s, const std::string& room);
+  bool leave_room(socket& s, const std::string& room);  // membership only
   void server_disconnect(socket& s, bool close_connection);
 
  private:
   void handle(packet&& p);
   void handle_connect(packet&& p);
+  void finish_connect(std::unique_ptr<socket> s);
+
+  // -- connection state recovery (sio_recovery.cpp) -----------------------------------
+  bool recovery_on(const socket& s) const;
+  void persist(socket& s, std::optional<std::int64_t> disconnected_at_ms = std::nullopt);
+ public:
+  void on_persist(const std::string& nsp, const std::string& sid);
+ private:
+  void write_record(socket& s, std::optional<std::int64_t> disconnected_at_ms);
+  void forget(socket& s);
+  void start_recovery(std::unique_ptr<socket> s, std::string pid, std::optional<std::string> offset);
+  void on_session_record(const std::string& nsp, bool found, const std::string& value,
+                         const std::optional<std::string>& offset);
+  void read_missed(const std::string& nsp, const std::string& sid, const std::string& stream,
+                   std::uint64_t after, std::size_t budget);
+  void finish_recovery(socket& s);
+  void abort_recovery(socket& s);
+  socket* find_socket(const std::string& nsp, const std::string& sid);
+  void track_stream_join(socket& s, const std::string& room);
+  std::string offset_of(const socket& s) const;
   void handle_event(socket& s, packet&& p);
   void handle_ack(socket& s, packet&& p);
   // Ends the Engine.IO session (the transport then reports the close back to us).
@@ -52,6 +77,7 @@ class connection {
   bool closing_ = false;
   bool connected_once_ = false;  // the connect timeout only guards the first CONNECT
   std::vector<std::weak_ptr<const broadcast>> seen_multi_room_;
+  std::map<std::string, std::unique_ptr<socket>> pending_connects_;  // looking up a session
 };
 
 }  // namespace hub::sio

@@ -119,6 +119,8 @@ void broadcaster::send(wire_packet_ptr packet) const {
   b->except_rooms = except_rooms_;
   b->except_sids = except_sids_;
   b->packet = std::move(packet);
+  b->stream = stream_;
+  b->seq = seq_;
   caf::anon_send(directory_, broadcast_atom::value, broadcast_ptr(std::move(b)));
 }
 
@@ -143,12 +145,12 @@ const namespace_def* server::find(std::string_view name) const {
 // -- socket --------------------------------------------------------------------------------
 
 void socket::emit(std::string_view name, json args) {
-  conn_->send(encode_event(nsp_, name, std::move(args)));
+  conn_->send_event(*this, encode_event(nsp_, name, std::move(args)));
 }
 
 void socket::emit_raw(std::string_view name, std::string_view raw_args,
                       std::vector<std::string> attachments) {
-  conn_->send(encode_event_raw(nsp_, name, raw_args, std::move(attachments)));
+  conn_->send_event(*this, encode_event_raw(nsp_, name, raw_args, std::move(attachments)));
 }
 
 void socket::track_ack(std::uint64_t id, std::chrono::milliseconds timeout, ack_callback on_reply) {

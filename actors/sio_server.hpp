@@ -109,6 +109,12 @@ class broadcaster {
   broadcaster& to(std::string room) { rooms_.push_back(std::move(room)); return *this; }
   broadcaster& except(std::string room) { except_rooms_.push_back(std::move(room)); return *this; }
   broadcaster& except_socket(std::string sid) { except_sids_.push_back(std::move(sid)); return *this; }
+  // Marks the broadcast as entry `seq` of durable `stream` (for recovery and dedup).
+  broadcaster& from_stream(std::string stream, std::uint64_t seq) {
+    stream_ = std::move(stream);
+    seq_ = seq;
+    return *this;
+  }
 
   void emit(std::string_view name, json args = json::array()) const;
   void emit_raw(std::string_view name, std::string_view raw_args,
@@ -121,6 +127,8 @@ class broadcaster {
   std::vector<std::string> rooms_;
   std::vector<std::string> except_rooms_;
   std::vector<std::string> except_sids_;
+  std::string stream_;
+  std::uint64_t seq_ = 0;
 };
 
 // Emits to one socket from any thread (e.g. a callback run by another actor). Holds
@@ -151,6 +159,24 @@ class namespace_def {
     handlers_[std::move(event)] = std::move(h);
     return *this;
   }
+  // -- connection state recovery -------------------------------------------------------
+  // The durable stream (log) a room's broadcasts come from, if any.
+  using stream_fn = std::function<std::optional<std::string>(const std::string& room)>;
+  // A stream's log entry as the event it was broadcast as: (name, args array).
+  using replay_fn = std::function<std::optional<std::pair<std::string, json>>(
+    const std::string& stream, std::uint64_t seq, const std::string& value)>;
+  // Application state kept with a session, and its restoration (false refuses).
+  using save_fn = std::function<json(socket&)>;
+  using restore_fn = std::function<bool(socket&, const json& saved)>;
+  namespace_def& recovery(stream_fn streams, replay_fn replay, save_fn save, restore_fn restore) {
+    stream_of_ = std::move(streams);
+    replay_ = std::move(replay);
+    save_ = std::move(save);
+    restore_ = std::move(restore);
+    return *this;
+  }
+  bool recoverable() const { return static_cast<bool>(stream_of_); }
+
   // Called for events with no handler of their own.
   namespace_def& on_any(event_handler h) { on_any_ = std::move(h); return *this; }
   // Runs while the socket still has its rooms; it leaves them right after.
@@ -166,10 +192,26 @@ class namespace_def {
   std::unordered_map<std::string, event_handler> handlers_;
   event_handler on_any_;
   disconnect_handler on_disconnect_;
+  stream_fn stream_of_;
+  replay_fn replay_;
+  save_fn save_;
+  restore_fn restore_;
+};
+
+// Connection state recovery (protocol.md §2.6), backed by the storage actor so that it
+// survives restarts. See docs/recovery.md.
+struct recovery_config {
+  std::chrono::milliseconds window{120000};  // maxDisconnectionDuration
+  caf::actor storage;                        // kv for session records, logs for replay
+  std::string epoch;                         // names the data directory's lifetime
+  // Sessions persisted without a disconnect time (the process died) count as
+  // disconnected at this process's start.
+  std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
 };
 
 struct server_config {
   std::chrono::milliseconds connect_timeout{45000};
+  std::optional<recovery_config> recovery;  // off when empty
 };
 
 class server {
@@ -204,6 +246,10 @@ class socket {
  public:
   const std::string& id() const { return id_; }
   const std::string& nsp() const { return nsp_; }
+  // Private session id (connection state recovery); empty when recovery is off.
+  const std::string& pid() const { return pid_; }
+  // True when this socket is a recovered session (same sid, rooms restored).
+  bool recovered() const { return recovered_; }
   const json& auth() const { return auth_; }
   const handshake& handshake_info() const { return *handshake_; }
   // Application state attached by middlewares or the connection handler.
@@ -250,6 +296,22 @@ class socket {
   const namespace_def* def_ = nullptr;
   std::string id_;
   std::string nsp_;
+  std::string pid_;
+  bool recovered_ = false;
+  // -- recovery bookkeeping ---------------------------------------------------------------
+  std::map<std::string, std::uint64_t> delivered_;  // stream -> last seq sent to the client
+  std::map<std::string, std::uint64_t> joined_at_;  // stream -> its last seq when joined
+  bool recovering_ = false;                          // replay in progress: hold live events
+  struct held_event {
+    wire_packet_ptr packet;
+    std::string stream;
+    std::uint64_t seq = 0;
+  };
+  std::vector<held_event> held_;
+  std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> missed_;  // replay
+  std::size_t pending_reads_ = 0;
+  json saved_data_;               // application state of the session being recovered
+  bool persist_pending_ = false;  // a record write is queued (coalesces changes)
   json auth_;
   const handshake* handshake_ = nullptr;
   std::any state_;

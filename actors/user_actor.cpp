@@ -27,7 +27,7 @@ caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, rate_limit
         auto now = self->clock().now();
         if (s.accepted.size() >= s.limit.count) {
           auto free_at = s.accepted.front() + s.limit.window;
-          auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(free_at - now).count();
+          auto wait = std::chrono::ceil<std::chrono::milliseconds>(free_at - now).count();
           metrics::add(metrics::global().rate_limited);
           return {false, std::max<std::int64_t>(wait, 1)};
         }

@@ -20,6 +20,16 @@
 
 namespace {
 
+// Names this data directory's lifetime in recovery offsets: a wiped directory gets a
+// new epoch, so offsets from before are recognised as foreign rather than misread.
+std::string data_epoch(hub::storage::store& db) {
+  static const std::string key = "meta/epoch";
+  if (auto e = db.get(key)) return *e;
+  std::string epoch = hub::random_id().substr(0, 8);
+  db.put(key, epoch);
+  return epoch;
+}
+
 // Time given to close frames and final polls to reach clients on shutdown.
 constexpr std::chrono::milliseconds shutdown_grace{500};
 
@@ -48,11 +58,11 @@ int main(int argc, char** argv) {
   int status = 0;
   {
     boost::asio::io_context ioc{static_cast<int>(opt.io_threads)};
-    sio::server srv(sys, sio::server_config{opt.connect_timeout});
+    sio::server_config scfg;
+    scfg.connect_timeout = opt.connect_timeout;
 
     std::shared_ptr<storage::store> db;
     caf::actor storage_actor;
-    std::unique_ptr<app::hub_app> hub;
     if (opt.app == "hub") {
       try {
         std::filesystem::create_directories(opt.data_dir);
@@ -63,6 +73,17 @@ int main(int argc, char** argv) {
       }
       // Detached: an fsync must never block a CAF worker.
       storage_actor = spawn_storage_actor(sys, db, true);
+      if (opt.recovery_window.count() > 0) {
+        sio::recovery_config rc;
+        rc.window = opt.recovery_window;
+        rc.storage = storage_actor;
+        rc.epoch = data_epoch(*db);
+        scfg.recovery = rc;
+      }
+    }
+    sio::server srv(sys, scfg);
+    std::unique_ptr<app::hub_app> hub;
+    if (opt.app == "hub") {
       if (opt.hub.dev_auth) {
         if (opt.hub.jwt_secret.empty()) opt.hub.jwt_secret = random_id() + random_id();
         log::warn("DEVELOPMENT MODE (--dev-auth): clients may connect as any user with "

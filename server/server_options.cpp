@@ -89,6 +89,8 @@ server_options parse_server_options(int argc, char** argv) {
                "Development mode: accept {userId, userName} or no auth at all (env HUB_DEV_AUTH=1)");
   app.add_option("--max-content", o.hub.max_content, "Largest chat message content in bytes")
     ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  add_duration(app, "--recovery-window", o.recovery_window,
+               "How long a disconnected session can be recovered (0 turns recovery off)");
   add_duration(app, "--typing-timeout", o.hub.typing_timeout, "Typing indicator expiry after the last 'typing'");
   app.add_option_function<std::string>(
        "--rate-limit",

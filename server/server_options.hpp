@@ -24,6 +24,7 @@ struct server_options {
   std::string log_level = "info";
   // --app hub
   std::string data_dir = "./data";
+  std::chrono::milliseconds recovery_window{120000};  // 0: connection state recovery off
   app::hub_config hub;
 };
 

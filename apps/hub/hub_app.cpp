@@ -125,6 +125,42 @@ struct hub_app::impl {
     if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}}}));
   }
 
+  static json save_identity(sio::socket& s) {
+    auto& st = state_of(s);
+    if (!st.who) return json();
+    json projects = json::array();
+    for (const auto& p : st.who->projects) projects.push_back(p);
+    return json{{"userId", st.who->user_id}, {"name", st.who->name}, {"projects", std::move(projects)},
+                {"allProjects", st.who->all_projects}};
+  }
+
+  // A recovered session keeps its user: the reconnecting client must authenticate as the
+  // same user (its fresh token wins), or, in development mode without auth, takes the
+  // saved identity. Then its presence in the restored chat rooms is counted again.
+  static bool restore_identity(hub_app& app, sio::socket& s, const json& saved) {
+    auto& st = state_of(s);
+    if (!saved.is_object() || !saved.contains("userId")) return false;
+    auto user = saved["userId"].get<std::string>();
+    if (st.who) {
+      if (st.who->user_id != user) return false;
+    } else {
+      identity who;
+      who.user_id = user;
+      who.name = saved.value("name", user);
+      who.all_projects = saved.value("allProjects", false);
+      for (const auto& p : saved.value("projects", json::array())) who.projects.insert(p.get<std::string>());
+      st.who = std::move(who);
+    }
+    static const std::string prefix = "group:";
+    for (const auto& r : s.rooms())
+      if (r.rfind(prefix, 0) == 0 && !st.who->may_access(r.substr(prefix.size())))
+        return false;  // the token no longer grants that project
+    for (const auto& r : s.rooms())
+      if (r.rfind(prefix, 0) == 0)
+        s.self()->send(app.room(r.substr(prefix.size())), present_atom::value, st.who->user_id, st.who->name);
+    return true;
+  }
+
   static void on_disconnect(hub_app& app, sio::socket& s) {
     auto& st = state_of(s);
     if (!st.who) return;
@@ -199,6 +235,20 @@ void hub_app::install() {
   nsp.on("typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, true); });
   nsp.on("stop-typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, false); });
   nsp.on_disconnect([this](sio::socket& s, std::string_view) { impl::on_disconnect(*this, s); });
+  nsp.recovery(
+    // group:<project> rooms receive the project's chat log.
+    [](const std::string& room) -> std::optional<std::string> {
+      static const std::string prefix = "group:";
+      if (room.rfind(prefix, 0) != 0) return std::nullopt;
+      return room_log(room.substr(prefix.size()));
+    },
+    [](const std::string& stream, std::uint64_t seq, const std::string& value)
+      -> std::optional<std::pair<std::string, json>> {
+      if (stream.rfind("room/", 0) != 0) return std::nullopt;
+      return std::make_pair(std::string("new-message"), json::array({message_from_log(seq, value)}));
+    },
+    [](sio::socket& s) { return impl::save_identity(s); },
+    [this](sio::socket& s, const json& saved) { return impl::restore_identity(*this, s, saved); });
 }
 
 }  // namespace hub::app

@@ -610,6 +610,7 @@ TEST_CASE("transport: anything else on the probe aborts the upgrade; polling con
   s->ws_frame(probe, false, "5");
   h.run_for(20ms);
   CHECK_FALSE(s->is_websocket());
+  CHECK(probe->sent_after_close() == 0);
   CHECK_FALSE(h.events().closed());
 }
 

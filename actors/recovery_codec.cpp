@@ -1,0 +1,132 @@
+#include "actors/recovery_codec.hpp"
+
+#include <charconv>
+
+namespace hub::recovery {
+namespace {
+
+// Stream names are ids chosen by applications: escape the separators, and anything
+// that would need escaping inside a JSON string, so the offset stays plain text.
+bool plain(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == '/' || c == ':';
+}
+
+void escape_append(std::string& out, const std::string& s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  for (char c : s) {
+    if (plain(c)) {
+      out += c;
+    } else {
+      auto u = static_cast<unsigned char>(c);
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    }
+  }
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+std::optional<std::string> unescape(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_offset(const std::string& epoch, const std::map<std::string, std::uint64_t>& positions) {
+  std::string out;
+  out.reserve(epoch.size() + positions.size() * 24);
+  escape_append(out, epoch);
+  for (const auto& [stream, seq] : positions) {
+    out += '~';
+    escape_append(out, stream);
+    out += '=';
+    out += std::to_string(seq);
+  }
+  return out;
+}
+
+std::optional<offset> parse_offset(const std::string& text) {
+  offset o;
+  std::string_view rest(text);
+  auto next = [&rest]() {
+    auto pos = rest.find('~');
+    auto part = rest.substr(0, pos);
+    rest = pos == std::string_view::npos ? std::string_view{} : rest.substr(pos + 1);
+    return part;
+  };
+  auto epoch = unescape(next());
+  if (!epoch || epoch->empty()) return std::nullopt;
+  o.epoch = *epoch;
+  while (!rest.empty()) {
+    auto part = next();
+    auto eq = part.rfind('=');
+    if (eq == std::string_view::npos || eq == 0) return std::nullopt;
+    auto stream = unescape(part.substr(0, eq));
+    if (!stream) return std::nullopt;
+    std::uint64_t seq = 0;
+    auto digits = part.substr(eq + 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty()) return std::nullopt;
+    o.positions[*stream] = seq;
+  }
+  return o;
+}
+
+std::string encode_record(const session_record& r) {
+  json j = json::object();
+  j["sid"] = r.sid;
+  j["pid"] = r.pid;
+  j["nsp"] = r.nsp;
+  j["rooms"] = r.rooms;
+  json joins = json::object();
+  for (const auto& [s, seq] : r.joined_at) joins[s] = seq;
+  j["joinedAt"] = std::move(joins);
+  j["data"] = r.data;
+  j["updatedAt"] = r.updated_at_ms;
+  if (r.disconnected_at_ms) j["disconnectedAt"] = *r.disconnected_at_ms;
+  return j.dump();
+}
+
+std::optional<session_record> decode_record(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    session_record r;
+    r.sid = j.at("sid").get<std::string>();
+    r.pid = j.at("pid").get<std::string>();
+    r.nsp = j.at("nsp").get<std::string>();
+    r.rooms = j.at("rooms").get<std::vector<std::string>>();
+    for (const auto& [s, seq] : j.at("joinedAt").items()) r.joined_at[s] = seq.get<std::uint64_t>();
+    r.data = j.value("data", json());
+    r.updated_at_ms = j.at("updatedAt").get<std::int64_t>();
+    if (j.contains("disconnectedAt")) r.disconnected_at_ms = j["disconnectedAt"].get<std::int64_t>();
+    return r;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::int64_t to_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace hub::recovery

@@ -1,0 +1,48 @@
+// Connection state recovery: the offset string clients echo back, and the session
+// record kept in storage. Pure functions.
+//
+// An offset names, for every durable stream a session follows, the last entry the
+// client received: "<epoch>~<stream>=<seq>~<stream>=<seq>...". Each client gets its own
+// offset (appended to every event as the last argument), so that a reconnect says
+// exactly where to resume in each stream; replay then reads only what was missed.
+#pragma once
+
+#include "net/protocol/json_args.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hub::recovery {
+
+struct offset {
+  std::string epoch;
+  std::map<std::string, std::uint64_t> positions;  // stream -> last seq received
+};
+
+std::string format_offset(const std::string& epoch, const std::map<std::string, std::uint64_t>& positions);
+std::optional<offset> parse_offset(const std::string& text);
+
+struct session_record {
+  std::string sid;
+  std::string pid;
+  std::string nsp;
+  std::vector<std::string> rooms;
+  std::map<std::string, std::uint64_t> joined_at;  // stream -> last seq when joined
+  json data;                                       // application state
+  std::int64_t updated_at_ms = 0;
+  std::optional<std::int64_t> disconnected_at_ms;  // absent while connected / after a crash
+};
+
+std::string encode_record(const session_record& r);
+std::optional<session_record> decode_record(const std::string& text);
+
+// Storage key of a session record.
+inline std::string session_key(const std::string& pid) { return "sess/" + pid; }
+
+std::int64_t to_ms(std::chrono::system_clock::time_point t);
+
+}  // namespace hub::recovery

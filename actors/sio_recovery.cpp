@@ -1,0 +1,273 @@
+// Connection state recovery in the connection actor (protocol.md §2.6, docs/recovery.md):
+// session records in storage, per-client offsets, and replay of what a client missed
+// from the durable streams (room logs, inboxes) its rooms map to.
+#include "actors/recovery_codec.hpp"
+#include "actors/sio_connection.hpp"
+#include "actors/storage_actor.hpp"
+#include "util/log.hpp"
+#include "util/random_id.hpp"
+
+namespace hub::sio {
+namespace {
+
+// Storage requests normally take well under a millisecond.
+constexpr std::chrono::seconds storage_timeout{10};
+// Entries read per request while replaying, and at most per stream: a client that
+// missed more than this gets a fresh session and syncs through the application.
+constexpr std::uint64_t replay_page = 500;
+constexpr std::size_t max_replay = 10000;
+
+std::int64_t now_ms() { return recovery::to_ms(std::chrono::system_clock::now()); }
+
+// The packet with `offset` appended as the last element of its data array.
+wire_packet_ptr with_offset(const wire_packet& p, const std::string& offset) {
+  auto close = p.text.rfind(']');
+  if (close == std::string::npos) return std::make_shared<wire_packet>(p);
+  auto out = std::make_shared<wire_packet>();
+  out->text.reserve(p.text.size() + offset.size() + 3);
+  out->text.append(p.text, 0, close);
+  // "[]" never happens for an EVENT (the name is always there), so a comma is right.
+  out->text += ",\"";
+  out->text += offset;  // plain characters only (recovery_codec escapes the rest)
+  out->text += "\"]";
+  out->binaries = p.binaries;
+  return out;
+}
+
+}  // namespace
+
+bool connection::recovery_on(const socket& s) const {
+  return srv->config().recovery.has_value() && s.def_->recoverable();
+}
+
+socket* connection::find_socket(const std::string& nsp, const std::string& sid) {
+  auto it = sockets_.find(nsp);
+  return it != sockets_.end() && it->second->id_ == sid ? it->second.get() : nullptr;
+}
+
+std::string connection::offset_of(const socket& s) const {
+  std::map<std::string, std::uint64_t> positions = s.joined_at_;
+  for (const auto& [stream, seq] : s.delivered_) {
+    auto& p = positions[stream];
+    p = std::max(p, seq);
+  }
+  return recovery::format_offset(srv->config().recovery->epoch, positions);
+}
+
+void connection::send_event(socket& s, wire_packet_ptr packet, const std::string& stream,
+                            std::uint64_t seq) {
+  if (!recovery_on(s)) {
+    send(std::move(packet));
+    return;
+  }
+  if (s.recovering_) {
+    s.held_.push_back(socket::held_event{std::move(packet), stream, seq});
+    return;
+  }
+  if (!stream.empty()) {
+    auto& delivered = s.delivered_[stream];
+    if (seq <= delivered) return;  // already replayed
+    delivered = seq;
+  }
+  send(with_offset(*packet, offset_of(s)));
+}
+
+// -- the session record ----------------------------------------------------------------
+
+void connection::persist(socket& s, std::optional<std::int64_t> disconnected_at_ms) {
+  if (disconnected_at_ms) {
+    write_record(s, disconnected_at_ms);
+    return;
+  }
+  // Several changes in one handler (join, join, ...) make one write.
+  if (s.persist_pending_) return;
+  s.persist_pending_ = true;
+  self->send(self, persist_atom::value, s.nsp_, s.id_);
+}
+
+void connection::on_persist(const std::string& nsp, const std::string& sid) {
+  if (auto* s = find_socket(nsp, sid)) {
+    s->persist_pending_ = false;
+    if (!s->recovering_) write_record(*s, std::nullopt);
+  }
+}
+
+void connection::write_record(socket& s, std::optional<std::int64_t> disconnected_at_ms) {
+  recovery::session_record r;
+  r.sid = s.id_;
+  r.pid = s.pid_;
+  r.nsp = s.nsp_;
+  r.rooms.assign(s.rooms_.begin(), s.rooms_.end());
+  r.joined_at = s.joined_at_;
+  if (s.def_->save_) r.data = s.def_->save_(s);
+  r.updated_at_ms = now_ms();
+  r.disconnected_at_ms = disconnected_at_ms;
+  self->request(srv->config().recovery->storage, storage_timeout, storage::kv_put_atom::value,
+                recovery::session_key(s.pid_), recovery::encode_record(r))
+    .then([](bool) {}, [](caf::error&) { log::warn("could not store a session record"); });
+}
+
+void connection::forget(socket& s) {
+  if (s.pid_.empty()) return;
+  self->request(srv->config().recovery->storage, storage_timeout, storage::kv_erase_atom::value,
+                recovery::session_key(s.pid_))
+    .then([](bool) {}, [](caf::error&) {});
+}
+
+void connection::track_stream_join(socket& s, const std::string& room) {
+  auto stream = s.def_->stream_of_(room);
+  if (!stream || s.joined_at_.count(*stream)) {
+    persist(s);
+    return;
+  }
+  // Where the stream stood when the socket joined: a client that receives nothing from
+  // it before a disconnect resumes there.
+  self->request(srv->config().recovery->storage, storage_timeout, storage::last_seq_atom::value, *stream)
+    .then(
+      [this, nsp = s.nsp_, sid = s.id_, room, stream = *stream](std::uint64_t last) {
+        socket* sp = find_socket(nsp, sid);
+        if (!sp || !sp->rooms_.count(room)) return;
+        sp->joined_at_.try_emplace(stream, last);
+        persist(*sp);
+      },
+      [](caf::error&) { log::warn("could not read a stream position"); });
+}
+
+// -- recovering a session ------------------------------------------------------------------
+
+void connection::start_recovery(std::unique_ptr<socket> s, std::string pid,
+                                std::optional<std::string> offset) {
+  auto nsp = s->nsp_;
+  pending_connects_[nsp] = std::move(s);
+  self->request(srv->config().recovery->storage, storage_timeout, storage::kv_get_atom::value,
+                recovery::session_key(pid))
+    .then([this, nsp, offset](bool found, const std::string& value) {
+            on_session_record(nsp, found, value, offset);
+          },
+          [this, nsp](caf::error&) { on_session_record(nsp, false, std::string{}, std::nullopt); });
+}
+
+void connection::on_session_record(const std::string& nsp, bool found, const std::string& value,
+                                   const std::optional<std::string>& offset) {
+  auto node = pending_connects_.extract(nsp);
+  if (node.empty() || closing_) return;
+  std::unique_ptr<socket> s = std::move(node.mapped());
+  const auto& rc = *srv->config().recovery;
+  auto fresh = [&] { finish_connect(std::move(s)); };
+  if (!found) return fresh();
+  auto rec = recovery::decode_record(value);
+  if (!rec || rec->nsp != nsp) return fresh();
+  // How long the session has been away. A record with no disconnect time was written by
+  // a process that died; it counts from this process's start. One written since then
+  // belongs to a session that is still connected elsewhere.
+  std::int64_t since = 0;
+  if (rec->disconnected_at_ms) since = *rec->disconnected_at_ms;
+  else if (rec->updated_at_ms < recovery::to_ms(rc.started)) since = recovery::to_ms(rc.started);
+  else return fresh();
+  if (now_ms() - since > rc.window.count()) return fresh();
+
+  // Where to resume in each stream: the client's offset, else the join position.
+  std::map<std::string, std::uint64_t> resume;
+  std::optional<recovery::offset> client;
+  if (offset) {
+    client = recovery::parse_offset(*offset);
+    if (!client || client->epoch != rc.epoch) return fresh();  // another data directory
+  }
+  for (const auto& room : rec->rooms) {
+    auto stream = s->def_->stream_of_(room);
+    if (!stream) continue;
+    if (client && client->positions.count(*stream)) resume[*stream] = client->positions.at(*stream);
+    else if (rec->joined_at.count(*stream)) resume[*stream] = rec->joined_at.at(*stream);
+    else return fresh();  // joined, but where it stood is unknown
+  }
+
+  s->id_ = rec->sid;
+  s->pid_ = rec->pid;
+  s->recovered_ = true;
+  s->recovering_ = true;
+  s->saved_data_ = std::move(rec->data);
+  s->delivered_ = resume;
+  for (const auto& [stream, seq] : rec->joined_at)
+    if (resume.count(stream)) s->joined_at_[stream] = seq;
+  socket& ref = *s;
+  sockets_.emplace(nsp, std::move(s));
+  // Live events start flowing now; they are held until the replay is done.
+  for (const auto& room : rec->rooms) join(ref, room);
+  if (resume.empty()) return finish_recovery(ref);
+  ref.pending_reads_ = resume.size();
+  for (const auto& [stream, after] : resume) read_missed(nsp, ref.id_, stream, after, max_replay);
+}
+
+void connection::read_missed(const std::string& nsp, const std::string& sid, const std::string& stream,
+                             std::uint64_t after, std::size_t budget) {
+  self->request(srv->config().recovery->storage, storage_timeout, storage::read_atom::value, stream, after,
+                std::min<std::uint64_t>(replay_page, budget))
+    .then(
+      [this, nsp, sid, stream, after, budget](const storage::read_result_ptr& r) {
+        socket* s = find_socket(nsp, sid);
+        if (!s || !s->recovering_) return;
+        // The log went backwards (wiped), or what follows `after` was pruned: the client
+        // must sync instead.
+        if (r->last_seq < after || (r->last_seq > after && r->first_seq > after + 1))
+          return abort_recovery(*s);
+        auto& missed = s->missed_[stream];
+        for (const auto& e : r->entries) missed.emplace_back(e.seq, e.value);
+        if (r->has_more) {
+          if (r->entries.empty() || r->entries.size() >= budget) return abort_recovery(*s);
+          return read_missed(nsp, sid, stream, r->entries.back().seq, budget - r->entries.size());
+        }
+        if (--s->pending_reads_ == 0) finish_recovery(*s);
+      },
+      [this, nsp, sid](caf::error&) {
+        if (socket* s = find_socket(nsp, sid); s && s->recovering_) abort_recovery(*s);
+      });
+}
+
+void connection::finish_recovery(socket& s) {
+  if (s.def_->restore_ && !s.def_->restore_(s, s.saved_data_)) return abort_recovery(s);
+  s.saved_data_ = json();
+  json reply = json::object();
+  reply["sid"] = s.id_;
+  reply["pid"] = s.pid_;
+  send_packet(packet{packet_type::connect, s.nsp_, {}, reply.dump(), {}});
+  s.recovering_ = false;
+  // What was missed, stream by stream in seq order; then what arrived meanwhile, minus
+  // what the replay already covered.
+  auto missed = std::move(s.missed_);
+  s.missed_.clear();
+  for (auto& [stream, entries] : missed) {
+    for (auto& [seq, value] : entries) {
+      auto ev = s.def_->replay_ ? s.def_->replay_(stream, seq, value) : std::nullopt;
+      if (!ev) continue;
+      send_event(s, encode_event(s.nsp_, ev->first, std::move(ev->second)), stream, seq);
+    }
+  }
+  auto held = std::move(s.held_);
+  s.held_.clear();
+  for (auto& h : held) send_event(s, std::move(h.packet), h.stream, h.seq);
+  if (s.def_->on_connection_) s.def_->on_connection_(s);
+  persist(s);
+}
+
+void connection::abort_recovery(socket& s) {
+  auto it = sockets_.find(s.nsp_);
+  std::unique_ptr<socket> owned = std::move(it->second);
+  sockets_.erase(it);
+  auto rooms = owned->rooms_;
+  for (const auto& r : rooms) leave_room(*owned, r);
+  // Start over as a brand-new session (new sid and pid): the client sees
+  // recovered === false and syncs through the application.
+  owned->id_ = random_id();
+  owned->pid_.clear();
+  owned->recovered_ = false;
+  owned->recovering_ = false;
+  owned->delivered_.clear();
+  owned->joined_at_.clear();
+  owned->held_.clear();
+  owned->missed_.clear();
+  owned->pending_reads_ = 0;
+  owned->saved_data_ = json();
+  finish_connect(std::move(owned));
+}
+
+}  // namespace hub::sio

@@ -1,0 +1,603 @@
+// The chat room actor (actors/chat_room_actor.cpp) on CAF's test coordinator with
+// virtual time: a real RocksDB store behind a non-detached storage actor, broadcasts
+// observed through recorder-outlet connections in group:<p> / user:<id> rooms of
+// namespace "/". See tests/unit/support/hub_fixture.hpp. No sleeping.
+#include "actors/chat_room_actor.hpp"
+#include "actors/hub_messages.hpp"
+#include "actors/storage_actor.hpp"
+#include "tests/unit/support/hub_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using hub::json;
+using hub::test::hub_fixture;
+using hub::test::received_event;
+using hub::test::sio_client;
+
+namespace {
+
+using post_log = hub_fixture::post_log;
+
+std::vector<std::string> names(const std::vector<received_event>& evs) {
+  std::vector<std::string> out;
+  for (const auto& e : evs) out.push_back(e.name);
+  return out;
+}
+
+using strings = std::vector<std::string>;
+
+json typing_payload(const std::string& user, const std::string& name) {
+  return json{{"userId", user}, {"userName", name}};
+}
+json stopped_payload(const std::string& user) { return json{{"userId", user}}; }
+
+json online(std::initializer_list<std::pair<const char*, const char*>> users) {
+  json a = json::array();
+  for (const auto& [id, name] : users) a.push_back(json{{"userId", id}, {"userName", name}});
+  return a;
+}
+
+bool is_iso8601_ms(const std::string& s) {
+  static const std::regex re(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)");
+  return std::regex_match(s, re);
+}
+
+std::chrono::system_clock::time_point utc(std::int64_t epoch_seconds, std::int64_t micros = 0) {
+  return std::chrono::system_clock::time_point{} + std::chrono::seconds(epoch_seconds) +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(
+           std::chrono::microseconds(micros));
+}
+
+// A room with: alice on two tabs, bob, carol (all in group:p1), and an outsider (carol2
+// in group:p2 only). Connections in user:<id> rooms as the hub app does.
+struct room_fixture : hub_fixture {
+  sio_client& alice1 = connection("alice", {"p1"});
+  sio_client& alice2 = connection("alice", {"p1"});
+  sio_client& bob = connection("bob", {"p1"});
+  sio_client& carol = connection("carol", {"p1"});
+  sio_client& outsider = connection("dave", {"p2"});
+  caf::actor room = spawn_room("p1", 3s);
+  std::shared_ptr<post_log> posts = std::make_shared<post_log>();
+
+  room_fixture() { run(); }
+
+  void typing(const std::string& user, const std::string& name) {
+    caf::anon_send(room, hub::typing_atom::value, user, name);
+    run();
+  }
+  void stop_typing(const std::string& user) {
+    caf::anon_send(room, hub::stop_typing_atom::value, user);
+    run();
+  }
+  void present(const std::string& user, const std::string& name) {
+    caf::anon_send(room, hub::present_atom::value, user, name);
+    run();
+  }
+  void absent(const std::string& user) {
+    caf::anon_send(room, hub::absent_atom::value, user);
+    run();
+  }
+
+  // What each connection heard since the last take (consumed).
+  using heard_map = std::map<std::string, std::vector<received_event>>;
+  heard_map heard() {
+    return {{"alice1", events(alice1)}, {"alice2", events(alice2)}, {"bob", events(bob)},
+            {"carol", events(carol)},   {"outsider", events(outsider)}};
+  }
+
+  // Everyone heard nothing since the last take.
+  bool all_quiet() {
+    bool quiet = true;
+    for (const auto& [conn, evs] : heard()) quiet = quiet && evs.empty();
+    return quiet;
+  }
+
+  // Exactly the group's connections other than `actor`'s (all its tabs) heard
+  // `expected` since the last take, each event with `payload` if given; nobody else
+  // heard anything.
+  void check_others_heard(const std::string& actor, const strings& expected,
+                          const std::optional<json>& payload = std::nullopt) {
+    for (const auto& [conn, evs] : heard()) {
+      INFO("connection " << conn << ", acting user " << actor);
+      const bool other = conn != "outsider" && conn.rfind(actor, 0) != 0;
+      if (!other) {
+        CHECK(names(evs) == strings{});
+        continue;
+      }
+      CHECK(names(evs) == expected);
+      if (payload)
+        for (const auto& e : evs) CHECK(e.payload() == *payload);
+    }
+  }
+};
+
+}  // namespace
+
+// -- helpers ---------------------------------------------------------------------------------
+
+TEST_CASE("actors: chat room iso8601 formats UTC with milliseconds like toISOString",
+          "[actors][chat_room]") {
+  CHECK(hub::iso8601(utc(1767323045, 678000)) == "2026-01-02T03:04:05.678Z");
+  CHECK(hub::iso8601(utc(0)) == "1970-01-01T00:00:00.000Z");
+  CHECK(hub::iso8601(utc(1767323045, 5000)) == "2026-01-02T03:04:05.005Z");       // padded
+  CHECK(hub::iso8601(utc(1767323045, 678999)) == "2026-01-02T03:04:05.678Z");     // truncated
+  CHECK(hub::iso8601(utc(1709251199, 999000)) == "2024-02-29T23:59:59.999Z");     // leap day
+  CHECK(hub::iso8601(utc(946684799, 999999)) == "1999-12-31T23:59:59.999Z");
+  CHECK(hub::iso8601(utc(4107542400)) == "2100-03-01T00:00:00.000Z");             // > 2038
+}
+
+TEST_CASE("actors: chat room message_from_log builds the client message from a log entry",
+          "[actors][chat_room]") {
+  json stored = {{"id", "abcdefghijklmnopqrst"}, {"projectId", "p1"}, {"senderId", "u1"},
+                 {"senderName", "Ann"},        {"content", "hi"},     {"createdAt", "2026-01-02T03:04:05.678Z"}};
+
+  SECTION("all fields, seq from the log, in the documented order") {
+    json m = hub::message_from_log(7, stored.dump());
+    strings keys;
+    for (const auto& [k, v] : m.items()) keys.push_back(k);
+    CHECK(keys == strings{"id", "seq", "projectId", "senderId", "senderName", "content", "createdAt"});
+    CHECK(m["id"] == "abcdefghijklmnopqrst");
+    CHECK(m["seq"] == 7);
+    CHECK(m["projectId"] == "p1");
+    CHECK(m["senderId"] == "u1");
+    CHECK(m["senderName"] == "Ann");
+    CHECK(m["content"] == "hi");
+    CHECK(m["createdAt"] == "2026-01-02T03:04:05.678Z");
+  }
+  SECTION("a seq inside the stored value does not override the log's") {
+    json s = stored;
+    s["seq"] = 99;
+    CHECK(hub::message_from_log(3, s.dump())["seq"] == 3);
+  }
+  SECTION("replyTo is kept as stored (id or seq); null is left out") {
+    json s = stored;
+    s["replyTo"] = "xyz";
+    CHECK(hub::message_from_log(1, s.dump())["replyTo"] == "xyz");
+    s["replyTo"] = 5;
+    CHECK(hub::message_from_log(1, s.dump())["replyTo"] == 5);
+    s["replyTo"] = nullptr;
+    CHECK_FALSE(hub::message_from_log(1, s.dump()).contains("replyTo"));
+  }
+  SECTION("missing fields become empty strings") {
+    json m = hub::message_from_log(2, R"({"id":"x"})");
+    CHECK(m["id"] == "x");
+    CHECK(m["seq"] == 2);
+    CHECK(m["content"] == "");
+    CHECK(m["senderName"] == "");
+  }
+  SECTION("a value that is not a JSON object gives an empty object") {
+    CHECK(hub::message_from_log(1, "not json") == json::object());
+    CHECK(hub::message_from_log(1, "[1,2]") == json::object());
+  }
+}
+
+// -- posting ---------------------------------------------------------------------------------
+
+TEST_CASE_METHOD(room_fixture,
+                 "actors: chat room post appends, broadcasts new-message to the whole group, acks",
+                 "[actors][chat_room]") {
+  const auto before = std::chrono::system_clock::now();
+  post(room, posts, "alice", "Alice", "hello");
+  run();
+
+  // The done callback: ok + the stored message.
+  REQUIRE(posts->results.size() == 1);
+  const auto& r = posts->results[0];
+  CHECK(r.ok);
+  CHECK(r.error.empty());
+  const json& m = r.message;
+  strings keys;
+  for (const auto& [k, v] : m.items()) keys.push_back(k);
+  CHECK(keys == strings{"id", "seq", "projectId", "senderId", "senderName", "content", "createdAt"});
+  CHECK(m["id"].get<std::string>().size() == 20);
+  CHECK(m["seq"] == 1);
+  CHECK(m["projectId"] == "p1");
+  CHECK(m["senderId"] == "alice");
+  CHECK(m["senderName"] == "Alice");
+  CHECK(m["content"] == "hello");
+  const auto created = m["createdAt"].get<std::string>();
+  CHECK(is_iso8601_ms(created));
+  // Wall clock (not virtual): between just before the post and a minute later.
+  CHECK(created >= hub::iso8601(before - 1ms));
+  CHECK(created <= hub::iso8601(std::chrono::system_clock::now() + 60s));
+
+  // Durable: in the room's log at seq 1, without the seq.
+  auto entries = db->read(hub::room_log("p1"), 0, 10);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].seq == 1);
+  json stored = json::parse(entries[0].value);
+  CHECK_FALSE(stored.contains("seq"));
+  CHECK(hub::message_from_log(1, entries[0].value) == m);
+
+  // new-message to every connection in group:p1, the sender's tabs included.
+  for (auto* c : {&alice1, &alice2, &bob, &carol}) {
+    auto evs = hub_fixture::events(*c);
+    REQUIRE(names(evs) == strings{"new-message"});
+    CHECK(evs[0].args.size() == 1);
+    CHECK(evs[0].payload() == m);
+  }
+  CHECK(outsider.take_texts().empty());
+}
+
+TEST_CASE_METHOD(room_fixture, "actors: chat room three posts get seqs 1, 2, 3 in order",
+                 "[actors][chat_room]") {
+  post(room, posts, "alice", "Alice", "one");
+  post(room, posts, "bob", "Bob", "two");
+  post(room, posts, "alice", "Alice", "three", "someid");
+  run();
+
+  REQUIRE(posts->results.size() == 3);
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(posts->results[i].ok);
+    CHECK(posts->results[i].message["seq"] == i + 1);
+    ids.insert(posts->results[i].message["id"].get<std::string>());
+  }
+  CHECK(ids.size() == 3);  // random ids, distinct
+  CHECK(posts->results[0].message["content"] == "one");
+  CHECK(posts->results[1].message["content"] == "two");
+  CHECK(posts->results[1].message["senderId"] == "bob");
+  CHECK(posts->results[2].message["content"] == "three");
+  CHECK(posts->results[2].message["replyTo"] == "someid");
+  CHECK_FALSE(posts->results[0].message.contains("replyTo"));
+
+  // Broadcasts in seq order, identical to the acks.
+  auto evs = hub_fixture::events(bob);
+  REQUIRE(names(evs) == strings{"new-message", "new-message", "new-message"});
+  for (std::size_t i = 0; i < 3; ++i) CHECK(evs[i].payload() == posts->results[i].message);
+
+  auto entries = db->read(hub::room_log("p1"), 0, 10);
+  REQUIRE(entries.size() == 3);
+  CHECK(json::parse(entries[2].value)["content"] == "three");
+  CHECK(room_info_of(room)->last_seq == 3);
+  CHECK(db->last_seq(hub::room_log("p2")) == 0);  // other rooms' logs untouched
+}
+
+TEST_CASE_METHOD(room_fixture, "actors: chat room a restarted room continues the seq",
+                 "[actors][chat_room]") {
+  post(room, posts, "alice", "Alice", "one");
+  post(room, posts, "alice", "Alice", "two");
+  post(room, posts, "alice", "Alice", "three");
+  run();
+  REQUIRE(posts->results.size() == 3);
+  CHECK(posts->results[2].message["seq"] == 3);
+
+  SECTION("room actor restarted on the same storage actor") {
+    stop(room);
+    room = spawn_room("p1");
+    run();
+    CHECK(room_info_of(room)->last_seq == 3);
+    post(room, posts, "bob", "Bob", "four");
+    run();
+    REQUIRE(posts->results.size() == 4);
+    CHECK(posts->results[3].ok);
+    CHECK(posts->results[3].message["seq"] == 4);
+    CHECK(room_info_of(room)->last_seq == 4);
+  }
+  SECTION("room, storage actor and store restarted (store reopened)") {
+    stop(room);
+    close_storage();
+    open_storage();
+    room = spawn_room("p1");
+    run();
+    CHECK(room_info_of(room)->last_seq == 3);
+    post(room, posts, "bob", "Bob", "four");
+    run();
+    REQUIRE(posts->results.size() == 4);
+    CHECK(posts->results[3].message["seq"] == 4);
+    auto evs = hub_fixture::events(carol);
+    REQUIRE(names(evs).size() == 4);
+    CHECK(evs.back().payload()["seq"] == 4);
+  }
+}
+
+TEST_CASE_METHOD(hub_fixture,
+                 "actors: chat room room_info right after spawn answers the stored last seq",
+                 "[actors][chat_room]") {
+  std::vector<hub::storage::store::append_item> items;
+  for (int i = 0; i < 5; ++i) items.push_back({hub::room_log("p1"), json{{"content", i}}.dump()});
+  items.push_back({hub::room_log("p2"), "{}"});
+  db->append(items);
+
+  auto room = spawn_room("p1");
+  auto info = request_room_info(room);  // queued before the room ran at all
+  run();
+  REQUIRE(info->value);
+  REQUIRE(*info->value);
+  CHECK((*info->value)->last_seq == 5);
+  CHECK((*info->value)->online == json::array());
+
+  auto posts = std::make_shared<post_log>();
+  post(room, posts, "u", "U", "six");
+  run();
+  REQUIRE(posts->results.size() == 1);
+  CHECK(posts->results[0].message["seq"] == 6);
+}
+
+namespace {
+
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
+struct held_storage_state {
+  std::uint64_t last = 0;
+  std::vector<caf::response_promise> held;
+  std::size_t last_seq_requests = 0;
+};
+
+// A storage stand-in that holds back its first last_seq answer until `release`.
+caf::behavior held_storage(caf::stateful_actor<held_storage_state>* self, std::uint64_t last) {
+  self->state.last = last;
+  return {
+    [self](hub::storage::last_seq_atom, const std::string&) -> caf::result<std::uint64_t> {
+      auto& s = self->state;
+      if (s.last_seq_requests++ == 0) {
+        auto rp = self->make_response_promise();
+        s.held.push_back(rp);
+        return rp;
+      }
+      return s.last;
+    },
+    [self](release_atom) {
+      for (auto& rp : self->state.held) rp.deliver(self->state.last);
+      self->state.held.clear();
+    },
+  };
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(hub_fixture,
+                 "actors: chat room room_info while the initial last-seq load is outstanding",
+                 "[actors][chat_room]") {
+  auto fake = sys.spawn(held_storage, std::uint64_t{42});
+  auto room = hub::spawn_chat_room(sys, "p1", fake, server->in("/"), hub::chat_room_config{});
+  auto info = request_room_info(room);
+  run();
+  // The initial load is still held back; room_info must not answer 0 meanwhile.
+  REQUIRE(info->value);
+  CHECK((*info->value)->last_seq == 42);
+
+  caf::anon_send(fake, release_atom::value);
+  run();
+  CHECK(room_info_of(room)->last_seq == 42);
+
+  caf::anon_send_exit(room, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(fake, caf::exit_reason::user_shutdown);
+  room = caf::actor{};
+  fake = caf::actor{};
+  drain();
+}
+
+TEST_CASE_METHOD(room_fixture,
+                 "actors: chat room a failed append acks a storage error and broadcasts nothing",
+                 "[actors][chat_room]") {
+  db->inject_write_faults(true);
+  post(room, posts, "alice", "Alice", "lost");
+  run();
+  REQUIRE(posts->results.size() == 1);
+  CHECK_FALSE(posts->results[0].ok);
+  CHECK(posts->results[0].error == "storage");
+  CHECK(all_quiet());
+
+  db->inject_write_faults(false);
+  post(room, posts, "alice", "Alice", "kept");
+  run();
+  REQUIRE(posts->results.size() == 2);
+  CHECK(posts->results[1].ok);
+  CHECK(posts->results[1].message["seq"] == 1);  // no gap for the failed one
+  CHECK(names(hub_fixture::events(bob)) == strings{"new-message"});
+}
+
+// -- typing ----------------------------------------------------------------------------------
+
+TEST_CASE_METHOD(room_fixture, "actors: chat room typing reaches the others, not the typist's tabs",
+                 "[actors][chat_room][typing]") {
+  typing("alice", "Alice");
+  for (auto* c : {&bob, &carol}) {
+    auto evs = hub_fixture::events(*c);
+    REQUIRE(names(evs) == strings{"user-typing"});
+    CHECK(evs[0].args.size() == 1);
+    CHECK(evs[0].payload() == typing_payload("alice", "Alice"));
+  }
+  CHECK(alice1.take_texts().empty());
+  CHECK(alice2.take_texts().empty());
+  CHECK(outsider.take_texts().empty());
+
+  // And the other way round: bob's typing reaches alice's two tabs, not bob.
+  typing("bob", "Bob");
+  CHECK(hub_fixture::events(alice1).at(0).payload() == typing_payload("bob", "Bob"));
+  CHECK(names(hub_fixture::events(alice2)) == strings{"user-typing"});
+  CHECK(names(hub_fixture::events(carol)) == strings{"user-typing"});
+  CHECK(bob.take_texts().empty());
+}
+
+TEST_CASE_METHOD(room_fixture,
+                 "actors: chat room typing again within the timeout re-arms the expiry silently",
+                 "[actors][chat_room][typing]") {
+  typing("alice", "Alice");  // t = 0
+  check_others_heard("alice", {"user-typing"}, typing_payload("alice", "Alice"));
+  advance(2s);
+  CHECK(elapsed() == 2000ms);
+  typing("alice", "Alice");  // t = 2 s: no second user-typing
+  CHECK(all_quiet());
+
+  advance(1s);  // t = 3 s: the first expiry fires, stale
+  CHECK(all_quiet());
+  advance(1999ms);  // t = 4.999 s
+  CHECK(all_quiet());
+  advance(1ms);  // t = 5 s = last typing + 3 s
+  CHECK(elapsed() == 5000ms);
+  check_others_heard("alice", {"user-stopped-typing"}, stopped_payload("alice"));
+
+  drain();  // no further timer says anything
+  CHECK(all_quiet());
+}
+
+TEST_CASE_METHOD(hub_fixture, "actors: chat room typing expires exactly at the configured timeout",
+                 "[actors][chat_room][typing]") {
+  auto& bob = connection("bob", {"p1"});
+  auto room = spawn_room("p1", 1500ms);
+  run();
+  caf::anon_send(room, hub::typing_atom::value, std::string("alice"), std::string("Alice"));
+  run();
+  CHECK(names(events(bob)) == strings{"user-typing"});
+  advance(1499ms);
+  CHECK(bob.take_texts().empty());
+  advance(1ms);
+  CHECK(names(events(bob)) == strings{"user-stopped-typing"});
+
+  // After the expiry, typing is fresh again: user-typing once more.
+  caf::anon_send(room, hub::typing_atom::value, std::string("alice"), std::string("Alice"));
+  run();
+  CHECK(names(events(bob)) == strings{"user-typing"});
+  advance(1500ms);
+  CHECK(elapsed() == 3000ms);
+  CHECK(names(events(bob)) == strings{"user-stopped-typing"});
+}
+
+TEST_CASE_METHOD(room_fixture, "actors: chat room stop-typing stops at once; its timer stays silent",
+                 "[actors][chat_room][typing]") {
+  typing("alice", "Alice");
+  advance(1s);
+  check_others_heard("alice", {"user-typing"});
+  stop_typing("alice");  // t = 1 s, no time passes
+  CHECK(elapsed() == 1000ms);
+  check_others_heard("alice", {"user-stopped-typing"}, stopped_payload("alice"));
+
+  advance(5s);  // the expiry at t = 3 s finds nobody typing
+  CHECK(all_quiet());
+  stop_typing("alice");  // not typing: nothing to say
+  stop_typing("nobody");
+  CHECK(all_quiet());
+}
+
+TEST_CASE_METHOD(room_fixture,
+                 "actors: chat room a stale expiry does not end a later typing spell",
+                 "[actors][chat_room][typing]") {
+  typing("alice", "Alice");  // t = 0, expiry at 3 s
+  advance(1s);
+  stop_typing("alice");  // t = 1 s
+  advance(1s);
+  typing("alice", "Alice");  // t = 2 s: a new spell, expiry at 5 s
+  check_others_heard("alice", {"user-typing", "user-stopped-typing", "user-typing"});
+  advance(1s);  // t = 3 s: the first spell's expiry
+  CHECK(all_quiet());
+  advance(1999ms);
+  CHECK(all_quiet());
+  advance(1ms);  // t = 5 s
+  check_others_heard("alice", {"user-stopped-typing"}, stopped_payload("alice"));
+}
+
+TEST_CASE_METHOD(room_fixture, "actors: chat room typists expire independently",
+                 "[actors][chat_room][typing]") {
+  typing("alice", "Alice");  // t = 0
+  advance(1s);
+  typing("bob", "Bob");  // t = 1 s
+  auto h = heard();
+  REQUIRE(names(h["carol"]) == strings{"user-typing", "user-typing"});
+  CHECK(h["carol"][0].payload() == typing_payload("alice", "Alice"));
+  CHECK(h["carol"][1].payload() == typing_payload("bob", "Bob"));
+  REQUIRE(names(h["alice1"]) == strings{"user-typing"});
+  CHECK(h["alice1"][0].payload() == typing_payload("bob", "Bob"));
+  CHECK(names(h["alice2"]) == strings{"user-typing"});
+  REQUIRE(names(h["bob"]) == strings{"user-typing"});
+  CHECK(h["bob"][0].payload() == typing_payload("alice", "Alice"));
+  CHECK(h["outsider"].empty());
+
+  advance(2s);  // t = 3 s: alice's expiry
+  check_others_heard("alice", {"user-stopped-typing"}, stopped_payload("alice"));
+  advance(999ms);
+  CHECK(all_quiet());
+  advance(1ms);  // t = 4 s: bob's
+  check_others_heard("bob", {"user-stopped-typing"}, stopped_payload("bob"));
+}
+
+TEST_CASE_METHOD(room_fixture, "actors: chat room posting stops the poster's typing first",
+                 "[actors][chat_room][typing]") {
+  typing("alice", "Alice");
+  check_others_heard("alice", {"user-typing"});
+  post(room, posts, "alice", "Alice", "done typing");
+  run();
+  auto h = heard();
+  CHECK(names(h["bob"]) == strings{"user-stopped-typing", "new-message"});
+  CHECK(names(h["carol"]) == strings{"user-stopped-typing", "new-message"});
+  CHECK(names(h["alice1"]) == strings{"new-message"});
+  CHECK(names(h["alice2"]) == strings{"new-message"});
+  CHECK(h["outsider"].empty());
+  advance(10s);  // the expiry finds nobody typing
+  CHECK(all_quiet());
+}
+
+// -- presence --------------------------------------------------------------------------------
+
+TEST_CASE_METHOD(room_fixture, "actors: chat room the last connection leaving stops typing at once",
+                 "[actors][chat_room][typing][presence]") {
+  present("alice", "Alice");
+  typing("alice", "Alice");
+  advance(1s);
+  check_others_heard("alice", {"user-typing"});
+  absent("alice");
+  CHECK(elapsed() == 1000ms);
+  check_others_heard("alice", {"user-stopped-typing"}, stopped_payload("alice"));
+  CHECK(room_info_of(room)->online == json::array());
+  advance(5s);
+  CHECK(all_quiet());
+}
+
+TEST_CASE_METHOD(room_fixture,
+                 "actors: chat room one of two connections leaving keeps presence and typing",
+                 "[actors][chat_room][typing][presence]") {
+  present("alice", "Alice");
+  present("alice", "Alice");
+  typing("alice", "Alice");
+  check_others_heard("alice", {"user-typing"});
+  absent("alice");
+  CHECK(all_quiet());
+  CHECK(room_info_of(room)->online == online({{"alice", "Alice"}}));
+  advance(2999ms);
+  CHECK(all_quiet());
+  advance(1ms);  // typing ends by its timer, at 3 s
+  check_others_heard("alice", {"user-stopped-typing"}, stopped_payload("alice"));
+  absent("alice");
+  CHECK(room_info_of(room)->online == json::array());
+  CHECK(all_quiet());  // not typing any more: nothing to stop
+}
+
+TEST_CASE_METHOD(room_fixture, "actors: chat room presence counts connections, online is sorted",
+                 "[actors][chat_room][presence]") {
+  CHECK(room_info_of(room)->online == json::array());
+  present("carol", "Carol");
+  present("alice", "Alice");
+  present("bob", "Bob");
+  present("alice", "Alice B.");  // a second tab; the latest name wins
+  CHECK(room_info_of(room)->online ==
+        online({{"alice", "Alice B."}, {"bob", "Bob"}, {"carol", "Carol"}}));
+
+  absent("alice");  // one of two tabs
+  CHECK(room_info_of(room)->online ==
+        online({{"alice", "Alice B."}, {"bob", "Bob"}, {"carol", "Carol"}}));
+  absent("alice");
+  CHECK(room_info_of(room)->online == online({{"bob", "Bob"}, {"carol", "Carol"}}));
+
+  absent("alice");   // already gone: no effect, no negative count
+  absent("nobody");  // never present
+  CHECK(room_info_of(room)->online == online({{"bob", "Bob"}, {"carol", "Carol"}}));
+  present("alice", "Alice");
+  CHECK(room_info_of(room)->online ==
+        online({{"alice", "Alice"}, {"bob", "Bob"}, {"carol", "Carol"}}));
+  absent("alice");  // one absent undoes one present
+  absent("carol");
+  CHECK(room_info_of(room)->online == online({{"bob", "Bob"}}));
+  CHECK(room_info_of(room)->last_seq == 0);
+}

@@ -1,0 +1,168 @@
+// The user actor's rate limiter (actors/user_actor.cpp) on CAF's test coordinator:
+// virtual time, so a 60 s window is checked to the millisecond without sleeping.
+// See tests/unit/support/hub_fixture.hpp.
+#include "actors/user_actor.hpp"
+#include "tests/unit/support/hub_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <random>
+#include <string>
+#include <tuple>
+
+using namespace std::chrono_literals;
+using hub::test::hub_fixture;
+
+namespace {
+
+struct user_fixture : hub_fixture {
+  // Takes `n` slots; returns how many were accepted.
+  int take_n(const caf::actor& u, int n) {
+    int ok = 0;
+    for (int i = 0; i < n; ++i) ok += std::get<0>(rate_take(u)) ? 1 : 0;
+    return ok;
+  }
+  // rate_take, expecting a refusal: its retry_after_ms, or -1 if it was accepted.
+  std::int64_t refused_retry(const caf::actor& u) {
+    auto [ok, retry] = rate_take(u);
+    return ok ? -1 : retry;
+  }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(user_fixture, "actors: user rate limit 10/60s refuses #11 until the window ends",
+                 "[actors][user][rate]") {
+  auto u = spawn_user("alice", hub::rate_limit{10, 60000ms});
+  for (int i = 0; i < 10; ++i) {
+    auto [ok, retry] = rate_take(u);
+    CHECK(ok);
+    CHECK(retry == 0);
+  }
+  CHECK(elapsed() == 0ms);
+  CHECK(refused_retry(u) == 60000);
+  CHECK(refused_retry(u) == 60000);  // a refusal takes no slot
+
+  advance(59999ms);
+  CHECK(refused_retry(u) == 1);
+
+  advance(1ms);  // t = 60 s: all ten slots free
+  CHECK(elapsed() == 60000ms);
+  CHECK(take_n(u, 10) == 10);
+  CHECK(refused_retry(u) == 60000);  // the new ones are full again until t = 120 s
+}
+
+TEST_CASE_METHOD(user_fixture, "actors: user rate limit window slides: each slot frees window after",
+                 "[actors][user][rate]") {
+  auto u = spawn_user("alice", hub::rate_limit{10, 60000ms});
+
+  SECTION("two bursts") {
+    CHECK(take_n(u, 5) == 5);  // t = 0
+    advance(30s);
+    CHECK(take_n(u, 5) == 5);  // t = 30 s
+    CHECK(refused_retry(u) == 30000);
+    advance(29999ms);  // t = 59.999 s
+    CHECK(refused_retry(u) == 1);
+    advance(1ms);  // t = 60 s: the t = 0 burst frees, the t = 30 s one does not
+    CHECK(take_n(u, 5) == 5);
+    CHECK(refused_retry(u) == 30000);
+    advance(29999ms);  // t = 89.999 s
+    CHECK(refused_retry(u) == 1);
+    advance(1ms);  // t = 90 s
+    CHECK(take_n(u, 5) == 5);
+    CHECK(refused_retry(u) == 30000);
+  }
+
+  SECTION("one every 6 s") {
+    for (int i = 0; i < 10; ++i) {  // t = 0, 6, ..., 54 s
+      CHECK(take_n(u, 1) == 1);
+      if (i < 9) advance(6s);
+    }
+    CHECK(elapsed() == 54000ms);
+    CHECK(refused_retry(u) == 6000);
+    // From t = 60 s on, the slot taken at t = 6 k s frees at exactly 60 + 6 k s.
+    for (int k = 0; k < 10; ++k) {
+      advance(6s - 1ms);
+      CHECK(refused_retry(u) == 1);
+      advance(1ms);
+      CHECK(elapsed() == std::chrono::milliseconds(60000 + 6000 * k));
+      CHECK(take_n(u, 1) == 1);
+      CHECK(refused_retry(u) == 6000);
+    }
+  }
+}
+
+TEST_CASE_METHOD(user_fixture, "actors: user rate limit is per user",
+                 "[actors][user][rate]") {
+  auto alice = spawn_user("alice", hub::rate_limit{2, 1000ms});
+  auto bob = spawn_user("bob", hub::rate_limit{2, 1000ms});
+  CHECK(take_n(alice, 3) == 2);
+  CHECK(take_n(bob, 2) == 2);
+  CHECK(refused_retry(bob) == 1000);
+  advance(1s);
+  CHECK(take_n(alice, 1) == 1);
+}
+
+TEST_CASE_METHOD(user_fixture,
+                 "actors: user rate limit agrees with a sliding-window model at sub-ms times",
+                 "[actors][user][rate]") {
+  const hub::rate_limit limit{5, 1000ms};
+  auto u = spawn_user("alice", limit);
+  std::mt19937_64 rng(20260102);
+  std::uniform_int_distribution<std::int64_t> step_ns(0, 400'000'000);  // 0 .. 400 ms
+  std::deque<caf::timespan> accepted;  // model: virtual times of accepted takes
+  const caf::timespan window = limit.window;
+  int refusals = 0;
+  for (int i = 0; i < 400; ++i) {
+    advance(caf::timespan(step_ns(rng)));
+    const auto now = elapsed_exact();
+    while (!accepted.empty() && accepted.front() + window <= now) accepted.pop_front();
+    const bool model_ok = accepted.size() < limit.count;
+    auto [ok, retry] = rate_take(u);
+    INFO("take " << i << " at " << now.count() << " ns");
+    REQUIRE(ok == model_ok);
+    if (ok) {
+      CHECK(retry == 0);
+      accepted.push_back(now);
+    } else {
+      ++refusals;
+      const auto wait = accepted.front() + window - now;  // > 0
+      CHECK(retry > 0);
+      CHECK(retry <= 1000);
+      // The true wait rounded up to whole milliseconds: never too short.
+      CHECK(std::chrono::milliseconds(retry) >= wait);
+      CHECK(std::chrono::milliseconds(retry) - wait < 1ms);
+    }
+  }
+  CHECK(refusals > 20);  // the schedule did exercise refusals
+}
+
+TEST_CASE_METHOD(user_fixture, "actors: user waiting retry_after_ms is always enough",
+                 "[actors][user][rate]") {
+  auto u = spawn_user("alice", hub::rate_limit{1, 1000ms});
+  // The slot is taken at a time that is not a whole millisecond.
+  advance(caf::timespan(250'500'000));  // t = 250.5 ms
+  CHECK(take_n(u, 1) == 1);
+  advance(caf::timespan(99'500'000));  // t = 350 ms: the slot frees 900.5 ms from now
+  auto retry = refused_retry(u);
+  REQUIRE(retry > 0);
+  advance(std::chrono::milliseconds(retry));
+  CHECK(take_n(u, 1) == 1);
+}
+
+TEST_CASE_METHOD(user_fixture,
+                 "actors: user a take that beats its slot's refill timer gets retry_after 1 ms",
+                 "[actors][user][rate]") {
+  auto u = spawn_user("alice", hub::rate_limit{1, 1000ms});
+  CHECK(take_n(u, 1) == 1);
+  // The clock reaches the slot's free time, but the refill timer has not run yet (as
+  // when the take is already queued ahead of it).
+  sched.clock().current_time += 1000ms;
+  REQUIRE(sched.has_pending_timeout());
+  CHECK(refused_retry(u) == 1);  // never 0
+  advance(0ms);                  // now the refill runs
+  CHECK(take_n(u, 1) == 1);
+}
