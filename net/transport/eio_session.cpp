@@ -248,8 +248,7 @@ void eio_session::ws_closed(const ws_link_ptr& link, const std::string& reason) 
       s.upgrading_ = false;
       s.upgrade_timer_.cancel();
     } else if (link == s.ws_) {
-      s.ws_.reset();
-      s.terminate(reason, true);
+      s.terminate(reason, true);  // takes the WebSocket branch: closes and forgets the link
     }
   });
 }

@@ -68,7 +68,8 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   void on_pong();
   void finish_upgrade();
   void abort_upgrade();
-  // Ends the session: tells the actor (unless it asked), releases the transports.
+  // Ends the session: tells the actor (which quits on it, even when it asked for the
+  // close), releases the transports.
   void terminate(const std::string& reason, bool notify_actor);
   template <class F> void dispatch(F&& f);
 
