@@ -30,6 +30,9 @@ struct chat_room_state {
   sio::broadcaster group{caf::actor{}, "/"};
   chat_room_config cfg;
   std::uint64_t last_seq = 0;
+  std::uint64_t pruned_below = 0;  // entries below this seq were pruned by count
+  bool sweep_armed = false;        // an age sweep is scheduled
+  bool posted_since_sweep = false;
   bool loaded = false;  // last_seq read from the log
   std::uint64_t typing_generation = 0;
   std::map<std::string, typing_entry> typing;     // by user id
@@ -42,6 +45,55 @@ using room_actor = caf::stateful_actor<chat_room_state>;
 void to_others(room_actor* self, const std::string& user, std::string_view event, json payload) {
   auto b = self->state.group;
   b.except(user_room(user)).emit(event, json::array({std::move(payload)}));
+}
+
+// Retention by count: prune in steps (a prune is a synced write) of about 1 % of the limit.
+void prune_by_count(room_actor* self, std::uint64_t seq) {
+  auto& s = self->state;
+  if (s.cfg.retention_count == 0 || seq <= s.cfg.retention_count) return;
+  std::uint64_t keep_from = seq - s.cfg.retention_count + 1;
+  std::uint64_t step = std::max<std::uint64_t>(1, s.cfg.retention_count / 100);
+  if (keep_from < s.pruned_below + step) return;
+  s.pruned_below = keep_from;
+  self->request(s.storage, storage_timeout, storage::prune_atom::value, room_log(s.project), keep_from)
+    .then([](std::uint64_t) {}, [self](caf::error& e) {
+      log::warn("room ", self->state.project, ": prune failed: ", self->system().render(e));
+    });
+}
+
+// Retention by age runs on a timer armed at spawn and re-armed while the room gets posts,
+// so an idle room schedules nothing (and a deterministic run can drain its timers).
+void arm_sweep(room_actor* self) {
+  auto& s = self->state;
+  if (s.sweep_armed || s.cfg.retention_age.count() <= 0) return;
+  s.sweep_armed = true;
+  auto interval = std::min<std::chrono::milliseconds>(std::chrono::hours(1), s.cfg.retention_age / 10);
+  self->delayed_send(self, std::max<std::chrono::milliseconds>(interval, std::chrono::seconds(1)),
+                     sweep_atom::value);
+}
+
+// Entries are in createdAt order, and ISO-8601 strings of one format compare like the
+// times they name.
+void sweep_by_age(room_actor* self) {
+  auto& s = self->state;
+  auto cutoff = iso8601(std::chrono::system_clock::now() - s.cfg.retention_age);
+  self->request(s.storage, storage_timeout, storage::read_atom::value, room_log(s.project),
+                std::uint64_t{0}, std::uint64_t{256})
+    .then(
+      [self, cutoff](const storage::read_result_ptr& r) {
+        std::uint64_t keep_from = 0;
+        for (const auto& e : r->entries) {
+          json v = json::parse(e.value, nullptr, false);
+          if (!v.is_object() || !v.contains("createdAt") || !v["createdAt"].is_string()) break;
+          if (v["createdAt"].get<std::string>() >= cutoff) break;
+          keep_from = e.seq + 1;
+        }
+        if (keep_from == 0) return;
+        self->request(self->state.storage, storage_timeout, storage::prune_atom::value,
+                      room_log(self->state.project), keep_from)
+          .then([](std::uint64_t) {}, [](caf::error&) {});
+      },
+      [](caf::error&) {});
 }
 
 void stop_typing(room_actor* self, const std::string& user) {
@@ -61,6 +113,13 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(ms % 1000));
   return buf;
+}
+
+std::optional<std::uint64_t> pruned_gap(std::uint64_t after, std::uint64_t first_seq, std::uint64_t last_seq) {
+  if (last_seq <= after) return std::nullopt;          // nothing after `after`
+  if (first_seq == 0) return last_seq + 1;             // everything was pruned
+  if (first_seq > after + 1) return first_seq;         // some of it was pruned
+  return std::nullopt;
 }
 
 json message_from_log(std::uint64_t seq, const std::string& stored) {
@@ -91,7 +150,13 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
               self->state.loaded = true;
             },
             [self](caf::error& e) { log::error("room ", self->state.project, ": last seq: ", self->system().render(e)); });
+    if (cfg.retention_age.count() > 0) sweep_by_age(self);
     return {
+      [self](sweep_atom) {
+        self->state.sweep_armed = false;
+        sweep_by_age(self);
+        if (std::exchange(self->state.posted_since_sweep, false)) arm_sweep(self);
+      },
       [self](post_atom, const chat_post_ptr& post) {
         auto& s = self->state;
         std::string id = random_id();
@@ -112,6 +177,9 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
               auto& s = self->state;
               s.last_seq = std::max(s.last_seq, seq);
               metrics::add(metrics::global().chat_messages);
+              prune_by_count(self, seq);
+              s.posted_since_sweep = true;
+              arm_sweep(self);
               json message = message_from_log(seq, value);
               stop_typing(self, post->user_id);
               auto b = s.group;

@@ -12,7 +12,15 @@ namespace hub {
 
 struct chat_room_config {
   std::chrono::milliseconds typing_timeout{3000};
+  // Retention of the room's log: what is older (by count or by age) is pruned, and
+  // readers that need it are told ("gap") rather than silently skipped.
+  std::uint64_t retention_count = 100000;
+  std::chrono::milliseconds retention_age{30LL * 24 * 3600 * 1000};
 };
+
+// Where a read after `after` stands against retention: the oldest entry still kept when
+// entries after `after` were pruned, else nullopt.
+std::optional<std::uint64_t> pruned_gap(std::uint64_t after, std::uint64_t first_seq, std::uint64_t last_seq);
 
 // `io` targets the Socket.IO namespace the room broadcasts in.
 caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::actor storage,

@@ -20,6 +20,7 @@ using typing_expire_atom = caf::atom_constant<caf::atom("typ_exp")>;  // user, g
 using present_atom = caf::atom_constant<caf::atom("present")>;        // user, name
 using absent_atom = caf::atom_constant<caf::atom("absent")>;          // user
 using room_info_atom = caf::atom_constant<caf::atom("room_info")>;    // -> room_info_ptr
+using sweep_atom = caf::atom_constant<caf::atom("ret_sweep")>;        // retention by age
 
 // -- user mailbox --------------------------------------------------------------------------
 using rate_take_atom = caf::atom_constant<caf::atom("rate_take")>;    // -> bool, int64 retry ms

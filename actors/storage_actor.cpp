@@ -159,6 +159,14 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
           return storage_error(e);
         }
       },
+      [self](storage::prune_atom, const std::string& log,
+             std::uint64_t keep_from) -> caf::result<std::uint64_t> {
+        try {
+          return static_cast<std::uint64_t>(self->state.db->prune_before(log, keep_from));
+        } catch (const std::exception& e) {
+          return storage_error(e);
+        }
+      },
       [self](storage::stats_atom) -> storage::storage_stats_ptr { return self->state.stats; },
   };
 }

@@ -12,6 +12,8 @@
 //   (kv_get_atom, std::string key)                      -> (bool found, std::string value)
 //   (kv_erase_atom, std::string key)                    -> bool (true, once durable)
 //   (stats_atom)                                        -> storage_stats_ptr
+//   (prune_atom, std::string log, std::uint64_t keep_from) -> std::uint64_t removed
+//                                                       (retention: entries with seq < keep_from)
 //
 // Errors: a failed write or read answers with
 //   caf::make_error(caf::sec::runtime_error, "<what RocksDB said>")
@@ -51,6 +53,7 @@ using kv_put_atom = caf::atom_constant<caf::atom("st_kvput")>;
 using kv_get_atom = caf::atom_constant<caf::atom("st_kvget")>;
 using kv_erase_atom = caf::atom_constant<caf::atom("st_kverase")>;
 using stats_atom = caf::atom_constant<caf::atom("st_stats")>;
+using prune_atom = caf::atom_constant<caf::atom("st_prune")>;  // log, keep_from -> removed
 using flush_atom = caf::atom_constant<caf::atom("st_flush")>;  // internal
 
 struct read_result {

@@ -91,6 +91,9 @@ server_options parse_server_options(int argc, char** argv) {
     ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   add_duration(app, "--recovery-window", o.recovery_window,
                "How long a disconnected session can be recovered (0 turns recovery off)");
+  app.add_option("--retention-count", o.hub.retention_count, "Chat messages kept per room (0: no limit)")
+    ->capture_default_str();
+  add_duration(app, "--retention-age", o.hub.retention_age, "How long chat messages are kept (0: forever)");
   add_duration(app, "--typing-timeout", o.hub.typing_timeout, "Typing indicator expiry after the last 'typing'");
   app.add_option_function<std::string>(
        "--rate-limit",

@@ -12,8 +12,6 @@ namespace hub::app {
 namespace {
 
 constexpr std::chrono::seconds http_request_timeout{10};
-constexpr std::size_t default_page = 50;
-constexpr std::size_t max_page = 500;
 
 eio::http_reply json_reply(int status, const json& body) {
   return eio::http_reply{status, "application/json", body.dump(), {}, false};
@@ -129,10 +127,11 @@ bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr
       self->request(storage, http_request_timeout, storage::read_atom::value, room_log(project), after,
                     static_cast<std::uint64_t>(limit))
         .then(
-          [r, project](const storage::read_result_ptr& res) {
-            json messages = json::array();
-            for (const auto& e : res->entries) messages.push_back(message_from_log(e.seq, e.value));
-            r->reply(json_reply(200, json{{"messages", std::move(messages)}, {"hasMore", res->has_more}}));
+          [r, after](const storage::read_result_ptr& res) {
+            json body = read_reply(*res, after);
+            if (!body["ok"].get<bool>()) return r->reply(json_reply(410, body));  // pruned: sync can't be complete
+            body.erase("ok");
+            r->reply(json_reply(200, body));
           },
           [r](caf::error&) { r->reply(error_reply(500, "storage")); });
     });

@@ -100,6 +100,32 @@ struct hub_app::impl {
             [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
   }
 
+  // sync {projectId, afterSeq, limit?}: the room's log after afterSeq, for gaps longer
+  // than the recovery window and for fresh page loads.
+  static void on_sync(hub_app& app, sio::socket& s, sio::event& ev) {
+    auto& st = state_of(s);
+    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
+    const json& args = ev.args();
+    const json payload = args.empty() ? json() : args[0];
+    auto project = payload.is_object() ? id_from(payload, "projectId") : std::nullopt;
+    std::uint64_t after = 0, limit = default_page;
+    if (payload.is_object() && payload.contains("afterSeq")) {
+      if (!payload["afterSeq"].is_number_unsigned()) project.reset();
+      else after = payload["afterSeq"].get<std::uint64_t>();
+    }
+    if (payload.is_object() && payload.contains("limit")) {
+      if (!payload["limit"].is_number_unsigned()) project.reset();
+      else limit = payload["limit"].get<std::uint64_t>();
+    }
+    if (!project || limit == 0 || limit > max_page) return refuse(s, ev, "invalid", "Invalid sync request");
+    if (!st.who->may_access(*project)) return refuse(s, ev, "forbidden", "Forbidden");
+    if (!ev.wants_ack()) return;
+    auto ack = ev.ack;
+    s.self()->request(app.storage_, request_timeout, storage::read_atom::value, room_log(*project), after, limit)
+      .then([ack, after](const storage::read_result_ptr& r) { ack(json::array({read_reply(*r, after)})); },
+            [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "storage"}}})); });
+  }
+
   static void on_leave_chat_room(hub_app& app, sio::socket& s, sio::event& ev) {
     auto& st = state_of(s);
     const json& args = ev.args();
@@ -171,6 +197,14 @@ struct hub_app::impl {
   }
 };
 
+json read_reply(const storage::read_result& r, std::uint64_t after) {
+  if (auto oldest = pruned_gap(after, r.first_seq, r.last_seq))
+    return json{{"ok", false}, {"error", "gap"}, {"oldestSeq", *oldest}};
+  json messages = json::array();
+  for (const auto& e : r.entries) messages.push_back(message_from_log(e.seq, e.value));
+  return json{{"ok", true}, {"messages", std::move(messages)}, {"hasMore", r.has_more}};
+}
+
 void hub_app::post_message(caf::event_based_actor* self, const identity& who, const std::string& project,
                            std::string content, json reply_to,
                            std::function<void(const post_outcome&)> done) {
@@ -200,7 +234,7 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, caf::actor storage)
     auth_(cfg_.jwt_secret, cfg_.dev_auth),
     rooms_([this](const std::string& project) {
       return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"),
-                             chat_room_config{cfg_.typing_timeout});
+                             chat_room_config{cfg_.typing_timeout, cfg_.retention_count, cfg_.retention_age});
     }),
     users_([this](const std::string& user) {
       return spawn_user_actor(srv_.system(), user, cfg_.rate);
@@ -232,6 +266,7 @@ void hub_app::install() {
   nsp.on("join-chat-room", [this](sio::socket& s, sio::event& ev) { impl::on_join_chat_room(*this, s, ev); });
   nsp.on("leave-chat-room", [this](sio::socket& s, sio::event& ev) { impl::on_leave_chat_room(*this, s, ev); });
   nsp.on("send-message", [this](sio::socket& s, sio::event& ev) { impl::on_send_message(*this, s, ev); });
+  nsp.on("sync", [this](sio::socket& s, sio::event& ev) { impl::on_sync(*this, s, ev); });
   nsp.on("typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, true); });
   nsp.on("stop-typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, false); });
   nsp.on_disconnect([this](sio::socket& s, std::string_view) { impl::on_disconnect(*this, s); });

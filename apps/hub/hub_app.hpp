@@ -6,6 +6,7 @@
 #include "actors/actor_registry.hpp"
 #include "actors/chat_room_actor.hpp"
 #include "actors/sio_server.hpp"
+#include "actors/storage_actor.hpp"
 #include "actors/user_actor.hpp"
 #include "apps/hub/auth.hpp"
 #include "net/transport/engine_types.hpp"
@@ -21,10 +22,20 @@ struct hub_config {
   bool dev_auth = false;
   std::size_t max_content = 4096;  // bytes of UTF-8
   std::chrono::milliseconds typing_timeout{3000};
+  std::uint64_t retention_count = 100000;                       // messages kept per room
+  std::chrono::milliseconds retention_age{30LL * 24 * 3600 * 1000};  // and for how long
   rate_limit rate;
 };
 
 // The outcome of posting a chat message, whichever step ended it.
+// Pages of the chat log (sync event, HTTP API).
+inline constexpr std::uint64_t default_page = 50;
+inline constexpr std::uint64_t max_page = 500;
+
+// {ok:true, messages, hasMore}, or {ok:false, error:"gap", oldestSeq} when messages
+// after `after` were pruned.
+json read_reply(const storage::read_result& r, std::uint64_t after);
+
 struct post_outcome {
   bool ok = false;
   std::string error;  // rate_limited, storage
