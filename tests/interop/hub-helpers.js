@@ -102,11 +102,14 @@ const HUB_EVENTS = ['new-message', 'user-typing', 'user-stopped-typing', 'error'
 class HubClient {
   /**
    * @param {string} url server url
-   * @param {{token?: string, auth?: object, transports?: string[]}} o token -> auth {token}
+   * @param {{token?: string, auth?: object, transports?: string[], io?: object}} o
+   *        token -> auth {token}; io: extra socket.io-client options (e.g. reconnection)
    */
-  constructor(url, { token, auth, transports = ['websocket'] } = {}) {
+  constructor(url, { token, auth, transports = ['websocket'], io: ioOpts = {} } = {}) {
     const { io } = require('socket.io-client');
-    const opts = { forceNew: true, reconnection: false, timeout: 5000, autoConnect: false, transports };
+    const opts = {
+      forceNew: true, reconnection: false, timeout: 5000, ...ioOpts, autoConnect: false, transports,
+    };
     if (token !== undefined) opts.auth = { token };
     else if (auth !== undefined) opts.auth = auth;
     this.socket = io(url, opts);
@@ -239,7 +242,77 @@ function checkMessage(m, expect = {}) {
   }
 }
 
+// ---- Connection state recovery (30-recovery-*.test.js) ----
+
+/** socket.io-client options for a client that reconnects by itself, quickly. */
+const FAST_RECONNECT = {
+  reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 300, randomizationFactor: 0,
+};
+
+/** Resolves on c's next 'connect', skipping the connect_errors of failed reconnect attempts. */
+async function nextConnect(c, ms = 8000) {
+  const deadline = Date.now() + ms;
+  let lastErr;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`no 'connect' within ${ms} ms (last connect_error: ${lastErr?.message})`);
+    let item;
+    try {
+      item = await c.status.next(left);
+    } catch (err) {
+      throw new Error(`no 'connect' within ${ms} ms (last connect_error: ${lastErr?.message})`);
+    }
+    if (item[0] === 'connect') return c;
+    lastErr = item[1];
+  }
+}
+
+/**
+ * Cuts c's transport without a Socket.IO DISCONNECT (socket.io.engine.close(): the server
+ * sees a transport close, which is recoverable). reconnect: whether the client may
+ * reconnect by itself (else it stays away until resume()). Resolves on 'disconnect'.
+ */
+async function cutTransport(c, { reconnect = false, ms = 3000 } = {}) {
+  const gone = new EventQueue(c.socket, 'disconnect');
+  try {
+    c.socket.io.reconnection(reconnect);
+    c.socket.io.engine.close();
+    const [reason] = await gone.next(ms);
+    return reason;
+  } finally {
+    gone.close();
+  }
+}
+
+/** Lets a client cut by cutTransport() reconnect now (it sends {pid, offset}); resolves on 'connect'. */
+async function resume(c, ms = 8000) {
+  c.socket.io.reconnection(true);
+  c.socket.connect();
+  return nextConnect(c, ms);
+}
+
+/** The next n `new-message` events of c, as their argument arrays ([message, offset?]). */
+async function takeNewMessages(c, n, ms = 5000) {
+  const deadline = Date.now() + ms;
+  const out = [];
+  while (out.length < n) {
+    const left = deadline - Date.now();
+    try {
+      out.push(await c.q['new-message'].next(Math.max(1, left)));
+    } catch {
+      throw new Error(`got ${out.length} of ${n} new-message events within ${ms} ms; seqs: ` +
+        JSON.stringify(out.map((a) => a[0]?.seq)));
+    }
+  }
+  return out;
+}
+
 module.exports = {
+  FAST_RECONNECT,
+  nextConnect,
+  cutTransport,
+  resume,
+  takeNewMessages,
   HOST,
   SECRET,
   skipReason,
