@@ -8,7 +8,7 @@ clients=${1:-4}; seconds=${2:-5}
 port=3990
 run() {  # label, command...
   local label=$1; shift
-  taskset -c 0 "$@" --app echo --host 127.0.0.1 --port $port --log-level warn >/dev/null 2>&1 &
+  taskset -c 0 "$@" --app echo --host 127.0.0.1 --port $port >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling" && break; sleep 0.1; done
   for c in 1 "$clients"; do
@@ -17,7 +17,7 @@ run() {  # label, command...
   done
   kill $pid; wait $pid 2>/dev/null || true
 }
-run "hub sharing 1 worker" build/hub-server --scheduler sharing --workers 1
-run "hub sharing 2 workers" build/hub-server --scheduler sharing --workers 2
-run "hub stealing 2 workers" build/hub-server --scheduler stealing --workers 2
+run "hub sharing 1 worker" build/hub-server --log-level warn --scheduler sharing --workers 1
+run "hub sharing 2 workers" build/hub-server --log-level warn --scheduler sharing --workers 2
+run "hub stealing 2 workers" build/hub-server --log-level warn --scheduler stealing --workers 2
 run "node reference" node tests/interop/reference-echo-server.js

@@ -205,11 +205,14 @@ describe('hub: connection state recovery replays missed messages', { skip: skipR
     const P = 'rc-kill';
     const dataDir = freshDataDir();
     let h = await start([], { dataDir });
-    const a = await recoverer(h.url, 'alice', ['websocket']);
+    // a1 stays connected until the kill (its session record has no disconnectedAt);
+    // a2's transport is cut after 10 acks, so the rest must be replayed after the restart.
+    const a1 = await recoverer(h.url, 'alice', ['websocket']);
+    const a2 = await recoverer(h.url, 'alice', ['polling']);
     const b = await plain(h.url, 'bob', ['polling']);
-    await join(a, P);
-    await join(b, P);
-    const id = a.socket.id;
+    for (const c of [a1, a2, b]) await join(c, P);
+    const id1 = a1.socket.id;
+    const id2 = a2.socket.id;
 
     const acked = [];
     let killTimer;
@@ -222,7 +225,11 @@ describe('hub: connection state recovery replays missed messages', { skip: skipR
       }
       if (!r?.ok) break;
       acked.push(r.message);
-      if (acked.length === 20) killTimer = setTimeout(() => h.child.kill('SIGKILL'), 3);
+      if (acked.length === 10) {
+        await takeNewMessages(a2, 10); // a2 has seen 1..10, then goes away
+        await cutTransport(a2);
+      }
+      if (acked.length === 20) killTimer = setTimeout(() => { h.stop('SIGKILL'); }, 3);
     }
     clearTimeout(killTimer);
     await withTimeout(h.exited, 5000, 'exit after SIGKILL');
@@ -236,13 +243,26 @@ describe('hub: connection state recovery replays missed messages', { skip: skipR
     assert.ok(stored.length >= acked.length, `log has ${stored.length} entries, ${acked.length} acked`);
     assert.deepEqual(stored.slice(0, acked.length), acked, 'every acked message is in the log');
 
-    await nextConnect(a, 8000); // A reconnects by itself
-    assert.equal(a.socket.recovered, true, 'recovered after kill -9 (record without disconnectedAt)');
-    assert.equal(a.socket.id, id, 'same socket id after kill -9');
-    const got = await takeNewMessages(a, stored.length); // live before the kill + replayed
-    assert.deepEqual(seqsOf(got), range(1, stored.length), 'each logged message once, in order');
-    assert.deepEqual(got.map((x) => x[0]), stored);
-    await a.expectNone('new-message', 200);
+    await nextConnect(a1, 8000); // a1 reconnects by itself
+    assert.equal(a1.socket.recovered, true, 'a1 recovered after kill -9 (record without disconnectedAt)');
+    assert.equal(a1.socket.id, id1, 'a1: same socket id after kill -9');
+    const got1 = await takeNewMessages(a1, stored.length); // live before the kill + replayed
+    assert.deepEqual(seqsOf(got1), range(1, stored.length), 'a1: each logged message once, in order');
+    assert.deepEqual(got1.map((x) => x[0]), stored);
+
+    await resume(a2);
+    assert.equal(a2.socket.recovered, true, 'a2 (cut before the kill) recovered after kill -9');
+    assert.equal(a2.socket.id, id2, 'a2: same socket id after kill -9');
+    const got2 = await takeNewMessages(a2, stored.length - 10);
+    assert.deepEqual(got2.map((x) => x[0]), stored.slice(10), 'a2: seq 11.. replayed once, in order');
+
+    const b2 = await plain(h.url, 'bob', ['websocket']); // b did not reconnect
+    await join(b2, P);
+    const live = await send(b2, P, 'live');
+    for (const c of [a1, a2]) {
+      assert.deepEqual((await takeNewMessages(c, 1))[0][0], live);
+      await c.expectNone('new-message', 150);
+    }
     await h.stop();
   });
 
