@@ -81,6 +81,7 @@ void eio_session::start_polling(responder_ptr handshake_reply) {
 
 void eio_session::start_websocket(ws_link_ptr link) {
   websocket_ = true;
+  direct_ws_.store(link);
   dispatch([link = std::move(link)](eio_session& s) {
     s.ws_ = link;
     link->send_text(s.open_packet());
@@ -325,6 +326,10 @@ void eio_session::on_pong() {
 // -- outlet -------------------------------------------------------------------------------------
 
 void eio_session::send(wire_packet_ptr packet) {
+  if (auto ws = direct_ws_.load()) {
+    ws->send(std::move(packet));
+    return;
+  }
   dispatch([p = std::move(packet)](eio_session& s) mutable {
     if (!s.closed_) s.enqueue(std::move(p));
   });
@@ -364,6 +369,7 @@ void eio_session::enqueue(wire_packet_ptr packet) {
 void eio_session::terminate(const std::string& reason, bool notify_actor) {
   if (closed_) return;
   closed_ = true;
+  direct_ws_.store(nullptr);
   log::debug("session ", sid_, " closed: ", reason);
   ping_timer_.cancel();
   pong_timer_.cancel();

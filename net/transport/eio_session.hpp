@@ -80,6 +80,10 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   caf::actor handler_;
   std::atomic<bool> websocket_{false};
   std::atomic<bool> post_in_flight_{false};
+  // Sessions that start on WebSocket send straight to it, skipping this strand (one
+  // thread hop less per packet); the WebSocket has its own strand and bounded queue.
+  // Upgraded sessions keep the strand path so that nothing overtakes the flushed queue.
+  std::atomic<std::shared_ptr<ws_link>> direct_ws_;
 
   // -- strand-only state ------------------------------------------------------------------
   bool closed_ = false;

@@ -12,10 +12,12 @@ const {
   FAST_RECONNECT, nextConnect, cutTransport, resume, takeNewMessages,
 } = require('./hub-helpers');
 
-const PROJECTS = ['rc-ws', 'rc-poll', 'rc-join', 'rc-restart', 'rc-kill', 'rc-wipe', 'rc-epoch'];
+const PROJECTS = ['rc-ws', 'rc-poll', 'rc-join', 'rc-restart', 'rc-kill', 'rc-wipe', 'rc-epoch', 'rc-bye', 'rc-twice'];
 const tokens = {
-  alice: mintToken('u-alice', { name: 'Alice Anders', projects: PROJECTS }),
+  alice: mintToken('u-alice', { name: 'Alice Anders', projects: [...PROJECTS, 'rc-private'] }),
   bob: mintToken('u-bob', { name: 'Bob Brown', projects: PROJECTS }),
+  // alice again, but no longer granted rc-private
+  aliceDemoted: mintToken('u-alice', { name: 'Alice Anders', projects: PROJECTS }),
 };
 const HUB_FLAGS = ['--rate-limit', '1000/1s'];
 
@@ -330,5 +332,73 @@ describe('hub: connection state recovery replays missed messages', { skip: skipR
     const got = await takeNewMessages(genuine, 1);
     assert.deepEqual(got[0][0], missed);
     await genuine.expectNone('new-message', 200);
+  });
+
+  it('client namespace disconnect (socket.disconnect()) deletes the session: connecting again is not a recovery', async () => {
+    const P = 'rc-bye';
+    const a = await recoverer(hub.url, 'alice', ['websocket']);
+    const b = await plain(hub.url, 'bob', ['polling']);
+    await join(a, P);
+    await join(b, P);
+    await sendMany(b, P, 1, 'seen');
+    await takeNewMessages(a, 1);
+    const id = a.socket.id;
+    const pid = a.socket._pid;
+    a.socket.disconnect();
+    await sendMany(b, P, 2, 'missed');
+    a.socket.connect(); // socket.io-client still sends {pid, offset}
+    await nextConnect(a);
+    assert.ok(!a.socket.recovered, 'not recovered after a client namespace disconnect');
+    assert.notEqual(a.socket.id, id, 'a new socket id');
+    assert.notEqual(a.socket._pid, pid, 'a new pid');
+    await a.expectNone('new-message', 300);
+  });
+
+  it('the pid of a session that is still connected is not recovered (and that session is left alone)', async () => {
+    const P = 'rc-twice';
+    const a = await recoverer(hub.url, 'alice', ['polling']);
+    const b = await plain(hub.url, 'bob', ['websocket']);
+    await join(a, P);
+    await join(b, P);
+    await sendMany(b, P, 1, 'seen');
+    const [[, offset]] = await takeNewMessages(a, 1);
+    const copy = clients.make(hub.url, { auth: { token: tokens.alice, pid: a.socket._pid, offset }, transports: ['websocket'] });
+    await copy.connect();
+    assert.notEqual(copy.socket.id, a.socket.id, 'a copy of a live session gets a new socket id');
+    assert.notEqual(copy.socket._pid, a.socket._pid, 'and a new pid');
+    const live = await sendMany(b, P, 1, 'live');
+    assert.deepEqual((await takeNewMessages(a, 1))[0][0], live[0], 'the original session still receives');
+    await copy.expectNone('new-message', 300);
+    assert.equal(a.socket.connected, true);
+  });
+
+  it("another user's pid/offset is not recovered; a token that no longer grants a room's project gets nothing of it", async (t) => {
+    const P = 'rc-private'; // only alice's first token grants it
+    const a = await recoverer(hub.url, 'alice', ['websocket']);
+    const a2 = await recoverer(hub.url, 'alice', ['websocket']);
+    const sender = await plain(hub.url, 'alice', ['polling']);
+    for (const c of [a, a2, sender]) await join(c, P);
+    await sendMany(sender, P, 1, 'seen');
+    const [[, offset]] = await takeNewMessages(a, 1);
+    await takeNewMessages(a2, 1);
+    const s1 = { id: a.socket.id, pid: a.socket._pid, offset };
+    await cutTransport(a);
+    await cutTransport(a2);
+    await sendMany(sender, P, 2, 'missed');
+
+    // bob presents alice's pid and offset
+    const thief = clients.make(hub.url, { auth: { token: tokens.bob, pid: s1.pid, offset: s1.offset }, transports: ['websocket'] });
+    await thief.connect();
+    assert.notEqual(thief.socket.id, s1.id, "bob does not get alice's session");
+    await thief.expectNone('new-message', 300);
+
+    // a2 comes back as alice with a token that no longer grants rc-private
+    a2.socket.auth = { token: tokens.aliceDemoted };
+    await resume(a2);
+    t.diagnostic(`demoted token: recovered=${a2.socket.recovered}`);
+    await sendMany(sender, P, 1, 'live');
+    await sleep(300);
+    const leaked = a2.q['new-message'].items.map((x) => x[0].seq);
+    assert.deepEqual(leaked, [], `no rc-private message for a token without it (got seqs ${leaked})`);
   });
 });
