@@ -5,6 +5,7 @@
 #include "actors/storage_actor.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "apps/hub/payloads.hpp"
+#include "util/url.hpp"
 
 #include <charconv>
 
@@ -29,20 +30,6 @@ std::optional<std::uint64_t> parse_u64(const std::string& text) {
 }
 
 std::string path_of(const std::string& target) { return target.substr(0, target.find('?')); }
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -94,7 +81,7 @@ bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr
   // /api/chat/:projectId/messages
   static const std::string suffix = "/messages";
   if (rest.size() > suffix.size() + 1 && rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0) {
-    std::string project = percent_decode(rest.substr(1, rest.size() - suffix.size() - 1));
+    std::string project = url_decode(rest.substr(1, rest.size() - suffix.size() - 1), false);
     if (req.method != "GET") {
       r->reply(error_reply(405, "method not allowed"));
       return true;

@@ -2,6 +2,7 @@
 
 #include "net/http/ws_connection.hpp"
 #include "util/log.hpp"
+#include "util/url.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
@@ -26,29 +27,6 @@ constexpr std::size_t header_limit = 16 * 1024;
 constexpr std::chrono::seconds idle_timeout{60};       // keep-alive connection with no request
 constexpr std::chrono::seconds write_timeout{30};
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string url_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 bool path_matches(std::string_view path, const std::string& prefix) {
   if (path.rfind(prefix, 0) == 0) return true;
   // "/socket.io" without the trailing slash.
@@ -64,8 +42,8 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
     auto part = query.substr(0, amp);
     auto eq = part.find('=');
     if (!part.empty()) {
-      if (eq == std::string_view::npos) out[url_decode(part)] = "";
-      else out[url_decode(part.substr(0, eq))] = url_decode(part.substr(eq + 1));
+      if (eq == std::string_view::npos) out[url_decode(part, true)] = "";
+      else out[url_decode(part.substr(0, eq), true)] = url_decode(part.substr(eq + 1), true);
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);

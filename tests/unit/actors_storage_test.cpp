@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/unit/support/temp_dir.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,20 +24,9 @@ namespace st = hub::storage;
 
 namespace {
 
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    static std::atomic<unsigned> counter{0};
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() /
-           ("hub-storage-actor-test-" + std::to_string(::getpid()) + "-" +
-            std::to_string(counter++) + "-" + std::to_string(rd()));
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string str() const { return path.string(); }
+// A fresh directory for one test, removed with everything in it.
+struct temp_dir : hub::test::unique_temp_dir {
+  temp_dir() : unique_temp_dir("hub-storage-actor-test") {}
 };
 
 constexpr auto timeout = std::chrono::seconds(5);

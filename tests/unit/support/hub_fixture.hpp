@@ -16,6 +16,7 @@
 #include "actors/user_actor.hpp"
 #include "storage/store.hpp"
 #include "tests/unit/support/deterministic.hpp"
+#include "tests/unit/support/temp_dir.hpp"
 
 #include <caf/all.hpp>
 
@@ -34,26 +35,6 @@
 #include <vector>
 
 namespace hub::test {
-
-// A unique directory under the system temp dir, removed (recursively) on destruction.
-struct unique_temp_dir {
-  std::filesystem::path path;
-  explicit unique_temp_dir(const std::string& tag = "hub-test") {
-    static std::atomic<unsigned> counter{0};
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() /
-           (tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-            std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~unique_temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  unique_temp_dir(const unique_temp_dir&) = delete;
-  unique_temp_dir& operator=(const unique_temp_dir&) = delete;
-  std::string str() const { return path.string(); }
-};
 
 // One Socket.IO event as a client received it on namespace "/": ["name", payload...].
 struct received_event {
