@@ -24,6 +24,13 @@ struct presence_entry {
   std::size_t connections = 0;
 };
 
+// A user whose last connection left: `user-left` goes out when the grace period ends,
+// unless a connection comes back first (a reload, a recovered reconnect).
+struct leaving_entry {
+  std::string name;
+  std::uint64_t generation = 0;
+};
+
 struct chat_room_state {
   std::string project;
   caf::actor storage;
@@ -37,6 +44,8 @@ struct chat_room_state {
   std::uint64_t typing_generation = 0;
   std::map<std::string, typing_entry> typing;     // by user id
   std::map<std::string, presence_entry> present;  // by user id, sorted for stable output
+  std::map<std::string, leaving_entry> leaving;   // by user id
+  std::uint64_t presence_generation = 0;
 };
 
 using room_actor = caf::stateful_actor<chat_room_state>;
@@ -208,16 +217,37 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
         stop_typing(self, user);
       },
       [self](present_atom, const std::string& user, const std::string& name) {
-        auto& e = self->state.present[user];
+        auto& s = self->state;
+        auto& e = s.present[user];
         e.name = name;
-        ++e.connections;
+        if (e.connections++ > 0) return;
+        // First connection: announce, unless the user only stepped out within the grace.
+        if (s.leaving.erase(user) == 0)
+          to_others(self, user, "user-joined", json{{"userId", user}, {"userName", name}});
       },
       [self](absent_atom, const std::string& user) {
-        auto it = self->state.present.find(user);
-        if (it == self->state.present.end()) return;
+        auto& s = self->state;
+        auto it = s.present.find(user);
+        if (it == s.present.end()) return;
         if (--it->second.connections > 0) return;
-        self->state.present.erase(it);
+        std::string name = std::move(it->second.name);
+        s.present.erase(it);
         stop_typing(self, user);
+        if (s.cfg.presence_grace.count() <= 0) {
+          to_others(self, user, "user-left", json{{"userId", user}, {"userName", name}});
+          return;
+        }
+        auto generation = ++s.presence_generation;
+        s.leaving[user] = leaving_entry{std::move(name), generation};
+        self->delayed_send(self, s.cfg.presence_grace, presence_expire_atom::value, user, generation);
+      },
+      [self](presence_expire_atom, const std::string& user, std::uint64_t generation) {
+        auto& s = self->state;
+        auto it = s.leaving.find(user);
+        if (it == s.leaving.end() || it->second.generation != generation) return;  // came back
+        json payload{{"userId", user}, {"userName", it->second.name}};
+        s.leaving.erase(it);
+        to_others(self, user, "user-left", std::move(payload));
       },
       [self](room_info_atom) -> caf::result<room_info_ptr> {
         auto make = [self](std::uint64_t last_seq) {

@@ -12,6 +12,9 @@ namespace hub {
 
 struct chat_room_config {
   std::chrono::milliseconds typing_timeout{3000};
+  // `user-left` waits this long after a user's last connection leaves, so that a reload
+  // or a recovered reconnect does not flap (0: at once).
+  std::chrono::milliseconds presence_grace{5000};
   // Retention of the room's log: what is older (by count or by age) is pruned, and
   // readers that need it are told ("gap") rather than silently skipped.
   std::uint64_t retention_count = 100000;

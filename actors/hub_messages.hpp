@@ -21,6 +21,7 @@ using present_atom = caf::atom_constant<caf::atom("present")>;        // user, n
 using absent_atom = caf::atom_constant<caf::atom("absent")>;          // user
 using room_info_atom = caf::atom_constant<caf::atom("room_info")>;    // -> room_info_ptr
 using sweep_atom = caf::atom_constant<caf::atom("ret_sweep")>;        // retention by age
+using presence_expire_atom = caf::atom_constant<caf::atom("pres_exp")>;  // user, generation
 
 // -- user mailbox --------------------------------------------------------------------------
 using rate_take_atom = caf::atom_constant<caf::atom("rate_take")>;    // -> bool, int64 retry ms

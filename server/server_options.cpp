@@ -94,6 +94,8 @@ server_options parse_server_options(int argc, char** argv) {
   app.add_option("--retention-count", o.hub.retention_count, "Chat messages kept per room (0: no limit)")
     ->capture_default_str();
   add_duration(app, "--retention-age", o.hub.retention_age, "How long chat messages are kept (0: forever)");
+  add_duration(app, "--presence-grace", o.hub.presence_grace,
+               "Delay before user-left, so that a reload does not flap (0: at once)");
   add_duration(app, "--typing-timeout", o.hub.typing_timeout, "Typing indicator expiry after the last 'typing'");
   app.add_option_function<std::string>(
        "--rate-limit",

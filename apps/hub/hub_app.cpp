@@ -126,6 +126,21 @@ struct hub_app::impl {
             [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "storage"}}})); });
   }
 
+  // get-presence {projectId} -> {ok, online:[{userId, userName}]}
+  static void on_get_presence(hub_app& app, sio::socket& s, sio::event& ev) {
+    auto& st = state_of(s);
+    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
+    const json& args = ev.args();
+    auto project = args.empty() ? std::nullopt : id_from(args[0], "projectId");
+    if (!project) return refuse(s, ev, "invalid", "Invalid project id");
+    if (!st.who->may_access(*project)) return refuse(s, ev, "forbidden", "Forbidden");
+    if (!ev.wants_ack()) return;
+    auto ack = ev.ack;
+    s.self()->request(app.room(*project), request_timeout, room_info_atom::value)
+      .then([ack](const room_info_ptr& info) { ack(json::array({json{{"ok", true}, {"online", info->online}}})); },
+            [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
+  }
+
   static void on_leave_chat_room(hub_app& app, sio::socket& s, sio::event& ev) {
     auto& st = state_of(s);
     const json& args = ev.args();
@@ -234,7 +249,7 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, caf::actor storage)
     auth_(cfg_.jwt_secret, cfg_.dev_auth),
     rooms_([this](const std::string& project) {
       return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"),
-                             chat_room_config{cfg_.typing_timeout, cfg_.retention_count, cfg_.retention_age});
+                             chat_room_config{cfg_.typing_timeout, cfg_.presence_grace, cfg_.retention_count, cfg_.retention_age});
     }),
     users_([this](const std::string& user) {
       return spawn_user_actor(srv_.system(), user, cfg_.rate);
@@ -266,6 +281,7 @@ void hub_app::install() {
   nsp.on("join-chat-room", [this](sio::socket& s, sio::event& ev) { impl::on_join_chat_room(*this, s, ev); });
   nsp.on("leave-chat-room", [this](sio::socket& s, sio::event& ev) { impl::on_leave_chat_room(*this, s, ev); });
   nsp.on("send-message", [this](sio::socket& s, sio::event& ev) { impl::on_send_message(*this, s, ev); });
+  nsp.on("get-presence", [this](sio::socket& s, sio::event& ev) { impl::on_get_presence(*this, s, ev); });
   nsp.on("sync", [this](sio::socket& s, sio::event& ev) { impl::on_sync(*this, s, ev); });
   nsp.on("typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, true); });
   nsp.on("stop-typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, false); });

@@ -22,6 +22,7 @@ struct hub_config {
   bool dev_auth = false;
   std::size_t max_content = 4096;  // bytes of UTF-8
   std::chrono::milliseconds typing_timeout{3000};
+  std::chrono::milliseconds presence_grace{5000};
   std::uint64_t retention_count = 100000;                       // messages kept per room
   std::chrono::milliseconds retention_age{30LL * 24 * 3600 * 1000};  // and for how long
   rate_limit rate;

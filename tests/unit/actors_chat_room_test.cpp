@@ -546,13 +546,15 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room the last connection leaving st
   present("alice", "Alice");
   typing("alice", "Alice");
   advance(1s);
-  check_others_heard("alice", {"user-typing"});
+  check_others_heard("alice", {"user-joined", "user-typing"});
   absent("alice");
   CHECK(elapsed() == 1000ms);
   check_others_heard("alice", {"user-stopped-typing"}, stopped_payload("alice"));
   CHECK(room_info_of(room)->online == json::array());
-  advance(5s);
+  advance(4999ms);  // user-left waits for the presence grace (5 s)
   CHECK(all_quiet());
+  advance(1ms);
+  check_others_heard("alice", {"user-left"}, json{{"userId", "alice"}, {"userName", "Alice"}});
 }
 
 TEST_CASE_METHOD(room_fixture,
@@ -561,7 +563,7 @@ TEST_CASE_METHOD(room_fixture,
   present("alice", "Alice");
   present("alice", "Alice");
   typing("alice", "Alice");
-  check_others_heard("alice", {"user-typing"});
+  check_others_heard("alice", {"user-joined", "user-typing"});
   absent("alice");
   CHECK(all_quiet());
   CHECK(room_info_of(room)->online == online({{"alice", "Alice"}}));
@@ -572,6 +574,34 @@ TEST_CASE_METHOD(room_fixture,
   absent("alice");
   CHECK(room_info_of(room)->online == json::array());
   CHECK(all_quiet());  // not typing any more: nothing to stop
+}
+
+TEST_CASE_METHOD(room_fixture, "actors: chat room user-joined once, user-left after the grace, no flap on a quick return",
+                 "[actors][chat_room][presence]") {
+  const json alice{{"userId", "alice"}, {"userName", "Alice"}};
+  present("alice", "Alice");
+  run();
+  check_others_heard("alice", {"user-joined"}, alice);
+  present("alice", "Alice");  // a second tab: no second announcement
+  run();
+  CHECK(all_quiet());
+
+  absent("alice");
+  absent("alice");  // last connection gone at t=0
+  advance(3s);
+  CHECK(all_quiet());
+  present("alice", "Alice");  // back within the 5 s grace (a reload): nothing at all
+  advance(10s);
+  CHECK(all_quiet());
+
+  absent("alice");  // gone for good at t=13 s
+  advance(4999ms);
+  CHECK(all_quiet());
+  advance(1ms);
+  check_others_heard("alice", {"user-left"}, alice);
+  present("alice", "Alice");  // a later return is a new join
+  run();
+  check_others_heard("alice", {"user-joined"}, alice);
 }
 
 TEST_CASE_METHOD(room_fixture, "actors: chat room presence counts connections, online is sorted",
