@@ -45,6 +45,7 @@ struct chat_room_state {
   std::map<std::string, typing_entry> typing;     // by user id
   std::map<std::string, presence_entry> present;  // by user id, sorted for stable output
   std::map<std::string, leaving_entry> leaving;   // by user id
+  std::map<std::string, std::uint64_t> read_markers;  // loaded from storage on first use
   std::uint64_t presence_generation = 0;
 };
 
@@ -103,6 +104,28 @@ void sweep_by_age(room_actor* self) {
           .then([](std::uint64_t) {}, [](caf::error&) {});
       },
       [](caf::error&) {});
+}
+
+// Runs `then(marker)` with the user's read marker, loading it from storage first.
+template <class F>
+void with_read_marker(room_actor* self, const std::string& user, F then) {
+  auto it = self->state.read_markers.find(user);
+  if (it != self->state.read_markers.end()) {
+    then(it->second);
+    return;
+  }
+  self->request(self->state.storage, storage_timeout, storage::kv_get_atom::value,
+                read_marker_key(self->state.project, user))
+    .then(
+      [self, user, then](bool found, const std::string& value) mutable {
+        std::uint64_t seq = 0;
+        if (found) seq = std::strtoull(value.c_str(), nullptr, 10);
+        // Another request may have loaded it meanwhile: keep the larger.
+        auto& m = self->state.read_markers[user];
+        m = std::max(m, seq);
+        then(m);
+      },
+      [then](caf::error&) mutable { then(0); });
 }
 
 void stop_typing(room_actor* self, const std::string& user) {
@@ -248,6 +271,59 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
         json payload{{"userId", user}, {"userName", it->second.name}};
         s.leaving.erase(it);
         to_others(self, user, "user-left", std::move(payload));
+      },
+      [self](mark_read_atom, const std::string& user,
+             std::uint64_t seq) -> caf::result<bool, std::uint64_t> {
+        auto promise = self->make_response_promise<bool, std::uint64_t>();
+        auto mark = [self, user, seq, promise]() mutable {
+          if (seq > self->state.last_seq) {  // no such message yet
+            promise.deliver(false, std::uint64_t{0});
+            return;
+          }
+          with_read_marker(self, user, [self, user, seq, promise](std::uint64_t current) mutable {
+          auto& s = self->state;
+          if (seq <= current) {  // never backwards
+            promise.deliver(true, current);
+            return;
+          }
+          s.read_markers[user] = seq;
+          self->request(s.storage, storage_timeout, storage::kv_put_atom::value,
+                        read_marker_key(s.project, user), std::to_string(seq))
+            .then([](bool) {}, [self](caf::error& e) {
+              log::warn("room ", self->state.project, ": read marker not stored: ", self->system().render(e));
+            });
+          to_others(self, user, "message-read", json{{"projectId", s.project}, {"userId", user}, {"seq", seq}});
+          promise.deliver(true, seq);
+          });
+        };
+        if (self->state.loaded) {
+          mark();
+        } else {
+          // Right after spawn: the room's last seq is still being read.
+          self->request(self->state.storage, storage_timeout, storage::last_seq_atom::value,
+                        room_log(self->state.project))
+            .then([self, mark](std::uint64_t last) mutable {
+                    self->state.last_seq = std::max(self->state.last_seq, last);
+                    self->state.loaded = true;
+                    mark();
+                  },
+                  [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
+        }
+        return promise;
+      },
+      [self](room_info_atom, const std::string& user) -> caf::result<room_info_ptr> {
+        auto promise = self->make_response_promise<room_info_ptr>();
+        self->request(caf::actor_cast<caf::actor>(self), storage_timeout, room_info_atom::value)
+          .then(
+            [self, user, promise](const room_info_ptr& base) mutable {
+              with_read_marker(self, user, [base, promise](std::uint64_t marker) mutable {
+                auto info = std::make_shared<room_info>(*base);
+                info->last_read_seq = marker;
+                promise.deliver(room_info_ptr(std::move(info)));
+              });
+            },
+            [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
+        return promise;
       },
       [self](room_info_atom) -> caf::result<room_info_ptr> {
         auto make = [self](std::uint64_t last_seq) {

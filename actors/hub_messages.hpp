@@ -21,6 +21,7 @@ using present_atom = caf::atom_constant<caf::atom("present")>;        // user, n
 using absent_atom = caf::atom_constant<caf::atom("absent")>;          // user
 using room_info_atom = caf::atom_constant<caf::atom("room_info")>;    // -> room_info_ptr
 using sweep_atom = caf::atom_constant<caf::atom("ret_sweep")>;        // retention by age
+using mark_read_atom = caf::atom_constant<caf::atom("mark_read")>;   // user, seq -> (ok, last read seq)
 using presence_expire_atom = caf::atom_constant<caf::atom("pres_exp")>;  // user, generation
 
 // -- user mailbox --------------------------------------------------------------------------
@@ -48,6 +49,7 @@ using chat_post_ptr = std::shared_ptr<const chat_post>;
 struct room_info {
   std::uint64_t last_seq = 0;
   json online = json::array();  // [{userId, userName}]
+  std::uint64_t last_read_seq = 0;  // of the user who asked (0 when none was named)
 };
 using room_info_ptr = std::shared_ptr<const room_info>;
 
@@ -55,6 +57,12 @@ using room_info_ptr = std::shared_ptr<const room_info>;
 inline std::string group_room(const std::string& project) { return "group:" + project; }
 inline std::string user_room(const std::string& user) { return "user:" + user; }
 inline std::string room_log(const std::string& project) { return "room/" + project; }
+inline std::string task_room(const std::string& task) { return "task:" + task; }
+// Storage keys: a user's read marker in a room; the project a task belongs to.
+inline std::string read_marker_key(const std::string& project, const std::string& user) {
+  return "read/" + std::to_string(project.size()) + "/" + project + "/" + user;
+}
+inline std::string task_project_key(const std::string& task) { return "task/" + task; }
 
 }  // namespace hub
 

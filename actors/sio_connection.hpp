@@ -29,6 +29,7 @@ class connection {
   void on_deliver(const broadcast_ptr& b, const std::string& origin_key);
 
   // -- used by socket -----------------------------------------------------------------
+  socket* find_socket(const std::string& nsp, const std::string& sid);
   void send(wire_packet_ptr packet);
   // An EVENT for one socket: under recovery it gets the socket's offset as last argument,
   // durable-stream events are de-duplicated by seq, and events wait while a replay runs.
@@ -59,7 +60,6 @@ class connection {
                    std::uint64_t after, std::size_t budget);
   void finish_recovery(socket& s);
   void abort_recovery(socket& s);
-  socket* find_socket(const std::string& nsp, const std::string& sid);
   void track_stream_join(socket& s, const std::string& room);
   std::string offset_of(const socket& s) const;
   void handle_event(socket& s, packet&& p);

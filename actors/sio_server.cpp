@@ -173,6 +173,16 @@ void socket::emit_raw_with_ack(std::string_view name, std::string_view raw_args,
   conn_->send(encode_event_raw(nsp_, name, raw_args, std::move(attachments), id));
 }
 
+socket_ref socket::ref() const {
+  socket_ref r;
+  r.conn_ = conn_;
+  r.nsp_ = nsp_;
+  r.sid_ = id_;
+  return r;
+}
+
+socket* socket_ref::get() const { return conn_ ? conn_->find_socket(nsp_, sid_) : nullptr; }
+
 direct_emitter socket::emitter() const { return direct_emitter(conn_->out, nsp_); }
 
 void direct_emitter::emit(std::string_view name, json args) const {

@@ -143,6 +143,19 @@ class direct_emitter {
   std::string nsp_;
 };
 
+// Finds a socket again later in the same connection actor (inside a request's `then`):
+// null when it has gone since. Only valid in that actor's context.
+class socket_ref {
+ public:
+  socket* get() const;
+
+ private:
+  friend class socket;
+  class connection* conn_ = nullptr;
+  std::string nsp_;
+  std::string sid_;
+};
+
 using middleware = std::function<std::optional<connect_refusal>(socket&)>;
 using connection_handler = std::function<void(socket&)>;
 using event_handler = std::function<void(socket&, event&)>;
@@ -269,6 +282,8 @@ class socket {
 
   // For callbacks that run outside this connection's actor.
   direct_emitter emitter() const;
+  // For callbacks that run later in this connection's actor.
+  socket_ref ref() const;
 
   void join(const std::string& room);
   void leave(const std::string& room);

@@ -55,6 +55,7 @@ server_options parse_server_options(int argc, char** argv) {
   if (auto v = env("DATA_DIR")) o.data_dir = v;
   if (auto v = env("NEXT_PUBLIC_APP_URL")) o.cors_origins.push_back(v);
   if (auto v = env("JWT_SECRET")) o.hub.jwt_secret = v;
+  if (auto v = env("HUB_API_KEY")) o.hub.api_key = v;
   if (auto v = env("HUB_DEV_AUTH")) o.hub.dev_auth = std::string(v) == "1" || std::string(v) == "true";
   CLI::App app{"Project Hub Realtime: a Socket.IO 4.x compatible server"};
   app.set_version_flag("--version", "hub-server 0.1.0");

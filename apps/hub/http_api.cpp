@@ -7,6 +7,8 @@
 #include "apps/hub/payloads.hpp"
 #include "util/url.hpp"
 
+#include <openssl/crypto.h>
+
 #include <charconv>
 
 namespace hub::app {
@@ -33,9 +35,44 @@ std::string path_of(const std::string& target) { return target.substr(0, target.
 
 }  // namespace
 
+// POST /api/tasks/:taskId/events {projectId, task} with the server-to-server API key
+// -> task-updated {taskId, projectId, task, updatedAt} to task:<taskId> and group:<projectId>.
+void hub_app::handle_task_event(const eio::request_info& req, std::string_view rest,
+                                const eio::responder_ptr& r) {
+  static constexpr std::string_view suffix = "/events";
+  if (rest.size() <= suffix.size() || rest.substr(rest.size() - suffix.size()) != suffix)
+    return r->reply(error_reply(404, "not found"));
+  std::string task = url_decode(rest.substr(0, rest.size() - suffix.size()), false);
+  if (req.method != "POST") return r->reply(error_reply(405, "method not allowed"));
+  auto auth = req.headers.find("authorization");
+  std::string expected = "Bearer " + cfg_.api_key;
+  bool authorised = !cfg_.api_key.empty() && auth != req.headers.end() &&
+                    auth->second.size() == expected.size() &&
+                    CRYPTO_memcmp(auth->second.data(), expected.data(), expected.size()) == 0;
+  if (!authorised) return r->reply(error_reply(401, "unauthorized"));
+  json body = json::parse(req.body, nullptr, false);
+  auto project = body.is_object() ? id_from(body, "projectId") : std::nullopt;
+  if (!project || task.empty() || task.size() > max_id_length || !body.contains("task") || !body["task"].is_object())
+    return r->reply(error_reply(400, "invalid"));
+  // The backend is authoritative: remember (or move) the task's project.
+  caf::anon_send(storage_, storage::kv_put_atom::value, task_project_key(task), *project);
+  json event = json::object();
+  event["taskId"] = task;
+  event["projectId"] = *project;
+  event["task"] = body["task"];
+  event["updatedAt"] = iso8601(std::chrono::system_clock::now());
+  srv_.in("/").to(task_room(task)).to(group_room(*project)).emit("task-updated", json::array({event}));
+  r->reply(json_reply(200, event));
+}
+
 bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr& r) {
   static const std::string chat = "/api/chat";
+  static const std::string tasks = "/api/tasks/";
   std::string path = path_of(req.target);
+  if (path.rfind(tasks, 0) == 0) {
+    handle_task_event(req, std::string_view(path).substr(tasks.size()), r);
+    return true;
+  }
   if (path.rfind(chat, 0) != 0) return false;
   std::string rest = path.substr(chat.size());
 

@@ -93,9 +93,10 @@ struct hub_app::impl {
     }
     if (!ev.wants_ack()) return;
     auto ack = ev.ack;
-    s.self()->request(room, request_timeout, room_info_atom::value)
+    s.self()->request(room, request_timeout, room_info_atom::value, st.who->user_id)
       .then([ack](const room_info_ptr& info) {
-              ack(json::array({json{{"ok", true}, {"lastSeq", info->last_seq}, {"online", info->online}}}));
+              ack(json::array({json{{"ok", true}, {"lastSeq", info->last_seq}, {"online", info->online},
+                                    {"lastReadSeq", info->last_read_seq}}}));
             },
             [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
   }
@@ -139,6 +140,65 @@ struct hub_app::impl {
     s.self()->request(app.room(*project), request_timeout, room_info_atom::value)
       .then([ack](const room_info_ptr& info) { ack(json::array({json{{"ok", true}, {"online", info->online}}})); },
             [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
+  }
+
+  // mark-read {projectId, seq}: the user's read marker in the room (never backwards).
+  static void on_mark_read(hub_app& app, sio::socket& s, sio::event& ev) {
+    auto& st = state_of(s);
+    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
+    const json& args = ev.args();
+    const json payload = args.empty() ? json() : args[0];
+    auto project = payload.is_object() ? id_from(payload, "projectId") : std::nullopt;
+    if (!project || !payload.contains("seq") || !payload["seq"].is_number_unsigned())
+      return refuse(s, ev, "invalid", "Invalid read marker");
+    if (!st.who->may_access(*project)) return refuse(s, ev, "forbidden", "Forbidden");
+    auto seq = payload["seq"].get<std::uint64_t>();
+    auto ack = ev.ack;
+    auto out = s.emitter();
+    s.self()->request(app.room(*project), request_timeout, mark_read_atom::value, st.who->user_id, seq)
+      .then(
+        [ack, out](bool ok, std::uint64_t last_read) {
+          if (!ok) {
+            out.emit("error", json::array({json{{"message", "Invalid read marker"}}}));
+            return ack(json::array({json{{"ok", false}, {"error", "invalid"}}}));
+          }
+          ack(json::array({json{{"ok", true}, {"lastReadSeq", last_read}}}));
+        },
+        [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "storage"}}})); });
+  }
+
+  // join-task-room {projectId, taskId}: members of the project; a task already seen with
+  // another project cannot be claimed for this one.
+  static void on_join_task_room(hub_app& app, sio::socket& s, sio::event& ev) {
+    auto& st = state_of(s);
+    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
+    const json& args = ev.args();
+    const json payload = args.empty() ? json() : args[0];
+    auto project = payload.is_object() ? id_from(payload, "projectId") : std::nullopt;
+    auto task = payload.is_object() ? id_from(payload, "taskId") : std::nullopt;
+    if (!project || !task) return refuse(s, ev, "invalid", "Invalid task room");
+    if (!st.who->may_access(*project)) return refuse(s, ev, "forbidden", "Forbidden");
+    auto ack = ev.ack;
+    auto out = s.emitter();
+    s.self()->request(app.storage_, request_timeout, storage::kv_get_atom::value, task_project_key(*task))
+      .then(
+        [ref = s.ref(), ack, out, project = *project, task = *task](bool found, const std::string& owner) {
+          if (found && owner != project) {
+            out.emit("error", json::array({json{{"message", "Forbidden"}}}));
+            return ack(json::array({json{{"ok", false}, {"error", "forbidden"}}}));
+          }
+          if (auto* sock = ref.get()) sock->join(task_room(task));
+          ack(json::array({json{{"ok", true}}}));
+        },
+        [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "storage"}}})); });
+  }
+
+  static void on_leave_task_room(hub_app&, sio::socket& s, sio::event& ev) {
+    const json& args = ev.args();
+    auto task = args.empty() ? std::nullopt : id_from(args[0], "taskId");
+    if (!task) return refuse(s, ev, "invalid", "Invalid task room");
+    s.leave(task_room(*task));
+    if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}}}));
   }
 
   static void on_leave_chat_room(hub_app& app, sio::socket& s, sio::event& ev) {
@@ -282,6 +342,9 @@ void hub_app::install() {
   nsp.on("leave-chat-room", [this](sio::socket& s, sio::event& ev) { impl::on_leave_chat_room(*this, s, ev); });
   nsp.on("send-message", [this](sio::socket& s, sio::event& ev) { impl::on_send_message(*this, s, ev); });
   nsp.on("get-presence", [this](sio::socket& s, sio::event& ev) { impl::on_get_presence(*this, s, ev); });
+  nsp.on("mark-read", [this](sio::socket& s, sio::event& ev) { impl::on_mark_read(*this, s, ev); });
+  nsp.on("join-task-room", [this](sio::socket& s, sio::event& ev) { impl::on_join_task_room(*this, s, ev); });
+  nsp.on("leave-task-room", [this](sio::socket& s, sio::event& ev) { impl::on_leave_task_room(*this, s, ev); });
   nsp.on("sync", [this](sio::socket& s, sio::event& ev) { impl::on_sync(*this, s, ev); });
   nsp.on("typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, true); });
   nsp.on("stop-typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, false); });

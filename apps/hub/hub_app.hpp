@@ -19,6 +19,7 @@ namespace hub::app {
 
 struct hub_config {
   std::string jwt_secret;
+  std::string api_key;  // HUB_API_KEY: server-to-server calls (task events); empty: refused
   bool dev_auth = false;
   std::size_t max_content = 4096;  // bytes of UTF-8
   std::chrono::milliseconds typing_timeout{3000};
@@ -54,6 +55,8 @@ class hub_app {
 
   // The HTTP API (/api/chat...). Returns false for paths it does not serve.
   bool handle_http(const eio::request_info& req, const eio::responder_ptr& r);
+
+  void handle_task_event(const eio::request_info& req, std::string_view rest, const eio::responder_ptr& r);
 
   // Drops the handles of rooms and users so that their actors can terminate.
   void shutdown();

@@ -43,7 +43,7 @@ function unsignedToken(sub, { name = sub, projects = [] } = {}) {
 /** This process's environment without anything that would configure the hub. */
 function cleanEnv(extra = {}) {
   const env = { ...process.env };
-  for (const k of ['JWT_SECRET', 'HUB_DEV_AUTH', 'DATA_DIR']) delete env[k];
+  for (const k of ['JWT_SECRET', 'HUB_DEV_AUTH', 'DATA_DIR', 'HUB_API_KEY']) delete env[k];
   return { ...env, ...extra };
 }
 
@@ -62,11 +62,11 @@ process.on('exit', () => {
 
 /**
  * Starts `hub-server --app hub --host 127.0.0.1 --port 0 --data-dir DIR [extraArgs]` with
- * JWT_SECRET=SECRET (secret: null = no JWT_SECRET). Resolves with the helpers.js handle
- * plus {dataDir, secret}.
+ * JWT_SECRET=SECRET (secret: null = no JWT_SECRET) and the extra variables of `env` (e.g.
+ * HUB_API_KEY). Resolves with the helpers.js handle plus {dataDir, secret}.
  */
-async function startHub(extraArgs = [], { dataDir = freshDataDir(), secret = SECRET, port = 0 } = {}) {
-  const env = cleanEnv(secret === null ? {} : { JWT_SECRET: secret });
+async function startHub(extraArgs = [], { dataDir = freshDataDir(), secret = SECRET, port = 0, env: extraEnv = {} } = {}) {
+  const env = cleanEnv({ ...(secret === null ? {} : { JWT_SECRET: secret }), ...extraEnv });
   const handle = await startServer(['--data-dir', dataDir, ...extraArgs], { app: 'hub', env, port });
   return Object.assign(handle, { dataDir, secret });
 }
@@ -92,7 +92,10 @@ function runExpectingExit(args, env, ms = 5000) {
   });
 }
 
-const HUB_EVENTS = ['new-message', 'user-typing', 'user-stopped-typing', 'error'];
+const HUB_EVENTS = [
+  'new-message', 'user-typing', 'user-stopped-typing', 'error',
+  'user-joined', 'user-left', 'task-updated', 'message-read',
+];
 
 /**
  * A socket.io-client socket for the hub with a queue per server event, registered before
