@@ -30,6 +30,32 @@ void refuse(sio::socket& s, sio::event& ev, const std::string& code, const std::
   }
 }
 
+// The first argument of an event (its payload), or null.
+json first_arg(sio::event& ev) {
+  const json& args = ev.args();
+  return args.empty() ? json() : args[0];
+}
+
+// The project a request names (`projectId`, or {projectId}) when the socket's user may
+// use it; otherwise the request is refused and nullopt returned.
+std::optional<std::string> member_project(sio::socket& s, sio::event& ev, const json& named) {
+  auto& st = state_of(s);
+  if (!st.who) {
+    refuse(s, ev, "unauthenticated", "Not authenticated");
+    return std::nullopt;
+  }
+  auto project = id_from(named, "projectId");
+  if (!project) {
+    refuse(s, ev, "invalid", "Invalid project id");
+    return std::nullopt;
+  }
+  if (!st.who->may_access(*project)) {
+    refuse(s, ev, "forbidden", "Forbidden");
+    return std::nullopt;
+  }
+  return project;
+}
+
 }  // namespace
 
 struct hub_app::impl {
@@ -80,12 +106,9 @@ struct hub_app::impl {
   }
 
   static void on_join_chat_room(hub_app& app, sio::socket& s, sio::event& ev) {
+    auto project = member_project(s, ev, first_arg(ev));
+    if (!project) return;
     auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
-    const json& args = ev.args();
-    auto project = args.empty() ? std::nullopt : id_from(args[0], "projectId");
-    if (!project) return refuse(s, ev, "invalid", "Invalid project id");
-    if (!st.who->may_access(*project)) return refuse(s, ev, "forbidden", "Forbidden");
     auto room = app.room(*project);
     if (!s.rooms().count(group_room(*project))) {
       s.join(group_room(*project));
@@ -104,22 +127,20 @@ struct hub_app::impl {
   // sync {projectId, afterSeq, limit?}: the room's log after afterSeq, for gaps longer
   // than the recovery window and for fresh page loads.
   static void on_sync(hub_app& app, sio::socket& s, sio::event& ev) {
-    auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
-    const json& args = ev.args();
-    const json payload = args.empty() ? json() : args[0];
-    auto project = payload.is_object() ? id_from(payload, "projectId") : std::nullopt;
+    const json payload = first_arg(ev);
+    auto project = member_project(s, ev, payload.is_object() ? payload : json());
+    if (!project) return;
     std::uint64_t after = 0, limit = default_page;
-    if (payload.is_object() && payload.contains("afterSeq")) {
-      if (!payload["afterSeq"].is_number_unsigned()) project.reset();
-      else after = payload["afterSeq"].get<std::uint64_t>();
+    bool valid = true;
+    if (payload.contains("afterSeq")) {
+      valid = valid && payload["afterSeq"].is_number_unsigned();
+      if (valid) after = payload["afterSeq"].get<std::uint64_t>();
     }
-    if (payload.is_object() && payload.contains("limit")) {
-      if (!payload["limit"].is_number_unsigned()) project.reset();
-      else limit = payload["limit"].get<std::uint64_t>();
+    if (payload.contains("limit")) {
+      valid = valid && payload["limit"].is_number_unsigned();
+      if (valid) limit = payload["limit"].get<std::uint64_t>();
     }
-    if (!project || limit == 0 || limit > max_page) return refuse(s, ev, "invalid", "Invalid sync request");
-    if (!st.who->may_access(*project)) return refuse(s, ev, "forbidden", "Forbidden");
+    if (!valid || limit == 0 || limit > max_page) return refuse(s, ev, "invalid", "Invalid sync request");
     if (!ev.wants_ack()) return;
     auto ack = ev.ack;
     s.self()->request(app.storage_, request_timeout, storage::read_atom::value, room_log(*project), after, limit)
@@ -129,13 +150,8 @@ struct hub_app::impl {
 
   // get-presence {projectId} -> {ok, online:[{userId, userName}]}
   static void on_get_presence(hub_app& app, sio::socket& s, sio::event& ev) {
-    auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
-    const json& args = ev.args();
-    auto project = args.empty() ? std::nullopt : id_from(args[0], "projectId");
-    if (!project) return refuse(s, ev, "invalid", "Invalid project id");
-    if (!st.who->may_access(*project)) return refuse(s, ev, "forbidden", "Forbidden");
-    if (!ev.wants_ack()) return;
+    auto project = member_project(s, ev, first_arg(ev));
+    if (!project || !ev.wants_ack()) return;
     auto ack = ev.ack;
     s.self()->request(app.room(*project), request_timeout, room_info_atom::value)
       .then([ack](const room_info_ptr& info) { ack(json::array({json{{"ok", true}, {"online", info->online}}})); },
@@ -144,14 +160,12 @@ struct hub_app::impl {
 
   // mark-read {projectId, seq}: the user's read marker in the room (never backwards).
   static void on_mark_read(hub_app& app, sio::socket& s, sio::event& ev) {
-    auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
-    const json& args = ev.args();
-    const json payload = args.empty() ? json() : args[0];
-    auto project = payload.is_object() ? id_from(payload, "projectId") : std::nullopt;
-    if (!project || !payload.contains("seq") || !payload["seq"].is_number_unsigned())
+    const json payload = first_arg(ev);
+    auto project = member_project(s, ev, payload.is_object() ? payload : json());
+    if (!project) return;
+    if (!payload.contains("seq") || !payload["seq"].is_number_unsigned())
       return refuse(s, ev, "invalid", "Invalid read marker");
-    if (!st.who->may_access(*project)) return refuse(s, ev, "forbidden", "Forbidden");
+    auto& st = state_of(s);
     auto seq = payload["seq"].get<std::uint64_t>();
     auto ack = ev.ack;
     auto out = s.emitter();
@@ -170,14 +184,11 @@ struct hub_app::impl {
   // join-task-room {projectId, taskId}: members of the project; a task already seen with
   // another project cannot be claimed for this one.
   static void on_join_task_room(hub_app& app, sio::socket& s, sio::event& ev) {
-    auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
-    const json& args = ev.args();
-    const json payload = args.empty() ? json() : args[0];
-    auto project = payload.is_object() ? id_from(payload, "projectId") : std::nullopt;
-    auto task = payload.is_object() ? id_from(payload, "taskId") : std::nullopt;
-    if (!project || !task) return refuse(s, ev, "invalid", "Invalid task room");
-    if (!st.who->may_access(*project)) return refuse(s, ev, "forbidden", "Forbidden");
+    const json payload = first_arg(ev);
+    auto project = member_project(s, ev, payload.is_object() ? payload : json());
+    if (!project) return;
+    auto task = id_from(payload, "taskId");
+    if (!task || !payload.is_object()) return refuse(s, ev, "invalid", "Invalid task room");
     auto ack = ev.ack;
     auto out = s.emitter();
     s.self()->request(app.storage_, request_timeout, storage::kv_get_atom::value, task_project_key(*task))

@@ -55,7 +55,7 @@ async function expectErrorEvent(c, what) {
 // --------------------------------------------------------------------------------------------
 
 describe(`hub: presence (--presence-grace ${GRACE_MS}ms)`, { skip: skipReason }, () => {
-  const PROJECTS = ['pr-join', 'pr-leave', 'pr-disc-websocket', 'pr-disc-polling', 'pr-reload', 'pr-rejoin', 'pr-get', 'pr-other'];
+  const PROJECTS = ['pr-join', 'pr-leave', 'pr-disc-websocket', 'pr-disc-polling', 'pr-a', 'pr-b', 'pr-reload', 'pr-rejoin', 'pr-get', 'pr-other'];
   const tokens = {
     alice: mintToken(ALICE.userId, { name: ALICE.userName, projects: PROJECTS }),
     bob: mintToken(BOB.userId, { name: BOB.userName, projects: PROJECTS }),
@@ -235,6 +235,29 @@ describe(`hub: presence (--presence-grace ${GRACE_MS}ms)`, { skip: skipReason },
       `user-left ${elapsed} ms after the last leave (grace ${GRACE_MS} ms): the first, cancelled timer fired`);
     assert.deepEqual(await collect(alice, 'user-left', 300), [], 'second user-left');
     assert.equal(alice.q['user-joined'].pending, 0, 'user-joined on the re-join within the grace');
+  });
+
+  it('presence is per project room: joining / leaving one room is announced in that room only', async () => {
+    const dave = await connect('dave', ['polling']); // pr-a only
+    const carol = await connect('carol'); // pr-b only
+    const bob = await connect('bob', ['polling']); // one socket, both rooms
+    await join(dave, 'pr-a');
+    await join(carol, 'pr-b');
+
+    await join(bob, 'pr-b');
+    assert.deepEqual(await carol.next('user-joined'), BOB);
+    // bob is present in pr-b; his first connection in pr-a is still announced there.
+    const ja = await join(bob, 'pr-a');
+    assert.deepEqual(ja.online, [BOB, DAVE]);
+    assert.deepEqual(await dave.next('user-joined'), BOB, 'no user-joined in pr-a (bob was already present in pr-b)');
+    assert.deepEqual(await collect(carol, 'user-joined', 200), [], 'carol (pr-b) told of the join in pr-a');
+
+    // bob leaves pr-a only: user-left there after the grace; pr-b is not told and still lists him.
+    assert.deepEqual(await bob.ack('leave-chat-room', 'pr-a'), { ok: true });
+    assert.deepEqual(await dave.next('user-left', 3000), BOB, 'no user-left in pr-a');
+    assert.deepEqual(await collect(carol, 'user-left', 200), [], 'carol (pr-b) got user-left for a leave of pr-a');
+    assert.deepEqual(await carol.ack('get-presence', { projectId: 'pr-b' }), { ok: true, online: [BOB, CAROL] });
+    assert.deepEqual(await dave.ack('get-presence', { projectId: 'pr-a' }), { ok: true, online: [DAVE] });
   });
 
   it("get-presence {projectId}: {ok:true, online} sorted by userId (members, joined or not); non-member -> forbidden", async () => {
@@ -491,7 +514,7 @@ describe('hub: POST /api/tasks/:taskId/events without HUB_API_KEY on the server'
 // --------------------------------------------------------------------------------------------
 
 describe('hub: read receipts (mark-read / message-read / lastReadSeq)', { skip: skipReason }, () => {
-  const PROJECTS = ['rd-basic', 'rd-mono', 'rd-invalid', 'rd-join', 'rd-other', 'rd-empty', 'rd-nojoin'];
+  const PROJECTS = ['rd-race', 'rd-basic', 'rd-mono', 'rd-invalid', 'rd-join', 'rd-other', 'rd-empty', 'rd-nojoin'];
   const tokens = {
     alice: mintToken(ALICE.userId, { name: ALICE.userName, projects: PROJECTS }),
     bob: mintToken(BOB.userId, { name: BOB.userName, projects: PROJECTS }),
@@ -643,6 +666,33 @@ describe('hub: read receipts (mark-read / message-read / lastReadSeq)', { skip: 
     assert.equal((await join(alice, p)).lastReadSeq, 3, 'after leave + re-join');
   });
 
+  it('concurrent mark-reads from several tabs: the marker only moves forward; message-read seqs strictly increase', async () => {
+    const p = 'rd-race';
+    await seed(p, 10);
+    const tabs = [await connect('alice'), await connect('alice', ['polling']), await connect('alice')];
+    const bob = await connect('bob', ['polling']);
+    await join(bob, p);
+    await join(tabs[0], p);
+    // Distinct-ish seqs in a scrambled order, all fired at once.
+    const seqs = [4, 9, 1, 7, 10, 2, 8, 3, 6, 5, 0, 10, 7, 3];
+    const acks = await Promise.all(seqs.map((seq, i) => tabs[i % tabs.length].ack('mark-read', { projectId: p, seq })));
+    acks.forEach((a, i) => {
+      assert.equal(a?.ok, true, `mark-read ${seqs[i]}: ${JSON.stringify(a)}`);
+      assert.ok(Number.isInteger(a.lastReadSeq) && a.lastReadSeq >= seqs[i] && a.lastReadSeq <= 10,
+        `mark-read ${seqs[i]} acked lastReadSeq ${a.lastReadSeq}`);
+    });
+    const events = await collect(bob, 'message-read', 400);
+    const got = events.map((e) => e.seq);
+    assert.ok(got.length >= 1, 'no message-read at all');
+    for (const e of events) assert.deepEqual(Object.keys(e).sort(), ['projectId', 'seq', 'userId']);
+    for (let i = 1; i < got.length; i++) assert.ok(got[i] > got[i - 1], `message-read seqs not increasing: ${got}`);
+    assert.equal(got[got.length - 1], 10, `last message-read: ${got}`);
+    const moved = new Set(acks.filter((a, i) => a.lastReadSeq === seqs[i]).map((a) => a.lastReadSeq));
+    for (const g of got) assert.ok(moved.has(g), `message-read ${g} without an ack that moved the marker to it`);
+    assert.equal((await join(tabs[1], p)).lastReadSeq, 10);
+    assert.deepEqual(await collect(tabs[0], 'message-read', 0), [], "alice's tab got her own message-read");
+  });
+
   it('mark-read by a member whose socket has not joined the room: accepted; the others are told', async () => {
     const p = 'rd-nojoin';
     await seed(p, 2);
@@ -689,12 +739,22 @@ describe('hub: read markers survive a restart (SIGTERM, same --data-dir)', { ski
 
     await start();
     const alice2 = await connect('alice', ['polling']);
+    const alice3 = await connect('alice');
     const bob2 = await connect('bob');
     const carol2 = await connect('carol');
+    // bob joins (observer). alice's marker is not loaded yet: two concurrent lower mark-reads
+    // from two of her tabs must not move it back (acks show 3) and nobody is told.
+    assert.equal((await join(bob2, p)).lastReadSeq, 1, "bob's marker after the restart");
+    const [r1, r2] = await Promise.all([
+      alice3.ack('mark-read', { projectId: p, seq: 1 }),
+      alice2.ack('mark-read', { projectId: p, seq: 2 }),
+    ]);
+    assert.deepEqual(r1, { ok: true, lastReadSeq: 3 }, 'mark-read 1 as the first thing after the restart');
+    assert.deepEqual(r2, { ok: true, lastReadSeq: 3 }, 'mark-read 2 as the first thing after the restart');
+    assert.deepEqual(await collect(bob2, 'message-read', 250), [], 'message-read for a marker that did not move');
     const ja = await join(alice2, p);
     assert.equal(ja.lastSeq, 4);
     assert.equal(ja.lastReadSeq, 3, `alice's marker after the restart: ${JSON.stringify(ja)}`);
-    assert.equal((await join(bob2, p)).lastReadSeq, 1, "bob's marker after the restart");
     assert.equal((await join(carol2, p)).lastReadSeq, 0, 'never marked: 0 after the restart');
     assert.deepEqual(await alice2.ack('mark-read', { projectId: p, seq: 2 }), { ok: true, lastReadSeq: 3 },
       'backwards after the restart');
