@@ -8,13 +8,6 @@
 namespace hub::sio {
 namespace {
 
-bool is_event_type(packet_type t) {
-  return t == packet_type::event || t == packet_type::binary_event;
-}
-bool is_ack_type(packet_type t) {
-  return t == packet_type::ack || t == packet_type::binary_ack;
-}
-
 // The raw text from element `from` to the last element (they are contiguous).
 std::string_view span_of(const std::vector<std::string_view>& elements, std::size_t from) {
   const char* begin = elements[from].data();
@@ -179,9 +172,9 @@ void connection::handle(packet&& p) {
   socket& s = *it->second;
   if (p.type == packet_type::disconnect) {
     remove_socket(it, "client namespace disconnect");
-  } else if (is_event_type(p.type)) {
+  } else if (is_event(p.type)) {
     handle_event(s, std::move(p));
-  } else if (is_ack_type(p.type)) {
+  } else if (is_ack(p.type)) {
     handle_ack(s, std::move(p));
   } else {
     close_transport("unexpected packet type from client");
