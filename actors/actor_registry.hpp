@@ -20,8 +20,10 @@ class actor_registry {
 
   explicit actor_registry(factory f) : factory_(std::move(f)) {}
 
+  // The actor named `name`, spawned on first use; an invalid handle after clear().
   caf::actor get(const std::string& name) {
     std::lock_guard lock(mutex_);
+    if (closed_) return caf::actor{};
     auto& a = actors_[name];
     if (!a) a = factory_(name);
     return a;
@@ -34,9 +36,11 @@ class actor_registry {
 
   // Shutdown: asks every actor to exit (after the messages already queued for it) and
   // drops the handles. An exit is needed because a pending timer (a rate-limit window,
-  // say) keeps an actor alive until it fires.
+  // say) keeps an actor alive until it fires. No actor is spawned afterwards (a room
+  // still notifying a user mailbox must not start one that nobody stops).
   void clear() {
     std::lock_guard lock(mutex_);
+    closed_ = true;
     for (auto& [name, a] : actors_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     actors_.clear();
   }
@@ -45,6 +49,7 @@ class actor_registry {
   factory factory_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, caf::actor> actors_;
+  bool closed_ = false;
 };
 
 }  // namespace hub

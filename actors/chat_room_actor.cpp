@@ -3,10 +3,11 @@
 #include "actors/storage_actor.hpp"
 #include "util/log.hpp"
 #include "util/metrics.hpp"
-#include "util/random_id.hpp"
 
+#include <charconv>
 #include <ctime>
 #include <map>
+#include <set>
 
 namespace hub {
 namespace {
@@ -47,9 +48,16 @@ struct chat_room_state {
   std::map<std::string, leaving_entry> leaving;   // by user id
   std::map<std::string, std::uint64_t> read_markers;  // loaded from storage on first use
   std::uint64_t presence_generation = 0;
+  // Everyone who joined the room at least once: absent members get chat notifications.
+  std::set<std::string> members;
+  // Reactions by message seq: emoji -> users. Loaded at spawn; small next to the log.
+  std::map<std::uint64_t, std::map<std::string, std::set<std::string>>> reactions;
+  int loads_pending = 0;  // initial loads still outstanding (messages wait meanwhile)
 };
 
 using room_actor = caf::stateful_actor<chat_room_state>;
+
+caf::behavior running_room(room_actor* self);
 
 // Broadcast to the room, leaving out every connection of `user` (all its tabs).
 void to_others(room_actor* self, const std::string& user, std::string_view event, json payload) {
@@ -128,6 +136,127 @@ void with_read_marker(room_actor* self, const std::string& user, F then) {
       [then](caf::error&) mutable { then(0); });
 }
 
+json reaction_counts(const std::map<std::string, std::set<std::string>>* r) {
+  json out = json::object();
+  if (r)
+    for (const auto& [emoji, users] : *r) out[emoji] = users.size();
+  return out;
+}
+
+// Adds replyCount and reactions to the messages of a history page.
+void decorate(room_actor* self, json& messages, const std::vector<std::uint64_t>& reply_counts) {
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    auto& m = messages[i];
+    auto seq = m["seq"].get<std::uint64_t>();
+    m["replyCount"] = i < reply_counts.size() ? reply_counts[i] : 0;
+    auto it = self->state.reactions.find(seq);
+    m["reactions"] = reaction_counts(it == self->state.reactions.end() ? nullptr : &it->second);
+  }
+}
+
+// Reads the reply counts of `messages` (one index log each) and delivers the decorated
+// page; `extra` fields (hasMore, root) are merged into the reply.
+void deliver_page(room_actor* self, json messages, json extra, caf::response_promise promise) {
+  std::vector<std::string> logs;
+  for (const auto& m : messages) logs.push_back(thread_log(self->state.project, m["seq"].get<std::uint64_t>()));
+  self->request(self->state.storage, storage_timeout, storage::last_seqs_atom::value, std::move(logs))
+    .then(
+      [self, messages = std::move(messages), extra = std::move(extra), promise](
+        const std::vector<std::uint64_t>& counts) mutable {
+        decorate(self, messages, counts);
+        json reply = json{{"ok", true}, {"messages", std::move(messages)}};
+        for (auto& [k, v] : extra.items()) reply[k] = std::move(v);
+        promise.deliver(make_json(std::move(reply)));
+      },
+      [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
+}
+
+void room_history(room_actor* self, std::uint64_t after, std::uint64_t limit, caf::response_promise promise) {
+  self->request(self->state.storage, storage_timeout, storage::read_atom::value, room_log(self->state.project),
+                after, limit)
+    .then(
+      [self, after, promise](const storage::read_result_ptr& r) mutable {
+        if (auto oldest = pruned_gap(after, r->first_seq, r->last_seq)) {
+          promise.deliver(make_json(json{{"ok", false}, {"error", "gap"}, {"oldestSeq", *oldest}}));
+          return;
+        }
+        json messages = json::array();
+        for (const auto& e : r->entries) messages.push_back(message_from_log(e.seq, e.value));
+        deliver_page(self, std::move(messages), json{{"hasMore", r->has_more}}, promise);
+      },
+      [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
+}
+
+// The replies to `root` after `after` (room seqs), oldest first, plus the root message.
+void thread_history(room_actor* self, std::uint64_t root, std::uint64_t after, std::uint64_t limit,
+                    caf::response_promise promise) {
+  auto& s = self->state;
+  if (root == 0 || root > s.last_seq) {
+    promise.deliver(make_json(json{{"ok", false}, {"error", "not_found"}}));
+    return;
+  }
+  self->request(s.storage, storage_timeout, storage::read_atom::value, thread_log(s.project, root),
+                std::uint64_t{0}, max_thread_replies)
+    .then(
+      [self, root, after, limit, promise](const storage::read_result_ptr& index) mutable {
+        std::vector<std::uint64_t> seqs{root};
+        bool has_more = false;
+        for (const auto& e : index->entries) {
+          auto seq = std::strtoull(e.value.c_str(), nullptr, 10);
+          if (seq <= after) continue;
+          if (seqs.size() > limit) {
+            has_more = true;
+            break;
+          }
+          seqs.push_back(seq);
+        }
+        self->request(self->state.storage, storage_timeout, storage::read_seqs_atom::value,
+                      room_log(self->state.project), std::move(seqs))
+          .then(
+            [self, root, has_more, promise](const storage::read_result_ptr& r) mutable {
+              json root_message;  // null when pruned
+              json messages = json::array();
+              for (const auto& e : r->entries) {
+                if (e.seq == root) root_message = message_from_log(e.seq, e.value);
+                else messages.push_back(message_from_log(e.seq, e.value));
+              }
+              if (!root_message.is_null()) {
+                json one = json::array({std::move(root_message)});
+                auto it = self->state.reactions.find(root);
+                one[0]["reactions"] = reaction_counts(it == self->state.reactions.end() ? nullptr : &it->second);
+                root_message = std::move(one[0]);
+              }
+              deliver_page(self, std::move(messages), json{{"hasMore", has_more}, {"root", std::move(root_message)}},
+                           promise);
+            },
+            [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
+      },
+      [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
+}
+
+// Chat notifications to the members who are not in the room now (not the sender).
+void notify_absent(room_actor* self, const std::string& sender, const json& message) {
+  auto& s = self->state;
+  if (!s.cfg.user_mailbox) return;
+  json_ptr m;
+  for (const auto& member : s.members) {
+    if (member == sender || s.present.count(member)) continue;
+    if (!m) m = make_json(message);
+    if (auto mailbox = s.cfg.user_mailbox(member)) self->send(mailbox, chat_notify_atom::value, s.project, m);
+  }
+}
+
+void remember_member(room_actor* self, const std::string& user) {
+  auto& s = self->state;
+  if (!s.members.insert(user).second) return;
+  json all = json::array();
+  for (const auto& m : s.members) all.push_back(m);
+  self->request(s.storage, storage_timeout, storage::kv_put_atom::value, members_key(s.project), all.dump())
+    .then([](bool) {}, [self](caf::error& e) {
+      log::warn("room ", self->state.project, ": membership not stored: ", self->system().render(e));
+    });
+}
+
 void stop_typing(room_actor* self, const std::string& user) {
   if (self->state.typing.erase(user) == 0) return;
   to_others(self, user, "user-stopped-typing", json{{"userId", user}});
@@ -158,12 +287,26 @@ json message_from_log(std::uint64_t seq, const std::string& stored) {
   json v = json::parse(stored, nullptr, false);
   json m = json::object();
   if (!v.is_object()) return m;
-  m["id"] = v.value("id", std::string{});
+  m["id"] = message_id(v.value("projectId", std::string{}), seq);
   m["seq"] = seq;
   for (const char* key : {"projectId", "senderId", "senderName", "content", "createdAt"})
     m[key] = v.value(key, std::string{});
   if (v.contains("replyTo") && !v["replyTo"].is_null()) m["replyTo"] = v["replyTo"];
   return m;
+}
+
+std::optional<std::uint64_t> message_seq(const std::string& project, const json& id) {
+  if (!id.is_string()) return std::nullopt;
+  const auto& text = id.get_ref<const std::string&>();
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || text.compare(0, colon, project) != 0 || colon != project.size())
+    return std::nullopt;
+  std::uint64_t seq = 0;
+  const char* first = text.data() + colon + 1;
+  const char* last = text.data() + text.size();
+  auto [end, ec] = std::from_chars(first, last, seq);
+  if (ec != std::errc{} || end != last || first == last || seq == 0) return std::nullopt;
+  return seq;
 }
 
 caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::actor storage,
@@ -176,174 +319,267 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
     st.group = io;
     st.group.to(group_room(project));
     st.cfg = cfg;
-    self->request(storage, storage_timeout, storage::last_seq_atom::value, room_log(project))
-      .then([self](std::uint64_t seq) {
-              self->state.last_seq = std::max(self->state.last_seq, seq);
-              self->state.loaded = true;
-            },
-            [self](caf::error& e) { log::error("room ", self->state.project, ": last seq: ", self->system().render(e)); });
-    if (cfg.retention_age.count() > 0) sweep_by_age(self);
-    return {
-      [self](sweep_atom) {
-        self->state.sweep_armed = false;
-        sweep_by_age(self);
-        if (std::exchange(self->state.posted_since_sweep, false)) arm_sweep(self);
-      },
-      [self](post_atom, const chat_post_ptr& post) {
-        auto& s = self->state;
-        std::string id = random_id();
-        json stored = json::object();
-        stored["id"] = id;
-        stored["projectId"] = s.project;
-        stored["senderId"] = post->user_id;
-        stored["senderName"] = post->user_name;
-        stored["content"] = post->content;
-        stored["createdAt"] = iso8601(std::chrono::system_clock::now());
-        if (!post->reply_to.is_null()) stored["replyTo"] = post->reply_to;
-        std::string value = stored.dump();
-        // Responses from one storage actor arrive in request order, so broadcasts go
-        // out in seq order.
-        self->request(s.storage, storage_timeout, storage::append_atom::value, room_log(s.project), value)
-          .then(
-            [self, post, value](std::uint64_t seq) {
-              auto& s = self->state;
-              s.last_seq = std::max(s.last_seq, seq);
-              metrics::add(metrics::global().chat_messages);
-              prune_by_count(self, seq);
-              s.posted_since_sweep = true;
-              arm_sweep(self);
-              json message = message_from_log(seq, value);
-              stop_typing(self, post->user_id);
-              auto b = s.group;
-              b.from_stream(room_log(s.project), seq).emit("new-message", json::array({message}));
-              if (post->done) post->done(post_result{true, {}, std::move(message)});
-            },
-            [self, post](caf::error& e) {
-              log::error("room ", self->state.project, ": append failed: ", self->system().render(e));
-              if (post->done) post->done(post_result{false, "storage", json()});
-            });
-      },
-      [self](typing_atom, const std::string& user, const std::string& name) {
-        auto& s = self->state;
-        auto [it, fresh] = s.typing.try_emplace(user);
-        it->second.name = name;
-        it->second.generation = ++s.typing_generation;
-        if (fresh) to_others(self, user, "user-typing", json{{"userId", user}, {"userName", name}});
-        self->delayed_send(self, s.cfg.typing_timeout, typing_expire_atom::value, user,
-                           it->second.generation);
-      },
-      [self](stop_typing_atom, const std::string& user) { stop_typing(self, user); },
-      [self](typing_expire_atom, const std::string& user, std::uint64_t generation) {
-        auto it = self->state.typing.find(user);
-        // A later `typing` bumped the generation: this expiry is stale.
-        if (it == self->state.typing.end() || it->second.generation != generation) return;
-        stop_typing(self, user);
-      },
-      [self](present_atom, const std::string& user, const std::string& name) {
-        auto& s = self->state;
-        auto& e = s.present[user];
-        e.name = name;
-        if (e.connections++ > 0) return;
-        // First connection: announce, unless the user only stepped out within the grace.
-        if (s.leaving.erase(user) == 0)
-          to_others(self, user, "user-joined", json{{"userId", user}, {"userName", name}});
-      },
-      [self](absent_atom, const std::string& user) {
-        auto& s = self->state;
-        auto it = s.present.find(user);
-        if (it == s.present.end()) return;
-        if (--it->second.connections > 0) return;
-        std::string name = std::move(it->second.name);
-        s.present.erase(it);
-        stop_typing(self, user);
-        if (s.cfg.presence_grace.count() <= 0) {
-          to_others(self, user, "user-left", json{{"userId", user}, {"userName", name}});
-          return;
-        }
-        auto generation = ++s.presence_generation;
-        s.leaving[user] = leaving_entry{std::move(name), generation};
-        self->delayed_send(self, s.cfg.presence_grace, presence_expire_atom::value, user, generation);
-      },
-      [self](presence_expire_atom, const std::string& user, std::uint64_t generation) {
-        auto& s = self->state;
-        auto it = s.leaving.find(user);
-        if (it == s.leaving.end() || it->second.generation != generation) return;  // came back
-        json payload{{"userId", user}, {"userName", it->second.name}};
-        s.leaving.erase(it);
-        to_others(self, user, "user-left", std::move(payload));
-      },
-      [self](mark_read_atom, const std::string& user,
-             std::uint64_t seq) -> caf::result<bool, std::uint64_t> {
-        auto promise = self->make_response_promise<bool, std::uint64_t>();
-        auto mark = [self, user, seq, promise]() mutable {
-          if (seq > self->state.last_seq) {  // no such message yet
-            promise.deliver(false, std::uint64_t{0});
-            return;
-          }
-          with_read_marker(self, user, [self, user, seq, promise](std::uint64_t current) mutable {
-          auto& s = self->state;
-          if (seq <= current) {  // never backwards
-            promise.deliver(true, current);
-            return;
-          }
-          s.read_markers[user] = seq;
-          self->request(s.storage, storage_timeout, storage::kv_put_atom::value,
-                        read_marker_key(s.project, user), std::to_string(seq))
-            .then([](bool) {}, [self](caf::error& e) {
-              log::warn("room ", self->state.project, ": read marker not stored: ", self->system().render(e));
-            });
-          to_others(self, user, "message-read", json{{"projectId", s.project}, {"userId", user}, {"seq", seq}});
-          promise.deliver(true, seq);
-          });
-        };
-        if (self->state.loaded) {
-          mark();
-        } else {
-          // Right after spawn: the room's last seq is still being read.
-          self->request(self->state.storage, storage_timeout, storage::last_seq_atom::value,
-                        room_log(self->state.project))
-            .then([self, mark](std::uint64_t last) mutable {
-                    self->state.last_seq = std::max(self->state.last_seq, last);
-                    self->state.loaded = true;
-                    mark();
-                  },
-                  [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
-        }
-        return promise;
-      },
-      [self](room_info_atom, const std::string& user) -> caf::result<room_info_ptr> {
-        auto promise = self->make_response_promise<room_info_ptr>();
-        self->request(caf::actor_cast<caf::actor>(self), storage_timeout, room_info_atom::value)
-          .then(
-            [self, user, promise](const room_info_ptr& base) mutable {
-              with_read_marker(self, user, [base, promise](std::uint64_t marker) mutable {
-                auto info = std::make_shared<room_info>(*base);
-                info->last_read_seq = marker;
-                promise.deliver(room_info_ptr(std::move(info)));
-              });
-            },
-            [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
-        return promise;
-      },
-      [self](room_info_atom) -> caf::result<room_info_ptr> {
-        auto make = [self](std::uint64_t last_seq) {
-          auto info = std::make_shared<room_info>();
-          info->last_seq = std::max(last_seq, self->state.last_seq);
-          for (const auto& [user, e] : self->state.present)
-            info->online.push_back(json{{"userId", user}, {"userName", e.name}});
-          return room_info_ptr(std::move(info));
-        };
-        if (self->state.loaded) return make(self->state.last_seq);
-        // Asked before the log's last seq came back: ask the log ourselves.
-        auto promise = self->make_response_promise<room_info_ptr>();
-        self->request(self->state.storage, storage_timeout, storage::last_seq_atom::value,
-                      room_log(self->state.project))
-          .then([promise, make](std::uint64_t seq) mutable { promise.deliver(make(seq)); },
-                [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
-        return promise;
-      },
+    // Load what the room keeps beyond its log; until then, messages wait in the mailbox
+    // (skip), so that no handler sees a half-loaded room.
+    self->set_default_handler(caf::skip);
+    st.loads_pending = 3;
+    auto loaded = [self] {
+      if (--self->state.loads_pending > 0) return;
+      self->state.loaded = true;
+      self->set_default_handler(caf::print_and_drop);
+      self->become(running_room(self));
     };
+    self->request(storage, storage_timeout, storage::last_seq_atom::value, room_log(project))
+      .then([self, loaded](std::uint64_t seq) {
+              self->state.last_seq = std::max(self->state.last_seq, seq);
+              loaded();
+            },
+            [self, loaded](caf::error& e) {
+              log::error("room ", self->state.project, ": last seq: ", self->system().render(e));
+              loaded();
+            });
+    self->request(storage, storage_timeout, storage::kv_get_atom::value, members_key(project))
+      .then([self, loaded](bool found, const std::string& value) {
+              json all = found ? json::parse(value, nullptr, false) : json::array();
+              if (all.is_array())
+                for (const auto& m : all)
+                  if (m.is_string()) self->state.members.insert(m.get<std::string>());
+              loaded();
+            },
+            [self, loaded](caf::error& e) {
+              log::error("room ", self->state.project, ": members: ", self->system().render(e));
+              loaded();
+            });
+    self->request(storage, storage_timeout, storage::kv_scan_atom::value, reactions_prefix(project))
+      .then([self, loaded](const storage::kv_scan_ptr& rows) {
+              const auto prefix = reactions_prefix(self->state.project);
+              for (const auto& [key, value] : *rows) {
+                auto seq = std::strtoull(key.c_str() + prefix.size(), nullptr, 10);
+                json r = json::parse(value, nullptr, false);
+                if (seq == 0 || !r.is_object()) continue;
+                auto& by_emoji = self->state.reactions[seq];
+                for (const auto& [emoji, users] : r.items())
+                  if (users.is_array())
+                    for (const auto& u : users)
+                      if (u.is_string()) by_emoji[emoji].insert(u.get<std::string>());
+              }
+              loaded();
+            },
+            [self, loaded](caf::error& e) {
+              log::error("room ", self->state.project, ": reactions: ", self->system().render(e));
+              loaded();
+            });
+    if (cfg.retention_age.count() > 0) sweep_by_age(self);
+    return {[](sweep_atom) {}};  // not armed before the load; a behavior keeps the actor alive
   });
 }
+
+namespace {
+
+// Validates a reply target: a message id of this room that exists (nullopt: none given).
+// Returns false when it is invalid.
+bool reply_root(const chat_room_state& s, const json& reply_to, std::uint64_t& root) {
+  root = 0;
+  if (reply_to.is_null()) return true;
+  auto seq = message_seq(s.project, reply_to);
+  if (!seq || *seq > s.last_seq) return false;
+  root = *seq;
+  return true;
+}
+
+void post(room_actor* self, const chat_post_ptr& post) {
+  auto& s = self->state;
+  std::uint64_t root = 0;
+  if (!reply_root(s, post->reply_to, root)) {
+    if (post->done) post->done(post_result{false, "invalid_reply", json()});
+    return;
+  }
+  json stored = json::object();
+  stored["projectId"] = s.project;
+  stored["senderId"] = post->user_id;
+  stored["senderName"] = post->user_name;
+  stored["content"] = post->content;
+  stored["createdAt"] = iso8601(std::chrono::system_clock::now());
+  if (root != 0) stored["replyTo"] = post->reply_to;
+  std::string value = stored.dump();
+  // A reply is indexed in its thread's log in the same batch as the message.
+  std::string index = root != 0 ? thread_log(s.project, root) : std::string{};
+  // Responses from one storage actor arrive in request order, so broadcasts go out in
+  // seq order.
+  self->request(s.storage, storage_timeout, storage::append_atom::value, room_log(s.project), value, index)
+    .then(
+      [self, post, value](std::uint64_t seq) {
+        auto& s = self->state;
+        s.last_seq = std::max(s.last_seq, seq);
+        metrics::add(metrics::global().chat_messages);
+        prune_by_count(self, seq);
+        s.posted_since_sweep = true;
+        arm_sweep(self);
+        json message = message_from_log(seq, value);
+        stop_typing(self, post->user_id);
+        auto b = s.group;
+        b.from_stream(room_log(s.project), seq).emit("new-message", json::array({message}));
+        notify_absent(self, post->user_id, message);
+        if (post->done) post->done(post_result{true, {}, std::move(message)});
+      },
+      [self, post](caf::error& e) {
+        log::error("room ", self->state.project, ": append failed: ", self->system().render(e));
+        if (post->done) post->done(post_result{false, "storage", json()});
+      });
+}
+
+// Toggles `user`'s `emoji` on message `seq`; stored before it is announced.
+caf::result<bool, std::string> react(room_actor* self, const std::string& user, std::uint64_t seq,
+                                     const std::string& emoji) {
+  auto& s = self->state;
+  if (seq == 0 || seq > s.last_seq) return {false, std::string{"not_found"}};
+  auto& by_emoji = s.reactions[seq];
+  auto& users = by_emoji[emoji];
+  bool added = users.insert(user).second;
+  if (!added) users.erase(user);
+  if (users.empty()) by_emoji.erase(emoji);
+  json stored = json::object();
+  for (const auto& [e, us] : by_emoji) {
+    json list = json::array();
+    for (const auto& u : us) list.push_back(u);
+    stored[e] = std::move(list);
+  }
+  if (by_emoji.empty()) s.reactions.erase(seq);
+  auto promise = self->make_response_promise<bool, std::string>();
+  auto announce = [self, user, seq, emoji, added, promise](bool) mutable {
+    auto& s = self->state;
+    json event{{"projectId", s.project}, {"messageId", message_id(s.project, seq)}, {"userId", user},
+               {"emoji", emoji}, {"action", added ? "added" : "removed"}};
+    auto b = s.group;
+    b.emit("message-reaction", json::array({std::move(event)}));
+    promise.deliver(true, std::string{added ? "added" : "removed"});
+  };
+  auto failed = [self, user, seq, emoji, added, promise](caf::error& e) mutable {
+    log::warn("room ", self->state.project, ": reaction not stored: ", self->system().render(e));
+    // Undo in memory what was not stored.
+    auto& users = self->state.reactions[seq][emoji];
+    if (added) users.erase(user);
+    else users.insert(user);
+    if (users.empty()) self->state.reactions[seq].erase(emoji);
+    if (self->state.reactions[seq].empty()) self->state.reactions.erase(seq);
+    promise.deliver(false, std::string{"storage"});
+  };
+  if (stored.empty())
+    self->request(s.storage, storage_timeout, storage::kv_erase_atom::value, reactions_key(s.project, seq))
+      .then(announce, failed);
+  else
+    self->request(s.storage, storage_timeout, storage::kv_put_atom::value, reactions_key(s.project, seq),
+                  stored.dump())
+      .then(announce, failed);
+  return promise;
+}
+
+room_info_ptr make_room_info(room_actor* self) {
+  auto info = std::make_shared<room_info>();
+  info->last_seq = self->state.last_seq;
+  for (const auto& [user, e] : self->state.present)
+    info->online.push_back(json{{"userId", user}, {"userName", e.name}});
+  return info;
+}
+
+caf::behavior running_room(room_actor* self) {
+  return {
+    [self](sweep_atom) {
+      self->state.sweep_armed = false;
+      sweep_by_age(self);
+      if (std::exchange(self->state.posted_since_sweep, false)) arm_sweep(self);
+    },
+    [self](post_atom, const chat_post_ptr& p) { post(self, p); },
+    [self](react_atom, const std::string& user, std::uint64_t seq, const std::string& emoji) {
+      return react(self, user, seq, emoji);
+    },
+    [self](history_atom, std::uint64_t after, std::uint64_t limit, std::uint64_t thread) -> caf::result<json_ptr> {
+      auto promise = self->make_response_promise<json_ptr>();
+      if (thread == 0) room_history(self, after, limit, promise);
+      else thread_history(self, thread, after, limit, promise);
+      return promise;
+    },
+    [self](typing_atom, const std::string& user, const std::string& name) {
+      auto& s = self->state;
+      auto [it, fresh] = s.typing.try_emplace(user);
+      it->second.name = name;
+      it->second.generation = ++s.typing_generation;
+      if (fresh) to_others(self, user, "user-typing", json{{"userId", user}, {"userName", name}});
+      self->delayed_send(self, s.cfg.typing_timeout, typing_expire_atom::value, user, it->second.generation);
+    },
+    [self](stop_typing_atom, const std::string& user) { stop_typing(self, user); },
+    [self](typing_expire_atom, const std::string& user, std::uint64_t generation) {
+      auto it = self->state.typing.find(user);
+      // A later `typing` bumped the generation: this expiry is stale.
+      if (it == self->state.typing.end() || it->second.generation != generation) return;
+      stop_typing(self, user);
+    },
+    [self](present_atom, const std::string& user, const std::string& name) {
+      auto& s = self->state;
+      remember_member(self, user);
+      auto& e = s.present[user];
+      e.name = name;
+      if (e.connections++ > 0) return;
+      // First connection: announce, unless the user only stepped out within the grace.
+      if (s.leaving.erase(user) == 0) to_others(self, user, "user-joined", json{{"userId", user}, {"userName", name}});
+    },
+    [self](absent_atom, const std::string& user) {
+      auto& s = self->state;
+      auto it = s.present.find(user);
+      if (it == s.present.end()) return;
+      if (--it->second.connections > 0) return;
+      std::string name = std::move(it->second.name);
+      s.present.erase(it);
+      stop_typing(self, user);
+      if (s.cfg.presence_grace.count() <= 0) {
+        to_others(self, user, "user-left", json{{"userId", user}, {"userName", name}});
+        return;
+      }
+      auto generation = ++s.presence_generation;
+      s.leaving[user] = leaving_entry{std::move(name), generation};
+      self->delayed_send(self, s.cfg.presence_grace, presence_expire_atom::value, user, generation);
+    },
+    [self](presence_expire_atom, const std::string& user, std::uint64_t generation) {
+      auto& s = self->state;
+      auto it = s.leaving.find(user);
+      if (it == s.leaving.end() || it->second.generation != generation) return;  // came back
+      json payload{{"userId", user}, {"userName", it->second.name}};
+      s.leaving.erase(it);
+      to_others(self, user, "user-left", std::move(payload));
+    },
+    [self](mark_read_atom, const std::string& user, std::uint64_t seq) -> caf::result<bool, std::uint64_t> {
+      if (seq > self->state.last_seq) return {false, std::uint64_t{0}};  // no such message yet
+      auto promise = self->make_response_promise<bool, std::uint64_t>();
+      with_read_marker(self, user, [self, user, seq, promise](std::uint64_t current) mutable {
+        auto& s = self->state;
+        if (seq <= current) {  // never backwards
+          promise.deliver(true, current);
+          return;
+        }
+        s.read_markers[user] = seq;
+        self->request(s.storage, storage_timeout, storage::kv_put_atom::value, read_marker_key(s.project, user),
+                      std::to_string(seq))
+          .then([](bool) {}, [self](caf::error& e) {
+            log::warn("room ", self->state.project, ": read marker not stored: ", self->system().render(e));
+          });
+        to_others(self, user, "message-read", json{{"projectId", s.project}, {"userId", user}, {"seq", seq}});
+        promise.deliver(true, seq);
+      });
+      return promise;
+    },
+    [self](room_info_atom, const std::string& user) -> caf::result<room_info_ptr> {
+      auto promise = self->make_response_promise<room_info_ptr>();
+      with_read_marker(self, user, [self, promise](std::uint64_t marker) mutable {
+        auto info = std::make_shared<room_info>(*make_room_info(self));
+        info->last_read_seq = marker;
+        promise.deliver(room_info_ptr(std::move(info)));
+      });
+      return promise;
+    },
+    [self](room_info_atom) -> room_info_ptr { return make_room_info(self); },
+  };
+}
+
+}  // namespace
 
 }  // namespace hub

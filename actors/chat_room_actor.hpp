@@ -7,6 +7,7 @@
 #include "actors/sio_server.hpp"
 
 #include <chrono>
+#include <functional>
 
 namespace hub {
 
@@ -19,7 +20,14 @@ struct chat_room_config {
   // readers that need it are told ("gap") rather than silently skipped.
   std::uint64_t retention_count = 100000;
   std::chrono::milliseconds retention_age{30LL * 24 * 3600 * 1000};
+  // The mailbox actor of a user, for chat notifications to members who are not in the
+  // room when a message arrives (empty: no notifications).
+  std::function<caf::actor(const std::string&)> user_mailbox;
 };
+
+// Largest thread listed at once, and reactions per message and user.
+inline constexpr std::uint64_t max_thread_replies = 10000;
+inline constexpr std::size_t max_emoji_bytes = 32;
 
 // Where a read after `after` stands against retention: the oldest entry still kept when
 // entries after `after` were pruned, else nullopt.
@@ -33,7 +41,14 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
 std::string iso8601(std::chrono::system_clock::time_point t);
 
 // The message object clients see: {id, seq, projectId, senderId, senderName, content,
-// createdAt, replyTo?}, from a log entry (seq + stored value).
+// createdAt, replyTo?}, from a log entry (seq + stored value). The id is derived
+// ("<projectId>:<seq>"), so it is not stored.
 json message_from_log(std::uint64_t seq, const std::string& stored);
+
+// A history reply: {ok:true, messages, hasMore} with each message carrying `replyCount`
+// and `reactions` ({emoji: count}), or {ok:false, error:"gap", oldestSeq} when messages
+// after `after` were pruned. Built by the room actor (history_atom).
+// history_atom: (after, limit, 0) lists the room; (after, limit, root seq) lists the
+// replies to that message, adding `root` to the reply.
 
 }  // namespace hub

@@ -23,10 +23,24 @@ using room_info_atom = caf::atom_constant<caf::atom("room_info")>;    // -> room
 using sweep_atom = caf::atom_constant<caf::atom("ret_sweep")>;        // retention by age
 using mark_read_atom = caf::atom_constant<caf::atom("mark_read")>;   // user, seq -> (ok, last read seq)
 using presence_expire_atom = caf::atom_constant<caf::atom("pres_exp")>;  // user, generation
+using react_atom = caf::atom_constant<caf::atom("react")>;  // user, seq, emoji -> (ok, action|error)
+using history_atom = caf::atom_constant<caf::atom("history")>;  // after, limit, thread seq -> json_ptr
 
 // -- user mailbox --------------------------------------------------------------------------
 using rate_take_atom = caf::atom_constant<caf::atom("rate_take")>;    // -> bool, int64 retry ms
 using rate_refill_atom = caf::atom_constant<caf::atom("rate_fill")>;
+using notify_atom = caf::atom_constant<caf::atom("notify")>;          // json_ptr -> json_ptr stored
+using chat_notify_atom = caf::atom_constant<caf::atom("chat_note")>;  // project, json_ptr message
+using inbox_list_atom = caf::atom_constant<caf::atom("inbox_ls")>;    // unread only, limit -> json_ptr
+using inbox_read_atom = caf::atom_constant<caf::atom("inbox_rd")>;    // json_ptr, except sid -> unread
+using inbox_unread_atom = caf::atom_constant<caf::atom("inbox_un")>;  // -> unread
+using online_atom = caf::atom_constant<caf::atom("online")>;          // recovered -> json_ptr to push
+using offline_atom = caf::atom_constant<caf::atom("offline")>;
+using inbox_loaded_atom = caf::atom_constant<caf::atom("inbox_ld")>;  // internal
+
+// JSON documents travel between actors behind an immutable shared pointer.
+using json_ptr = std::shared_ptr<const json>;
+inline json_ptr make_json(json j) { return std::make_shared<const json>(std::move(j)); }
 
 // The outcome of posting a chat message, handed to the poster's callback.
 struct post_result {
@@ -41,7 +55,7 @@ struct chat_post {
   std::string user_id;
   std::string user_name;
   std::string content;
-  json reply_to;  // null when absent
+  json reply_to;  // a message id of the same room, or null
   std::function<void(const post_result&)> done;
 };
 using chat_post_ptr = std::shared_ptr<const chat_post>;
@@ -63,8 +77,35 @@ inline std::string read_marker_key(const std::string& project, const std::string
   return "read/" + std::to_string(project.size()) + "/" + project + "/" + user;
 }
 inline std::string task_project_key(const std::string& task) { return "task/" + task; }
+// A user's notification inbox (a durable stream) and how far it was delivered.
+inline std::string inbox_log(const std::string& user) { return "inbox/" + user; }
+inline std::string inbox_delivered_key(const std::string& user) { return "inbox-delivered/" + user; }
+// Who joined a project's chat at least once (JSON array of user ids).
+inline std::string members_key(const std::string& project) {
+  return "members/" + std::to_string(project.size()) + "/" + project;
+}
+// Reactions to one message: {emoji: [user ids]}.
+inline std::string reactions_prefix(const std::string& project) {
+  return "react/" + std::to_string(project.size()) + "/" + project + "/";
+}
+inline std::string reactions_key(const std::string& project, std::uint64_t seq) {
+  return reactions_prefix(project) + std::to_string(seq);
+}
+// The replies to one message: an index log of room seqs, written with each reply.
+inline std::string thread_log(const std::string& project, std::uint64_t root) {
+  return "thread/" + std::to_string(project.size()) + "/" + project + "/" + std::to_string(root);
+}
+// Message ids are "<projectId>:<seq>": unique (seqs are never reused) and checkable
+// against the room without an index.
+inline std::string message_id(const std::string& project, std::uint64_t seq) {
+  return project + ":" + std::to_string(seq);
+}
+// The seq of a message id of `project`, or nullopt when it names another room or
+// is not an id at all.
+std::optional<std::uint64_t> message_seq(const std::string& project, const json& id);
 
 }  // namespace hub
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::chat_post_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::room_info_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::json_ptr)

@@ -106,6 +106,15 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
         schedule_flush(self);
         return rp;
       },
+      [self](storage::append_atom, std::string& log, std::string& value,
+             std::string& index_log) -> caf::result<std::uint64_t> {
+        auto& st = self->state;
+        auto rp = self->make_response_promise();
+        st.pending.push_back(store::append_item{std::move(log), std::move(value), std::move(index_log)});
+        st.promises.push_back(rp);
+        schedule_flush(self);
+        return rp;
+      },
       [self](storage::flush_atom) {
         auto& st = self->state;
         st.flush_scheduled = false;
@@ -121,6 +130,38 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
           res->first_seq = db.first_seq(log);
           res->last_seq = db.last_seq(log);
           return storage::read_result_ptr{std::move(res)};
+        } catch (const std::exception& e) {
+          return storage_error(e);
+        }
+      },
+      [self](storage::read_seqs_atom, const std::string& log,
+             const std::vector<std::uint64_t>& seqs) -> caf::result<storage::read_result_ptr> {
+        auto& db = *self->state.db;
+        try {
+          auto res = std::make_shared<storage::read_result>();
+          res->entries = db.read_seqs(log, seqs);
+          res->first_seq = db.first_seq(log);
+          res->last_seq = db.last_seq(log);
+          return storage::read_result_ptr{std::move(res)};
+        } catch (const std::exception& e) {
+          return storage_error(e);
+        }
+      },
+      [self](storage::last_seqs_atom,
+             const std::vector<std::string>& logs) -> caf::result<std::vector<std::uint64_t>> {
+        try {
+          std::vector<std::uint64_t> out;
+          out.reserve(logs.size());
+          for (const auto& log : logs)
+            out.push_back(self->state.db->peek_last_seq(log));
+          return out;
+        } catch (const std::exception& e) {
+          return storage_error(e);
+        }
+      },
+      [self](storage::kv_scan_atom, const std::string& prefix) -> caf::result<storage::kv_scan_ptr> {
+        try {
+          return storage::kv_scan_ptr{std::make_shared<storage::kv_scan_result>(self->state.db->scan(prefix))};
         } catch (const std::exception& e) {
           return storage_error(e);
         }

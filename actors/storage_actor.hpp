@@ -5,6 +5,12 @@
 //
 // Protocol (request/response; atoms live here, not in messages.hpp):
 //   (append_atom, std::string log, std::string value)  -> std::uint64_t seq
+//   (append_atom, log, value, std::string index_log)   -> std::uint64_t seq
+//                                (also appends the seq to index_log, same batch)
+//   (read_seqs_atom, std::string log, std::vector<std::uint64_t> seqs)
+//                                                       -> read_result_ptr (those that exist)
+//   (last_seqs_atom, std::vector<std::string> logs)     -> std::vector<std::uint64_t>
+//   (kv_scan_atom, std::string prefix)                  -> kv_scan_ptr (key order)
 //   (read_atom, std::string log, std::uint64_t after, std::uint64_t limit)
 //                                                       -> read_result_ptr
 //   (last_seq_atom, std::string log)                    -> std::uint64_t  (durable; 0 = empty)
@@ -54,6 +60,9 @@ using kv_get_atom = caf::atom_constant<caf::atom("st_kvget")>;
 using kv_erase_atom = caf::atom_constant<caf::atom("st_kverase")>;
 using stats_atom = caf::atom_constant<caf::atom("st_stats")>;
 using prune_atom = caf::atom_constant<caf::atom("st_prune")>;  // log, keep_from -> removed
+using read_seqs_atom = caf::atom_constant<caf::atom("st_rseqs")>;
+using last_seqs_atom = caf::atom_constant<caf::atom("st_lasts")>;
+using kv_scan_atom = caf::atom_constant<caf::atom("st_kvscan")>;
 using flush_atom = caf::atom_constant<caf::atom("st_flush")>;  // internal
 
 struct read_result {
@@ -63,6 +72,9 @@ struct read_result {
   std::uint64_t last_seq = 0;         // newest seq of the log; 0 when never used
 };
 using read_result_ptr = std::shared_ptr<const read_result>;
+
+using kv_scan_result = std::vector<std::pair<std::string, std::string>>;
+using kv_scan_ptr = std::shared_ptr<const kv_scan_result>;
 
 // Counters, updated by the actor, readable from any thread (metrics, tests).
 struct storage_stats {
@@ -88,3 +100,4 @@ caf::actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::storage::read_result_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::storage::storage_stats_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::storage::kv_scan_ptr)

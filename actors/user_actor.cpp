@@ -1,45 +1,266 @@
 #include "actors/user_actor.hpp"
 
+#include "actors/chat_room_actor.hpp"
+#include "actors/inbox.hpp"
+#include "actors/storage_actor.hpp"
+#include "util/log.hpp"
 #include "util/metrics.hpp"
+#include "util/random_id.hpp"
 
 #include <deque>
+#include <functional>
 
 namespace hub {
 namespace {
 
+constexpr std::chrono::seconds storage_timeout{10};
+constexpr std::uint64_t load_page = 500;
+
 struct user_state {
   std::string user;
-  rate_limit limit;
+  user_config cfg;
   // When each message still inside the window was accepted (clock of the actor, which
   // is virtual under the deterministic scheduler).
   std::deque<caf::actor_clock::time_point> accepted;
+
+  inbox box;
+  std::size_t online = 0;               // counted connections of the user
+  std::uint64_t delivered_through = 0;  // inbox seq up to which a connection had it
+  std::uint64_t delivered_stored = 0;   // the value last written to storage
+  // Inbox writes, one at a time (see user_actor.hpp).
+  std::deque<std::function<void()>> ops;
+  bool writing = false;
 };
+
+using user_actor = caf::stateful_actor<user_state>;
+
+caf::behavior running_user(user_actor* self);
+
+// -- write queue ------------------------------------------------------------------------------
+
+void next_op(user_actor* self) {
+  auto& s = self->state;
+  if (s.ops.empty()) {
+    s.writing = false;
+    return;
+  }
+  s.writing = true;
+  auto op = std::move(s.ops.front());
+  s.ops.pop_front();
+  op();
+}
+
+void enqueue(user_actor* self, std::function<void()> op) {
+  self->state.ops.push_back(std::move(op));
+  if (!self->state.writing) next_op(self);
+}
+
+void persist_delivered(user_actor* self) {
+  auto& s = self->state;
+  if (s.delivered_through == s.delivered_stored) return;
+  s.delivered_stored = s.delivered_through;
+  self->request(s.cfg.storage, storage_timeout, storage::kv_put_atom::value, inbox_delivered_key(s.user),
+                std::to_string(s.delivered_through))
+    .then([](bool) {}, [self](caf::error& e) {
+      log::warn("user ", self->state.user, ": delivery mark not stored: ", self->system().render(e));
+    });
+}
+
+// Appends `entry`, then (durable) folds it in and runs `done(seq)`; `failed` otherwise.
+// Either way the next queued write starts afterwards.
+void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t)> done,
+                  std::function<void(caf::error&)> failed) {
+  auto& s = self->state;
+  auto value = entry.dump();
+  self->request(s.cfg.storage, storage_timeout, storage::append_atom::value, inbox_log(s.user), std::move(value))
+    .then(
+      [self, entry = std::move(entry), done](std::uint64_t seq) {
+        auto& s = self->state;
+        s.box.apply(seq, entry);
+        // A connection of the user is up: it gets this live.
+        if (s.online > 0) s.delivered_through = seq;
+        if (auto keep_from = s.box.trim(s.cfg.inbox_keep); keep_from > 0)
+          self->request(s.cfg.storage, storage_timeout, storage::prune_atom::value, inbox_log(s.user), keep_from)
+            .then([](std::uint64_t) {}, [](caf::error&) {});
+        done(seq);
+        next_op(self);
+      },
+      [self, failed](caf::error& e) {
+        log::error("user ", self->state.user, ": inbox append failed: ", self->system().render(e));
+        failed(e);
+        next_op(self);
+      });
+}
+
+// Announces a notification (or a new version of one) to every connection of the user.
+void announce(user_actor* self, std::uint64_t seq, json view) {
+  auto b = self->state.cfg.io;
+  b.to(user_room(self->state.user))
+    .from_stream(inbox_log(self->state.user), seq)
+    .emit("notification", json::array({std::move(view)}));
+}
+
+void notify(user_actor* self, json_ptr input, caf::response_promise promise) {
+  auto id = random_id();
+  auto entry = inbox::notification_entry(id, *input, iso8601(std::chrono::system_clock::now()));
+  append_entry(
+    self, entry,
+    [self, entry, promise](std::uint64_t seq) mutable {
+      auto view = inbox::client_view(entry["n"], false);
+      announce(self, seq, view);
+      metrics::add(metrics::global().notifications);
+      promise.deliver(make_json(std::move(view)));
+    },
+    [promise](caf::error& e) mutable { promise.deliver(e); });
+}
+
+void chat_notify(user_actor* self, const std::string& project, const json_ptr& message) {
+  auto entry = self->state.box.chat_entry(project, *message, random_id(), iso8601(std::chrono::system_clock::now()));
+  append_entry(
+    self, entry,
+    [self, entry](std::uint64_t seq) {
+      announce(self, seq, inbox::client_view(entry["n"], false));
+      metrics::add(metrics::global().notifications);
+    },
+    [](caf::error&) {});
+}
+
+void mark_read(user_actor* self, const json_ptr& request, const std::string& except_sid,
+               caf::response_promise promise) {
+  std::vector<std::string> ids;
+  bool all = request->value("all", false) == true;
+  if (auto it = request->find("ids"); it != request->end())
+    for (const auto& id : *it) ids.push_back(id.get<std::string>());
+  auto entry = self->state.box.read_entry(ids, all);
+  if (!entry) {  // nothing was unread among them: nothing to store or tell
+    promise.deliver(static_cast<std::uint64_t>(self->state.box.unread()));
+    next_op(self);
+    return;
+  }
+  append_entry(
+    self, *entry,
+    [self, entry = *entry, except_sid, promise](std::uint64_t seq) mutable {
+      auto& s = self->state;
+      auto event = inbox::replay_event(entry);
+      auto b = s.cfg.io;
+      b.to(user_room(s.user)).from_stream(inbox_log(s.user), seq);
+      // The connection that asked gets the ack instead; its other tabs get the event.
+      if (!except_sid.empty()) b.except_socket(except_sid);
+      b.emit(event->first, json::array({std::move(event->second)}));
+      promise.deliver(static_cast<std::uint64_t>(s.box.unread()));
+    },
+    [promise](caf::error& e) mutable { promise.deliver(e); });
+}
+
+// -- loading -------------------------------------------------------------------------------
+
+void load_inbox(user_actor* self, std::uint64_t after) {
+  auto& s = self->state;
+  self->request(s.cfg.storage, storage_timeout, storage::read_atom::value, inbox_log(s.user), after, load_page)
+    .then(
+      [self](const storage::read_result_ptr& r) {
+        auto& s = self->state;
+        for (const auto& e : r->entries) s.box.apply(e.seq, json::parse(e.value, nullptr, false));
+        if (r->has_more && !r->entries.empty()) return load_inbox(self, r->entries.back().seq);
+        // The last seq may lie past the last kept entry (pruned versions).
+        s.box.apply(r->last_seq, json());
+        self->request(s.cfg.storage, storage_timeout, storage::kv_get_atom::value, inbox_delivered_key(s.user))
+          .then(
+            [self](bool found, const std::string& value) {
+              auto& s = self->state;
+              if (found) s.delivered_through = s.delivered_stored = std::strtoull(value.c_str(), nullptr, 10);
+              self->send(self, inbox_loaded_atom::value);
+            },
+            [self](caf::error&) { self->send(self, inbox_loaded_atom::value); });
+      },
+      [self](caf::error& e) {
+        log::error("user ", self->state.user, ": inbox not loaded: ", self->system().render(e));
+        self->send(self, inbox_loaded_atom::value);
+      });
+}
+
+caf::behavior running_user(user_actor* self) {
+  return {
+    [self](rate_take_atom) -> std::tuple<bool, std::int64_t> {
+      auto& s = self->state;
+      auto now = self->clock().now();
+      if (s.accepted.size() >= s.cfg.rate.count) {
+        auto free_at = s.accepted.front() + s.cfg.rate.window;
+        auto wait = std::chrono::ceil<std::chrono::milliseconds>(free_at - now).count();
+        metrics::add(metrics::global().rate_limited);
+        return {false, std::max<std::int64_t>(wait, 1)};
+      }
+      s.accepted.push_back(now);
+      self->delayed_send(self, s.cfg.rate.window, rate_refill_atom::value);
+      return {true, 0};
+    },
+    [self](rate_refill_atom) {
+      if (!self->state.accepted.empty()) self->state.accepted.pop_front();
+    },
+    [self](notify_atom, const json_ptr& input) -> caf::result<json_ptr> {
+      if (!self->state.cfg.storage) return caf::make_error(caf::sec::unexpected_message);
+      auto promise = self->make_response_promise<json_ptr>();
+      enqueue(self, [self, input, promise]() mutable { notify(self, input, promise); });
+      return promise;
+    },
+    [self](chat_notify_atom, const std::string& project, const json_ptr& message) {
+      if (!self->state.cfg.storage) return;
+      enqueue(self, [self, project, message] { chat_notify(self, project, message); });
+    },
+    [self](inbox_read_atom, const json_ptr& request, const std::string& except_sid) -> caf::result<std::uint64_t> {
+      if (!self->state.cfg.storage) return caf::make_error(caf::sec::unexpected_message);
+      auto promise = self->make_response_promise<std::uint64_t>();
+      enqueue(self, [self, request, except_sid, promise]() mutable { mark_read(self, request, except_sid, promise); });
+      return promise;
+    },
+    [self](inbox_list_atom, bool unread_only, std::uint64_t limit) -> json_ptr {
+      auto& box = self->state.box;
+      return make_json(json{{"notifications", box.list(unread_only, static_cast<std::size_t>(limit))},
+                            {"unread", box.unread()}});
+    },
+    [self](inbox_unread_atom) -> std::uint64_t { return self->state.box.unread(); },
+    [self](online_atom, bool recovered) -> json_ptr {
+      auto& s = self->state;
+      ++s.online;
+      json push = json::array();
+      // A recovered connection's replay already carried what it missed.
+      if (!recovered)
+        for (auto& n : s.box.unread_after(s.delivered_through)) push.push_back(std::move(n));
+      s.delivered_through = std::max(s.delivered_through, s.box.last_seq());
+      if (s.cfg.storage) persist_delivered(self);
+      return make_json(std::move(push));
+    },
+    [self](offline_atom) {
+      auto& s = self->state;
+      if (s.online > 0) --s.online;
+      if (s.online == 0 && s.cfg.storage) persist_delivered(self);
+    },
+  };
+}
 
 }  // namespace
 
-caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, rate_limit limit) {
-  return sys.spawn([user = std::move(user), limit](caf::stateful_actor<user_state>* self) -> caf::behavior {
+caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, user_config cfg) {
+  return sys.spawn([user = std::move(user), cfg = std::move(cfg)](user_actor* self) -> caf::behavior {
     self->state.user = user;
-    self->state.limit = limit;
+    self->state.cfg = cfg;
+    if (!cfg.storage) return running_user(self);
+    // Until the inbox is loaded, every message waits in the mailbox.
+    self->set_default_handler(caf::skip);
+    load_inbox(self, 0);
     return {
-      [self](rate_take_atom) -> std::tuple<bool, std::int64_t> {
-        auto& s = self->state;
-        auto now = self->clock().now();
-        if (s.accepted.size() >= s.limit.count) {
-          auto free_at = s.accepted.front() + s.limit.window;
-          auto wait = std::chrono::ceil<std::chrono::milliseconds>(free_at - now).count();
-          metrics::add(metrics::global().rate_limited);
-          return {false, std::max<std::int64_t>(wait, 1)};
-        }
-        s.accepted.push_back(now);
-        self->delayed_send(self, s.limit.window, rate_refill_atom::value);
-        return {true, 0};
-      },
-      [self](rate_refill_atom) {
-        if (!self->state.accepted.empty()) self->state.accepted.pop_front();
+      [self](inbox_loaded_atom) {
+        self->set_default_handler(caf::print_and_drop);
+        self->become(running_user(self));
       },
     };
   });
+}
+
+caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, rate_limit limit) {
+  user_config cfg;
+  cfg.rate = limit;
+  return spawn_user_actor(sys, std::move(user), std::move(cfg));
 }
 
 }  // namespace hub

@@ -166,6 +166,22 @@ std::uint64_t store::last_seq_locked(const std::string& esc) const {
   return last;
 }
 
+std::uint64_t store::peek_last_seq(const std::string& log) const {
+  const auto esc = escape(log);
+  {
+    std::lock_guard<std::mutex> guard{mu_};
+    if (auto i = last_cache_.find(esc); i != last_cache_.end())
+      return i->second;
+  }
+  std::string hw;
+  auto s = db_->Get(rocksdb::ReadOptions{}, high_key(esc), &hw);
+  if (s.IsNotFound())
+    return 0;
+  if (!s.ok())
+    fail("reading the last seq", dir_, s);
+  return get_be64(hw);
+}
+
 std::vector<std::uint64_t> store::append(const std::vector<append_item>& items) {
   std::vector<std::uint64_t> seqs;
   if (items.empty())
@@ -186,6 +202,15 @@ std::vector<std::uint64_t> store::append(const std::vector<append_item>& items) 
     auto s = batch.Put(log_key(esc, seq), item.value);
     if (!s.ok())
       fail("append", dir_, s);
+    if (!item.index_log.empty()) {
+      auto idx = escape(item.index_log);
+      auto j = next.find(idx);
+      if (j == next.end())
+        j = next.emplace(idx, last_seq_locked(idx)).first;
+      s = batch.Put(log_key(idx, ++j->second), std::to_string(seq));
+      if (!s.ok())
+        fail("append", dir_, s);
+    }
   }
   for (const auto& [esc, last] : next) {
     std::string hw;
@@ -229,6 +254,22 @@ std::vector<store::entry> store::read(const std::string& log, std::uint64_t afte
     out.push_back(entry{seq_of(it->key(), prefix.size()), it->value().ToString()});
   }
   check_iter(*it, "read", dir_);
+  return out;
+}
+
+std::vector<store::entry> store::read_seqs(const std::string& log,
+                                           const std::vector<std::uint64_t>& seqs) const {
+  std::vector<entry> out;
+  const auto esc = escape(log);
+  for (auto seq : seqs) {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions{}, log_key(esc, seq), &value);
+    if (s.IsNotFound())
+      continue;
+    if (!s.ok())
+      fail("reading entries", dir_, s);
+    out.push_back(entry{seq, std::move(value)});
+  }
   return out;
 }
 

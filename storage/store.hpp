@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace rocksdb {
@@ -46,8 +47,14 @@ class store {
 
   // -- logs ------------------------------------------------------------------------------
   struct append_item {
+    append_item(std::string l, std::string v, std::string index = {})
+      : log(std::move(l)), value(std::move(v)), index_log(std::move(index)) {}
     std::string log;    // log name, e.g. "room/p1"; any bytes
     std::string value;  // opaque
+    // When set, the same batch also appends to this log an entry whose value is the
+    // decimal seq given to this item: a secondary index (e.g. a thread's replies) that
+    // can never disagree with the log it indexes, because both land or neither does.
+    std::string index_log;
   };
   // Appends every item in one atomic WriteBatch (synced per store_options). Each item
   // gets seq = last seq of its log + 1, in order; returns the seqs in item order.
@@ -63,10 +70,16 @@ class store {
   // Throws std::runtime_error on a read error (as do all readers below).
   std::vector<entry> read(const std::string& log, std::uint64_t after, std::size_t limit,
                           bool* has_more = nullptr) const;
+  // The entries with the given seqs that exist (not pruned, not past the end), in the
+  // order asked.
+  std::vector<entry> read_seqs(const std::string& log, const std::vector<std::uint64_t>& seqs) const;
   // The newest `n` entries, in seq order.
   std::vector<entry> read_last(const std::string& log, std::size_t n) const;
   // The highest seq ever assigned in this log (also after pruning); 0 when never used.
   std::uint64_t last_seq(const std::string& log) const;
+  // last_seq() for many small logs (e.g. one per thread) without growing the cache:
+  // reads the high-water key only, which every append writes in its batch.
+  std::uint64_t peek_last_seq(const std::string& log) const;
   // The oldest kept entry's seq; 0 when the log holds no entries.
   std::uint64_t first_seq(const std::string& log) const;
   // Deletes entries with seq < keep_from (retention). Returns how many were removed.

@@ -14,6 +14,7 @@ struct counters {
   std::atomic<std::uint64_t> fanout_deliveries{0};    // broadcast copies handed to clients
   std::atomic<std::uint64_t> chat_messages{0};        // chat messages stored
   std::atomic<std::uint64_t> rate_limited{0};         // messages refused by the rate limit
+  std::atomic<std::uint64_t> notifications{0};        // notifications stored (incl. coalesced updates)
   std::atomic<std::uint64_t> protocol_errors{0};      // sessions closed for bad input
 };
 

@@ -1,7 +1,11 @@
 // Project Hub's HTTP API on the same listener:
 //   POST /api/chat                              {projectId, content, replyTo?} -> 201 message
-//   GET  /api/chat/:projectId/messages?after=&limit=                 -> {messages, hasMore}
-// Both take "Authorization: Bearer <JWT>" (401 without, 403 for another project).
+//   GET  /api/chat/:projectId/messages?after=&limit=&thread=   -> {messages, hasMore[, root]}
+//   GET  /api/notifications?unread=1&limit=                    -> {notifications, unread}
+// These take "Authorization: Bearer <JWT>" (401 without, 403 for another project).
+//   POST /api/notifications {userId, title, message, type, data?} -> 201 notification
+//   POST /api/tasks/:taskId/events {projectId, task}               -> 200 task-updated event
+// These take "Authorization: Bearer <HUB_API_KEY>" (server to server).
 #include "actors/storage_actor.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "apps/hub/payloads.hpp"
@@ -44,12 +48,7 @@ void hub_app::handle_task_event(const eio::request_info& req, std::string_view r
     return r->reply(error_reply(404, "not found"));
   std::string task = url_decode(rest.substr(0, rest.size() - suffix.size()), false);
   if (req.method != "POST") return r->reply(error_reply(405, "method not allowed"));
-  auto auth = req.headers.find("authorization");
-  std::string expected = "Bearer " + cfg_.api_key;
-  bool authorised = !cfg_.api_key.empty() && auth != req.headers.end() &&
-                    auth->second.size() == expected.size() &&
-                    CRYPTO_memcmp(auth->second.data(), expected.data(), expected.size()) == 0;
-  if (!authorised) return r->reply(error_reply(401, "unauthorized"));
+  if (!api_key_ok(req)) return r->reply(error_reply(401, "unauthorized"));
   json body = json::parse(req.body, nullptr, false);
   auto project = body.is_object() ? id_from(body, "projectId") : std::nullopt;
   if (!project || task.empty() || task.size() > max_id_length || !body.contains("task") || !body["task"].is_object())
@@ -65,12 +64,65 @@ void hub_app::handle_task_event(const eio::request_info& req, std::string_view r
   r->reply(json_reply(200, event));
 }
 
+bool hub_app::api_key_ok(const eio::request_info& req) const {
+  auto auth = req.headers.find("authorization");
+  std::string expected = "Bearer " + cfg_.api_key;
+  // Constant time: the key is a secret.
+  return !cfg_.api_key.empty() && auth != req.headers.end() && auth->second.size() == expected.size() &&
+         CRYPTO_memcmp(auth->second.data(), expected.data(), expected.size()) == 0;
+}
+
+// POST (API key): store and deliver a notification. GET (the user's JWT): list the inbox.
+void hub_app::handle_notifications(const eio::request_info& req, const eio::responder_ptr& r) {
+  if (req.method == "POST") {
+    if (!api_key_ok(req)) return r->reply(error_reply(401, "unauthorized"));
+    json body = json::parse(req.body, nullptr, false);
+    auto p = body.is_discarded() ? std::nullopt : parse_notification(body);
+    if (!p) return r->reply(error_reply(400, "invalid"));
+    auto mailbox = user(p->user);
+    if (!mailbox) return r->reply(error_reply(503, "shutting down"));
+    srv_.system().spawn([r, mailbox, input = make_json(std::move(p->input))](caf::event_based_actor* self) {
+      self->request(mailbox, http_request_timeout, notify_atom::value, input)
+        .then([r](const json_ptr& n) { r->reply(json_reply(201, *n)); },
+              [r](caf::error&) { r->reply(error_reply(500, "storage")); });
+    });
+    return;
+  }
+  if (req.method != "GET") return r->reply(error_reply(405, "method not allowed"));
+  auto auth = req.headers.find("authorization");
+  auto who = auth != req.headers.end() ? auth_.from_bearer(auth->second) : std::nullopt;
+  if (!who) return r->reply(error_reply(401, "unauthorized"));
+  bool unread_only = false;
+  if (auto it = req.query.find("unread"); it != req.query.end()) {
+    if (it->second != "0" && it->second != "1" && it->second != "true" && it->second != "false")
+      return r->reply(error_reply(400, "invalid unread"));
+    unread_only = it->second == "1" || it->second == "true";
+  }
+  std::uint64_t limit = default_page;
+  if (auto it = req.query.find("limit"); it != req.query.end()) {
+    auto v = parse_u64(it->second);
+    if (!v || *v == 0 || *v > max_page) return r->reply(error_reply(400, "invalid limit"));
+    limit = *v;
+  }
+  auto mailbox = user(who->user_id);
+  if (!mailbox) return r->reply(error_reply(503, "shutting down"));
+  srv_.system().spawn([r, mailbox, unread_only, limit](caf::event_based_actor* self) {
+    self->request(mailbox, http_request_timeout, inbox_list_atom::value, unread_only, limit)
+      .then([r](const json_ptr& list) { r->reply(json_reply(200, *list)); },
+            [r](caf::error&) { r->reply(error_reply(500, "unavailable")); });
+  });
+}
+
 bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr& r) {
   static const std::string chat = "/api/chat";
   static const std::string tasks = "/api/tasks/";
   std::string path = path_of(req.target);
   if (path.rfind(tasks, 0) == 0) {
     handle_task_event(req, std::string_view(path).substr(tasks.size()), r);
+    return true;
+  }
+  if (path == "/api/notifications") {
+    handle_notifications(req, r);
     return true;
   }
   if (path.rfind(chat, 0) != 0) return false;
@@ -109,7 +161,8 @@ bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr
                        reply.headers.emplace_back("Retry-After", std::to_string((o.retry_after_ms + 999) / 1000));
                        return r->reply(std::move(reply));
                      }
-                     r->reply(error_reply(500, o.error));
+                     if (o.error == "invalid") return r->reply(error_reply(400, "invalid reply target"));
+                     r->reply(error_reply(o.error == "unavailable" ? 503 : 500, o.error));
                    });
     });
     return true;
@@ -147,13 +200,23 @@ bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr
       if (!v || *v == 0 || *v > max_page) return r->reply(error_reply(400, "invalid limit")), true;
       limit = static_cast<std::size_t>(*v);
     }
-    srv_.system().spawn([storage = storage_, r, project, after, limit](caf::event_based_actor* self) {
-      self->request(storage, http_request_timeout, storage::read_atom::value, room_log(project), after,
-                    static_cast<std::uint64_t>(limit))
+    std::uint64_t thread = 0;
+    if (auto it = req.query.find("thread"); it != req.query.end()) {
+      auto root = message_seq(project, json(it->second));
+      if (!root) return r->reply(error_reply(400, "invalid thread")), true;
+      thread = *root;
+    }
+    auto room = this->room(project);
+    if (!room) return r->reply(error_reply(503, "shutting down")), true;
+    srv_.system().spawn([room, r, after, limit, thread](caf::event_based_actor* self) {
+      self->request(room, http_request_timeout, history_atom::value, after, static_cast<std::uint64_t>(limit), thread)
         .then(
-          [r, after](const storage::read_result_ptr& res) {
-            json body = read_reply(*res, after);
-            if (!body["ok"].get<bool>()) return r->reply(json_reply(410, body));  // pruned: sync can't be complete
+          [r](const json_ptr& reply) {
+            json body = *reply;
+            if (!body["ok"].get<bool>()) {
+              // pruned: a sync from there can't be complete; an unknown thread root
+              return r->reply(json_reply(body["error"] == "gap" ? 410 : 404, body));
+            }
             body.erase("ok");
             r->reply(json_reply(200, body));
           },

@@ -1,5 +1,6 @@
 #include "apps/hub/hub_app.hpp"
 
+#include "actors/inbox.hpp"
 #include "actors/storage_actor.hpp"
 #include "apps/hub/payloads.hpp"
 #include "util/log.hpp"
@@ -15,6 +16,7 @@ constexpr std::chrono::seconds request_timeout{10};
 // What the "/" namespace keeps per socket.
 struct socket_state {
   std::optional<identity> who;  // nullopt: development-mode client that sent no auth yet
+  bool online = false;          // counted by the user's mailbox (offline at disconnect)
 };
 
 socket_state& state_of(sio::socket& s) { return *std::any_cast<socket_state>(&s.state()); }
@@ -78,6 +80,8 @@ struct hub_app::impl {
                    if (o.error == "rate_limited") {
                      reply["retryAfterMs"] = o.retry_after_ms;
                      out.emit("error", json::array({json{{"message", "Rate limit exceeded"}}}));
+                   } else if (o.error == "invalid") {
+                     out.emit("error", json::array({json{{"message", "Invalid reply target"}}}));
                    } else {
                      out.emit("error", json::array({json{{"message", "Failed to send message"}}}));
                    }
@@ -98,11 +102,65 @@ struct hub_app::impl {
       who.all_projects = true;
       st.who = who;
       s.join(user_room(*user));
+      come_online(app, s);
     } else if (st.who->user_id != *user) {
       return refuse(s, ev, "forbidden", "Forbidden");
     }
-    (void)app;
-    if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}, {"unread", 0}}}));
+    if (!ev.wants_ack()) return;
+    auto ack = ev.ack;
+    s.self()->request(app.user(st.who->user_id), request_timeout, inbox_unread_atom::value)
+      .then([ack](std::uint64_t unread) { ack(json::array({json{{"ok", true}, {"unread", unread}}})); },
+            [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
+  }
+
+  // The user's mailbox counts the connection, and hands over what was stored while the
+  // user was away (nothing for a recovered connection: its replay carried it).
+  static void come_online(hub_app& app, sio::socket& s) {
+    auto& st = state_of(s);
+    if (!st.who || st.online) return;
+    st.online = true;
+    auto out = s.emitter();
+    s.self()->request(app.user(st.who->user_id), request_timeout, online_atom::value, s.recovered())
+      .then(
+        [out](const json_ptr& push) {
+          for (const auto& n : *push) out.emit("notification", json::array({n}));
+        },
+        [](caf::error&) {});
+  }
+
+  // mark-notifications-read {ids} | {all:true} -> {ok, unread}; the user's other
+  // connections get notifications-read.
+  static void on_mark_notifications_read(hub_app& app, sio::socket& s, sio::event& ev) {
+    auto& st = state_of(s);
+    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
+    auto request = parse_mark_notifications(first_arg(ev));
+    if (!request) return refuse(s, ev, "invalid", "Invalid notification ids");
+    auto ack = ev.ack;
+    s.self()->request(app.user(st.who->user_id), request_timeout, inbox_read_atom::value,
+                      make_json(std::move(*request)), s.id())
+      .then([ack](std::uint64_t unread) { ack(json::array({json{{"ok", true}, {"unread", unread}}})); },
+            [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "storage"}}})); });
+  }
+
+  // react {projectId, messageId, emoji}: toggles the user's reaction.
+  static void on_react(hub_app& app, sio::socket& s, sio::event& ev) {
+    const json payload = first_arg(ev);
+    auto project = member_project(s, ev, payload.is_object() ? payload : json());
+    if (!project) return;
+    auto seq = message_seq(*project, payload.value("messageId", json()));
+    if (!seq) return refuse(s, ev, "invalid", "Invalid message id");
+    if (!valid_emoji(payload.value("emoji", json()))) return refuse(s, ev, "invalid", "Invalid emoji");
+    auto ack = ev.ack;
+    auto out = s.emitter();
+    s.self()->request(app.room(*project), request_timeout, react_atom::value, state_of(s).who->user_id, *seq,
+                      payload["emoji"].get<std::string>())
+      .then(
+        [ack, out](bool ok, const std::string& what) {
+          if (ok) return ack(json::array({json{{"ok", true}, {"action", what}}}));
+          out.emit("error", json::array({json{{"message", what == "not_found" ? "Message not found" : "Failed to react"}}}));
+          ack(json::array({json{{"ok", false}, {"error", what}}}));
+        },
+        [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
   }
 
   static void on_join_chat_room(hub_app& app, sio::socket& s, sio::event& ev) {
@@ -124,8 +182,8 @@ struct hub_app::impl {
             [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
   }
 
-  // sync {projectId, afterSeq, limit?}: the room's log after afterSeq, for gaps longer
-  // than the recovery window and for fresh page loads.
+  // sync {projectId, afterSeq?, limit?, thread?}: the room's log after afterSeq (for
+  // gaps longer than the recovery window and for fresh page loads), or a thread's replies.
   static void on_sync(hub_app& app, sio::socket& s, sio::event& ev) {
     const json payload = first_arg(ev);
     auto project = member_project(s, ev, payload.is_object() ? payload : json());
@@ -140,11 +198,17 @@ struct hub_app::impl {
       valid = valid && payload["limit"].is_number_unsigned();
       if (valid) limit = payload["limit"].get<std::uint64_t>();
     }
+    std::uint64_t thread = 0;
+    if (payload.contains("thread")) {
+      auto root = message_seq(*project, payload["thread"]);
+      valid = valid && root.has_value();
+      if (root) thread = *root;
+    }
     if (!valid || limit == 0 || limit > max_page) return refuse(s, ev, "invalid", "Invalid sync request");
     if (!ev.wants_ack()) return;
     auto ack = ev.ack;
-    s.self()->request(app.storage_, request_timeout, storage::read_atom::value, room_log(*project), after, limit)
-      .then([ack, after](const storage::read_result_ptr& r) { ack(json::array({read_reply(*r, after)})); },
+    s.self()->request(app.room(*project), request_timeout, history_atom::value, after, limit, thread)
+      .then([ack](const json_ptr& reply) { ack(json::array({*reply})); },
             [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "storage"}}})); });
   }
 
@@ -276,6 +340,8 @@ struct hub_app::impl {
   static void on_disconnect(hub_app& app, sio::socket& s) {
     auto& st = state_of(s);
     if (!st.who) return;
+    if (st.online)
+      if (auto mailbox = app.user(st.who->user_id)) s.self()->send(mailbox, offline_atom::value);
     static const std::string prefix = "group:";
     for (const auto& r : s.rooms())
       if (r.rfind(prefix, 0) == 0)
@@ -283,27 +349,25 @@ struct hub_app::impl {
   }
 };
 
-json read_reply(const storage::read_result& r, std::uint64_t after) {
-  if (auto oldest = pruned_gap(after, r.first_seq, r.last_seq))
-    return json{{"ok", false}, {"error", "gap"}, {"oldestSeq", *oldest}};
-  json messages = json::array();
-  for (const auto& e : r.entries) messages.push_back(message_from_log(e.seq, e.value));
-  return json{{"ok", true}, {"messages", std::move(messages)}, {"hasMore", r.has_more}};
-}
-
 void hub_app::post_message(caf::event_based_actor* self, const identity& who, const std::string& project,
                            std::string content, json reply_to,
                            std::function<void(const post_outcome&)> done) {
   auto room = rooms_.get(project);
+  auto mailbox = users_.get(who.user_id);
+  if (!room || !mailbox) {  // shutting down
+    done(post_outcome{false, "unavailable", json(), 0});
+    return;
+  }
   auto post = std::make_shared<chat_post>();
   post->user_id = who.user_id;
   post->user_name = who.name;
   post->content = std::move(content);
   post->reply_to = std::move(reply_to);
   post->done = [done](const post_result& r) {
-    done(post_outcome{r.ok, r.ok ? std::string{} : r.error, r.message, 0});
+    std::string error = r.ok ? std::string{} : r.error == "invalid_reply" ? std::string{"invalid"} : r.error;
+    done(post_outcome{r.ok, std::move(error), r.message, 0});
   };
-  self->request(users_.get(who.user_id), request_timeout, rate_take_atom::value)
+  self->request(mailbox, request_timeout, rate_take_atom::value)
     .then(
       [self, room, post = chat_post_ptr(std::move(post)), done](bool ok, std::int64_t retry_ms) {
         if (!ok) {
@@ -319,11 +383,16 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, caf::actor storage)
   : srv_(srv), cfg_(std::move(cfg)), storage_(std::move(storage)),
     auth_(cfg_.jwt_secret, cfg_.dev_auth),
     rooms_([this](const std::string& project) {
-      return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"),
-                             chat_room_config{cfg_.typing_timeout, cfg_.presence_grace, cfg_.retention_count, cfg_.retention_age});
+      chat_room_config c{cfg_.typing_timeout, cfg_.presence_grace, cfg_.retention_count, cfg_.retention_age,
+                         [this](const std::string& user) { return users_.get(user); }};
+      return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
     }),
     users_([this](const std::string& user) {
-      return spawn_user_actor(srv_.system(), user, cfg_.rate);
+      user_config c;
+      c.rate = cfg_.rate;
+      c.storage = storage_;
+      c.io = srv_.in("/");
+      return spawn_user_actor(srv_.system(), user, std::move(c));
     }) {}
 
 hub_app::~hub_app() { shutdown(); }
@@ -344,10 +413,15 @@ void hub_app::install() {
     s.state() = std::move(st);
     return std::nullopt;
   });
-  nsp.on_connection([](sio::socket& s) {
+  nsp.on_connection([this](sio::socket& s) {
     auto& st = state_of(s);
-    if (st.who) s.join(user_room(st.who->user_id));
+    if (!st.who) return;
+    s.join(user_room(st.who->user_id));  // a recovered socket is in it already: no-op
+    impl::come_online(*this, s);
   });
+  nsp.on("mark-notifications-read",
+         [this](sio::socket& s, sio::event& ev) { impl::on_mark_notifications_read(*this, s, ev); });
+  nsp.on("react", [this](sio::socket& s, sio::event& ev) { impl::on_react(*this, s, ev); });
   nsp.on("join-user-room", [this](sio::socket& s, sio::event& ev) { impl::on_join_user_room(*this, s, ev); });
   nsp.on("join-chat-room", [this](sio::socket& s, sio::event& ev) { impl::on_join_chat_room(*this, s, ev); });
   nsp.on("leave-chat-room", [this](sio::socket& s, sio::event& ev) { impl::on_leave_chat_room(*this, s, ev); });
@@ -361,16 +435,24 @@ void hub_app::install() {
   nsp.on("stop-typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, false); });
   nsp.on_disconnect([this](sio::socket& s, std::string_view) { impl::on_disconnect(*this, s); });
   nsp.recovery(
-    // group:<project> rooms receive the project's chat log.
+    // group:<project> rooms receive the project's chat log; user:<id> rooms the user's
+    // notification inbox.
     [](const std::string& room) -> std::optional<std::string> {
-      static const std::string prefix = "group:";
-      if (room.rfind(prefix, 0) != 0) return std::nullopt;
-      return room_log(room.substr(prefix.size()));
+      static const std::string group = "group:", user = "user:";
+      if (room.rfind(group, 0) == 0) return room_log(room.substr(group.size()));
+      if (room.rfind(user, 0) == 0) return inbox_log(room.substr(user.size()));
+      return std::nullopt;
     },
     [](const std::string& stream, std::uint64_t seq, const std::string& value)
       -> std::optional<std::pair<std::string, json>> {
-      if (stream.rfind("room/", 0) != 0) return std::nullopt;
-      return std::make_pair(std::string("new-message"), json::array({message_from_log(seq, value)}));
+      if (stream.rfind("room/", 0) == 0)
+        return std::make_pair(std::string("new-message"), json::array({message_from_log(seq, value)}));
+      if (stream.rfind("inbox/", 0) == 0) {
+        auto ev = inbox::replay_event(json::parse(value, nullptr, false));
+        if (!ev) return std::nullopt;
+        return std::make_pair(std::move(ev->first), json::array({std::move(ev->second)}));
+      }
+      return std::nullopt;
     },
     [](sio::socket& s) { return impl::save_identity(s); },
     [this](sio::socket& s, const json& saved) { return impl::restore_identity(*this, s, saved); });

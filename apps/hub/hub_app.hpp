@@ -19,7 +19,7 @@ namespace hub::app {
 
 struct hub_config {
   std::string jwt_secret;
-  std::string api_key;  // HUB_API_KEY: server-to-server calls (task events); empty: refused
+  std::string api_key;  // HUB_API_KEY: server-to-server calls (task events, notifications); empty: refused
   bool dev_auth = false;
   std::size_t max_content = 4096;  // bytes of UTF-8
   std::chrono::milliseconds typing_timeout{3000};
@@ -34,9 +34,6 @@ struct hub_config {
 inline constexpr std::uint64_t default_page = 50;
 inline constexpr std::uint64_t max_page = 500;
 
-// {ok:true, messages, hasMore}, or {ok:false, error:"gap", oldestSeq} when messages
-// after `after` were pruned.
-json read_reply(const storage::read_result& r, std::uint64_t after);
 
 struct post_outcome {
   bool ok = false;
@@ -57,6 +54,8 @@ class hub_app {
   bool handle_http(const eio::request_info& req, const eio::responder_ptr& r);
 
   void handle_task_event(const eio::request_info& req, std::string_view rest, const eio::responder_ptr& r);
+  void handle_notifications(const eio::request_info& req, const eio::responder_ptr& r);
+  bool api_key_ok(const eio::request_info& req) const;
 
   // Drops the handles of rooms and users so that their actors can terminate.
   void shutdown();

@@ -18,11 +18,25 @@ std::optional<std::string> id_from(const json& value, const char* key);
 struct send_message_payload {
   std::string project;
   std::string content;
-  json reply_to;  // null, or a message id (string) or seq (integer)
+  json reply_to;  // null, or a message id (string; the room checks it is one of its own)
 };
 
 // {projectId, content, replyTo?}: content not blank after trimming and at most
 // `max_content` bytes of UTF-8 (JSON parsing has already checked it is valid UTF-8).
 std::optional<send_message_payload> parse_send_message(const json& value, std::size_t max_content);
+
+// {userId, title, message, type, data?} of POST /api/notifications: title and type
+// non-empty strings (at most 200 and 64 bytes), message a string of at most 2000 bytes.
+struct notification_payload {
+  std::string user;
+  json input;  // {title, message, type, data}
+};
+std::optional<notification_payload> parse_notification(const json& value);
+
+// {ids:[string...]} (1..500 ids) or {all:true} of mark-notifications-read.
+std::optional<json> parse_mark_notifications(const json& value);
+
+// An emoji for `react`: 1..32 bytes, no control characters or whitespace.
+bool valid_emoji(const json& value);
 
 }  // namespace hub::app

@@ -139,7 +139,7 @@ TEST_CASE("actors: chat room iso8601 formats UTC with milliseconds like toISOStr
 
 TEST_CASE("actors: chat room message_from_log builds the client message from a log entry",
           "[actors][chat_room]") {
-  json stored = {{"id", "abcdefghijklmnopqrst"}, {"projectId", "p1"}, {"senderId", "u1"},
+  json stored = {{"projectId", "p1"}, {"senderId", "u1"},
                  {"senderName", "Ann"},        {"content", "hi"},     {"createdAt", "2026-01-02T03:04:05.678Z"}};
 
   SECTION("all fields, seq from the log, in the documented order") {
@@ -147,7 +147,7 @@ TEST_CASE("actors: chat room message_from_log builds the client message from a l
     strings keys;
     for (const auto& [k, v] : m.items()) keys.push_back(k);
     CHECK(keys == strings{"id", "seq", "projectId", "senderId", "senderName", "content", "createdAt"});
-    CHECK(m["id"] == "abcdefghijklmnopqrst");
+    CHECK(m["id"] == "p1:7");  // derived from the project and the log's seq
     CHECK(m["seq"] == 7);
     CHECK(m["projectId"] == "p1");
     CHECK(m["senderId"] == "u1");
@@ -155,23 +155,23 @@ TEST_CASE("actors: chat room message_from_log builds the client message from a l
     CHECK(m["content"] == "hi");
     CHECK(m["createdAt"] == "2026-01-02T03:04:05.678Z");
   }
-  SECTION("a seq inside the stored value does not override the log's") {
+  SECTION("a seq or id inside the stored value does not override the log's") {
     json s = stored;
     s["seq"] = 99;
+    s["id"] = "other";
     CHECK(hub::message_from_log(3, s.dump())["seq"] == 3);
+    CHECK(hub::message_from_log(3, s.dump())["id"] == "p1:3");
   }
-  SECTION("replyTo is kept as stored (id or seq); null is left out") {
+  SECTION("replyTo is kept as stored; null is left out") {
     json s = stored;
-    s["replyTo"] = "xyz";
-    CHECK(hub::message_from_log(1, s.dump())["replyTo"] == "xyz");
-    s["replyTo"] = 5;
-    CHECK(hub::message_from_log(1, s.dump())["replyTo"] == 5);
+    s["replyTo"] = "p1:1";
+    CHECK(hub::message_from_log(2, s.dump())["replyTo"] == "p1:1");
     s["replyTo"] = nullptr;
     CHECK_FALSE(hub::message_from_log(1, s.dump()).contains("replyTo"));
   }
   SECTION("missing fields become empty strings") {
-    json m = hub::message_from_log(2, R"({"id":"x"})");
-    CHECK(m["id"] == "x");
+    json m = hub::message_from_log(2, R"({"projectId":"x"})");
+    CHECK(m["id"] == "x:2");
     CHECK(m["seq"] == 2);
     CHECK(m["content"] == "");
     CHECK(m["senderName"] == "");
@@ -180,6 +180,21 @@ TEST_CASE("actors: chat room message_from_log builds the client message from a l
     CHECK(hub::message_from_log(1, "not json") == json::object());
     CHECK(hub::message_from_log(1, "[1,2]") == json::object());
   }
+}
+
+TEST_CASE("actors: chat room message_seq accepts only ids of its own room", "[actors][chat_room]") {
+  CHECK(hub::message_seq("p1", "p1:7") == 7u);
+  CHECK(hub::message_seq("a:b", "a:b:12") == 12u);  // the last colon splits
+  CHECK_FALSE(hub::message_seq("p1", "p2:7"));
+  CHECK_FALSE(hub::message_seq("p1", "p11:7"));
+  CHECK_FALSE(hub::message_seq("p11", "p1:7"));
+  CHECK_FALSE(hub::message_seq("p1", "p1:0"));
+  CHECK_FALSE(hub::message_seq("p1", "p1:"));
+  CHECK_FALSE(hub::message_seq("p1", "p1:7x"));
+  CHECK_FALSE(hub::message_seq("p1", "p1:-7"));
+  CHECK_FALSE(hub::message_seq("p1", "p1:99999999999999999999999"));
+  CHECK_FALSE(hub::message_seq("p1", 7));
+  CHECK_FALSE(hub::message_seq("p1", json()));
 }
 
 // -- posting ---------------------------------------------------------------------------------
@@ -200,7 +215,7 @@ TEST_CASE_METHOD(room_fixture,
   strings keys;
   for (const auto& [k, v] : m.items()) keys.push_back(k);
   CHECK(keys == strings{"id", "seq", "projectId", "senderId", "senderName", "content", "createdAt"});
-  CHECK(m["id"].get<std::string>().size() == 20);
+  CHECK(m["id"] == "p1:1");  // <projectId>:<seq>
   CHECK(m["seq"] == 1);
   CHECK(m["projectId"] == "p1");
   CHECK(m["senderId"] == "alice");
@@ -234,7 +249,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room three posts get seqs 1, 2, 3 i
                  "[actors][chat_room]") {
   post(room, posts, "alice", "Alice", "one");
   post(room, posts, "bob", "Bob", "two");
-  post(room, posts, "alice", "Alice", "three", "someid");
+  post(room, posts, "alice", "Alice", "three");
   run();
 
   REQUIRE(posts->results.size() == 3);
@@ -244,12 +259,11 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room three posts get seqs 1, 2, 3 i
     CHECK(posts->results[i].message["seq"] == i + 1);
     ids.insert(posts->results[i].message["id"].get<std::string>());
   }
-  CHECK(ids.size() == 3);  // random ids, distinct
+  CHECK(ids == std::set<std::string>{"p1:1", "p1:2", "p1:3"});
   CHECK(posts->results[0].message["content"] == "one");
   CHECK(posts->results[1].message["content"] == "two");
   CHECK(posts->results[1].message["senderId"] == "bob");
   CHECK(posts->results[2].message["content"] == "three");
-  CHECK(posts->results[2].message["replyTo"] == "someid");
   CHECK_FALSE(posts->results[0].message.contains("replyTo"));
 
   // Broadcasts in seq order, identical to the acks.
@@ -364,12 +378,13 @@ TEST_CASE_METHOD(hub_fixture,
   auto room = hub::spawn_chat_room(sys, "p1", fake, server->in("/"), hub::chat_room_config{});
   auto info = request_room_info(room);
   run();
-  // The initial load is still held back; room_info must not answer 0 meanwhile.
-  REQUIRE(info->value);
-  CHECK((*info->value)->last_seq == 42);
+  // The initial load is still held back: room_info waits rather than answer 0.
+  CHECK_FALSE(info->value);
 
   caf::anon_send(fake, release_atom::value);
   run();
+  REQUIRE(info->value);
+  CHECK((*info->value)->last_seq == 42);
   CHECK(room_info_of(room)->last_seq == 42);
 
   caf::anon_send_exit(room, caf::exit_reason::user_shutdown);
@@ -630,4 +645,102 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room presence counts connections, o
   absent("carol");
   CHECK(room_info_of(room)->online == online({{"bob", "Bob"}}));
   CHECK(room_info_of(room)->last_seq == 0);
+}
+
+// -- threads and reactions -------------------------------------------------------------------
+
+namespace {
+
+hub::json_ptr history(hub_fixture& f, const caf::actor& room, std::uint64_t after, std::uint64_t limit,
+                      std::uint64_t thread) {
+  return std::get<0>(f.ask<hub::json_ptr>(room, hub::history_atom::value, after, limit, thread));
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(room_fixture, "actors: chat room replies must name a message of the room; threads list them",
+                 "[actors][chat_room]") {
+  post(room, posts, "alice", "Alice", "root");
+  run();
+  // One at a time: a refusal answers at once, before earlier appends complete.
+  post(room, posts, "bob", "Bob", "reply 1", "p1:1");
+  run();
+  post(room, posts, "bob", "Bob", "not a reply");
+  run();
+  post(room, posts, "carol", "Carol", "bad: future", "p1:99");
+  run();
+  post(room, posts, "carol", "Carol", "bad: other room", "p2:1");
+  run();
+  post(room, posts, "carol", "Carol", "bad: not an id", "1");
+  run();
+  post(room, posts, "carol", "Carol", "reply 2", "p1:1");
+  run();
+  REQUIRE(posts->results.size() == 7);
+  CHECK(posts->results[1].ok);
+  CHECK(posts->results[1].message["replyTo"] == "p1:1");
+  for (std::size_t i : {3u, 4u, 5u}) {
+    CHECK_FALSE(posts->results[i].ok);
+    CHECK(posts->results[i].error == "invalid_reply");
+  }
+  CHECK(posts->results[6].message["seq"] == 4);  // refused posts took no seq
+
+  auto page = history(*this, room, 0, 50, 0);
+  REQUIRE((*page)["ok"] == true);
+  const auto& msgs = (*page)["messages"];
+  REQUIRE(msgs.size() == 4);
+  CHECK(msgs[0]["replyCount"] == 2);
+  CHECK(msgs[1]["replyCount"] == 0);
+  CHECK(msgs[0]["reactions"] == json::object());
+
+  auto thread = history(*this, room, 0, 50, 1);
+  REQUIRE((*thread)["ok"] == true);
+  CHECK((*thread)["root"]["content"] == "root");
+  REQUIRE((*thread)["messages"].size() == 2);
+  CHECK((*thread)["messages"][0]["content"] == "reply 1");
+  CHECK((*thread)["messages"][1]["content"] == "reply 2");
+  CHECK((*thread)["hasMore"] == false);
+  // Paged by room seq.
+  auto first = history(*this, room, 0, 1, 1);
+  CHECK((*first)["messages"].size() == 1);
+  CHECK((*first)["hasMore"] == true);
+  auto rest = history(*this, room, 2, 50, 1);
+  REQUIRE((*rest)["messages"].size() == 1);
+  CHECK((*rest)["messages"][0]["content"] == "reply 2");
+  // A thread of a message that does not exist.
+  CHECK((*history(*this, room, 0, 50, 9))["error"] == "not_found");
+}
+
+TEST_CASE_METHOD(room_fixture, "actors: chat room reactions toggle, reach the whole room, survive a restart",
+                 "[actors][chat_room]") {
+  post(room, posts, "alice", "Alice", "hello");
+  run();
+  heard();
+  using result = std::tuple<bool, std::string>;
+  auto react = [&](const std::string& user, std::uint64_t seq, const std::string& emoji) {
+    return ask<bool, std::string>(room, hub::react_atom::value, user, seq, emoji);
+  };
+  CHECK(react("bob", 1, "👍") == result{true, "added"});
+  CHECK(react("carol", 1, "👍") == result{true, "added"});
+  CHECK(react("alice", 1, "🎉") == result{true, "added"});
+  auto h = heard();
+  for (const auto& conn : {"alice1", "alice2", "bob", "carol"}) {
+    INFO(conn);
+    REQUIRE(names(h[conn]) == strings{"message-reaction", "message-reaction", "message-reaction"});
+    CHECK(h[conn][0].payload() == json{{"projectId", "p1"}, {"messageId", "p1:1"}, {"userId", "bob"},
+                                       {"emoji", "👍"}, {"action", "added"}});
+  }
+  CHECK(h["outsider"].empty());
+  CHECK(react("bob", 1, "👍") == result{true, "removed"});
+  CHECK(heard()["carol"][0].payload()["action"] == "removed");
+  CHECK(react("bob", 7, "👍") == result{false, "not_found"});
+
+  auto counts = [&] { return (*history(*this, room, 0, 50, 0))["messages"][0]["reactions"]; };
+  CHECK(counts() == json{{"🎉", 1}, {"👍", 1}});
+  stop(room);
+  room = spawn_room("p1");
+  run();
+  CHECK(counts() == json{{"🎉", 1}, {"👍", 1}});
+  // The reloaded state still toggles right.
+  CHECK(react("carol", 1, "👍") == result{true, "removed"});
+  CHECK(counts() == json{{"🎉", 1}});
 }

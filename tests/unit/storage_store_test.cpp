@@ -73,6 +73,27 @@ TEST_CASE("storage: seqs are gap-free per log across one batch", "[storage]") {
   CHECK(db.first_seq("nope") == 0);
 }
 
+TEST_CASE("storage: an index log records the seqs of indexed appends in the same batch", "[storage]") {
+  temp_dir dir;
+  store db{dir.str(), no_sync};
+  fill(db, "room", 3);
+  auto s = db.append({{"room", "r4", "thread/2"}, {"room", "r5"}, {"room", "r6", "thread/2"}});
+  CHECK(s == seqs{4, 5, 6});
+  CHECK(values_of(db.read("thread/2", 0, 10)) == std::vector<std::string>{"4", "6"});
+  CHECK(db.peek_last_seq("thread/2") == 2);
+  CHECK(db.peek_last_seq("thread/9") == 0);
+  // A failed batch writes neither the entry nor its index entry.
+  db.inject_write_faults(true);
+  CHECK_THROWS_AS(db.append({{"room", "r7", "thread/2"}}), std::runtime_error);
+  db.inject_write_faults(false);
+  CHECK(db.last_seq("room") == 6);
+  CHECK(db.peek_last_seq("thread/2") == 2);
+  // read_seqs returns what exists, in the order asked.
+  CHECK(values_of(db.read_seqs("room", {6, 2, 99, 4})) == std::vector<std::string>{"r6", "v2", "r4"});
+  db.prune_before("room", 3);
+  CHECK(seqs_of(db.read_seqs("room", {1, 2, 3})) == seqs{3});
+}
+
 TEST_CASE("storage: logs and kv persist across close and reopen", "[storage]") {
   temp_dir dir;
   {

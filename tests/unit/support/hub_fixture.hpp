@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -110,6 +111,53 @@ class hub_fixture : public sio_fixture {
     return room;
   }
 
+  // A room whose chat notifications go to mailbox(user).
+  caf::actor spawn_notifying_room(const std::string& project) {
+    chat_room_config c;
+    c.user_mailbox = [this](const std::string& user) { return mailbox(user); };
+    auto room = spawn_chat_room(sys, project, storage, server->in("/"), c);
+    domain_.push_back(room);
+    return room;
+  }
+
+  // The user's mailbox with its inbox on the fixture's storage (spawned on first use;
+  // forget_mailbox() + mailbox() respawns it from what is stored).
+  caf::actor mailbox(const std::string& user, std::size_t inbox_keep = 500) {
+    if (mailboxes_closed_) return caf::actor{};
+    auto& m = mailboxes_[user];
+    if (!m) {
+      user_config c;
+      c.storage = storage;
+      c.io = server->in("/");
+      c.inbox_keep = inbox_keep;
+      m = spawn_user_actor(sys, user, c);
+      domain_.push_back(m);
+    }
+    return m;
+  }
+  void forget_mailbox(const std::string& user) {
+    auto it = mailboxes_.find(user);
+    if (it == mailboxes_.end()) return;
+    stop(it->second);
+    mailboxes_.erase(it);
+  }
+
+  // A request from a fresh requester actor, answered after running the system; throws
+  // when it failed or was not answered.
+  template <class... Ts, class... Args>
+  std::tuple<Ts...> ask(const caf::actor& to, Args... args) {
+    auto out = std::make_shared<answer<std::tuple<Ts...>>>();
+    sys.spawn([to, out, args...](caf::event_based_actor* self) {
+      self->request(to, caf::infinite, args...)
+        .then([out](Ts... xs) { out->value = std::tuple<Ts...>{std::move(xs)...}; },
+              [out, self](caf::error& e) { out->error = self->system().render(e); });
+    });
+    run();
+    if (out->error) throw std::runtime_error("request failed: " + *out->error);
+    if (!out->value) throw std::runtime_error("request not answered");
+    return *out->value;
+  }
+
   caf::actor spawn_user(const std::string& user, rate_limit limit = {}) {
     auto u = spawn_user_actor(sys, user, limit);
     domain_.push_back(u);
@@ -126,9 +174,11 @@ class hub_fixture : public sio_fixture {
   }
 
   void stop_domain_actors() {
+    mailboxes_closed_ = true;
     for (auto& d : domain_)
       if (d) caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
     domain_.clear();
+    mailboxes_.clear();
     drain();
   }
 
@@ -137,13 +187,17 @@ class hub_fixture : public sio_fixture {
   // for each project; what it received so far is discarded.
   sio_client& connection(const std::string& user, std::vector<std::string> projects) {
     auto& c = client();
-    c.connect("/");
+    auto sid = c.connect("/");
     json a = json::array({"join", user_room(user)});
     for (const auto& p : projects) a.push_back(group_room(p));
     c.feed("42" + a.dump());
     c.take();
+    sids[&c] = sid;
     return c;
   }
+
+  // Socket ids of the connections made by connection().
+  std::map<const sio_client*, std::string> sids;
 
   static std::vector<received_event> events(sio_client& c) { return parse_events(c.take_texts()); }
 
@@ -216,6 +270,8 @@ class hub_fixture : public sio_fixture {
 
  private:
   std::vector<caf::actor> domain_;
+  std::map<std::string, caf::actor> mailboxes_;
+  bool mailboxes_closed_ = false;
 };
 
 }  // namespace hub::test
