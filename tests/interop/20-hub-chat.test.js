@@ -6,6 +6,7 @@ const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const {
   skipReason, mintToken, startHub, HubClients, getMessages, checkMessage, sleep,
+  asHistory,
 } = require('./hub-helpers');
 
 // One project per test, so tests don't see each other's messages.
@@ -142,7 +143,7 @@ describe('hub: chat over Socket.IO', { skip: skipReason }, () => {
     // Stored as acked.
     const res = await getMessages(hub.url, tokens.carol, 'p-roundtrip');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.json, { messages: [ack.message, ack2.message], hasMore: false });
+    assert.deepEqual(res.json, { messages: [asHistory(ack.message), asHistory(ack2.message)], hasMore: false });
   });
 
   it('send-message with replyTo keeps it; without, none', async () => {
@@ -190,7 +191,7 @@ describe('hub: chat over Socket.IO', { skip: skipReason }, () => {
     // The log holds exactly these.
     const res = await getMessages(hub.url, tokens.alice, 'p-seq', 'after=0&limit=100');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.json.messages, [...bySeq.keys()].sort((x, y) => x - y).map((s) => bySeq.get(s)));
+    assert.deepEqual(res.json.messages, [...bySeq.keys()].sort((x, y) => x - y).map((s) => asHistory(bySeq.get(s))));
     assert.equal(res.json.hasMore, false);
   });
 

@@ -6,6 +6,7 @@ const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const {
   SECRET, skipReason, mintToken, unsignedToken, startHub, HubClients, api, getMessages, checkMessage,
+  asHistory,
 } = require('./hub-helpers');
 
 const PROJECTS = ['h-post', 'h-page', 'h-default', 'h-bad', 'h-auth', 'h-empty'];
@@ -53,7 +54,10 @@ describe('hub: HTTP API', { skip: skipReason }, () => {
 
     const got = await getMessages(hub.url, tokens.alice, 'h-post');
     assert.equal(got.status, 200, got.body);
-    assert.deepEqual(got.json, { messages: [res.json, ack.message, res2.json], hasMore: false });
+    assert.deepEqual(got.json, {
+      messages: [asHistory(res.json, { replyCount: 1 }), asHistory(ack.message, { replyCount: 1 }), asHistory(res2.json)],
+      hasMore: false,
+    });
   });
 
   it('GET messages: after/limit paging with hasMore, oldest first', async () => {
@@ -64,20 +68,21 @@ describe('hub: HTTP API', { skip: skipReason }, () => {
       sent.push(r.json);
     }
     assert.deepEqual(sent.map((m) => m.seq), [1, 2, 3, 4, 5, 6, 7]);
+    const hist = sent.map((m) => asHistory(m));
     const page = async (query) => {
       const r = await getMessages(hub.url, tokens.bob, 'h-page', query);
       assert.equal(r.status, 200, `${query}: ${r.body}`);
       return r.json;
     };
-    assert.deepEqual(await page('after=0&limit=3'), { messages: sent.slice(0, 3), hasMore: true });
-    assert.deepEqual(await page('after=3&limit=3'), { messages: sent.slice(3, 6), hasMore: true });
-    assert.deepEqual(await page('after=6&limit=3'), { messages: sent.slice(6), hasMore: false });
-    assert.deepEqual(await page('after=4&limit=3'), { messages: sent.slice(4, 7), hasMore: false });
+    assert.deepEqual(await page('after=0&limit=3'), { messages: hist.slice(0, 3), hasMore: true });
+    assert.deepEqual(await page('after=3&limit=3'), { messages: hist.slice(3, 6), hasMore: true });
+    assert.deepEqual(await page('after=6&limit=3'), { messages: hist.slice(6), hasMore: false });
+    assert.deepEqual(await page('after=4&limit=3'), { messages: hist.slice(4, 7), hasMore: false });
     assert.deepEqual(await page('after=7&limit=3'), { messages: [], hasMore: false });
     assert.deepEqual(await page('after=100'), { messages: [], hasMore: false });
-    assert.deepEqual(await page('after=2'), { messages: sent.slice(2), hasMore: false });
-    assert.deepEqual(await page('limit=2'), { messages: sent.slice(0, 2), hasMore: true });
-    assert.deepEqual(await page(''), { messages: sent, hasMore: false });
+    assert.deepEqual(await page('after=2'), { messages: hist.slice(2), hasMore: false });
+    assert.deepEqual(await page('limit=2'), { messages: hist.slice(0, 2), hasMore: true });
+    assert.deepEqual(await page(''), { messages: hist, hasMore: false });
     for (const m of sent) checkMessage(m, { projectId: 'h-page' });
   });
 

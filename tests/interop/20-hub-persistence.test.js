@@ -6,6 +6,7 @@ const { describe, it, after } = require('node:test');
 const assert = require('node:assert/strict');
 const {
   skipReason, mintToken, freshDataDir, startHub, HubClients, api, getMessages, withTimeout,
+  stripHistory,
 } = require('./hub-helpers');
 
 const tokens = {
@@ -28,7 +29,7 @@ describe('hub: persistence across restarts', { skip: skipReason }, () => {
     const res = await getMessages(hub.url, tokens.bob, projectId, 'after=0&limit=500');
     assert.equal(res.status, 200, res.body);
     assert.equal(res.json.hasMore, false);
-    return res.json.messages;
+    return res.json.messages.map(stripHistory);
   }
 
   /** Sends n messages (alternating socket tabs / HTTP) and returns the acked messages. */

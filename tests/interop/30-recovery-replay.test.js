@@ -10,6 +10,7 @@ const assert = require('node:assert/strict');
 const {
   skipReason, mintToken, freshDataDir, startHub, HubClients, getMessages, withTimeout, sleep,
   FAST_RECONNECT, nextConnect, cutTransport, resume, takeNewMessages,
+  stripHistory,
 } = require('./hub-helpers');
 
 const PROJECTS = ['rc-ws', 'rc-poll', 'rc-join', 'rc-restart', 'rc-kill', 'rc-wipe', 'rc-epoch', 'rc-bye', 'rc-twice'];
@@ -68,7 +69,7 @@ describe('hub: connection state recovery replays missed messages', { skip: skipR
     const res = await getMessages(url, tokens.bob, projectId, 'after=0&limit=500');
     assert.equal(res.status, 200, res.body);
     assert.equal(res.json.hasMore, false);
-    return res.json.messages;
+    return res.json.messages.map(stripHistory);
   }
 
   it('websocket: transport cut, 6 messages missed -> recovered, same id, each missed once in order, then live without gap', async () => {

@@ -95,6 +95,7 @@ function runExpectingExit(args, env, ms = 5000) {
 const HUB_EVENTS = [
   'new-message', 'user-typing', 'user-stopped-typing', 'error',
   'user-joined', 'user-left', 'task-updated', 'message-read',
+  'notification', 'notifications-read', 'message-reaction',
 ];
 
 /**
@@ -227,6 +228,22 @@ const ISO_Z_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
  * senderName, content, createdAt, replyTo?}, seq a positive integer, id a non-empty
  * string or a number, createdAt ISO-8601 ending in Z. `expect` fields are compared too.
  */
+// A message as history (sync, GET .../messages) returns it: the live message plus its
+// thread's reply count and reaction counts.
+function asHistory(m, { replyCount = 0, reactions = {} } = {}) {
+  return { ...m, replyCount, reactions };
+}
+
+// A history message without the history-only fields (after checking they are there),
+// to compare with what was sent live.
+function stripHistory(m) {
+  const assert = require('node:assert/strict');
+  assert.ok(Number.isInteger(m.replyCount), `history message has replyCount: ${JSON.stringify(m)}`);
+  assert.equal(typeof m.reactions, 'object', `history message has reactions: ${JSON.stringify(m)}`);
+  const { replyCount, reactions, ...live } = m;
+  return live;
+}
+
 function checkMessage(m, expect = {}) {
   const assert = require('node:assert/strict');
   assert.ok(m && typeof m === 'object' && !Array.isArray(m), `message is an object: ${JSON.stringify(m)}`);
@@ -330,6 +347,8 @@ module.exports = {
   api,
   getMessages,
   checkMessage,
+  asHistory,
+  stripHistory,
   withTimeout,
   sleep,
 };
