@@ -15,10 +15,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The bundle names Node's socket.io answers (lib/index.ts, serve()).
-const std::regex& bundle_path() {
+// The bundle names Node's socket.io answers (lib/index.ts, serve()). Every polling
+// request passes here first, so a cheap prefix test comes before the regex.
+bool is_bundle_path(const std::string& target) {
+  static constexpr std::string_view prefix = "/socket.io/socket.io.";
+  if (target.compare(0, prefix.size(), prefix) != 0) return false;
   static const std::regex re(R"(^/socket\.io/socket\.io(\.msgpack|\.esm)?(\.min)?\.js(\.map)?$)");
-  return re;
+  return std::regex_match(target.substr(0, target.find('?')), re);
 }
 
 std::string client_version(const fs::path& package_dir) {
@@ -54,7 +57,7 @@ void add_web_routes(http::route_table& routes, const fs::path& web_root) {
     http::static_options opt{"public, max-age=0", "\"" + client_version(package) + "\""};
     auto files = std::make_shared<http::static_files>(package / "dist", "/socket.io/", opt);
     routes.before_engines.emplace_back([files](const eio::request_info& req, const eio::responder_ptr& r) {
-      if (!std::regex_match(req.target.substr(0, req.target.find('?')), bundle_path())) return false;
+      if (!is_bundle_path(req.target)) return false;
       r->reply(files->serve(req));
       return true;
     });
@@ -62,7 +65,7 @@ void add_web_routes(http::route_table& routes, const fs::path& web_root) {
     log::warn("socket.io-client is not installed under ", package.string(),
               ": /socket.io/socket.io.js answers 503 (run scripts/setup.sh, or pass --web-root)");
     routes.before_engines.emplace_back([](const eio::request_info& req, const eio::responder_ptr& r) {
-      if (!std::regex_match(req.target.substr(0, req.target.find('?')), bundle_path())) return false;
+      if (!is_bundle_path(req.target)) return false;
       r->reply(eio::http_reply{503, "text/plain; charset=utf-8",
                                "socket.io-client is not installed on this server: run scripts/setup.sh "
                                "(npm install in web/) or start hub-server with --web-root\n",
