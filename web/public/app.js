@@ -95,11 +95,10 @@
     c.dataset.state = state;
     c.textContent = BANNER[state] + (detail ? ` ${detail}` : '');
     clearTimeout(bannerTimer);
-    // Good news fades to a quiet line; bad news stays until it changes.
+    c.classList.remove('quiet');
+    // Good news fades to a quiet line; bad news stays loud until it changes.
     if (state === 'connected' || state === 'recovered' || state === 'resynced')
       bannerTimer = setTimeout(() => c.classList.add('quiet'), 4000);
-    else c.classList.remove('quiet');
-    if (state !== 'connected' && state !== 'recovered' && state !== 'resynced') c.classList.remove('quiet');
   }
 
   // ---- sign in ------------------------------------------------------------------------------
