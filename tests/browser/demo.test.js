@@ -53,8 +53,8 @@ function startServer(port, dataDir) {
     for (const k of ['JWT_SECRET', 'HUB_DEV_AUTH', 'DATA_DIR', 'HUB_API_KEY']) delete env[k];
     const child = spawn(HUB_SERVER, [
       '--dev-auth', '--host', HOST, '--port', String(port), '--data-dir', dataDir,
-      // Short timers so the test sees them expire; the page itself uses the defaults' logic.
-      '--typing-timeout', '2s', '--presence-grace', '1s', '--log-level', 'warn',
+      // A short presence grace so that a closed page leaves the list promptly.
+      '--presence-grace', '1s', '--log-level', 'warn',
       // Two messages a minute per user: Alice's third is refused, to show the rollback.
       '--rate-limit', '2/60s',
     ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -253,6 +253,19 @@ test('two people chat in chromium; the page recovers missed messages after a res
     await messages(alice.page, 'Back online').waitFor();
     await shot(alice.page, '08-alice-live-again');
 
+    // A newcomer gets the history through sync: the thread nested, Carol's message too,
+    // and the others see them arrive.
+    const dave = await signIn(browser, base, 'Dave', { width: 390, height: 800 });
+    await messages(dave.page, 'Hello Bob, the build is green').waitFor();
+    await dave.page.locator('.thread .msg.reply', { hasText: 'Great, shipping it' }).waitFor();
+    await messages(dave.page, missed).waitFor();
+    await messages(dave.page, 'Back online').waitFor();
+    await alice.page.locator('#presence li[data-user="dave"]').waitFor();
+    // Everything is on screen, so Dave's page marks it read: the unread pill goes away.
+    await dave.page.locator('#unread-messages').waitFor({ state: 'hidden' });
+    await shot(dave.page, '09-dave-history');
+
     assert.deepEqual(alice.errors, [], 'no script errors on Alice\'s page');
     assert.deepEqual(bob.errors, [], 'no script errors on Bob\'s page');
+    assert.deepEqual(dave.errors, [], 'no script errors on Dave\'s page');
   });

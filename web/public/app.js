@@ -110,7 +110,8 @@
   function claimsOf(token) {
     try {
       const b64 = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-      return JSON.parse(decodeURIComponent(escape(atob(b64))));
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      return JSON.parse(new TextDecoder().decode(bytes));  // names may be any UTF-8
     } catch { return null; }
   }
 
@@ -342,11 +343,13 @@
       addMessage(res.message, false);
       return true;
     }
+    // Our own new-message already confirmed it (only the ack was lost): nothing to undo.
+    if (!S.messages.has(tempId)) return true;
     // Roll back, and give the text back so nothing typed is lost.
-    const stillPending = S.messages.delete(tempId);
+    S.messages.delete(tempId);
     S.pending.delete(tempId);
     scheduleRender();
-    if (stillPending && !$('message').value) $('message').value = content;
+    if (!$('message').value) $('message').value = content;
     if (res.error === 'rate_limited') {
       const s = Math.ceil((res.retryAfterMs || 1000) / 1000);
       toast(`Failed to send message: slow down, try again in ${s} s`, 'error');
