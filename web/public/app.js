@@ -1,6 +1,7 @@
 // Project Hub demo page: chat, typing, presence, reactions, threads, read markers,
 // notifications and a connection banner, on the real socket.io-client (window.io).
-// Plain script, no framework: state lives in `S`, and render() redraws from it.
+// Plain script, no framework: state lives in `S`; scheduleRender() redraws the list from
+// it once per animation frame.
 // Every server event used here is documented in docs/hub.md; events the server may not
 // have yet (react, thread sync, notifications) time out and the page says so instead.
 'use strict';
@@ -641,6 +642,7 @@
     $('bell').setAttribute('aria-expanded', String(!panel.hidden));
   });
   $('mark-all-read').addEventListener('click', markAllNotificationsRead);
+  $('unread-messages').addEventListener('click', scrollToBottom);  // reading them marks them read
   $('messages').addEventListener('scroll', () => maybeMarkRead());
   document.addEventListener('visibilitychange', () => maybeMarkRead());
 
