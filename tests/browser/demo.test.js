@@ -142,6 +142,8 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-browser-'));
 before(async () => {
   if (skip) return;
   fs.mkdirSync(ARTIFACTS, { recursive: true });
+  // Only this run's screenshots: a stale one would describe a step that did not happen.
+  for (const f of fs.readdirSync(ARTIFACTS)) if (f.endsWith('.png')) fs.rmSync(path.join(ARTIFACTS, f));
 });
 
 after(async () => {
