@@ -94,6 +94,7 @@
     const c = $('conn');
     c.hidden = false;
     c.dataset.state = state;
+    document.body.dataset.conn = state;  // the CSS dims what may be stale while offline
     c.textContent = BANNER[state] + (detail ? ` ${detail}` : '');
     clearTimeout(bannerTimer);
     c.classList.remove('quiet');
