@@ -9,6 +9,9 @@ APT_PACKAGES=(
   libcaf-dev libboost-dev librocksdb-dev nlohmann-json3-dev catch2
   libssl-dev libcli11-dev libcpp-jwt-dev
   nodejs npm
+  # The browser test (tests/browser) drives chromium through playwright-core; the emoji
+  # font makes its screenshots show the page's reactions as a person sees them.
+  chromium fonts-noto-color-emoji
 )
 
 missing=()
@@ -28,8 +31,9 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm packages: interop tests (socket.io-client, ...) and benchmarks (socket.io reference).
-for dir in tests/interop bench; do
+# npm packages: interop tests (socket.io-client, ...), benchmarks (socket.io reference),
+# the demo page's socket.io-client bundle (web/) and the browser test (playwright-core).
+for dir in tests/interop bench web tests/browser; do
   if [[ ! -d $dir/node_modules ]] || [[ $dir/package.json -nt $dir/node_modules/.package-lock.json ]] ||
      [[ -f $dir/package-lock.json && $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
     echo "setup: installing npm packages for $dir"

@@ -1,10 +1,12 @@
 // hub-server: the production server process.
 #include "actors/storage_actor.hpp"
 #include "apps/echo_app.hpp"
+#include "apps/hub/dev_token.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "net/http/http_server.hpp"
 #include "server/metrics_endpoint.hpp"
 #include "server/server_options.hpp"
+#include "server/web_routes.hpp"
 #include "util/log.hpp"
 #include "util/random_id.hpp"
 
@@ -28,6 +30,17 @@ std::string data_epoch(hub::storage::store& db) {
   std::string epoch = hub::random_id().substr(0, 8);
   db.put(key, epoch);
   return epoch;
+}
+
+// Development mode's signing secret when JWT_SECRET is unset: kept in the data directory,
+// so that tokens handed out by /dev/token still verify after a restart (open pages
+// reconnect and recover instead of failing authentication).
+std::string dev_secret(hub::storage::store& db) {
+  static const std::string key = "meta/dev-jwt-secret";
+  if (auto s = db.get(key)) return *s;
+  std::string secret = hub::random_id() + hub::random_id();
+  db.put(key, secret);
+  return secret;
 }
 
 // Time given to close frames and final polls to reach clients on shutdown.
@@ -85,7 +98,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<app::hub_app> hub;
     if (opt.app == "hub") {
       if (opt.hub.dev_auth) {
-        if (opt.hub.jwt_secret.empty()) opt.hub.jwt_secret = random_id() + random_id();
+        if (opt.hub.jwt_secret.empty()) opt.hub.jwt_secret = dev_secret(*db);
         log::warn("DEVELOPMENT MODE (--dev-auth): clients may connect as any user with "
                   "{userId, userName} or no auth at all, and may join every project. "
                   "Never use this in production.");
@@ -121,6 +134,13 @@ int main(int argc, char** argv) {
       routes.handlers.emplace_back([&hub](const eio::request_info& req, const eio::responder_ptr& r) {
         return hub->handle_http(req, r);
       });
+    // Signed tokens for the demo page; the path does not exist outside development mode.
+    if (hub && opt.hub.dev_auth)
+      routes.handlers.emplace_back([&hub](const eio::request_info& req, const eio::responder_ptr& r) {
+        return app::handle_dev_token(hub->auth(), req, r);
+      });
+    // Last: the page's files never shadow an API path.
+    add_web_routes(routes, resolve_web_root(opt.web_root));
 
     http::http_server server(ioc, std::move(routes), opt.engine.max_payload);
     try {

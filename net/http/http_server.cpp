@@ -90,6 +90,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   };
 
   void read_request() {
+    head_ = false;
     parser_.emplace();
     parser_->header_limit(header_limit);
     parser_->body_limit(max_body_);
@@ -129,12 +130,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
     auto ep = stream_.socket().remote_endpoint(rec);
     if (!rec) info.remote_address = ep.address().to_string();
     request_info_ = info;
+    head_ = info.method == "HEAD";
 
+    if (!info.websocket_upgrade && try_handlers(routes_.before_engines, info, req)) return;
     for (auto& [prefix, engine] : routes_.engines) {
       if (!path_matches(path, prefix)) continue;
       engine_ = engine;
       if (info.websocket_upgrade) return upgrade(std::move(req), std::move(info));
-      info.body = std::move(req.body());
+      if (info.body.empty()) info.body = std::move(req.body());
       auto r = std::make_shared<request_responder>();
       r->session = shared_from_this();
       r->generation = generation_;
@@ -142,16 +145,24 @@ class http_session : public std::enable_shared_from_this<http_session> {
       if (held && !reply_) watch_held_poll(std::move(held), std::move(r));
       return;
     }
+    if (try_handlers(routes_.handlers, info, req)) return;
+    reply_ = eio::http_reply{404, "application/json", R"({"error":"not found"})", {}, false};
+    write_reply();
+  }
+
+  // Offers the request to plain handlers in order; true when one took it.
+  bool try_handlers(const std::vector<handler>& handlers, eio::request_info& info,
+                    bhttp::request<bhttp::string_body>& req) {
     engine_ = nullptr;
-    info.body = std::move(req.body());
+    if (handlers.empty()) return false;
+    if (info.body.empty()) info.body = std::move(req.body());
     auto r = std::make_shared<request_responder>();
     r->session = shared_from_this();
     r->generation = generation_;
-    for (const auto& h : routes_.handlers)
-      if (h(info, r)) return;
+    for (const auto& h : handlers)
+      if (h(info, r)) return true;
     r->session.reset();
-    reply_ = eio::http_reply{404, "application/json", R"({"error":"not found"})", {}, false};
-    write_reply();
+    return false;
   }
 
   // While a long-poll is held, read from the socket: an error means the client went
@@ -195,6 +206,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_ && !r.close_connection);
     res->prepare_payload();
+    if (head_ && res->body().size() > 0) {
+      // A HEAD reply announces the GET's length but carries no body (RFC 9110 §9.3.2).
+      auto length = res->body().size();
+      res->body().clear();
+      res->content_length(length);
+    }
+    // Not Modified carries no length (it would describe the cached body, RFC 9110 §15.4.5).
+    if (r.status == 304) res->erase(bhttp::field::content_length);
     stream_.expires_after(write_timeout);
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
@@ -244,6 +263,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   eio::request_info request_info_;
   eio::engine* engine_ = nullptr;
   bool keep_alive_ = true;
+  bool head_ = false;
   bool watching_ = false;
   eio::session_ptr held_session_;
   std::shared_ptr<request_responder> held_responder_;

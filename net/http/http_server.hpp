@@ -21,6 +21,9 @@ namespace hub::http {
 using handler = std::function<bool(const eio::request_info&, const eio::responder_ptr&)>;
 
 struct route_table {
+  // Tried in order before the engines: files that live under an engine's prefix, such
+  // as /socket.io/socket.io.js (Node serves the client bundle there too).
+  std::vector<handler> before_engines;
   // Path prefixes such as "/socket.io/"; matched with or without the trailing slash.
   std::vector<std::pair<std::string, eio::engine*>> engines;
   std::vector<handler> handlers;  // tried in order after the engines

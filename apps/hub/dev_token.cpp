@@ -1,0 +1,57 @@
+#include "apps/hub/dev_token.hpp"
+
+#include "apps/hub/payloads.hpp"
+
+namespace hub::app {
+namespace {
+
+// A user of the demo belongs to a handful of projects; the bound keeps tokens small.
+constexpr std::size_t max_projects = 50;
+
+eio::http_reply reply(int status, const json& body) {
+  eio::http_reply r{status, "application/json", body.dump(), {}, false};
+  r.headers.emplace_back("Cache-Control", "no-store");  // a credential
+  return r;
+}
+
+}  // namespace
+
+bool handle_dev_token(const authenticator& auth, const eio::request_info& req, const eio::responder_ptr& r) {
+  if (req.target.substr(0, req.target.find('?')) != "/dev/token") return false;
+  if (req.method != "POST") {
+    auto res = reply(405, json{{"error", "method not allowed"}});
+    res.headers.emplace_back("Allow", "POST");
+    r->reply(std::move(res));
+    return true;
+  }
+  json body = json::parse(req.body, nullptr, false);
+  auto user = body.is_object() ? id_from(body, "userId") : std::nullopt;
+  if (!user) return r->reply(reply(400, json{{"error", "invalid userId"}})), true;
+  identity who;
+  who.user_id = *user;
+  who.name = *user;
+  if (body.contains("userName")) {
+    const auto& n = body["userName"];
+    if (!n.is_string() || n.get<std::string>().empty() || n.get<std::string>().size() > max_id_length)
+      return r->reply(reply(400, json{{"error", "invalid userName"}})), true;
+    who.name = n.get<std::string>();
+  }
+  if (body.contains("projects")) {
+    const auto& ps = body["projects"];
+    if (!ps.is_array() || ps.size() > max_projects) return r->reply(reply(400, json{{"error", "invalid projects"}})), true;
+    for (const auto& p : ps) {
+      auto id = id_from(p, "projectId");
+      if (!id) return r->reply(reply(400, json{{"error", "invalid projects"}})), true;
+      who.projects.insert(*id);
+    }
+  }
+  json out = json::object();
+  out["token"] = auth.sign(who, dev_token_ttl);
+  out["userId"] = who.user_id;
+  out["userName"] = who.name;
+  out["projects"] = json(std::vector<std::string>(who.projects.begin(), who.projects.end()));
+  r->reply(reply(200, out));
+  return true;
+}
+
+}  // namespace hub::app
