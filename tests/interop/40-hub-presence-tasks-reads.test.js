@@ -12,6 +12,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const {
   skipReason, mintToken, startHub, freshDataDir, HubClients, api, sleep, withTimeout,
+  collect,
 } = require('./hub-helpers');
 
 const GRACE_MS = 400;
@@ -24,13 +25,6 @@ const CAROL = user('u-carol', 'Carol Chen');
 const DAVE = user('u-dave', 'Dave Dunn');
 const AARON = user('u-aaron', 'Aaron Able');
 const ZOE = user('u-zoe', 'Zoe Zimmer');
-
-/** Every payload of `event` that c received within `ms` (waits the whole `ms`). */
-async function collect(c, event, ms = 300) {
-  await sleep(ms);
-  const items = c.q[event].items.splice(0).map((i) => i[0]);
-  return items;
-}
 
 async function join(c, projectId) {
   const ack = await c.ack('join-chat-room', projectId);

@@ -13,6 +13,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const {
   skipReason, mintToken, startHub, HubClients, api, sleep, withTimeout, FAST_RECONNECT, cutTransport, resume,
+  collect,
 } = require('./hub-helpers');
 
 const API_KEY = `hub-api-key-${crypto.randomBytes(8).toString('hex')}`;
@@ -21,12 +22,6 @@ const PROJECTS = ['n-chat', 'n-other'];
 const names = { alice: 'Alice Anders', bob: 'Bob Brown', carol: 'Carol Chen', dave: 'Dave Dunn', erin: 'Erin Eve' };
 const tokens = Object.fromEntries(
   Object.entries(names).map(([id, name]) => [id, mintToken(`u-${id}`, { name, projects: PROJECTS })]));
-
-/** Every payload of `event` that c received within `ms` (waits the whole `ms`). */
-async function collect(c, event, ms = 300) {
-  await sleep(ms);
-  return c.q[event].items.splice(0).map((i) => i[0]);
-}
 
 describe('hub: notifications', { skip: skipReason }, () => {
   const clients = new HubClients();

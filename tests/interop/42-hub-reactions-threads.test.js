@@ -7,7 +7,8 @@
 const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const {
-  skipReason, mintToken, startHub, HubClients, getMessages, sleep, withTimeout,
+  skipReason, mintToken, startHub, HubClients, getMessages, withTimeout,
+  collect,
 } = require('./hub-helpers');
 
 const PROJECTS = ['rx-react', 'rx-thread', 'rx-other'];
@@ -16,11 +17,6 @@ const tokens = {
   bob: mintToken('u-bob', { name: 'Bob Brown', projects: PROJECTS }),
   carol: mintToken('u-carol', { name: 'Carol Chen', projects: ['rx-other'] }),
 };
-
-async function collect(c, event, ms = 300) {
-  await sleep(ms);
-  return c.q[event].items.splice(0).map((i) => i[0]);
-}
 
 describe('hub: reactions and threads', { skip: skipReason }, () => {
   const clients = new HubClients();

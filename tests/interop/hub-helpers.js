@@ -269,6 +269,12 @@ const FAST_RECONNECT = {
   reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 300, randomizationFactor: 0,
 };
 
+/** Every payload of `event` that c received within `ms` (waits the whole `ms`); consumed. */
+async function collect(c, event, ms = 300) {
+  await sleep(ms);
+  return c.q[event].items.splice(0).map((i) => i[0]);
+}
+
 /** Resolves on c's next 'connect', skipping the connect_errors of failed reconnect attempts. */
 async function nextConnect(c, ms = 8000) {
   const deadline = Date.now() + ms;
@@ -349,6 +355,7 @@ module.exports = {
   checkMessage,
   asHistory,
   stripHistory,
+  collect,
   withTimeout,
   sleep,
 };
