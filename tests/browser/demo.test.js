@@ -7,11 +7,17 @@
 // pages say "reconnecting", the server comes back, and a third person (Carol, over the
 // HTTP API) posts while both pages are still held off the network; when they reconnect,
 // connection state recovery delivers Carol's message to each page exactly once.
+//
+// Then reactions (Bob reacts to Alice's message and takes it back), a notification the
+// backend posts for Bob (POST /api/notifications with the server's HUB_API_KEY: a toast
+// and the bell's badge, in both of Bob's tabs), and "Mark all read" clearing the badge in
+// Bob's other tab too (notifications-read).
 'use strict';
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -24,6 +30,7 @@ const ARTIFACTS = process.env.HUB_BROWSER_ARTIFACTS ||
 const HOST = '127.0.0.1';
 const STEP = 10_000;  // ms: the bound for any one thing to show up on a page
 const PROJECT = 'demo';
+const API_KEY = crypto.randomBytes(16).toString('hex');  // the server's HUB_API_KEY for this run
 
 const skip = !HUB_SERVER ? 'needs HUB_SERVER=/path/to/hub-server'
   : !fs.existsSync(CHROMIUM) ? `needs chromium at ${CHROMIUM} (scripts/setup.sh installs it)`
@@ -50,7 +57,8 @@ function freePort() {
 function startServer(port, dataDir) {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
-    for (const k of ['JWT_SECRET', 'HUB_DEV_AUTH', 'DATA_DIR', 'HUB_API_KEY']) delete env[k];
+    for (const k of ['JWT_SECRET', 'HUB_DEV_AUTH', 'DATA_DIR']) delete env[k];
+    env.HUB_API_KEY = API_KEY;  // server-to-server calls (POST /api/notifications)
     const child = spawn(HUB_SERVER, [
       '--dev-auth', '--host', HOST, '--port', String(port), '--data-dir', dataDir,
       // A short presence grace so that a closed page leaves the list promptly.
@@ -118,6 +126,11 @@ async function shot(page, name) {
 async function signIn(browser, base, name, viewport) {
   const context = await browser.newContext({ viewport });
   context.setDefaultTimeout(STEP);
+  return openTab(context, base, name);
+}
+
+/** Another tab in `context` (sessionStorage is per tab: it signs in again). */
+async function openTab(context, base, name) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -131,6 +144,26 @@ async function signIn(browser, base, name, viewport) {
 
 function messages(page, text) {
   return page.locator('[data-testid="message"]:not(.pending) > [data-testid="content"]', { hasText: text });
+}
+
+/** A top-level message (its own action bar, not its replies'). */
+function topMessage(page, text) {
+  return page.locator('#messages > [data-testid="message"]', { hasText: text });
+}
+
+/** The reaction chip of `emoji` on a top-level message ("👍 1"). */
+function chip(page, text, emoji) {
+  return topMessage(page, text).locator(':scope > .actions > .chip', { hasText: emoji });
+}
+
+/** The bell's badge showing exactly `n`. */
+function badgeShows(page, n) {
+  return page.locator('#badge:not([hidden])', { hasText: new RegExp(`^${n}$`) });
+}
+
+async function badgeCount(page) {
+  const badge = page.locator('#badge');
+  return (await badge.isHidden()) ? 0 : Number(await badge.textContent());
 }
 
 // ---- the test -------------------------------------------------------------------------------------
@@ -209,7 +242,8 @@ test('two people chat in chromium; the page recovers missed messages after a res
     await alice.page.fill('#message', 'One more thing');
     await alice.page.press('#message', 'Enter');
     await alice.page.locator('.toast.error', { hasText: 'Failed to send message' }).waitFor();
-    assert.equal(await alice.page.locator('[data-testid="message"]', { hasText: 'One more thing' }).count(), 0);
+    // The rollback is redrawn on the next frame, just after the toast.
+    await alice.page.locator('[data-testid="message"]', { hasText: 'One more thing' }).waitFor({ state: 'detached' });
     assert.equal(await alice.page.inputValue('#message'), 'One more thing');
     await shot(alice.page, '05-alice-send-refused-rolled-back');
     await alice.page.fill('#message', '');
@@ -255,6 +289,50 @@ test('two people chat in chromium; the page recovers missed messages after a res
     await messages(alice.page, 'Back online').waitFor();
     await shot(alice.page, '08-alice-live-again');
 
+    // Reactions: Bob reacts to Alice's message, Alice sees the count; Bob clicks his chip
+    // again and it is gone at Alice's. A second reaction stays (Dave gets it from history).
+    const hello = 'Hello Bob, the build is green';
+    await topMessage(bob.page, hello).locator(':scope > .actions button[aria-label="React 👍"]').click();
+    await chip(alice.page, hello, '👍 1').waitFor();
+    await bob.page.locator('#messages > li .chip[aria-pressed="true"]', { hasText: '👍 1' }).waitFor();
+    await shot(alice.page, '09-alice-sees-reaction');
+    await shot(bob.page, '09-bob-reacted');
+    await chip(bob.page, hello, '👍').click();
+    await chip(alice.page, hello, '👍').waitFor({ state: 'detached' });
+    await chip(bob.page, hello, '👍').waitFor({ state: 'detached' });
+    await shot(alice.page, '10-alice-reaction-removed');
+    await topMessage(bob.page, hello).locator(':scope > .actions button[aria-label="React 🎉"]').click();
+    await chip(alice.page, hello, '🎉 1').waitFor();
+
+    // Notifications. Bob opens a second tab: its badge comes from the join-user-room ack
+    // (Carol's message, posted while Bob was away, left a chat notification) and agrees
+    // with the first tab's.
+    const bob2 = await openTab(bob.context, base, 'Bob');
+    const before = await badgeCount(bob.page);
+    assert.equal(await badgeCount(bob2.page), before, 'second tab\'s badge (join-user-room unread)');
+    // The backend notifies Bob: only with the API key.
+    const note = { userId: 'bob', title: 'Deploy finished', message: 'build 42 is live', type: 'deploy' };
+    const refused = await postJson(`${base}/api/notifications`, note, 'not-the-key');
+    assert.equal(refused.status, 401, JSON.stringify(refused.body));
+    const notified = await postJson(`${base}/api/notifications`, note, API_KEY);
+    assert.equal(notified.status, 201, JSON.stringify(notified.body));
+    await bob.page.locator('.toast.note', { hasText: 'Deploy finished: build 42 is live' }).waitFor();
+    await badgeShows(bob.page, before + 1).waitFor();
+    await badgeShows(bob2.page, before + 1).waitFor();
+    assert.equal(await alice.page.locator('.toast', { hasText: 'Deploy finished' }).count(), 0,
+      'Alice does not get Bob\'s notification');
+    await shot(bob.page, '11-bob-notification-toast');
+    // Bob opens the bell and marks all read: the badge clears in both tabs.
+    await bob.page.click('#bell');
+    await bob.page.locator('#notification-list li.unread', { hasText: 'Deploy finished' }).waitFor();
+    await shot(bob.page, '12-bob-notification-panel');
+    await bob.page.click('#mark-all-read');
+    await bob.page.locator('#badge').waitFor({ state: 'hidden' });
+    await bob.page.locator('#notification-list li.read', { hasText: 'Deploy finished' }).waitFor();
+    await bob2.page.locator('#badge').waitFor({ state: 'hidden' });
+    await shot(bob.page, '13-bob-marked-read');
+    await shot(bob2.page, '13-bob-other-tab-cleared');
+
     // A newcomer gets the history through sync: the thread nested, Carol's message too,
     // and the others see them arrive.
     const dave = await signIn(browser, base, 'Dave', { width: 390, height: 800 });
@@ -265,9 +343,12 @@ test('two people chat in chromium; the page recovers missed messages after a res
     await alice.page.locator('#presence li[data-user="dave"]').waitFor();
     // Everything is on screen, so Dave's page marks it read: the unread pill goes away.
     await dave.page.locator('#unread-messages').waitFor({ state: 'hidden' });
-    await shot(dave.page, '09-dave-history');
+    // Reaction counts come with the history, not Dave's own.
+    await dave.page.locator('#messages > li > .actions > .chip[aria-pressed="false"]', { hasText: '🎉 1' }).waitFor();
+    await shot(dave.page, '14-dave-history');
 
     assert.deepEqual(alice.errors, [], 'no script errors on Alice\'s page');
     assert.deepEqual(bob.errors, [], 'no script errors on Bob\'s page');
+    assert.deepEqual(bob2.errors, [], 'no script errors on Bob\'s second tab');
     assert.deepEqual(dave.errors, [], 'no script errors on Dave\'s page');
   });

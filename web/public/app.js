@@ -217,13 +217,8 @@
       scheduleRender();
     });
     socket.on('message-reaction', onReaction);
-    socket.on('notification', (n) => {
-      if (!n || !n.id || S.notifications.has(n.id)) return;
-      S.notifications.set(n.id, n);
-      if (!n.read) S.unreadNotifications += 1;
-      toast(`${n.title || 'Notification'}${n.message ? ': ' + n.message : ''}`, 'note');
-      renderNotifications();
-    });
+    socket.on('notification', onNotification);
+    // Another tab of mine marked notifications read (mine gets the ack instead).
     socket.on('notifications-read', ({ ids, all, unread } = {}) => {
       for (const n of S.notifications.values()) if (all || (ids || []).includes(n.id)) n.read = true;
       if (typeof unread === 'number') S.unreadNotifications = unread;
@@ -241,7 +236,9 @@
       banner('recovered');
       const presence = await request('get-presence', { projectId: S.project });
       if (presence.ok) setOnline(presence.online);
-      await catchUp();  // belt and braces: duplicates are dropped by id
+      // Belt and braces (duplicates are merged by id); from the oldest message shown, since
+      // reactions and reply counts that changed meanwhile are not replayed.
+      await catchUp(firstLoadedSeq());
       return;
     }
     const user = await request('join-user-room', S.me.id);
@@ -263,7 +260,7 @@
       $('history-note').textContent = room.lastSeq > HISTORY ? 'Older messages are not shown.' : 'Start of the conversation.';
       scrollToBottom();
     } else {
-      await catchUp();
+      await catchUp(firstLoadedSeq());  // also refreshes the reactions and reply counts shown
     }
     banner(reconnect && S.wasDisconnected ? 'resynced' : 'connected');
   }
@@ -273,8 +270,9 @@
     for (let page = 0; page < 20; page++) {
       const res = await request('sync', { projectId: S.project, afterSeq: after, limit: 200 });
       if (!res.ok) {
-        if (res.error === 'gap' && typeof res.oldestSeq === 'number') {
-          toast('Some older messages have expired', 'info');
+        if (res.error === 'gap' && typeof res.oldestSeq === 'number' && res.oldestSeq - 1 > after) {
+          // Only news if messages we never had are gone (not ones merely being refreshed).
+          if (res.oldestSeq > S.lastSeq + 1) toast('Some older messages have expired', 'info');
           after = res.oldestSeq - 1;
           continue;
         }
@@ -287,6 +285,13 @@
     }
   }
 
+  // The seq just before the oldest message loaded (for a refresh of what is on screen).
+  function firstLoadedSeq() {
+    let first = S.lastSeq;
+    for (const m of S.messages.values()) if (!m.temp && m.seq && m.seq - 1 < first) first = m.seq - 1;
+    return first;
+  }
+
   function setOnline(list) {
     S.online.clear();
     for (const u of list || []) if (u && u.userId) S.online.set(String(u.userId), u.userName || u.userId);
@@ -297,7 +302,15 @@
 
   function addMessage(m, live) {
     if (!m || !m.id) return;
-    if (S.messages.has(m.id)) return;  // replayed and synced copies are the same message
+    const known = S.messages.get(m.id);
+    if (known) {
+      // Replayed and synced copies are the same message; a copy from `sync` carries the
+      // current reaction counts and reply count, which live events do not repeat.
+      if (m.reactions && typeof m.reactions === 'object') known.reactions = { ...m.reactions };
+      if (typeof m.replyCount === 'number') known.replyCount = m.replyCount;
+      scheduleRender();
+      return;
+    }
     if (m.senderId === S.me.id) {
       // Our own message coming back before its ack: it replaces its optimistic copy.
       for (const [tempId, content] of S.pending) {
@@ -364,6 +377,15 @@
   async function react(message, emoji) {
     if (!S.features.react) return toast('Reactions are not available on this server', 'info');
     const res = await request('react', { projectId: S.project, messageId: message.id, emoji });
+    if (res.ok && (res.action === 'added' || res.action === 'removed')) {
+      // The count comes with message-reaction (sent to all my tabs); this says whether it is mine.
+      const m = S.messages.get(message.id);
+      if (m) {
+        m.mine = m.mine || {};
+        m.mine[emoji] = res.action === 'added';
+        scheduleRender();
+      }
+    }
     if (!res.ok) {
       if (res.error === 'timeout') S.features.react = false;
       toast(res.error === 'timeout' ? 'Reactions are not available on this server' : `Reaction failed (${res.error})`,
@@ -384,14 +406,22 @@
     scheduleRender();
   }
 
+  // All replies of a thread: sync {thread} pages through them (afterSeq is a room seq).
   async function loadThread(message) {
     if (!S.features.thread) return toast('Threads cannot be loaded from this server', 'info');
-    const res = await request('sync', { projectId: S.project, thread: message.id });
-    if (!res.ok || !Array.isArray(res.messages)) {
-      S.features.thread = false;
-      return toast('Threads cannot be loaded from this server', 'info');
+    let after = 0;
+    for (let page = 0; page < 20; page++) {
+      const res = await request('sync', { projectId: S.project, thread: message.id, afterSeq: after, limit: 200 });
+      if (!res.ok || !Array.isArray(res.messages)) {
+        if (res.error === 'timeout') S.features.thread = false;
+        return toast(res.error === 'timeout' ? 'Threads cannot be loaded from this server'
+          : `Could not load the thread (${res.error})`, res.error === 'timeout' ? 'info' : 'error');
+      }
+      if (res.root) addMessage(res.root, false);  // its current reactions
+      for (const m of res.messages) addMessage(m, false);
+      if (!res.hasMore || !res.messages.length) return;
+      after = res.messages[res.messages.length - 1].seq;
     }
-    for (const m of res.messages) addMessage(m, false);
   }
 
   // ---- read markers and unread counts --------------------------------------------------------
@@ -404,12 +434,14 @@
   }
 
   // Marks everything read when the newest message is on screen and the page is visible.
+  // At most one mark-read every 400 ms; a pending one is kept (not pushed back by every
+  // redraw: a busy room, with reactions coming in, would otherwise postpone it for ever).
   function maybeMarkRead() {
-    if (document.hidden || !atBottom() || S.lastSeq <= S.lastReadSeq) return;
-    clearTimeout(S.markReadTimer);
+    if (document.hidden || !atBottom() || S.lastSeq <= S.lastReadSeq || S.markReadTimer) return;
     S.markReadTimer = setTimeout(async () => {
+      S.markReadTimer = null;
       const seq = S.lastSeq;
-      if (seq <= S.lastReadSeq) return;
+      if (seq <= S.lastReadSeq || document.hidden || !atBottom()) return;
       const res = await request('mark-read', { projectId: S.project, seq });
       if (res.ok) {
         S.lastReadSeq = Math.max(S.lastReadSeq, res.lastReadSeq || seq);
@@ -452,13 +484,46 @@
 
   // ---- notifications ---------------------------------------------------------------------------
 
-  async function markAllNotificationsRead() {
-    const res = await request('mark-notifications-read', { all: true });
+  // A notification, or a new version of one: chat notifications are coalesced per project
+  // (same id, data.count grows, createdAt changes) until read, and a new version is unread again.
+  function onNotification(n) {
+    if (!n || !n.id) return;
+    const prev = S.notifications.get(n.id);
+    if (prev && prev.createdAt === n.createdAt) return;  // the same version again (replay, push on connect)
+    if (!n.read && (!prev || prev.read)) S.unreadNotifications += 1;
+    S.notifications.set(n.id, n);
+    if (!n.read) toast(`${n.title || 'Notification'}${n.message ? ': ' + n.message : ''}`, 'note');
+    renderNotifications();
+  }
+
+  // The inbox as the server has it (GET /api/notifications with my token): the page only
+  // hears of notifications that arrive while it is open, the badge counts older ones too.
+  async function loadNotifications() {
+    let res;
+    try {
+      res = await fetch('/api/notifications?limit=50', {
+        headers: { Authorization: `Bearer ${S.token}` },
+        signal: AbortSignal.timeout(ACK_TIMEOUT),
+      });
+    } catch { return; }
+    if (!res.ok) return;  // a server without the inbox: keep what arrived live
+    const body = await res.json().catch(() => null);
+    if (!body || !Array.isArray(body.notifications)) return;
+    for (const n of body.notifications) if (n && n.id) S.notifications.set(n.id, n);
+    if (typeof body.unread === 'number') S.unreadNotifications = body.unread;
+    renderNotifications();
+  }
+
+  // {all: true} or {ids: [...]}; the ack carries the new unread count, my other tabs get
+  // notifications-read.
+  async function markNotificationsRead(which) {
+    const res = await request('mark-notifications-read', which);
     if (!res.ok) {
-      return toast(res.error === 'timeout' ? 'Notifications are not available on this server' : 'Could not mark read', 'info');
+      return toast(res.error === 'timeout' ? 'Notifications are not available on this server'
+        : `Could not mark read (${res.error})`, 'info');
     }
-    for (const n of S.notifications.values()) n.read = true;
-    S.unreadNotifications = typeof res.unread === 'number' ? res.unread : 0;
+    for (const n of S.notifications.values()) if (which.all || which.ids.includes(n.id)) n.read = true;
+    if (typeof res.unread === 'number') S.unreadNotifications = res.unread;
     renderNotifications();
   }
 
@@ -541,9 +606,10 @@
     if (!m.temp) {
       const bar = el('div', { class: 'actions' });
       for (const [emoji, count] of Object.entries(m.reactions || {})) {
+        const on = Boolean(m.mine && m.mine[emoji]);
         bar.append(el('button', {
-          type: 'button', class: `chip${m.mine && m.mine[emoji] ? ' on' : ''}`, 'aria-label': `${emoji} ${count}`,
-          onclick: () => react(m, emoji),
+          type: 'button', class: `chip${on ? ' on' : ''}`, 'aria-label': `${emoji} ${count}`,
+          'aria-pressed': String(on), title: on ? 'Remove your reaction' : 'React', onclick: () => react(m, emoji),
         }, `${emoji} ${count}`));
       }
       const picker = el('span', { class: 'picker' });
@@ -601,8 +667,12 @@
     b.textContent = String(S.unreadNotifications);
     const items = [...S.notifications.values()].sort((a, b2) => (a.createdAt < b2.createdAt ? 1 : -1));
     $('notification-list').replaceChildren(...items.map((n) =>
-      el('li', { class: n.read ? 'read' : '' }, el('strong', {}, n.title || 'Notification'), ' ', n.message || '',
-        el('div', { class: 'muted small' }, timeOf(n.createdAt)))));
+      el('li', { class: n.read ? 'read' : 'unread', dataset: { id: n.id } },
+        el('strong', {}, n.title || 'Notification'), ' ', n.message || '',
+        el('div', { class: 'muted small' }, timeOf(n.createdAt), ' ',
+          n.read ? null : el('button', {
+            type: 'button', class: 'link', onclick: () => markNotificationsRead({ ids: [n.id] }),
+          }, 'Mark read')))));
     $('no-notifications').hidden = items.length > 0;
     renderUnread();
   }
@@ -641,8 +711,9 @@
     const panel = $('notifications');
     panel.hidden = !panel.hidden;
     $('bell').setAttribute('aria-expanded', String(!panel.hidden));
+    if (!panel.hidden) loadNotifications();
   });
-  $('mark-all-read').addEventListener('click', markAllNotificationsRead);
+  $('mark-all-read').addEventListener('click', () => markNotificationsRead({ all: true }));
   $('unread-messages').addEventListener('click', scrollToBottom);  // reading them marks them read
   $('messages').addEventListener('scroll', () => maybeMarkRead());
   document.addEventListener('visibilitychange', () => maybeMarkRead());
