@@ -6,6 +6,8 @@
 
 #include <charconv>
 #include <ctime>
+#include <deque>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -53,6 +55,8 @@ struct chat_room_state {
   // Reactions by message seq: emoji -> users. Loaded at spawn; small next to the log.
   std::map<std::uint64_t, std::map<std::string, std::set<std::string>>> reactions;
   int loads_pending = 0;  // initial loads still outstanding (messages wait meanwhile)
+  std::deque<std::function<void()>> reaction_queue;  // reaction writes, one at a time
+  bool reacting = false;
 };
 
 using room_actor = caf::stateful_actor<chat_room_state>;
@@ -213,7 +217,7 @@ void thread_history(room_actor* self, std::uint64_t root, std::uint64_t after, s
         self->request(self->state.storage, storage_timeout, storage::read_seqs_atom::value,
                       room_log(self->state.project), std::move(seqs))
           .then(
-            [self, root, has_more, promise](const storage::read_result_ptr& r) mutable {
+            [self, root, has_more, reply_count = index->last_seq, promise](const storage::read_result_ptr& r) mutable {
               json root_message;  // null when pruned
               json messages = json::array();
               for (const auto& e : r->entries) {
@@ -221,10 +225,10 @@ void thread_history(room_actor* self, std::uint64_t root, std::uint64_t after, s
                 else messages.push_back(message_from_log(e.seq, e.value));
               }
               if (!root_message.is_null()) {
-                json one = json::array({std::move(root_message)});
                 auto it = self->state.reactions.find(root);
-                one[0]["reactions"] = reaction_counts(it == self->state.reactions.end() ? nullptr : &it->second);
-                root_message = std::move(one[0]);
+                root_message["replyCount"] = reply_count;
+                root_message["reactions"] =
+                  reaction_counts(it == self->state.reactions.end() ? nullptr : &it->second);
               }
               deliver_page(self, std::move(messages), json{{"hasMore", has_more}, {"root", std::move(root_message)}},
                            promise);
@@ -428,41 +432,45 @@ void post(room_actor* self, const chat_post_ptr& post) {
       });
 }
 
-// Toggles `user`'s `emoji` on message `seq`; stored before it is announced.
-caf::result<bool, std::string> react(room_actor* self, const std::string& user, std::uint64_t seq,
-                                     const std::string& emoji) {
+void next_reaction(room_actor* self);
+
+// Toggles `user`'s `emoji` on message `seq`. One reaction write at a time per room, and
+// the room's reactions (what history shows) change only once the write is durable, so
+// a history read never shows a reaction before (or without) its message-reaction.
+void react(room_actor* self, const std::string& user, std::uint64_t seq, const std::string& emoji,
+           caf::response_promise promise) {
   auto& s = self->state;
-  if (seq == 0 || seq > s.last_seq) return {false, std::string{"not_found"}};
-  auto& by_emoji = s.reactions[seq];
-  auto& users = by_emoji[emoji];
+  if (seq == 0 || seq > s.last_seq) {
+    promise.deliver(false, std::string{"not_found"});
+    return next_reaction(self);
+  }
+  auto next = s.reactions[seq];  // a copy: the committed state stays until the write lands
+  if (next.empty()) s.reactions.erase(seq);
+  auto& users = next[emoji];
   bool added = users.insert(user).second;
   if (!added) users.erase(user);
-  if (users.empty()) by_emoji.erase(emoji);
+  if (users.empty()) next.erase(emoji);
   json stored = json::object();
-  for (const auto& [e, us] : by_emoji) {
+  for (const auto& [e, us] : next) {
     json list = json::array();
     for (const auto& u : us) list.push_back(u);
     stored[e] = std::move(list);
   }
-  if (by_emoji.empty()) s.reactions.erase(seq);
-  auto promise = self->make_response_promise<bool, std::string>();
-  auto announce = [self, user, seq, emoji, added, promise](bool) mutable {
+  auto announce = [self, user, seq, emoji, added, next, promise](bool) mutable {
     auto& s = self->state;
+    if (next.empty()) s.reactions.erase(seq);
+    else s.reactions[seq] = std::move(next);
     json event{{"projectId", s.project}, {"messageId", message_id(s.project, seq)}, {"userId", user},
                {"emoji", emoji}, {"action", added ? "added" : "removed"}};
     auto b = s.group;
     b.emit("message-reaction", json::array({std::move(event)}));
     promise.deliver(true, std::string{added ? "added" : "removed"});
+    next_reaction(self);
   };
-  auto failed = [self, user, seq, emoji, added, promise](caf::error& e) mutable {
+  auto failed = [self, promise](caf::error& e) mutable {
     log::warn("room ", self->state.project, ": reaction not stored: ", self->system().render(e));
-    // Undo in memory what was not stored.
-    auto& users = self->state.reactions[seq][emoji];
-    if (added) users.erase(user);
-    else users.insert(user);
-    if (users.empty()) self->state.reactions[seq].erase(emoji);
-    if (self->state.reactions[seq].empty()) self->state.reactions.erase(seq);
     promise.deliver(false, std::string{"storage"});
+    next_reaction(self);
   };
   if (stored.empty())
     self->request(s.storage, storage_timeout, storage::kv_erase_atom::value, reactions_key(s.project, seq))
@@ -471,7 +479,18 @@ caf::result<bool, std::string> react(room_actor* self, const std::string& user, 
     self->request(s.storage, storage_timeout, storage::kv_put_atom::value, reactions_key(s.project, seq),
                   stored.dump())
       .then(announce, failed);
-  return promise;
+}
+
+void next_reaction(room_actor* self) {
+  auto& s = self->state;
+  if (s.reaction_queue.empty()) {
+    s.reacting = false;
+    return;
+  }
+  s.reacting = true;
+  auto op = std::move(s.reaction_queue.front());
+  s.reaction_queue.pop_front();
+  op();
 }
 
 room_info_ptr make_room_info(room_actor* self) {
@@ -490,8 +509,14 @@ caf::behavior running_room(room_actor* self) {
       if (std::exchange(self->state.posted_since_sweep, false)) arm_sweep(self);
     },
     [self](post_atom, const chat_post_ptr& p) { post(self, p); },
-    [self](react_atom, const std::string& user, std::uint64_t seq, const std::string& emoji) {
-      return react(self, user, seq, emoji);
+    [self](react_atom, const std::string& user, std::uint64_t seq,
+           const std::string& emoji) -> caf::result<bool, std::string> {
+      auto promise = self->make_response_promise<bool, std::string>();
+      self->state.reaction_queue.push_back([self, user, seq, emoji, promise]() mutable {
+        react(self, user, seq, emoji, promise);
+      });
+      if (!self->state.reacting) next_reaction(self);
+      return promise;
     },
     [self](history_atom, std::uint64_t after, std::uint64_t limit, std::uint64_t thread) -> caf::result<json_ptr> {
       auto promise = self->make_response_promise<json_ptr>();

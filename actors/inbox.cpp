@@ -14,8 +14,8 @@ std::string excerpt(const std::string& text, std::size_t n) {
   return text.substr(0, end) + "…";
 }
 
-std::string chat_title(std::uint64_t count, const std::string& sender, const std::string& project) {
-  if (count == 1) return "New message from " + sender;
+std::string chat_title(std::uint64_t count, const std::string& project) {
+  if (count == 1) return "New message in " + project;
   return std::to_string(count) + " new messages in " + project;
 }
 
@@ -91,7 +91,7 @@ json inbox::chat_entry(const std::string& project, const json& message, const st
   data["messageId"] = message.value("id", std::string{});
   data["seq"] = message.value("seq", std::uint64_t{0});
   json input = json::object();
-  input["title"] = chat_title(count, sender, project);
+  input["title"] = chat_title(count, project);
   input["message"] = sender + ": " + excerpt(message.value("content", std::string{}), excerpt_bytes);
   input["type"] = "chat";
   input["data"] = std::move(data);

@@ -137,7 +137,7 @@ describe('hub: notifications', { skip: skipReason }, () => {
     const bob = await connect('bob');
     const m1 = (await alice.ack('send-message', { projectId: 'n-chat', content: 'hello erin' })).message;
     const first = await erin.next('notification');
-    checkNotification(first, { type: 'chat', read: false, title: 'New message from Alice Anders', message: 'Alice Anders: hello erin' });
+    checkNotification(first, { type: 'chat', read: false, title: 'New message in n-chat', message: 'Alice Anders: hello erin' });
     assert.deepEqual(first.data, { projectId: 'n-chat', count: 1, messageId: m1.id, seq: m1.seq });
     const m2 = (await dave.ack('send-message', { projectId: 'n-chat', content: 'me too' })).message;
     const second = await erin.next('notification');

@@ -94,6 +94,7 @@ describe('hub: reactions and threads', { skip: skipReason }, () => {
     assert.equal(thread.ok, true, JSON.stringify(thread));
     assert.equal(thread.root.id, root.id);
     assert.equal(thread.root.content, 'root');
+    assert.equal(thread.root.replyCount, 2);
     assert.deepEqual(thread.messages.map((x) => [x.id, x.content, x.replyTo]),
       [[r1.id, 'reply one', root.id], [r2.id, 'reply two', root.id]]);
     assert.equal(thread.hasMore, false);

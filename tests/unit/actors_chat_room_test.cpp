@@ -695,6 +695,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room replies must name a message of
   auto thread = history(*this, room, 0, 50, 1);
   REQUIRE((*thread)["ok"] == true);
   CHECK((*thread)["root"]["content"] == "root");
+  CHECK((*thread)["root"]["replyCount"] == 2);
   REQUIRE((*thread)["messages"].size() == 2);
   CHECK((*thread)["messages"][0]["content"] == "reply 1");
   CHECK((*thread)["messages"][1]["content"] == "reply 2");

@@ -79,7 +79,7 @@ TEST_CASE("inbox: chat notifications coalesce per project until read", "[inbox]"
   CHECK(e1["n"]["type"] == "chat");
   CHECK(e1["n"]["data"]["count"] == 1);
   CHECK(e1["n"]["data"]["messageId"] == "p1:1");
-  CHECK(e1["n"]["title"] == "New message from ann");
+  CHECK(e1["n"]["title"] == "New message in p1");
   CHECK(e1["n"]["message"] == "ann: hello");
   box.apply(1, e1);
 
