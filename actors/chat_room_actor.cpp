@@ -4,6 +4,7 @@
 #include "util/log.hpp"
 #include "util/metrics.hpp"
 #include "util/random_id.hpp"
+#include "util/sources.hpp"
 
 #include <ctime>
 #include <map>
@@ -86,7 +87,7 @@ void arm_sweep(room_actor* self) {
 // times they name.
 void sweep_by_age(room_actor* self) {
   auto& s = self->state;
-  auto cutoff = iso8601(std::chrono::system_clock::now() - s.cfg.retention_age);
+  auto cutoff = iso8601(wall_now() - s.cfg.retention_age);
   self->request(s.storage, storage_timeout, storage::read_atom::value, room_log(s.project),
                 std::uint64_t{0}, std::uint64_t{256})
     .then(
@@ -198,7 +199,7 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
         stored["senderId"] = post->user_id;
         stored["senderName"] = post->user_name;
         stored["content"] = post->content;
-        stored["createdAt"] = iso8601(std::chrono::system_clock::now());
+        stored["createdAt"] = iso8601(wall_now());
         if (!post->reply_to.is_null()) stored["replyTo"] = post->reply_to;
         std::string value = stored.dump();
         // Responses from one storage actor arrive in request order, so broadcasts go
