@@ -27,7 +27,7 @@ std::int64_t parse_duration_ms(const std::string& s) {
 void usage() {
   std::puts(
     "usage: hub-sim [--seed S | --seeds A..B] [--clients N] [--duration 10m]\n"
-    "               [--faults none|default|heavy] [--trace FILE] [--quiet]\n"
+    "               [--faults none|default|heavy] [--trace FILE] [--quiet] [--shrink]\n"
     "               [--inject-bug skip-replay]   (builds with -DHUB_SIM_BUGS=ON)\n"
     "               [--replay FILE]              (not implemented yet)\n"
     "Runs hub-server's actors under virtual time with simulated clients, network and\n"
@@ -58,6 +58,7 @@ options parse(int argc, char** argv) {
     else if (a == "--inject-bug") o.inject_bug = val();
     else if (a == "--replay") o.replay_path = val();
     else if (a == "--quiet") o.quiet = true;
+    else if (a == "--shrink") o.shrink = true;
     else if (a == "--help" || a == "-h") {
       usage();
       std::exit(0);
@@ -79,6 +80,40 @@ void report(const options& o, std::uint64_t seed, const simulation& sim, const r
   std::printf("  last events of the run:\n");
   for (const auto& l : sim.tr.recent(25)) std::printf("    %s\n", l.c_str());
   std::printf("reproduce: %s\n", o.command_for(seed).c_str());
+}
+
+// Looks for a smaller run that breaks the same invariant: first the same run cut
+// right after the violation (the prefix of a run does not depend on its duration),
+// then fewer clients and shorter runs, each tried with the same seed.
+void shrink(options o, std::uint64_t seed, const violation& first) {
+  o.trace_path.clear();
+  o.sweep = false;
+  auto fails = [&](const options& c, std::string* inv) {
+    simulation sim(c, seed);
+    auto r = sim.run();
+    if (!r.ok && inv) *inv = r.failure->invariant;
+    return !r.ok && r.failure->invariant == first.invariant;
+  };
+  if (first.at < o.duration_ms * 1'000'000) {
+    auto c = o;
+    c.duration_ms = first.at / 1'000'000 + 1;
+    if (fails(c, nullptr)) o = c;
+  }
+  for (int round = 0; round < 12; ++round) {
+    bool progress = false;
+    if (o.clients > 2) {
+      auto c = o;
+      c.clients = o.clients / 2;
+      if (fails(c, nullptr)) o = c, progress = true;
+    }
+    if (o.duration_ms > 2000) {
+      auto c = o;
+      c.duration_ms = o.duration_ms / 2;
+      if (fails(c, nullptr)) o = c, progress = true;
+    }
+    if (!progress) break;
+  }
+  std::printf("shrunk: %s\n", o.command_for(seed).c_str());
 }
 
 }  // namespace
@@ -116,7 +151,10 @@ int main(int argc, char** argv) {
   if (!o.sweep) {
     simulation sim(o, o.seed);
     auto r = sim.run();
-    if (!r.ok) report(o, o.seed, sim, r);
+    if (!r.ok) {
+      report(o, o.seed, sim, r);
+      if (o.shrink) shrink(o, o.seed, *r.failure);
+    }
     else if (!o.quiet)
       std::printf("ok: seed %llu, %d clients, %.0f virtual s in %.2f wall s (%.0fx), %llu events, %llu acked, "
                   "%llu reconnects (%llu recovered), %llu crashes\n",
@@ -146,7 +184,10 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(r.recovered), static_cast<unsigned long long>(r.crashes));
     std::fflush(stdout);
     if (!r.ok) {
-      if (failed == 0) report(o, s, sim, r);
+      if (failed == 0) {
+        report(o, s, sim, r);
+        if (o.shrink) shrink(o, s, *r.failure);
+      }
       ++failed;
       failed_seeds += " " + std::to_string(s);
     }

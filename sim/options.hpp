@@ -18,6 +18,7 @@ struct options {
   std::string inject_bug;            // only with HUB_SIM_BUGS
   std::string replay_path;           // not implemented yet
   bool quiet = false;
+  bool shrink = false;  // on a violation, look for a smaller failing run
   std::string argv0 = "build/hub-sim";
 
   // The command that reproduces a run of `seed` with these options.

@@ -39,7 +39,8 @@ void trace::emit(nanos t, int client, std::string_view kind, std::string_view bo
   ++n_;
   if (file_) *file_ << line << '\n';
   if (client >= 0) {
-    auto& r = per_client_[client];
+    if (per_client_.size() <= static_cast<std::size_t>(client)) per_client_.resize(static_cast<std::size_t>(client) + 1);
+    auto& r = per_client_[static_cast<std::size_t>(client)];
     r.push_back(line);
     if (r.size() > client_ring_size) r.pop_front();
   }
@@ -59,9 +60,9 @@ std::vector<std::string> trace::recent(std::size_t n) const {
 }
 
 std::vector<std::string> trace::recent_of(int client) const {
-  auto it = per_client_.find(client);
-  if (it == per_client_.end()) return {};
-  return {it->second.begin(), it->second.end()};
+  if (client < 0 || static_cast<std::size_t>(client) >= per_client_.size()) return {};
+  const auto& r = per_client_[static_cast<std::size_t>(client)];
+  return {r.begin(), r.end()};
 }
 
 void trace::flush() {

@@ -40,7 +40,7 @@ class trace {
   std::uint64_t h_ = 0xcbf29ce484222325ULL;
   std::uint64_t n_ = 0;
   std::deque<std::string> ring_;
-  std::map<int, std::deque<std::string>> per_client_;
+  std::vector<std::deque<std::string>> per_client_;  // by client index
 };
 
 std::string json_escape(std::string_view s);
