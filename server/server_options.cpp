@@ -85,6 +85,8 @@ server_options parse_server_options(int argc, char** argv) {
     ->capture_default_str()->check(CLI::Range(1, 256));
   app.add_option("--log-level", o.log_level, "debug, info, warn, error or off")
     ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))->capture_default_str();
+  app.add_option("--record", o.record_path,
+                 "Record every connection's inbound packets (JSON lines) for hub-sim --replay");
   app.add_option("--data-dir", o.data_dir, "RocksDB data directory (env DATA_DIR)")->capture_default_str();
   app.add_flag("--dev-auth", o.hub.dev_auth,
                "Development mode: accept {userId, userName} or no auth at all (env HUB_DEV_AUTH=1)");

@@ -22,6 +22,7 @@ struct server_options {
   std::size_t workers = 2;            // CAF worker threads
   std::size_t io_threads = 1;         // Asio threads
   std::string log_level = "info";
+  std::string record_path;  // --record: inbound traffic for hub-sim --replay
   // --app hub
   std::string data_dir = "./data";
   std::chrono::milliseconds recovery_window{120000};  // 0: connection state recovery off
