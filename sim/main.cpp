@@ -29,7 +29,7 @@ void usage() {
     "usage: hub-sim [--seed S | --seeds A..B] [--clients N] [--duration 10m]\n"
     "               [--faults none|default|heavy] [--trace FILE] [--quiet] [--shrink]\n"
     "               [--inject-bug skip-replay]   (builds with -DHUB_SIM_BUGS=ON)\n"
-    "               [--replay FILE]              (not implemented yet)\n"
+    "               [--replay FILE]   (traffic recorded by hub-server --record FILE)\n"
     "Runs hub-server's actors under virtual time with simulated clients, network and\n"
     "faults; checks invariants. Last line: hash: <hex>. Exit 0 iff no violation.");
 }
@@ -123,6 +123,7 @@ std::string options::command_for(std::uint64_t s) const {
   std::string c = argv0 + " --seed " + std::to_string(s) + " --clients " + std::to_string(clients) + " --duration " +
                   std::to_string(duration_ms) + "ms --faults " + faults;
   if (!inject_bug.empty()) c += " --inject-bug " + inject_bug;
+  if (!replay_path.empty()) c += " --replay " + replay_path;
   return c + " --trace trace.jsonl";
 }
 }  // namespace hub::sim
@@ -134,10 +135,6 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hub-sim: %s\n", e.what());
     usage();
-    return 2;
-  }
-  if (!o.replay_path.empty()) {
-    std::fprintf(stderr, "hub-sim: --replay is not implemented yet\n");
     return 2;
   }
   if (!o.inject_bug.empty()) {
@@ -158,7 +155,7 @@ int main(int argc, char** argv) {
     else if (!o.quiet)
       std::printf("ok: seed %llu, %d clients, %.0f virtual s in %.2f wall s (%.0fx), %llu events, %llu acked, "
                   "%llu reconnects (%llu recovered), %llu crashes\n",
-                  static_cast<unsigned long long>(o.seed), o.clients, static_cast<double>(r.virtual_time) / 1e9,
+                  static_cast<unsigned long long>(o.seed), static_cast<int>(r.clients), static_cast<double>(r.virtual_time) / 1e9,
                   r.wall_seconds, static_cast<double>(r.virtual_time) / 1e9 / std::max(r.wall_seconds, 1e-9),
                   static_cast<unsigned long long>(r.events), static_cast<unsigned long long>(r.acked),
                   static_cast<unsigned long long>(r.reconnects), static_cast<unsigned long long>(r.recovered),

@@ -107,11 +107,26 @@ run_result simulation::run() {
                      ",\"duration_ms\":" + std::to_string(opt.duration_ms) + ",\"faults\":" + json_escape(opt.faults));
   try {
     world.start();
-    load.populate(opt.clients);
-    load.start();
+    nanos traffic_end = ms(opt.duration_ms);
+    if (!opt.replay_path.empty()) {
+      // Replay: one scripted client per recorded connection, no synthetic workload.
+      auto scripts = load_record(opt.replay_path);
+      traffic_end = 0;
+      for (auto& sc : scripts) {
+        for (auto& it : sc.items) traffic_end = std::max(traffic_end, it.at);
+        clients.push_back(std::make_unique<virtual_client>(*this, static_cast<int>(clients.size()), sc.user,
+                                                           std::vector<std::string>{}, rand.fork()));
+        clients.back()->play(std::move(sc));
+      }
+      traffic_end += secs(1);
+      log(-1, "replay", "\"connections\":" + std::to_string(clients.size()) + ",\"until_ms\":" +
+                          std::to_string(traffic_end / 1'000'000));
+    } else {
+      load.populate(opt.clients);
+      load.start();
+    }
     fault.start();
     after(secs(1), [this] { periodic_checks(); });
-    const nanos traffic_end = ms(opt.duration_ms);
     loop_until(traffic_end);
     // Settle: no new traffic or faults, partitions healed, everyone reconnects.
     traffic = false;
@@ -134,6 +149,7 @@ run_result simulation::run() {
     log(v.client, "violation", "\"invariant\":" + json_escape(v.invariant) + ",\"detail\":" + json_escape(v.detail));
   }
   stats.virtual_time = now();
+  stats.clients = clients.size();
   stats.events = tr.lines();
   tr.flush();
   stats.hash = tr.hash_hex();
@@ -177,6 +193,7 @@ void simulation::final_checks() {
   }
   // acked-delivered: every member received every acknowledged message since it first joined.
   for (auto& c : clients) {
+    if (c->finished()) continue;  // a replayed connection that left
     for (auto& [p, r] : c->rooms) {
       if (!r.want || !r.base) continue;
       auto a = check.acked_messages().find(p);
@@ -191,7 +208,9 @@ void simulation::final_checks() {
   for (const auto& p : projects) {
     std::set<std::string> expected;
     for (auto& c : clients)
-      if (c->rooms.count(p) && c->rooms.at(p).m == room_view::member::joined) expected.insert(c->user);
+      if (!c->finished() && c->ph == virtual_client::phase::connected && c->rooms.count(p) &&
+          c->rooms.at(p).m == room_view::member::joined)
+        expected.insert(c->user);
     auto info = std::make_shared<room_info_ptr>();
     world.room_info(p, info);
     env.run();

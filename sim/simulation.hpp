@@ -33,6 +33,7 @@ struct run_result {
   std::uint64_t reconnects = 0;
   std::uint64_t recovered = 0;   // reconnects that recovered the session
   std::uint64_t crashes = 0;
+  std::size_t clients = 0;
 };
 
 // Fixed parameters of the model (the server's defaults, where it has them).

@@ -15,10 +15,108 @@ virtual_client::virtual_client(simulation& sim, int index, std::string user, std
 
 void virtual_client::start() { connect(); }
 
+// -- replay ----------------------------------------------------------------------------------
+
+void virtual_client::play(script sc) {
+  scripted_ = true;
+  next_ack_ = 1'000'000'000;  // our own acks (probes, syncs, rejoins) never collide with recorded ids
+  rooms.clear();
+  sim_.at(sc.opened, [this] { connect(); });
+  for (auto& it : sc.items) sim_.at(std::max(it.at, sc.opened), [this, it] { play_item(it); });
+}
+
+void virtual_client::play_item(const script_item& it) {
+  if (done_) return;
+  if (it.ev == "close") {
+    // The recorded transport ended. A close the server caused is the server's to
+    // repeat (or not); a client-side one is replayed.
+    if (it.data == "forced close") return;
+    sim_.log(index, "replay-close", "\"reason\":" + json_escape(it.data));
+    done_ = true;
+    if (link_) {
+      auto l = link_;
+      sim_.net.client_close(l);
+      link_.reset();
+    }
+    ph = phase::offline;
+    return;
+  }
+  if (it.ev != "text") return;  // binary attachments: the hub uses none
+  if (!it.data.empty() && it.data[0] == '0') {
+    connect_text_ = it.data;
+    if (ph == phase::open) send_connect();
+    return;
+  }
+  if (ph == phase::connected) send_recorded(it.data);
+  else pending_.push_back(it.data);
+}
+
+void virtual_client::send_connect() {
+  // The recorded CONNECT, with this run's pid and offset when there is a session to recover.
+  std::string text = connect_text_;
+  auto brace = text.find('{');
+  if (pid_ && brace != std::string::npos) {
+    auto auth = json::parse(text.substr(brace), nullptr, false);
+    if (auth.is_object()) {
+      auth["pid"] = *pid_;
+      if (offset_) auth["offset"] = *offset_;
+      else auth.erase("offset");
+      text = text.substr(0, brace) + auth.dump();
+    }
+  } else if (brace != std::string::npos) {
+    auto auth = json::parse(text.substr(brace), nullptr, false);
+    if (auth.is_object() && (auth.contains("pid") || auth.contains("offset"))) {
+      auth.erase("pid");  // the recorded server's session means nothing here
+      auth.erase("offset");
+      text = text.substr(0, brace) + auth.dump();
+    }
+  }
+  sim_.log(index, "out", "\"p\":" + json_escape("4" + text));
+  sim_.net.client_send(link_, "4" + text);
+}
+
+void virtual_client::send_recorded(const std::string& sio_text) {
+  // Track what the recorded client asked for, so that acks and rooms are understood.
+  sio::decoder d;
+  auto r = d.feed_text(sio_text);
+  if (auto* p = std::get_if<sio::packet>(&r); p && sio::is_event(p->type)) {
+    auto args = json::parse(p->data, nullptr, false);
+    if (args.is_array() && !args.empty() && args[0].is_string()) {
+      auto name = args[0].get<std::string>();
+      json payload = args.size() > 1 ? args[1] : json();
+      std::string project = payload.is_object() ? payload.value("projectId", json()).dump() : payload.dump();
+      if (payload.is_object() && payload.contains("projectId") && payload["projectId"].is_string())
+        project = payload["projectId"].get<std::string>();
+      else if (payload.is_string())
+        project = payload.get<std::string>();
+      std::string kind = "other";
+      if (name == "join-chat-room") {
+        auto& rv = rooms[project];
+        rv.want = true;
+        rv.m = room_view::member::joining;
+        rv.chain_on = true;
+        rv.chain_last.reset();
+        kind = "join";
+      } else if (name == "leave-chat-room") {
+        auto& rv = rooms[project];
+        rv.want = false;
+        rv.m = room_view::member::leaving;
+        rv.chain_on = false;
+        kind = "leave";
+      } else if (name == "send-message") {
+        kind = "send";
+      }
+      if (p->id) acks_[*p->id] = pending{kind, project, 0};
+    }
+  }
+  sim_.log(index, "out", "\"p\":" + json_escape("4" + sio_text));
+  sim_.net.client_send(link_, "4" + sio_text);
+}
+
 // -- connection lifecycle ------------------------------------------------------------------
 
 void virtual_client::connect() {
-  if (paused_ || ph != phase::offline) return;  // a paused tab reconnects when it wakes
+  if (paused_ || ph != phase::offline || done_) return;  // a paused tab reconnects when it wakes
   ph = phase::connecting;
   sim_.log(index, "connecting", "\"attempt\":" + std::to_string(attempts_));
   if (partitioned || !sim_.world.up()) {
@@ -49,6 +147,10 @@ void virtual_client::schedule_reconnect() {
 void virtual_client::on_open(std::uint64_t link) {
   if (!link_ || link_->id != link || ph != phase::connecting) return;
   ph = phase::open;
+  if (scripted_) {
+    if (!connect_text_.empty()) send_connect();
+    return;
+  }
   json auth = json{{"userId", user}, {"userName", user}};
   if (pid_) {
     auth["pid"] = *pid_;
@@ -63,6 +165,7 @@ void virtual_client::on_open(std::uint64_t link) {
 }
 
 void virtual_client::on_closed(std::uint64_t link, const std::string& reason) {
+  if (done_) return;
   if (paused_) {
     inbox_.push_back([this, link, reason] { on_closed(link, reason); });
     return;
@@ -79,6 +182,7 @@ void virtual_client::lost(const std::string& reason) {
   typing_shown.clear();      // a UI drops typing indicators when it goes offline
   decoder_ = sio::decoder{};
   for (auto& [p, r] : rooms) r.syncing = false;
+  if (done_) return;
   ++reconnects;
   ++sim_.stats.reconnects;
   schedule_reconnect();
@@ -159,6 +263,7 @@ void virtual_client::on_connected(const json& body) {
         emit("leave-chat-room", project, "leave", project);
       }
     }
+    flush_pending();
     return;
   }
   pid_ = pid.empty() ? std::nullopt : std::optional<std::string>(pid);
@@ -169,6 +274,13 @@ void virtual_client::on_connected(const json& body) {
     r.chain_last.reset();
     if (r.want) join(project);
   }
+  flush_pending();
+}
+
+void virtual_client::flush_pending() {
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& t : pending) send_recorded(t);
 }
 
 void virtual_client::on_event(const std::string& name, json& args) {
@@ -400,6 +512,7 @@ void virtual_client::check_typing(nanos now) const {
 }
 
 bool virtual_client::settled() const {
+  if (done_) return true;
   if (ph != phase::connected || !acks_.empty() || paused_) return false;
   for (const auto& [p, r] : rooms) {
     if (r.want ? r.m != room_view::member::joined : r.m != room_view::member::none) return false;

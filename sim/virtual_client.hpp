@@ -9,6 +9,7 @@
 #include "net/protocol/json_args.hpp"
 #include "net/protocol/socketio_packet.hpp"
 #include "sim/event_queue.hpp"
+#include "sim/replay.hpp"
 #include "sim/rng.hpp"
 
 #include <cstdint>
@@ -46,6 +47,8 @@ class virtual_client {
   enum class phase { offline, connecting, open, connected };
 
   void start();                     // first connect
+  // Replay: play a recorded connection's packets at their times instead of a workload.
+  void play(script s);
   // -- from the network --------------------------------------------------------------------
   void on_open(std::uint64_t link);                                  // transport is up
   void on_packet(std::uint64_t link, const std::string& text, nanos sent_at);
@@ -68,6 +71,7 @@ class virtual_client {
   // -- checks -----------------------------------------------------------------------------
   void check_typing(nanos now) const;
   bool settled() const;             // connected, nothing pending, rooms as wanted
+  bool finished() const { return done_; }  // a replayed connection that closed for good
 
   const int index;
   const std::string user;
@@ -96,6 +100,15 @@ class virtual_client {
   std::uint64_t sent_ = 0;
   bool paused_ = false;
   std::vector<std::function<void()>> inbox_;  // what arrived while paused
+  // -- replay ------------------------------------------------------------------------------
+  bool scripted_ = false;
+  bool done_ = false;
+  std::string connect_text_;                  // the recorded CONNECT packet
+  std::vector<std::string> pending_;          // recorded packets waiting for a connection
+  void play_item(const script_item& it);
+  void send_recorded(const std::string& sio_text);
+  void send_connect();
+  void flush_pending();
 
   void connect();
   void schedule_reconnect();
