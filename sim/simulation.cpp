@@ -162,7 +162,7 @@ void simulation::final_checks() {
   for (auto& c : clients)
     if (!c->settled())
       check.fail("settle", "client " + std::to_string(c->index) + " did not reconnect and settle within " +
-                             std::to_string(m.settle / 1'000'000'000) + " s after the faults stopped",
+                             std::to_string(m.settle / 1'000'000'000) + " s after the faults stopped: " + c->describe(),
                  c->index, now());
   // acked-durable and room-log-gap, straight from the store.
   std::set<std::string> projects;

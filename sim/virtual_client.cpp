@@ -262,6 +262,9 @@ void virtual_client::on_connected(const json& body) {
       } else if (r.m == room_view::member::leaving) {
         emit("leave-chat-room", project, "leave", project);
       }
+      // A sync cut off by the disconnect is still owed: the recovered session only
+      // replays what followed its join.
+      if (r.m == room_view::member::joined && r.base && (r.contiguous < r.owed || !r.ahead.empty())) sync(project);
     }
     flush_pending();
     return;
@@ -354,6 +357,7 @@ void virtual_client::on_ack(const pending& what, const json& args, nanos sent_at
       r.contiguous = last;
       record(r, last);  // normalise what arrived before the ack
     }
+    r.owed = std::max(r.owed, last);
     if (r.contiguous < last) sync(what.project);
   } else if (what.kind == "leave") {
     if (r.m == room_view::member::leaving) r.m = room_view::member::none;
@@ -511,12 +515,25 @@ void virtual_client::check_typing(nanos now) const {
   for (const auto& [u, since] : typing_shown) sim_.check.check_typing_shown(index, u, "*", now, healthy_since);
 }
 
+std::string virtual_client::describe() const {
+  static const char* phases[] = {"offline", "connecting", "open", "connected"};
+  static const char* members[] = {"none", "joining", "joined", "leaving"};
+  std::string s = std::string("phase ") + phases[static_cast<int>(ph)] + (paused_ ? " paused" : "") + ", pending acks:";
+  for (const auto& [id, p] : acks_) s += " " + std::to_string(id) + "=" + p.kind + "(" + p.project + ")";
+  for (const auto& [p, r] : rooms) {
+    s += "; " + p + ": " + members[static_cast<int>(r.m)] + (r.want ? " wanted" : " not wanted") +
+         ", contiguous " + std::to_string(r.contiguous) + (r.syncing ? ", syncing" : "");
+    if (!r.ahead.empty()) s += ", holes before " + std::to_string(*r.ahead.begin());
+  }
+  return s;
+}
+
 bool virtual_client::settled() const {
   if (done_) return true;
   if (ph != phase::connected || !acks_.empty() || paused_) return false;
   for (const auto& [p, r] : rooms) {
     if (r.want ? r.m != room_view::member::joined : r.m != room_view::member::none) return false;
-    if (r.syncing || !r.ahead.empty()) return false;
+    if (r.syncing || !r.ahead.empty() || (r.want && r.contiguous < r.owed)) return false;
   }
   return true;
 }

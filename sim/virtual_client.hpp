@@ -34,6 +34,7 @@ struct room_view {
   std::optional<std::uint64_t> base;     // lastSeq at the first join: older messages are not owed
   std::uint64_t contiguous = 0;          // every seq in (base, contiguous] was received
   std::set<std::uint64_t> ahead;         // received seqs beyond contiguous
+  std::uint64_t owed = 0;                // lastSeq of the latest join: to hold (by sync) up to here
   // The live/replayed stream of the current membership: last seq, if any yet.
   bool chain_on = false;
   std::optional<std::uint64_t> chain_last;
@@ -71,6 +72,7 @@ class virtual_client {
   // -- checks -----------------------------------------------------------------------------
   void check_typing(nanos now) const;
   bool settled() const;             // connected, nothing pending, rooms as wanted
+  std::string describe() const;    // why it is (not) settled, for reports
   bool finished() const { return done_; }  // a replayed connection that closed for good
 
   const int index;
