@@ -13,15 +13,18 @@ void sim_link::send(wire_packet_ptr packet) {
   if (!open || !packet) return;
   auto& net = sim_.net;
   if (sim_.clients[client]->partitioned) {
-    held_s2c.push_back(packet->text);
+    held_s2c.push_back(held{packet->text, sim_.now(), sim_.world.incarnation()});
     return;
   }
-  nanos sent = sim_.now();
-  nanos at = std::max(sent + net.delay(client), last_s2c);
+  forward(held{packet->text, sim_.now(), sim_.world.incarnation()});
+}
+
+void sim_link::forward(held h) {
+  nanos at = std::max(sim_.now() + sim_.net.delay(client), last_s2c);
   last_s2c = at;
-  sim_.at(at, [self = shared_from_this(), text = packet->text, sent] {
+  sim_.at(at, [self = shared_from_this(), h = std::move(h)] {
     if (!self->open) return;  // the transport died meanwhile: lost
-    self->sim_.clients[self->client]->on_packet(self->id, text, sent);
+    self->sim_.clients[self->client]->on_packet(self->id, h.text, h.sent, h.incarnation);
   });
 }
 
@@ -160,11 +163,7 @@ void sim_network::heal(int client) {
     l->held_c2s.clear();
     l->held_s2c.clear();
     for (auto& t : c2s) client_send(l, std::move(t));
-    for (auto& t : s2c) {
-      auto p = std::make_shared<wire_packet>();
-      p->text = std::move(t);
-      l->send(p);
-    }
+    for (auto& h : s2c) l->forward(std::move(h));
   }
 }
 

@@ -41,7 +41,13 @@ class sim_link final : public outlet, public std::enable_shared_from_this<sim_li
   bool open = true;
   nanos last_s2c = 0;  // FIFO: no delivery before the previous one
   nanos last_c2s = 0;
-  std::deque<std::string> held_s2c;  // during a partition
+  struct held {
+    std::string text;
+    nanos sent;       // when the server wrote it
+    int incarnation;  // which server process wrote it
+  };
+  std::deque<held> held_s2c;  // during a partition
+  void forward(held h);       // towards the client, after the link's delay
   std::deque<std::string> held_c2s;
 };
 

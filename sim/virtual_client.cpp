@@ -190,9 +190,9 @@ void virtual_client::lost(const std::string& reason) {
 
 // -- receiving -----------------------------------------------------------------------------
 
-void virtual_client::on_packet(std::uint64_t link, const std::string& text, nanos sent_at) {
+void virtual_client::on_packet(std::uint64_t link, const std::string& text, nanos sent_at, int incarnation) {
   if (paused_) {
-    inbox_.push_back([this, link, text, sent_at] { on_packet(link, text, sent_at); });
+    inbox_.push_back([this, link, text, sent_at, incarnation] { on_packet(link, text, sent_at, incarnation); });
     return;
   }
   if (!link_ || link_->id != link) return;
@@ -203,10 +203,10 @@ void virtual_client::on_packet(std::uint64_t link, const std::string& text, nano
   auto r = decoder_.feed_text(e->data);
   if (auto* err = std::get_if<sio::decode_error>(&r))
     sim_.check.fail("client-protocol", err->reason + ": " + text, index, sim_.now());
-  if (auto* p = std::get_if<sio::packet>(&r)) handle(*p, sent_at);
+  if (auto* p = std::get_if<sio::packet>(&r)) handle(*p, sent_at, incarnation);
 }
 
-void virtual_client::handle(const sio::packet& p, nanos sent_at) {
+void virtual_client::handle(const sio::packet& p, nanos sent_at, int incarnation) {
   using sio::packet_type;
   if (p.type == packet_type::connect) {
     on_connected(json::parse(p.data, nullptr, false));
@@ -237,7 +237,7 @@ void virtual_client::handle(const sio::packet& p, nanos sent_at) {
     if (it == acks_.end()) return;
     auto what = std::move(it->second);
     acks_.erase(it);
-    on_ack(what, json::parse(p.data, nullptr, false), sent_at);
+    on_ack(what, json::parse(p.data, nullptr, false), sent_at, incarnation);
   }
 }
 
@@ -335,7 +335,7 @@ void virtual_client::record(room_view& r, std::uint64_t seq) {
   }
 }
 
-void virtual_client::on_ack(const pending& what, const json& args, nanos sent_at) {
+void virtual_client::on_ack(const pending& what, const json& args, nanos sent_at, int incarnation) {
   const json reply = args.is_array() && !args.empty() ? args[0] : json();
   bool ok = reply.is_object() && reply.value("ok", false);
   sim_.log(index, "ack",
@@ -346,7 +346,7 @@ void virtual_client::on_ack(const pending& what, const json& args, nanos sent_at
     if (!ok) return;
     const auto& m = reply["message"];
     sim_.check.acked(index, user, what.project, m.value("seq", std::uint64_t{0}), m.value("id", std::string{}),
-                     sent_at, sim_.world.incarnation());
+                     sent_at, incarnation);
     ++sim_.stats.acked;
   } else if (what.kind == "join") {
     if (!ok) return;

@@ -52,7 +52,7 @@ class virtual_client {
   void play(script s);
   // -- from the network --------------------------------------------------------------------
   void on_open(std::uint64_t link);                                  // transport is up
-  void on_packet(std::uint64_t link, const std::string& text, nanos sent_at);
+  void on_packet(std::uint64_t link, const std::string& text, nanos sent_at, int incarnation);
   void on_closed(std::uint64_t link, const std::string& reason);
   void on_connect_failed();                                          // partitioned
 
@@ -117,10 +117,10 @@ class virtual_client {
   void lost(const std::string& reason);
   void emit(const std::string& event, json payload, const std::string& ack_kind = {},
             const std::string& project = {}, std::uint64_t after = 0);
-  void handle(const sio::packet& p, nanos sent_at);
+  void handle(const sio::packet& p, nanos sent_at, int incarnation);
   void on_connected(const json& body);
   void on_event(const std::string& name, json& args);
-  void on_ack(const pending& what, const json& args, nanos sent_at);
+  void on_ack(const pending& what, const json& args, nanos sent_at, int incarnation);
   void on_message(const json& msg, bool live);
   void join(const std::string& project);
   void sync(const std::string& project);
