@@ -51,6 +51,7 @@ void faults::stop_and_heal() {
   for (int c : partitioned_) sim_.net.heal(c);
   partitioned_.clear();
   slow_.clear();
+  for (auto& c : sim_.clients) c->resume();  // frozen tabs wake up too
 }
 
 void faults::every(const char* name, double per_second, void (faults::*fire)()) {

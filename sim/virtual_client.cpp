@@ -487,16 +487,21 @@ void virtual_client::pause(nanos d) {
   paused_ = true;
   sim_.log(index, "pause", "\"ms\":" + std::to_string(d / 1'000'000));
   sim_.net.pause_started(index);
-  sim_.after(d, [this] {
-    paused_ = false;
-    healthy_since = sim_.now();
-    sim_.log(index, "resume");
-    sim_.net.pause_ended(index);
-    auto inbox = std::move(inbox_);
-    inbox_.clear();
-    for (auto& f : inbox) f();
-    if (ph == phase::offline) connect();
+  sim_.after(d, [this, gen = ++pause_gen_] {
+    if (gen == pause_gen_) resume();
   });
+}
+
+void virtual_client::resume() {
+  if (!paused_) return;
+  paused_ = false;
+  healthy_since = sim_.now();
+  sim_.log(index, "resume");
+  sim_.net.pause_ended(index);
+  auto inbox = std::move(inbox_);
+  inbox_.clear();
+  for (auto& f : inbox) f();
+  if (ph == phase::offline) connect();
 }
 
 void virtual_client::die_mid_frame() {

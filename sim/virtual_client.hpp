@@ -66,6 +66,7 @@ class virtual_client {
 
   // -- faults ------------------------------------------------------------------------------
   void pause(nanos d);              // the tab freezes: nothing processed or sent
+  void resume();                    // it wakes (at the end of the pause, or when faults stop)
   bool paused() const { return paused_; }
   void die_mid_frame();             // transport dies while writing a message
 
@@ -101,6 +102,7 @@ class virtual_client {
   int attempts_ = 0;
   std::uint64_t sent_ = 0;
   bool paused_ = false;
+  std::uint64_t pause_gen_ = 0;
   std::vector<std::function<void()>> inbox_;  // what arrived while paused
   // -- replay ------------------------------------------------------------------------------
   bool scripted_ = false;
