@@ -5,7 +5,7 @@ set -euo pipefail
 sim=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-args=(--clients 60 --duration 3m --faults heavy)
+args=(--clients 40 --duration 2m --faults heavy)
 "$sim" --seed 7 "${args[@]}" --trace "$dir/a.jsonl" > "$dir/a.out"
 "$sim" --seed 7 "${args[@]}" --trace "$dir/b.jsonl" > "$dir/b.out"
 "$sim" --seed 8 "${args[@]}" > "$dir/c.out"
