@@ -2,6 +2,7 @@
 
 #include "actors/storage_actor.hpp"
 #include "util/log.hpp"
+#include "util/sources.hpp"
 #include "util/metrics.hpp"
 
 #include <charconv>
@@ -98,7 +99,7 @@ void arm_sweep(room_actor* self) {
 // times they name.
 void sweep_by_age(room_actor* self) {
   auto& s = self->state;
-  auto cutoff = iso8601(std::chrono::system_clock::now() - s.cfg.retention_age);
+  auto cutoff = iso8601(wall_now() - s.cfg.retention_age);
   self->request(s.storage, storage_timeout, storage::read_atom::value, room_log(s.project),
                 std::uint64_t{0}, std::uint64_t{256})
     .then(
@@ -403,7 +404,7 @@ void post(room_actor* self, const chat_post_ptr& post) {
   stored["senderId"] = post->user_id;
   stored["senderName"] = post->user_name;
   stored["content"] = post->content;
-  stored["createdAt"] = iso8601(std::chrono::system_clock::now());
+  stored["createdAt"] = iso8601(wall_now());
   if (root != 0) stored["replyTo"] = post->reply_to;
   std::string value = stored.dump();
   // A reply is indexed in its thread's log in the same batch as the message.

@@ -4,6 +4,7 @@
 #include "util/log.hpp"
 #include "util/metrics.hpp"
 #include "util/random_id.hpp"
+#include "util/sources.hpp"
 
 namespace hub::sio {
 namespace {
@@ -301,7 +302,7 @@ void connection::remove_socket(std::map<std::string, std::unique_ptr<socket>>::i
     bool recoverable = reason == "transport close" || reason == "transport error" ||
                        reason == "ping timeout" || reason == "forced close" ||
                        reason == "server shutting down";
-    if (recoverable && !s->recovering_) persist(*s, recovery::to_ms(std::chrono::system_clock::now()));
+    if (recoverable && !s->recovering_) persist(*s, recovery::to_ms(wall_now()));
     else forget(*s);
   }
   // Leave without touching the record just written.

@@ -9,6 +9,7 @@
 #include "actors/messages.hpp"
 #include "actors/outlet.hpp"
 #include "net/protocol/json_args.hpp"
+#include "util/sources.hpp"
 
 #include <caf/all.hpp>
 
@@ -219,7 +220,7 @@ struct recovery_config {
   std::string epoch;                         // names the data directory's lifetime
   // Sessions persisted without a disconnect time (the process died) count as
   // disconnected at this process's start.
-  std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+  std::chrono::system_clock::time_point started = wall_now();
 };
 
 struct server_config {

@@ -4,6 +4,7 @@
 #include "actors/inbox.hpp"
 #include "actors/storage_actor.hpp"
 #include "util/log.hpp"
+#include "util/sources.hpp"
 #include "util/metrics.hpp"
 #include "util/random_id.hpp"
 
@@ -102,7 +103,7 @@ void announce(user_actor* self, std::uint64_t seq, json view) {
 
 void notify(user_actor* self, json_ptr input, caf::response_promise promise) {
   auto id = random_id();
-  auto entry = inbox::notification_entry(id, *input, iso8601(std::chrono::system_clock::now()));
+  auto entry = inbox::notification_entry(id, *input, iso8601(wall_now()));
   append_entry(
     self, entry,
     [self, entry, promise](std::uint64_t seq) mutable {
@@ -115,7 +116,7 @@ void notify(user_actor* self, json_ptr input, caf::response_promise promise) {
 }
 
 void chat_notify(user_actor* self, const std::string& project, const json_ptr& message) {
-  auto entry = self->state.box.chat_entry(project, *message, random_id(), iso8601(std::chrono::system_clock::now()));
+  auto entry = self->state.box.chat_entry(project, *message, random_id(), iso8601(wall_now()));
   append_entry(
     self, entry,
     [self, entry](std::uint64_t seq) {

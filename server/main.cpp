@@ -7,6 +7,7 @@
 #include "server/metrics_endpoint.hpp"
 #include "server/server_options.hpp"
 #include "server/web_routes.hpp"
+#include "server/traffic_recorder.hpp"
 #include "util/log.hpp"
 #include "util/random_id.hpp"
 
@@ -110,8 +111,11 @@ int main(int argc, char** argv) {
     }
 
     eio::cors_config cors{opt.cors_origins, true};
-    eio::engine socketio(ioc, opt.engine, cors, [&srv](outlet_weak out, std::shared_ptr<const sio::handshake> hs) {
-      return srv.spawn_connection(std::move(out), std::move(hs));
+    std::shared_ptr<traffic_recorder> recorder;
+    if (!opt.record_path.empty()) recorder = std::make_shared<traffic_recorder>(opt.record_path);
+    eio::engine socketio(ioc, opt.engine, cors, [&srv, &sys, recorder](outlet_weak out, std::shared_ptr<const sio::handshake> hs) {
+      auto conn = srv.spawn_connection(std::move(out), hs);
+      return recorder ? recorder->wrap(sys, std::move(conn), *hs) : conn;
     });
     eio::engine engineio(ioc, opt.engine, cors, [&sys](outlet_weak out, std::shared_ptr<const sio::handshake>) {
       return apps::spawn_engine_echo(sys, std::move(out));

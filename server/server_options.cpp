@@ -88,6 +88,8 @@ server_options parse_server_options(int argc, char** argv) {
   app.add_option("--web-root", o.web_root,
                  "Directory with the demo page (public/) and socket.io-client (node_modules/); "
                  "default: web/ next to the build directory, else ./web");
+  app.add_option("--record", o.record_path,
+                 "Record every connection's inbound packets (JSON lines) for hub-sim --replay");
   app.add_option("--data-dir", o.data_dir, "RocksDB data directory (env DATA_DIR)")->capture_default_str();
   app.add_flag("--dev-auth", o.hub.dev_auth,
                "Development mode: accept {userId, userName} or no auth at all (env HUB_DEV_AUTH=1)");

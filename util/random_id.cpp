@@ -2,12 +2,18 @@
 
 #include <openssl/rand.h>
 
+#include <functional>
+
 #include <array>
 #include <stdexcept>
 
 namespace hub {
+namespace detail {
+std::function<std::string()>& id_source();  // util/sources.cpp
+}
 
 std::string random_id() {
+  if (auto& src = detail::id_source()) return src();  // hub-sim: seeded
   static constexpr char alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::array<unsigned char, 15> bytes{};

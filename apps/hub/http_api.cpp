@@ -9,6 +9,7 @@
 #include "actors/storage_actor.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "apps/hub/payloads.hpp"
+#include "util/sources.hpp"
 #include "util/url.hpp"
 
 #include <openssl/crypto.h>
@@ -59,7 +60,7 @@ void hub_app::handle_task_event(const eio::request_info& req, std::string_view r
   event["taskId"] = task;
   event["projectId"] = *project;
   event["task"] = body["task"];
-  event["updatedAt"] = iso8601(std::chrono::system_clock::now());
+  event["updatedAt"] = iso8601(wall_now());
   srv_.in("/").to(task_room(task)).to(group_room(*project)).emit("task-updated", json::array({event}));
   r->reply(json_reply(200, event));
 }

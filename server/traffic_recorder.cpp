@@ -1,0 +1,52 @@
+#include "server/traffic_recorder.hpp"
+
+#include "actors/messages.hpp"
+#include "net/protocol/base64.hpp"
+#include "net/protocol/json_args.hpp"
+
+#include <stdexcept>
+
+namespace hub {
+
+traffic_recorder::traffic_recorder(const std::string& path) : out_(path, std::ios::binary | std::ios::trunc) {
+  if (!out_) throw std::runtime_error("cannot write the traffic record " + path);
+}
+
+void traffic_recorder::write(std::uint64_t conn, std::string_view ev, std::string_view data) {
+  auto t = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_).count();
+  json line = json::object();
+  line["t"] = t;
+  line["conn"] = conn;
+  line["ev"] = ev;
+  line["data"] = data;
+  auto text = line.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::lock_guard lock(mutex_);
+  out_ << text << '\n';
+  out_.flush();  // a record is most useful after a crash
+}
+
+caf::actor traffic_recorder::wrap(caf::actor_system& sys, caf::actor conn, const sio::handshake& hs) {
+  auto id = next_.fetch_add(1);
+  write(id, "open", hs.remote_address);
+  auto self_ptr = shared_from_this();
+  return sys.spawn([rec = self_ptr, conn, id](caf::event_based_actor* self) -> caf::behavior {
+    self->monitor(conn);
+    self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+    return {
+      [=](eio_text_atom, std::string& s) {
+        rec->write(id, "text", s);
+        self->send(conn, eio_text_atom::value, std::move(s));
+      },
+      [=](eio_binary_atom, std::string& b) {
+        rec->write(id, "bin", base64::encode(b));
+        self->send(conn, eio_binary_atom::value, std::move(b));
+      },
+      [=](eio_closed_atom, std::string& r) {
+        rec->write(id, "close", r);
+        self->send(conn, eio_closed_atom::value, std::move(r));
+      },
+    };
+  });
+}
+
+}  // namespace hub
