@@ -208,6 +208,7 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
   void ws_write_next() {
     if (ws_out_.empty() || closed_) {
       ws_writing_ = false;
+      maybe_complete_upgrade();
       return;
     }
     ws_writing_ = true;
@@ -220,18 +221,15 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
     });
   }
 
-  // Sends "5" once the probe is answered and no POST is in flight; later packets go
-  // over the WebSocket.
+  // Sends "5" once the probe is answered and neither a GET nor a POST is in flight (like
+  // engine.io-client, which pauses polling first); later packets go over the WebSocket.
   void maybe_complete_upgrade() {
-    if (!probe_answered_ || posting_ || upgraded_) return;
+    if (!probe_answered_ || posting_ || get_inflight_ || ws_writing_ || upgraded_ || closed_) return;
     upgraded_ = true;
-    std::deque<std::string> pending;
-    pending.swap(ws_out_);
     ws_out_.push_back("5");
     for (auto& f : post_out_) ws_out_.push_back(std::move(f));
     post_out_.clear();
-    for (auto& f : pending) ws_out_.push_back(std::move(f));
-    if (!ws_writing_) ws_write_next();
+    ws_write_next();
   }
 
   // -- polling --------------------------------------------------------------------------
@@ -252,7 +250,8 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
   }
 
   void poll() {
-    if (closed_ || upgraded_) return;
+    if (closed_ || upgraded_ || probe_answered_) return maybe_complete_upgrade();
+    get_inflight_ = true;
     get_req_ = {http::verb::get, polling_path(), 11};
     get_req_.set(http::field::host, target_.host);
     get_req_.keep_alive(true);
@@ -268,7 +267,8 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
   }
 
   void on_poll(beast::error_code ec) {
-    if (closed_) return;
+    get_inflight_ = false;
+    if (closed_ || upgraded_) return;  // the old transport's last answer is ignored
     if (ec) return finish("poll read: " + ec.message());
     auto res = get_res_->release();
     if (res.result() != http::status::ok) return finish("poll status " + std::to_string(res.result_int()));
@@ -367,6 +367,7 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
   std::deque<std::string> post_out_;
   bool posting_ = false;
   bool post_ready_ = false;
+  bool get_inflight_ = false;
 };
 
 }  // namespace
