@@ -13,6 +13,8 @@ namespace net = boost::asio;
 
 namespace {
 
+// What the read pending on an idle connection holds ready (a ping's "3" fits).
+constexpr std::size_t first_read_bytes = 64;
 // One write carries at most this many bytes of frames (at least one packet).
 constexpr std::size_t max_write_bytes = 256 * 1024;
 // A write buffer larger than this is released after the write, so that an idle
@@ -75,8 +77,11 @@ void ws_connection::accept(beast::http::request<beast::http::string_body> req, a
   });
 }
 
+// The pending read of an idle connection prepares only `first_read_bytes` (Beast's
+// async_read would prepare 1536); the rest of a longer message follows in further reads.
 void ws_connection::read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&ws_connection::on_read, shared_from_this()));
+  std::size_t limit = buffer_.size() == 0 ? first_read_bytes : 0;  // 0: no limit
+  ws_.async_read_some(buffer_, limit, beast::bind_front_handler(&ws_connection::on_read, shared_from_this()));
 }
 
 void ws_connection::on_read(beast::error_code ec, std::size_t) {
@@ -88,9 +93,10 @@ void ws_connection::on_read(beast::error_code ec, std::size_t) {
     queued_bytes_ = 0;
     return;
   }
+  if (!ws_.is_message_done()) return read();
   std::string data = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
-  if (buffer_.capacity() > keep_buffer_bytes) buffer_.shrink_to_fit();
+  buffer_.shrink_to_fit();  // empty: frees it; the next read allocates first_read_bytes
   session_->ws_frame(shared_from_this(), ws_.got_binary(), std::move(data));
   read();
 }
@@ -180,10 +186,11 @@ void ws_connection::on_write(beast::error_code ec, std::size_t) {
     fail("transport error");
     return;
   }
-  for (; in_flight_ > 0 && !queue_.empty(); --in_flight_) {
-    queued_bytes_ -= item_bytes(queue_.front().packet, queue_.front().text);
-    queue_.pop_front();
-  }
+  std::size_t done = std::min(in_flight_, queue_.size());
+  for (std::size_t i = 0; i < done; ++i) queued_bytes_ -= item_bytes(queue_[i].packet, queue_[i].text);
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
+  in_flight_ = 0;
+  if (queue_.empty() && queue_.capacity() > 64) std::vector<item>().swap(queue_);
   if (out_.capacity() > keep_buffer_bytes) std::string().swap(out_);
   write_next();
 }
@@ -196,8 +203,8 @@ void ws_connection::fail(const std::string& reason) {
   queued_bytes_ = 0;
   in_flight_ = 0;
   beast::error_code ec;
-  beast::get_lowest_layer(ws_).socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-  beast::get_lowest_layer(ws_).socket().close(ec);
+  beast::get_lowest_layer(ws_).shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  beast::get_lowest_layer(ws_).close(ec);
   if (session_) session_->ws_closed(shared_from_this(), "transport error");
 }
 

@@ -14,7 +14,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -63,7 +62,7 @@ class ws_connection : public eio::ws_link, public std::enable_shared_from_this<w
   bool drain_posted_ = false;
 
   // strand-only
-  std::deque<item> queue_;
+  std::vector<item> queue_;  // not a deque: libstdc++'s allocates 600 bytes up front
   std::size_t queued_bytes_ = 0;
   std::size_t in_flight_ = 0;  // items of queue_'s front that the current write carries
   std::string out_;            // the frames of the current write

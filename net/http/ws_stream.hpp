@@ -1,4 +1,4 @@
-// The next layer under Beast's WebSocket stream: a tcp_stream that also lets
+// The next layer under Beast's WebSocket stream: a TCP socket that also lets
 // ws_connection write already-framed bytes straight to the socket (several queued
 // frames in one write), and keeps those raw writes and Beast's own writes (handshake
 // reply, pong, close frame) from overlapping: whichever starts second waits for the other.
@@ -6,7 +6,7 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
 #include <functional>
@@ -17,7 +17,9 @@ namespace hub::http {
 
 class ws_stream {
  public:
-  using next_layer_type = boost::beast::tcp_stream;
+  // A plain socket, not beast::tcp_stream: the WebSocket stream has its own timeouts,
+  // and tcp_stream's timers would cost every idle connection a few hundred bytes.
+  using next_layer_type = boost::asio::ip::tcp::socket;
   using executor_type = next_layer_type::executor_type;
 
   explicit ws_stream(boost::asio::ip::tcp::socket&& socket) : next_(std::move(socket)) {}
