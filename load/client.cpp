@@ -3,6 +3,7 @@
 #include "net/protocol/engineio_packet.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -30,15 +31,17 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 // A TCP socket bound to `local` (port chosen at connect time, so that each source
-// address has its own ephemeral port range per destination).
-tcp::socket bound_socket(net::io_context& io, std::uint32_t local) {
+// address has its own ephemeral port range per destination). On failure (EMFILE) the
+// socket is left closed and `ec` set.
+tcp::socket bound_socket(net::io_context& io, std::uint32_t local, boost::system::error_code& ec) {
   tcp::socket s(io);
-  s.open(tcp::v4());
+  s.open(tcp::v4(), ec);
+  if (ec) return s;
   int one = 1;
   ::setsockopt(s.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
   ::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  boost::system::error_code ec;
-  s.bind(tcp::endpoint(net::ip::address_v4(local), 0), ec);  // best effort
+  boost::system::error_code ignored;
+  s.bind(tcp::endpoint(net::ip::address_v4(local), 0), ignored);  // best effort
   return s;
 }
 
@@ -51,7 +54,8 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
       endpoint_(net::ip::make_address_v4(t.host), t.port) {}
 
   void start() override {
-    net::dispatch(io_, [self = shared_from_this()] {
+    // Always posted: a failure at once must not call the listener from inside its own call.
+    net::post(io_, [self = shared_from_this()] {
       if (self->transport_ == transport::websocket) self->open_websocket(false);
       else self->open_polling();
     });
@@ -157,7 +161,9 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
   // -- WebSocket ------------------------------------------------------------------------
   void open_websocket(bool probe) {
     upgrade_started_ = probe;
-    ws_.emplace(bound_socket(io_, local_));
+    boost::system::error_code ec;
+    ws_.emplace(bound_socket(io_, local_, ec));
+    if (ec) return finish("socket: " + ec.message());
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::client);
     timeouts.keep_alive_pings = false;
     timeouts.idle_timeout = websocket::stream_base::none();
@@ -240,7 +246,9 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
   }
 
   void open_polling() {
-    get_.emplace(bound_socket(io_, local_));
+    boost::system::error_code ec;
+    get_.emplace(bound_socket(io_, local_, ec));
+    if (ec) return finish("socket: " + ec.message());
     get_->expires_after(std::chrono::seconds(30));
     get_->async_connect(endpoint_, [self = shared_from_this()](beast::error_code ec) {
       if (self->closed_) return;
@@ -291,7 +299,9 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
   }
 
   void open_post_channel() {
-    post_.emplace(bound_socket(io_, local_));
+    boost::system::error_code ec;
+    post_.emplace(bound_socket(io_, local_, ec));
+    if (ec) return finish("socket: " + ec.message());
     post_->expires_after(std::chrono::seconds(30));
     post_out_.push_front("40" + auth_);
     post_->async_connect(endpoint_, [self = shared_from_this()](beast::error_code ec) {

@@ -73,7 +73,9 @@ class poster_impl final : public http_poster, public std::enable_shared_from_thi
 
   void connect() {
     tcp::socket s(io_);
-    s.open(tcp::v4());
+    boost::system::error_code open_ec;
+    s.open(tcp::v4(), open_ec);
+    if (open_ec) return net::post(io_, [self = shared_from_this()] { self->failed(); });
     int one = 1;
     ::setsockopt(s.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     boost::system::error_code ec;

@@ -116,13 +116,14 @@ void ws_connection::deliver(item it) {
 }
 
 void ws_connection::drain_inbox() {
-  std::vector<item> batch;
   {
     std::lock_guard lock(inbox_mutex_);
-    batch.swap(inbox_);
+    drained_.swap(inbox_);  // both keep their capacity: no allocation per batch
     drain_posted_ = false;
   }
-  for (auto& it : batch) push(std::move(it));
+  for (auto& it : drained_) push(std::move(it));
+  drained_.clear();
+  if (drained_.capacity() > 64) std::vector<item>().swap(drained_);
   if (!writing_) write_next();
 }
 
