@@ -6,7 +6,9 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
 #include <functional>
@@ -18,11 +20,15 @@ namespace hub::http {
 class ws_stream {
  public:
   // A plain socket, not beast::tcp_stream: the WebSocket stream has its own timeouts,
-  // and tcp_stream's timers would cost every idle connection a few hundred bytes.
-  using next_layer_type = boost::asio::ip::tcp::socket;
-  using executor_type = next_layer_type::executor_type;
+  // and tcp_stream's timers would cost every idle connection a few hundred bytes. Its
+  // executor is the strand's concrete type, not asio's type-erased any_executor, which
+  // allocates whenever it is copied (several times per write).
+  using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using next_layer_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp, strand_type>;
+  using executor_type = strand_type;
 
-  explicit ws_stream(boost::asio::ip::tcp::socket&& socket) : next_(std::move(socket)) {}
+  // Takes over an accepted socket (keeping its strand when it has one).
+  explicit ws_stream(boost::asio::ip::tcp::socket&& socket) : next_(adopt(std::move(socket))) {}
 
   executor_type get_executor() noexcept { return next_.get_executor(); }
   next_layer_type& next_layer() noexcept { return next_; }
@@ -89,6 +95,19 @@ class ws_stream {
       h(ec, n);  // a composed write starts its next part from here
       if (beast_writing_ == 0 && on_idle_) on_idle_();
     });
+  }
+
+  static next_layer_type adopt(boost::asio::ip::tcp::socket&& socket) {
+    auto ex = socket.get_executor();
+    const strand_type* strand = ex.target<strand_type>();
+    auto& ioc = static_cast<boost::asio::io_context&>(
+      boost::asio::query(ex, boost::asio::execution::context));
+    next_layer_type out(strand ? *strand : boost::asio::make_strand(ioc));
+    boost::system::error_code ec;
+    auto protocol = socket.local_endpoint(ec).protocol();
+    auto fd = socket.release(ec);
+    if (!ec) out.assign(protocol, fd, ec);
+    return out;
   }
 
   next_layer_type next_;
