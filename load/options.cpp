@@ -90,6 +90,9 @@ options parse_options(int argc, char** argv) {
   app.add_option("--search-factor", o.search_factor, "Rate multiplier per step")->capture_default_str()
     ->check(CLI::Range(1.01, 10.0));
   app.add_option("--search-max", o.search_max, "Highest rate tried")->capture_default_str();
+  app.add_option("--search-retries", o.search_retries,
+                 "Tries again a failing step this many times (a stray latency spike on a shared machine)")
+    ->capture_default_str();
   add_duration(app, "--p99-limit", o.p99_limit, "Search: p99 bound");
   app.add_option("--out", o.out_dir, "Write latency.csv and latency.svg here");
   app.add_flag("--no-progress", no_progress, "No live progress line");

@@ -42,6 +42,7 @@ struct options {
   double search_start = 500;
   double search_factor = 1.25;
   double search_max = 1e6;
+  std::size_t search_retries = 1;  // a failing step is tried again this many times
   std::chrono::milliseconds p99_limit{100};
   std::string out_dir;
   bool progress = true;

@@ -498,7 +498,8 @@ run_result runner::go() {
         res_.measured = end_window();
         break;
       }
-      for (double rate = o_.search_start; rate <= o_.search_max && !timed_out(); rate *= o_.search_factor) {
+      std::size_t tries = 0;
+      for (double rate = o_.search_start; rate <= o_.search_max && !timed_out();) {
         send_for(rate, o_.warmup, false);
         drain();
         end_window();
@@ -516,8 +517,13 @@ run_result runner::go() {
           res_.measured = w;
         }
         res_.steps.push_back(std::move(w));
-        if (!passed) break;
         wait(std::chrono::milliseconds(500), "pause");
+        if (passed) {
+          tries = 0;
+          rate *= o_.search_factor;
+        } else if (++tries > o_.search_retries) {
+          break;  // a step fails once it failed 1 + retries times in a row
+        }
       }
       if (!res_.best_rate && !res_.steps.empty()) res_.measured = res_.steps.front();
       break;
