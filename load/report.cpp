@@ -85,7 +85,8 @@ std::string summary_json(const options& o, const run_result& r) {
   }
   if (o.what == scenario::storm) {
     j["storm"] = json{{"dropped", r.storm_dropped}, {"reconnected", r.storm_reconnected},
-                      {"reconnect_us", latency_json(r.storm_reconnect)}, {"missed", r.storm_missed}};
+                      {"reconnect_us", latency_json(r.storm_reconnect)}, {"missed", r.storm_missed},
+                      {"unsent_with_dropped", r.unsent_with_dropped}};
   }
   if (o.what == scenario::notify) j["http"] = json{{"ok", r.http_ok}, {"failed", r.http_failed}};
   if (!r.close_reasons.empty()) {

@@ -44,6 +44,9 @@ struct run_result {
   std::size_t storm_dropped = 0, storm_reconnected = 0;
   histogram storm_reconnect;  // µs from the drop to the rejoin ack
   std::uint64_t storm_missed = 0;  // messages sent to a dropped client's room while it was away
+  // Messages whose sender's connection closed before the server acknowledged them and
+  // that nobody received (left out of `lost`).
+  std::uint64_t unsent_with_dropped = 0;
   // notify
   std::uint64_t http_ok = 0, http_failed = 0;
   std::map<std::string, std::uint64_t> close_reasons;

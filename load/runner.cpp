@@ -75,6 +75,7 @@ struct client_state {
   bool dropped_by_us = false;
   clock::time_point started, dropped_at;
   std::uint64_t room_sent_at_drop = 0;
+  std::unordered_map<std::uint64_t, std::uint64_t> pending_sends;  // ack id -> message gid
 };
 
 struct room_state {
@@ -85,6 +86,8 @@ struct room_state {
 
 struct tracked {
   std::uint32_t room;
+  std::uint32_t sender = 0;
+  bool acked = false;
   std::uint32_t expected_n;
   std::uint32_t got_n = 0;
   bits expected, got;
@@ -172,6 +175,10 @@ class runner final : public client_listener {
       }
       return;
     }
+    if (auto ps = st.pending_sends.find(id); ps != st.pending_sends.end()) {
+      if (auto t = tracked_.find(ps->second); t != tracked_.end()) t->second.acked = true;
+      st.pending_sends.erase(ps);
+    }
     if (ok) ++win_.acked_ok;
     else {
       ++win_.acked_error;
@@ -190,6 +197,15 @@ class runner final : public client_listener {
     }
     bool was_connected = st.connected;
     st.connected = st.joined = false;
+    // Messages this connection sent that the server never acknowledged died with it
+    // (a real client would send them again): not counted as lost deliveries.
+    for (auto& [ack, gid] : st.pending_sends) {
+      auto t = tracked_.find(gid);
+      if (t == tracked_.end() || t->second.got_n > 0) continue;
+      ++res_.unsent_with_dropped;
+      tracked_.erase(t);
+    }
+    st.pending_sends.clear();
     if (st.dropped_by_us) {  // storm: reconnect at once as the same user
       st.c = client::make(*ios_[c.index() % ios_.size()], o_.server, o_.tr, auth_for(c.index()),
                           local_address(c.index()), this, c.index());
@@ -396,6 +412,7 @@ void runner::send_for(double rate, std::chrono::milliseconds d, bool measure) {
         content.resize(std::max(content.size(), o_.payload), 'x');
         tracked tr;
         tr.room = static_cast<std::uint32_t>(st.room);
+        tr.sender = static_cast<std::uint32_t>(idx);
         tr.expected = room.present;
         tr.expected_n = static_cast<std::uint32_t>(room.present.count());
         ++room.sent;
@@ -403,7 +420,8 @@ void runner::send_for(double rate, std::chrono::milliseconds d, bool measure) {
         win_.expected += tr.expected_n;
         if (tr.expected_n) tracked_.emplace(gid, std::move(tr));
         std::string args = "[\"send-message\",{\"projectId\":\"" + room_id(st.room) + "\",\"content\":\"" + content + "\"}]";
-        st.c->emit(args, true);
+        auto ack_id = st.c->emit(args, true);
+        if (tr.expected_n) st.pending_sends[ack_id] = gid;
       }
     }
     if (now - last_progress > std::chrono::milliseconds(250)) {
@@ -431,9 +449,11 @@ void runner::storm() {
     std::lock_guard lock(m_);
     auto every = static_cast<std::size_t>(std::max(1.0, 1.0 / std::max(o_.storm_fraction, 1e-9)));
     auto now = clock::now();
-    for (std::size_t i = 0; i < states_.size(); i += every) {
+    // The same share of every room (clients are spread over rooms round-robin, so
+    // every n-th client overall would empty whole rooms).
+    for (std::size_t i = 0; i < states_.size(); ++i) {
       auto& st = states_[i];
-      if (!st.joined) continue;
+      if (!st.joined || st.slot % every != 0) continue;
       st.dropped_by_us = true;
       st.dropped_at = now;
       st.room_sent_at_drop = rooms_[st.room].sent;
