@@ -11,6 +11,42 @@ namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 namespace net = boost::asio;
 
+namespace {
+
+// What the read pending on an idle connection holds ready (a ping's "3" fits).
+constexpr std::size_t first_read_bytes = 64;
+// One write carries at most this many bytes of frames (at least one packet).
+constexpr std::size_t max_write_bytes = 256 * 1024;
+// A write buffer larger than this is released after the write, so that an idle
+// connection does not keep a burst's buffer.
+constexpr std::size_t keep_buffer_bytes = 8 * 1024;
+
+// Appends an unmasked, unfragmented server frame (RFC 6455 §5.2).
+void append_frame(std::string& out, bool binary, std::string_view payload) {
+  char header[10];
+  std::size_t n = 0;
+  header[n++] = static_cast<char>(0x80 | (binary ? 0x2 : 0x1));
+  std::uint64_t len = payload.size();
+  if (len < 126) {
+    header[n++] = static_cast<char>(len);
+  } else if (len <= 0xffff) {
+    header[n++] = 126;
+    header[n++] = static_cast<char>(len >> 8);
+    header[n++] = static_cast<char>(len);
+  } else {
+    header[n++] = 127;
+    for (int shift = 56; shift >= 0; shift -= 8) header[n++] = static_cast<char>(len >> shift);
+  }
+  out.append(header, n);
+  out.append(payload);
+}
+
+std::size_t item_bytes(const wire_packet_ptr& p, const std::string& text) {
+  return p ? p->byte_size() : text.size();
+}
+
+}  // namespace
+
 ws_connection::ws_connection(net::ip::tcp::socket&& socket, std::size_t max_message,
                              std::size_t max_queue)
   : ws_(std::move(socket)), max_queue_(max_queue) {
@@ -29,13 +65,23 @@ void ws_connection::accept(beast::http::request<beast::http::string_body> req, a
   auto r = std::make_shared<beast::http::request<beast::http::string_body>>(std::move(req));
   ws_.async_accept(*r, [self = shared_from_this(), r, attach = std::move(attach)](beast::error_code ec) {
     if (ec) return;
+    std::weak_ptr<ws_connection> weak = self;
+    self->ws_.next_layer().on_beast_idle(weak, [c = self.get()] {
+      if (c->waiting_for_beast_) {
+        c->waiting_for_beast_ = false;
+        c->write_next();
+      }
+    });
     self->session_ = attach(self);
     self->read();
   });
 }
 
+// The pending read of an idle connection prepares only `first_read_bytes` (Beast's
+// async_read would prepare 1536); the rest of a longer message follows in further reads.
 void ws_connection::read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&ws_connection::on_read, shared_from_this()));
+  std::size_t limit = buffer_.size() == 0 ? first_read_bytes : 0;  // 0: no limit
+  ws_.async_read_some(buffer_, limit, beast::bind_front_handler(&ws_connection::on_read, shared_from_this()));
 }
 
 void ws_connection::on_read(beast::error_code ec, std::size_t) {
@@ -44,28 +90,47 @@ void ws_connection::on_read(beast::error_code ec, std::size_t) {
     if (ec == websocket::error::message_too_big) log::debug("websocket message over maxPayload");
     session_->ws_closed(shared_from_this(), "transport close");
     queue_.clear();
+    queued_bytes_ = 0;
     return;
   }
+  if (!ws_.is_message_done()) return read();
   std::string data = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
+  buffer_.shrink_to_fit();  // empty: frees it; the next read allocates first_read_bytes
   session_->ws_frame(shared_from_this(), ws_.got_binary(), std::move(data));
   read();
 }
 
-void ws_connection::send(wire_packet_ptr packet) {
-  net::dispatch(ws_.get_executor(), [self = shared_from_this(), p = std::move(packet)]() mutable {
-    self->push(item{std::move(p), {}});
-  });
+void ws_connection::send(wire_packet_ptr packet) { deliver(item{std::move(packet), {}}); }
+
+void ws_connection::send_text(std::string text) { deliver(item{nullptr, std::move(text)}); }
+
+void ws_connection::deliver(item it) {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.push_back(std::move(it));
+    if (drain_posted_) return;
+    drain_posted_ = true;
+  }
+  net::post(ws_.get_executor(), [self = shared_from_this()] { self->drain_inbox(); });
 }
 
-void ws_connection::send_text(std::string text) {
-  net::dispatch(ws_.get_executor(), [self = shared_from_this(), t = std::move(text)]() mutable {
-    self->push(item{nullptr, std::move(t)});
-  });
+void ws_connection::drain_inbox() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    drained_.swap(inbox_);  // both keep their capacity: no allocation per batch
+    drain_posted_ = false;
+  }
+  for (auto& it : drained_) push(std::move(it));
+  drained_.clear();
+  if (drained_.capacity() > 64) std::vector<item>().swap(drained_);
+  if (!writing_) write_next();
 }
 
 void ws_connection::close() {
-  net::dispatch(ws_.get_executor(), [self = shared_from_this()] {
+  // Through the inbox's order: packets sent before close() still go out first.
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->drain_inbox();
     if (self->closing_ || self->closed_) return;
     self->closing_ = true;
     if (!self->writing_) self->write_next();
@@ -74,29 +139,15 @@ void ws_connection::close() {
 
 void ws_connection::push(item it) {
   if (closing_ || closed_) return;
-  queued_bytes_ += it.packet ? it.packet->byte_size() : it.text.size();
+  queued_bytes_ += item_bytes(it.packet, it.text);
   queue_.push_back(std::move(it));
-  if (queued_bytes_ > max_queue_) return fail("send queue overflow");
-  if (!writing_) write_next();
+  if (queued_bytes_ > max_queue_) fail("send queue overflow");
 }
-
-namespace {
-
-std::size_t frame_count(const wire_packet& p) {
-  return (p.text.empty() ? 0 : 1) + p.binaries.size();
-}
-
-}  // namespace
 
 void ws_connection::write_next() {
-  // Drop fully written items; frame_ indexes the next frame of the front item.
-  while (!queue_.empty()) {
-    const item& front = queue_.front();
-    std::size_t frames = front.packet ? frame_count(*front.packet) : 1;
-    if (frame_ < frames) break;
-    queued_bytes_ -= front.packet ? front.packet->byte_size() : front.text.size();
-    queue_.pop_front();
-    frame_ = 0;
+  if (closed_) {
+    writing_ = false;
+    return;
   }
   if (queue_.empty()) {
     writing_ = false;
@@ -110,25 +161,24 @@ void ws_connection::write_next() {
     return;
   }
   writing_ = true;
-  const item& front = queue_.front();
-  std::size_t index = frame_++;
-  if (!front.packet) {
-    ws_.text(true);
-    ws_.async_write(net::buffer(front.text),
-                    beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
+  if (ws_.next_layer().beast_writing()) {  // a pong or the handshake reply: wait for it
+    waiting_for_beast_ = true;
     return;
   }
-  const wire_packet& p = *front.packet;
-  bool has_text = !p.text.empty();
-  if (has_text && index == 0) {
-    ws_.text(true);
-    ws_.async_write(net::buffer(p.text),
-                    beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
-    return;
+  out_.clear();
+  in_flight_ = 0;
+  for (const item& it : queue_) {
+    if (in_flight_ > 0 && out_.size() + item_bytes(it.packet, it.text) > max_write_bytes) break;
+    if (!it.packet) {
+      append_frame(out_, false, it.text);
+    } else {
+      if (!it.packet->text.empty()) append_frame(out_, false, it.packet->text);
+      for (const auto& b : it.packet->binaries) append_frame(out_, true, b);
+    }
+    ++in_flight_;
   }
-  ws_.binary(true);
-  ws_.async_write(net::buffer(p.binaries[index - (has_text ? 1 : 0)]),
-                  beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
+  ws_.next_layer().async_write_raw(net::buffer(out_),
+                                   beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
 }
 
 void ws_connection::on_write(beast::error_code ec, std::size_t) {
@@ -137,6 +187,12 @@ void ws_connection::on_write(beast::error_code ec, std::size_t) {
     fail("transport error");
     return;
   }
+  std::size_t done = std::min(in_flight_, queue_.size());
+  for (std::size_t i = 0; i < done; ++i) queued_bytes_ -= item_bytes(queue_[i].packet, queue_[i].text);
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
+  in_flight_ = 0;
+  if (queue_.empty() && queue_.capacity() > 64) std::vector<item>().swap(queue_);
+  if (out_.capacity() > keep_buffer_bytes) std::string().swap(out_);
   write_next();
 }
 
@@ -146,9 +202,10 @@ void ws_connection::fail(const std::string& reason) {
   log::debug("websocket dropped: ", reason);
   queue_.clear();
   queued_bytes_ = 0;
+  in_flight_ = 0;
   beast::error_code ec;
-  beast::get_lowest_layer(ws_).socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-  beast::get_lowest_layer(ws_).socket().close(ec);
+  beast::get_lowest_layer(ws_).shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  beast::get_lowest_layer(ws_).close(ec);
   if (session_) session_->ws_closed(shared_from_this(), "transport error");
 }
 

@@ -1,7 +1,12 @@
-// An Engine.IO WebSocket transport on Boost.Beast: one strand, one write at a time, a
-// bounded queue of shared packets (a broadcast's buffer is never copied per socket).
+// An Engine.IO WebSocket transport on Boost.Beast. Beast does the handshake, the reads
+// and the close; the data frames are framed here and written straight to the socket,
+// every frame queued for this socket in one write (so a busy socket costs one write()
+// per batch, not one per packet). Senders on any thread put packets in a small locked
+// inbox and post at most one drain to the strand. The queue is bounded in bytes; a
+// broadcast's buffer is shared, never copied per socket until the write.
 #pragma once
 
+#include "net/http/ws_stream.hpp"
 #include "net/transport/engine.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -9,9 +14,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 namespace hub::http {
 
@@ -38,19 +44,31 @@ class ws_connection : public eio::ws_link, public std::enable_shared_from_this<w
 
   void read();
   void on_read(boost::beast::error_code ec, std::size_t n);
+  void deliver(item it);  // from any thread, into the inbox
+  void drain_inbox();
   void push(item it);
   void write_next();
   void on_write(boost::beast::error_code ec, std::size_t n);
   void fail(const std::string& reason);
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<ws_stream> ws_;
   boost::beast::flat_buffer buffer_;
   std::size_t max_queue_;
   eio::session_ptr session_;
-  std::deque<item> queue_;
+
+  // inbox: filled by any thread, drained on the strand
+  std::mutex inbox_mutex_;
+  std::vector<item> inbox_;
+  bool drain_posted_ = false;
+
+  // strand-only
+  std::vector<item> drained_;  // the inbox's last batch (kept for its capacity)
+  std::vector<item> queue_;  // not a deque: libstdc++'s allocates 600 bytes up front
   std::size_t queued_bytes_ = 0;
-  std::size_t frame_ = 0;  // next frame of queue_.front(): 0 = text, 1.. = binaries
+  std::size_t in_flight_ = 0;  // items of queue_'s front that the current write carries
+  std::string out_;            // the frames of the current write
   bool writing_ = false;
+  bool waiting_for_beast_ = false;
   bool closing_ = false;
   bool closed_ = false;
 };

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: the same hub-load scenarios against hub-server and against the
+# Node reference (bench/node-hub-server.js on the official socket.io package), one server
+# after the other in one run. The server is pinned to core 0, hub-load to core 1.
+#
+#   bench/hub_vs_node.sh            # full run (~6 min)
+#   QUICK=1 bench/hub_vs_node.sh    # shorter steps, no 10k/20k idle rows
+#
+# Env: OUT (results dir, default /tmp/hub-bench-<time>), PORT (default 3950),
+#      BENCH_PRIORITY=0 to leave this session's scheduling priority alone (by default it
+#      lowers its autogroup's nice value to -15 so that other work on the machine, e.g.
+#      compilers, takes less of the two cores while it measures; needs root).
+# Needs build/hub-server and build/hub-load (scripts/build.sh release) and
+# bench/node_modules (npm ci in bench/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=${OUT:-/tmp/hub-bench-$(date +%Y%m%d-%H%M%S)}
+port=${PORT:-3950}
+quick=${QUICK:-0}
+mkdir -p "$out"
+[[ -x build/hub-server && -x build/hub-load ]] || { echo "build hub-server and hub-load first" >&2; exit 2; }
+[[ -d bench/node_modules/socket.io ]] || (cd bench && npm ci --no-audit --no-fund >/dev/null)
+ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if [[ ${BENCH_PRIORITY:-1} == 1 && -w /proc/self/autogroup ]]; then echo -15 > /proc/self/autogroup || true; fi
+
+server_pid=
+data_dir=
+stop_server() {
+  if [[ -n $server_pid ]]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+  fi
+  [[ -n $data_dir ]] && rm -rf "$data_dir"
+  data_dir=
+}
+trap stop_server EXIT
+
+start_server() {  # hub | node
+  stop_server
+  export HUB_API_KEY=bench-key
+  if [[ $1 == hub ]]; then
+    # tmpfs: the Node reference keeps messages in memory; a disk fsync is not what is compared.
+    data_dir=$(mktemp -d /dev/shm/hub-bench-data.XXXXXX)
+    # One core, so one CAF worker (Node is one thread too); no rate limit in the way.
+    taskset -c 0 build/hub-server --dev-auth --port "$port" --data-dir "$data_dir" --workers 1 \
+      --rate-limit 100000000/1s --log-level warn >>"$out/server-hub.log" 2>&1 &
+  else
+    taskset -c 0 node bench/node-hub-server.js --dev-auth --port "$port" >>"$out/server-node.log" 2>&1 &
+  fi
+  server_pid=$!
+  for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "server $1 did not start" >&2
+  exit 1
+}
+
+# run NAME SERVER hub-load-args...: one scenario on a fresh server; JSON to $out/NAME.SERVER.json
+run() {
+  local name=$1 server=$2
+  shift 2
+  start_server "$server"
+  sleep 0.5
+  echo "== $name on $server: hub-load $*" >&2
+  taskset -c 1 build/hub-load "$@" --port "$port" --server-pid "$server_pid" --no-progress \
+    --out "$out/$name.$server" >"$out/$name.$server.json" 2>>"$out/hub-load.log" || true
+  stop_server
+}
+
+if [[ $quick == 1 ]]; then step=2s; else step=4s; fi
+for s in hub node; do
+  run idle1k "$s" idle -n 1000 --hold 2s
+  [[ $quick == 1 ]] || run idle10k "$s" idle -n 10000 --hold 3s
+  run chat1k "$s" chat -n 1000 -r 10 --rate 1000 -d 10s --warmup 2s
+  run search "$s" chat -n 1000 -r 10 --search --search-start 200 --search-factor 1.25 \
+    -d "$step" --warmup 1s --drain 2s --p99-limit 100ms
+done
+# 20,000 connections need 20,000 descriptors plus a few; where the hard RLIMIT_NOFILE
+# is 20000 and cannot be raised (no CAP_SYS_RESOURCE), hold as many as it allows.
+many=$(( $(ulimit -Hn) - 100 < 20000 ? $(ulimit -Hn) - 100 : 20000 ))
+[[ $quick == 1 ]] || run idle20k hub idle -n "$many" --hold 3s
+
+python3 bench/bench_table.py "$out" | tee "$out/table.md"
+echo "results in $out" >&2
