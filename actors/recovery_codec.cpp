@@ -64,6 +64,35 @@ std::string format_offset(const std::string& epoch, const std::map<std::string, 
   return out;
 }
 
+std::string format_offset(const std::string& epoch, const std::map<std::string, std::uint64_t>& a,
+                          const std::map<std::string, std::uint64_t>& b) {
+  std::string out;
+  out.reserve(epoch.size() + (a.size() + b.size()) * 24);
+  escape_append(out, epoch);
+  auto put = [&out](const std::string& stream, std::uint64_t seq) {
+    out += '~';
+    escape_append(out, stream);
+    out += '=';
+    out += std::to_string(seq);
+  };
+  // Both maps are sorted by stream: walk them together, as one sorted map would be.
+  auto i = a.begin(), j = b.begin();
+  while (i != a.end() || j != b.end()) {
+    if (j == b.end() || (i != a.end() && i->first < j->first)) {
+      put(i->first, i->second);
+      ++i;
+    } else if (i == a.end() || j->first < i->first) {
+      put(j->first, j->second);
+      ++j;
+    } else {
+      put(i->first, std::max(i->second, j->second));
+      ++i;
+      ++j;
+    }
+  }
+  return out;
+}
+
 std::optional<offset> parse_offset(const std::string& text) {
   offset o;
   std::string_view rest(text);

@@ -24,6 +24,10 @@ struct offset {
 };
 
 std::string format_offset(const std::string& epoch, const std::map<std::string, std::uint64_t>& positions);
+// The same for the per-stream maximum of two position maps, without merging them into
+// a third map first (this runs once per delivered event).
+std::string format_offset(const std::string& epoch, const std::map<std::string, std::uint64_t>& a,
+                          const std::map<std::string, std::uint64_t>& b);
 std::optional<offset> parse_offset(const std::string& text);
 
 struct session_record {

@@ -48,12 +48,7 @@ socket* connection::find_socket(const std::string& nsp, const std::string& sid) 
 }
 
 std::string connection::offset_of(const socket& s) const {
-  std::map<std::string, std::uint64_t> positions = s.joined_at_;
-  for (const auto& [stream, seq] : s.delivered_) {
-    auto& p = positions[stream];
-    p = std::max(p, seq);
-  }
-  return recovery::format_offset(srv->config().recovery->epoch, positions);
+  return recovery::format_offset(srv->config().recovery->epoch, s.joined_at_, s.delivered_);
 }
 
 void connection::send_event(socket& s, wire_packet_ptr packet, const std::string& stream,
