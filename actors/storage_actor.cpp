@@ -6,6 +6,8 @@
 #include <chrono>
 #include <exception>
 #include <iterator>
+#include <optional>
+#include <unordered_map>
 #include <utility>
 
 namespace hub {
@@ -21,6 +23,14 @@ struct storage_state {
   // Appends waiting for the next flush, and their requesters (same order).
   std::vector<store::append_item> pending;
   std::vector<caf::response_promise> promises;
+  // Key/value writes waiting for the same flush (session records, read markers, ...),
+  // their requesters, and how many are pending per key.
+  std::vector<store::kv_write> pending_kv;
+  std::vector<caf::response_promise> kv_promises;
+  std::unordered_map<std::string, std::size_t> pending_keys;
+  // Reads of a key with a write pending: answered once that write is durable, so that
+  // a reader never sees a value that might still fail to commit, nor misses its own write.
+  std::vector<std::pair<std::string, caf::response_promise>> waiting_reads;
   bool flush_scheduled = false;
 
   static inline const char* name = "hub.storage";
@@ -34,7 +44,7 @@ caf::error storage_error(const std::exception& e) {
 
 void schedule_flush(storage_actor_ptr self) {
   auto& st = self->state;
-  if (st.flush_scheduled || st.pending.empty())
+  if (st.flush_scheduled || (st.pending.empty() && st.pending_kv.empty()))
     return;
   st.flush_scheduled = true;
   // Lands behind every message already in the mailbox: appends queued meanwhile join
@@ -42,41 +52,74 @@ void schedule_flush(storage_actor_ptr self) {
   self->send(self, storage::flush_atom::value);
 }
 
-// Commits up to max_batch_items pending appends in one WriteBatch and answers their
-// requesters; schedules another flush if more are waiting.
+template <class T>
+std::vector<T> take_front(std::vector<T>& from, std::size_t n) {
+  std::vector<T> out;
+  if (n == from.size()) {
+    out.swap(from);
+  } else {
+    out.assign(std::make_move_iterator(from.begin()), std::make_move_iterator(from.begin() + n));
+    from.erase(from.begin(), from.begin() + n);
+  }
+  return out;
+}
+
+// Answers the reads that waited for keys no longer pending.
+void answer_waiting_reads(storage_actor_ptr self) {
+  auto& st = self->state;
+  std::vector<std::pair<std::string, caf::response_promise>> still;
+  for (auto& [key, rp] : st.waiting_reads) {
+    if (st.pending_keys.count(key)) {
+      still.emplace_back(std::move(key), std::move(rp));
+      continue;
+    }
+    try {
+      auto v = st.db->get(key);
+      if (v)
+        rp.deliver(true, std::move(*v));
+      else
+        rp.deliver(false, std::string{});
+    } catch (const std::exception& e) {
+      rp.deliver(storage_error(e));
+    }
+  }
+  st.waiting_reads.swap(still);
+}
+
+// Commits up to max_batch_items pending appends and as many key/value writes in one
+// WriteBatch and answers their requesters; schedules another flush if more are waiting.
 void flush_once(storage_actor_ptr self) {
   auto& st = self->state;
   const auto n = std::min(st.pending.size(), storage::max_batch_items);
-  if (n == 0)
+  const auto k = std::min(st.pending_kv.size(), storage::max_batch_items);
+  if (n == 0 && k == 0)
     return;
-  std::vector<store::append_item> batch;
-  std::vector<caf::response_promise> promises;
-  if (n == st.pending.size()) {
-    batch.swap(st.pending);
-    promises.swap(st.promises);
-  } else {
-    batch.assign(std::make_move_iterator(st.pending.begin()),
-                 std::make_move_iterator(st.pending.begin() + n));
-    promises.assign(std::make_move_iterator(st.promises.begin()),
-                    std::make_move_iterator(st.promises.begin() + n));
-    st.pending.erase(st.pending.begin(), st.pending.begin() + n);
-    st.promises.erase(st.promises.begin(), st.promises.begin() + n);
-  }
+  auto batch = take_front(st.pending, n);
+  auto promises = take_front(st.promises, n);
+  auto writes = take_front(st.pending_kv, k);
+  auto kv_promises = take_front(st.kv_promises, k);
+  for (const auto& w : writes)
+    if (auto it = st.pending_keys.find(w.key); it != st.pending_keys.end() && --it->second == 0)
+      st.pending_keys.erase(it);
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::uint64_t> seqs;
   try {
-    seqs = st.db->append(batch);
+    seqs = st.db->commit(batch, writes);
   } catch (const std::exception& e) {
     st.stats->failed_batches.fetch_add(1, std::memory_order_relaxed);
     auto err = storage_error(e);
     for (auto& rp : promises)
       rp.deliver(err);
+    for (auto& rp : kv_promises)
+      rp.deliver(err);
+    answer_waiting_reads(self);
     return;
   }
   const auto dt = std::chrono::steady_clock::now() - t0;
   auto& stats = *st.stats;
   stats.batches.fetch_add(1, std::memory_order_relaxed);
   stats.items.fetch_add(n, std::memory_order_relaxed);
+  stats.kv_writes.fetch_add(k, std::memory_order_relaxed);
   stats.commit_ns.fetch_add(
       static_cast<std::uint64_t>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count()),
@@ -85,6 +128,20 @@ void flush_once(storage_actor_ptr self) {
     stats.max_batch.store(n, std::memory_order_relaxed);
   for (std::size_t i = 0; i < n; ++i)
     promises[i].deliver(seqs[i]);
+  for (auto& rp : kv_promises)
+    rp.deliver(true);
+  answer_waiting_reads(self);
+}
+
+// Queues a key/value write (value nullopt: erase) for the next group commit.
+caf::result<bool> queue_kv(storage_actor_ptr self, std::string key, std::optional<std::string> value) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  ++st.pending_keys[key];
+  st.pending_kv.push_back(store::kv_write{std::move(key), std::move(value)});
+  st.kv_promises.push_back(rp);
+  schedule_flush(self);
+  return rp;
 }
 
 caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
@@ -92,7 +149,7 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
   // A regular exit request: commit what is pending (its requesters were promised an
   // answer), then leave.
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    while (!self->state.pending.empty())
+    while (!self->state.pending.empty() || !self->state.pending_kv.empty())
       flush_once(self);
     self->quit(std::move(msg.reason));
   });
@@ -173,16 +230,15 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
           return storage_error(e);
         }
       },
-      [self](storage::kv_put_atom, const std::string& key,
-             const std::string& value) -> caf::result<bool> {
-        try {
-          self->state.db->put(key, value);
-          return true;
-        } catch (const std::exception& e) {
-          return storage_error(e);
-        }
+      [self](storage::kv_put_atom, std::string& key, std::string& value) -> caf::result<bool> {
+        return queue_kv(self, std::move(key), std::move(value));
       },
       [self](storage::kv_get_atom, const std::string& key) -> caf::result<bool, std::string> {
+        if (self->state.pending_keys.count(key)) {
+          auto rp = self->make_response_promise();
+          self->state.waiting_reads.emplace_back(key, rp);
+          return rp;
+        }
         try {
           auto v = self->state.db->get(key);
           if (!v)
@@ -192,13 +248,8 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
           return storage_error(e);
         }
       },
-      [self](storage::kv_erase_atom, const std::string& key) -> caf::result<bool> {
-        try {
-          self->state.db->erase(key);
-          return true;
-        } catch (const std::exception& e) {
-          return storage_error(e);
-        }
+      [self](storage::kv_erase_atom, std::string& key) -> caf::result<bool> {
+        return queue_kv(self, std::move(key), std::nullopt);
       },
       [self](storage::prune_atom, const std::string& log,
              std::uint64_t keep_from) -> caf::result<std::uint64_t> {

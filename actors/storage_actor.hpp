@@ -28,8 +28,9 @@
 //
 // Ordering: appends to one log get seqs in the order they reached the mailbox. Reads,
 // last_seq and kv operations see only durable data: an append still waiting for its
-// flush is invisible until its requester has been answered. kv writes are not part of
-// the group commit (one synced write each) and are not ordered against pending appends.
+// flush is invisible until its requester has been answered. kv puts and erases join the
+// same group commit (one WriteBatch, one fsync with the appends); a kv_get of a key
+// with a write pending waits for that flush, so a writer always reads its own write.
 //
 // Spawn detached in hub-server (an fsync must not block a CAF worker) and non-detached
 // under the test coordinator / hub-sim (a detached actor escapes the virtual scheduler).
@@ -80,6 +81,7 @@ using kv_scan_ptr = std::shared_ptr<const kv_scan_result>;
 struct storage_stats {
   std::atomic<std::uint64_t> batches{0};         // committed append batches
   std::atomic<std::uint64_t> items{0};           // committed appends
+  std::atomic<std::uint64_t> kv_writes{0};       // committed key/value puts and erases
   std::atomic<std::uint64_t> failed_batches{0};  // batches whose write failed
   std::atomic<std::uint64_t> max_batch{0};       // largest committed batch
   std::atomic<std::uint64_t> commit_ns{0};       // total time spent in store::append

@@ -183,8 +183,13 @@ std::uint64_t store::peek_last_seq(const std::string& log) const {
 }
 
 std::vector<std::uint64_t> store::append(const std::vector<append_item>& items) {
+  return commit(items, {});
+}
+
+std::vector<std::uint64_t> store::commit(const std::vector<append_item>& items,
+                                         const std::vector<kv_write>& writes) {
   std::vector<std::uint64_t> seqs;
-  if (items.empty())
+  if (items.empty() && writes.empty())
     return seqs;
   seqs.reserve(items.size());
   std::lock_guard<std::mutex> guard{mu_};
@@ -216,6 +221,11 @@ std::vector<std::uint64_t> store::append(const std::vector<append_item>& items) 
     std::string hw;
     put_be64(hw, last);
     auto s = batch.Put(high_key(esc), hw);
+    if (!s.ok())
+      fail("append", dir_, s);
+  }
+  for (const auto& w : writes) {
+    auto s = w.value ? batch.Put(kv_key(w.key), *w.value) : batch.Delete(kv_key(w.key));
     if (!s.ok())
       fail("append", dir_, s);
   }

@@ -62,6 +62,15 @@ class store {
   // next append reuses the same seqs).
   std::vector<std::uint64_t> append(const std::vector<append_item>& items);
 
+  // A key/value write for the same batch: a put, or an erase when `value` is nullopt.
+  struct kv_write {
+    std::string key;
+    std::optional<std::string> value;
+  };
+  // append(items) plus `writes`, all in one atomic WriteBatch (one fsync for both):
+  // the group commit of the storage actor. Later writes to a key win.
+  std::vector<std::uint64_t> commit(const std::vector<append_item>& items, const std::vector<kv_write>& writes);
+
   struct entry {
     std::uint64_t seq = 0;
     std::string value;

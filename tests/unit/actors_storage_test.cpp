@@ -177,6 +177,56 @@ TEST_CASE_METHOD(sim_fixture, "actors: storage fails every append of a failed ba
   CHECK(by_seq(*out, "f") == std::vector<std::string>{"c-0", "c-1"});
 }
 
+TEST_CASE_METHOD(sim_fixture, "actors: storage group-commits kv writes with appends; a read waits for a pending write",
+                 "[actors][storage]") {
+  auto storage = hub::spawn_storage_actor(sys, db, false);
+  struct seen {
+    std::vector<std::string> order;  // what answered, in order
+    std::string value;
+  };
+  auto got = std::make_shared<seen>();
+  // One requester: append, put, get, erase, get, all enqueued before anything runs.
+  sys.spawn(
+      [got](caf::event_based_actor* self, caf::actor storage) {
+        self->request(storage, timeout, st::append_atom::value, std::string{"room/x"}, std::string{"m1"})
+            .then([got](std::uint64_t seq) { got->order.push_back("append " + std::to_string(seq)); });
+        self->request(storage, timeout, st::kv_put_atom::value, std::string{"sess/1"}, std::string{"rec"})
+            .then([got](bool ok) { got->order.push_back(ok ? "put" : "put failed"); });
+        self->request(storage, timeout, st::kv_get_atom::value, std::string{"sess/1"})
+            .then([got](bool found, const std::string& v) {
+              got->order.push_back(found ? "get " + v : "get none");
+            });
+        self->request(storage, timeout, st::kv_get_atom::value, std::string{"other"})
+            .then([got](bool found, const std::string&) { got->order.push_back(found ? "other?" : "other none"); });
+      },
+      storage);
+  sched.run();
+  // The get of a key with a pending write waited for the flush and saw the write; a
+  // get of another key did not wait.
+  CHECK(got->order == std::vector<std::string>{"other none", "append 1", "put", "get rec"});
+  auto s = stats(storage);
+  REQUIRE(s);
+  CHECK(s->batches.load() == 1);  // the append and the put: one WriteBatch
+  CHECK(s->kv_writes.load() == 1);
+  CHECK(db->get("sess/1") == std::optional<std::string>{"rec"});
+
+  // A failed batch fails the kv write too, and a waiting read then sees the old value.
+  db->inject_write_faults(true);
+  got->order.clear();
+  sys.spawn(
+      [got](caf::event_based_actor* self, caf::actor storage) {
+        self->request(storage, timeout, st::kv_erase_atom::value, std::string{"sess/1"})
+            .then([got](bool) { got->order.push_back("erased"); },
+                  [got](caf::error&) { got->order.push_back("erase failed"); });
+        self->request(storage, timeout, st::kv_get_atom::value, std::string{"sess/1"})
+            .then([got](bool found, const std::string& v) { got->order.push_back(found ? "get " + v : "get none"); });
+      },
+      storage);
+  sched.run();
+  CHECK(got->order == std::vector<std::string>{"erase failed", "get rec"});
+  db->inject_write_faults(false);
+}
+
 TEST_CASE("actors: storage reads, last_seq and kv over a detached actor on real threads",
           "[actors][storage]") {
   temp_dir dir;
