@@ -1,5 +1,6 @@
 #include "load/options.hpp"
 
+#include "util/cli_duration.hpp"
 #include "util/duration.hpp"
 
 #include <CLI/CLI.hpp>
@@ -8,23 +9,6 @@
 #include <iostream>
 
 namespace hub::load {
-namespace {
-
-CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::milliseconds& target,
-                          const std::string& help) {
-  auto* opt = app.add_option_function<std::string>(
-    name,
-    [&target, name](const std::string& text) {
-      auto d = parse_duration(text);
-      if (!d) throw CLI::ValidationError(name, "'" + text + "' is not a duration (e.g. 500ms, 8s, 2m)");
-      target = *d;
-    },
-    help + " (default " + format_duration(target) + ")");
-  opt->type_name("DURATION");
-  return opt;
-}
-
-}  // namespace
 
 const char* to_string(scenario s) {
   switch (s) {

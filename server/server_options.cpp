@@ -1,5 +1,6 @@
 #include "server/server_options.hpp"
 
+#include "util/cli_duration.hpp"
 #include "util/duration.hpp"
 #include "util/log.hpp"
 
@@ -7,21 +8,6 @@
 
 namespace hub {
 namespace {
-
-// A CLI11 option for a duration ("500ms", "8s", "2m"; a plain number is milliseconds).
-CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::milliseconds& target,
-                          const std::string& help) {
-  auto* opt = app.add_option_function<std::string>(
-    name,
-    [&target, name](const std::string& text) {
-      auto d = parse_duration(text);
-      if (!d) throw CLI::ValidationError(name, "'" + text + "' is not a duration (e.g. 500ms, 8s, 2m)");
-      target = *d;
-    },
-    help + " (default " + format_duration(target) + ")");
-  opt->type_name("DURATION");
-  return opt;
-}
 
 // "10/60s": count per window.
 std::optional<rate_limit> parse_rate(const std::string& text) {
