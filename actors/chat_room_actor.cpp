@@ -1,5 +1,6 @@
 #include "actors/chat_room_actor.hpp"
 
+#include "actors/serial_ops.hpp"
 #include "actors/storage_actor.hpp"
 #include "util/log.hpp"
 #include "util/sources.hpp"
@@ -7,8 +8,6 @@
 
 #include <charconv>
 #include <ctime>
-#include <deque>
-#include <functional>
 #include <map>
 #include <set>
 
@@ -44,7 +43,6 @@ struct chat_room_state {
   std::uint64_t pruned_below = 0;  // entries below this seq were pruned by count
   bool sweep_armed = false;        // an age sweep is scheduled
   bool posted_since_sweep = false;
-  bool loaded = false;  // last_seq read from the log
   std::uint64_t typing_generation = 0;
   std::map<std::string, typing_entry> typing;     // by user id
   std::map<std::string, presence_entry> present;  // by user id, sorted for stable output
@@ -56,8 +54,7 @@ struct chat_room_state {
   // Reactions by message seq: emoji -> users. Loaded at spawn; small next to the log.
   std::map<std::uint64_t, std::map<std::string, std::set<std::string>>> reactions;
   int loads_pending = 0;  // initial loads still outstanding (messages wait meanwhile)
-  std::deque<std::function<void()>> reaction_queue;  // reaction writes, one at a time
-  bool reacting = false;
+  serial_ops reaction_writes;  // reaction writes, one at a time
 };
 
 using room_actor = caf::stateful_actor<chat_room_state>;
@@ -330,7 +327,6 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
     st.loads_pending = 3;
     auto loaded = [self] {
       if (--self->state.loads_pending > 0) return;
-      self->state.loaded = true;
       self->set_default_handler(caf::print_and_drop);
       self->become(running_room(self));
     };
@@ -433,8 +429,6 @@ void post(room_actor* self, const chat_post_ptr& post) {
       });
 }
 
-void next_reaction(room_actor* self);
-
 // Toggles `user`'s `emoji` on message `seq`. One reaction write at a time per room, and
 // the room's reactions (what history shows) change only once the write is durable, so
 // a history read never shows a reaction before (or without) its message-reaction.
@@ -443,7 +437,7 @@ void react(room_actor* self, const std::string& user, std::uint64_t seq, const s
   auto& s = self->state;
   if (seq == 0 || seq > s.last_seq) {
     promise.deliver(false, std::string{"not_found"});
-    return next_reaction(self);
+    return self->state.reaction_writes.done();
   }
   auto next = s.reactions[seq];  // a copy: the committed state stays until the write lands
   if (next.empty()) s.reactions.erase(seq);
@@ -466,12 +460,12 @@ void react(room_actor* self, const std::string& user, std::uint64_t seq, const s
     auto b = s.group;
     b.emit("message-reaction", json::array({std::move(event)}));
     promise.deliver(true, std::string{added ? "added" : "removed"});
-    next_reaction(self);
+    self->state.reaction_writes.done();
   };
   auto failed = [self, promise](caf::error& e) mutable {
     log::warn("room ", self->state.project, ": reaction not stored: ", self->system().render(e));
     promise.deliver(false, std::string{"storage"});
-    next_reaction(self);
+    self->state.reaction_writes.done();
   };
   if (stored.empty())
     self->request(s.storage, storage_timeout, storage::kv_erase_atom::value, reactions_key(s.project, seq))
@@ -480,18 +474,6 @@ void react(room_actor* self, const std::string& user, std::uint64_t seq, const s
     self->request(s.storage, storage_timeout, storage::kv_put_atom::value, reactions_key(s.project, seq),
                   stored.dump())
       .then(announce, failed);
-}
-
-void next_reaction(room_actor* self) {
-  auto& s = self->state;
-  if (s.reaction_queue.empty()) {
-    s.reacting = false;
-    return;
-  }
-  s.reacting = true;
-  auto op = std::move(s.reaction_queue.front());
-  s.reaction_queue.pop_front();
-  op();
 }
 
 room_info_ptr make_room_info(room_actor* self) {
@@ -513,10 +495,9 @@ caf::behavior running_room(room_actor* self) {
     [self](react_atom, const std::string& user, std::uint64_t seq,
            const std::string& emoji) -> caf::result<bool, std::string> {
       auto promise = self->make_response_promise<bool, std::string>();
-      self->state.reaction_queue.push_back([self, user, seq, emoji, promise]() mutable {
+      self->state.reaction_writes.push([self, user, seq, emoji, promise]() mutable {
         react(self, user, seq, emoji, promise);
       });
-      if (!self->state.reacting) next_reaction(self);
       return promise;
     },
     [self](history_atom, std::uint64_t after, std::uint64_t limit, std::uint64_t thread) -> caf::result<json_ptr> {

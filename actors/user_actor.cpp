@@ -2,6 +2,7 @@
 
 #include "actors/chat_room_actor.hpp"
 #include "actors/inbox.hpp"
+#include "actors/serial_ops.hpp"
 #include "actors/storage_actor.hpp"
 #include "util/log.hpp"
 #include "util/sources.hpp"
@@ -28,33 +29,12 @@ struct user_state {
   std::size_t online = 0;               // counted connections of the user
   std::uint64_t delivered_through = 0;  // inbox seq up to which a connection had it
   std::uint64_t delivered_stored = 0;   // the value last written to storage
-  // Inbox writes, one at a time (see user_actor.hpp).
-  std::deque<std::function<void()>> ops;
-  bool writing = false;
+  serial_ops writes;  // inbox writes, one at a time (see user_actor.hpp)
 };
 
 using user_actor = caf::stateful_actor<user_state>;
 
 caf::behavior running_user(user_actor* self);
-
-// -- write queue ------------------------------------------------------------------------------
-
-void next_op(user_actor* self) {
-  auto& s = self->state;
-  if (s.ops.empty()) {
-    s.writing = false;
-    return;
-  }
-  s.writing = true;
-  auto op = std::move(s.ops.front());
-  s.ops.pop_front();
-  op();
-}
-
-void enqueue(user_actor* self, std::function<void()> op) {
-  self->state.ops.push_back(std::move(op));
-  if (!self->state.writing) next_op(self);
-}
 
 void persist_delivered(user_actor* self) {
   auto& s = self->state;
@@ -84,12 +64,12 @@ void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t
           self->request(s.cfg.storage, storage_timeout, storage::prune_atom::value, inbox_log(s.user), keep_from)
             .then([](std::uint64_t) {}, [](caf::error&) {});
         done(seq);
-        next_op(self);
+        self->state.writes.done();
       },
       [self, failed](caf::error& e) {
         log::error("user ", self->state.user, ": inbox append failed: ", self->system().render(e));
         failed(e);
-        next_op(self);
+        self->state.writes.done();
       });
 }
 
@@ -135,7 +115,7 @@ void mark_read(user_actor* self, const json_ptr& request, const std::string& exc
   auto entry = self->state.box.read_entry(ids, all);
   if (!entry) {  // nothing was unread among them: nothing to store or tell
     promise.deliver(static_cast<std::uint64_t>(self->state.box.unread()));
-    next_op(self);
+    self->state.writes.done();
     return;
   }
   append_entry(
@@ -201,17 +181,17 @@ caf::behavior running_user(user_actor* self) {
     [self](notify_atom, const json_ptr& input) -> caf::result<json_ptr> {
       if (!self->state.cfg.storage) return caf::make_error(caf::sec::unexpected_message);
       auto promise = self->make_response_promise<json_ptr>();
-      enqueue(self, [self, input, promise]() mutable { notify(self, input, promise); });
+      self->state.writes.push([self, input, promise]() mutable { notify(self, input, promise); });
       return promise;
     },
     [self](chat_notify_atom, const std::string& project, const json_ptr& message) {
       if (!self->state.cfg.storage) return;
-      enqueue(self, [self, project, message] { chat_notify(self, project, message); });
+      self->state.writes.push([self, project, message] { chat_notify(self, project, message); });
     },
     [self](inbox_read_atom, const json_ptr& request, const std::string& except_sid) -> caf::result<std::uint64_t> {
       if (!self->state.cfg.storage) return caf::make_error(caf::sec::unexpected_message);
       auto promise = self->make_response_promise<std::uint64_t>();
-      enqueue(self, [self, request, except_sid, promise]() mutable { mark_read(self, request, except_sid, promise); });
+      self->state.writes.push([self, request, except_sid, promise]() mutable { mark_read(self, request, except_sid, promise); });
       return promise;
     },
     [self](inbox_list_atom, bool unread_only, std::uint64_t limit) -> json_ptr {

@@ -29,12 +29,12 @@ struct hub_config {
   rate_limit rate;
 };
 
-// The outcome of posting a chat message, whichever step ended it.
 // Pages of the chat log (sync event, HTTP API).
 inline constexpr std::uint64_t default_page = 50;
 inline constexpr std::uint64_t max_page = 500;
 
 
+// The outcome of posting a chat message, whichever step ended it.
 struct post_outcome {
   bool ok = false;
   std::string error;  // rate_limited, storage
