@@ -9,6 +9,8 @@ APT_PACKAGES=(
   libcaf-dev libboost-dev librocksdb-dev nlohmann-json3-dev catch2
   libssl-dev libcli11-dev libcpp-jwt-dev
   nodejs npm
+  # tests/load_smoke.sh and bench/ read hub-load's JSON summary with python3.
+  python3
   # The browser test (tests/browser) drives chromium through playwright-core; the emoji
   # font makes its screenshots show the page's reactions as a person sees them.
   chromium fonts-noto-color-emoji
