@@ -11,6 +11,7 @@ const {
   skipReason, mintToken, freshDataDir, startHub, HubClients, getMessages, withTimeout, sleep,
   FAST_RECONNECT, nextConnect, cutTransport, resume, takeNewMessages,
   stripHistory,
+  joinChat: join, sendMessage: send, sendMany,
 } = require('./hub-helpers');
 
 const PROJECTS = ['rc-ws', 'rc-poll', 'rc-join', 'rc-restart', 'rc-kill', 'rc-wipe', 'rc-epoch', 'rc-bye', 'rc-twice'];
@@ -46,24 +47,6 @@ describe('hub: connection state recovery replays missed messages', { skip: skipR
   const recoverer = (url, who, transports) =>
     clients.connect(url, { token: tokens[who], transports, io: FAST_RECONNECT });
   const plain = (url, who, transports) => clients.connect(url, { token: tokens[who], transports });
-
-  async function join(c, projectId) {
-    const ack = await c.ack('join-chat-room', projectId);
-    assert.equal(ack?.ok, true, `join-chat-room ${projectId}: ${JSON.stringify(ack)}`);
-    return ack;
-  }
-
-  async function send(c, projectId, content) {
-    const r = await c.ack('send-message', { projectId, content });
-    assert.equal(r?.ok, true, `send-message: ${JSON.stringify(r)}`);
-    return r.message;
-  }
-
-  async function sendMany(c, projectId, n, tag) {
-    const out = [];
-    for (let i = 0; i < n; i++) out.push(await send(c, projectId, `${tag} ${i}`));
-    return out;
-  }
 
   async function log(url, projectId) {
     const res = await getMessages(url, tokens.bob, projectId, 'after=0&limit=500');

@@ -11,6 +11,7 @@ const {
   FAST_RECONNECT, cutTransport, resume, takeNewMessages,
   asHistory,
   stripHistory,
+  joinChat: join, sendMany,
 } = require('./hub-helpers');
 
 const PROJECTS = ['sy-window', 'sy-retention', 'sy-off-a', 'sy-off-b', 'sy-none'];
@@ -42,22 +43,6 @@ describe('hub: sync, retention and offsets', { skip: skipReason }, () => {
   const recoverer = (url, who, transports) =>
     clients.connect(url, { token: tokens[who], transports, io: FAST_RECONNECT });
   const plain = (url, who, transports) => clients.connect(url, { token: tokens[who], transports });
-
-  async function join(c, projectId) {
-    const ack = await c.ack('join-chat-room', projectId);
-    assert.equal(ack?.ok, true, `join-chat-room ${projectId}: ${JSON.stringify(ack)}`);
-    return ack;
-  }
-
-  async function sendMany(c, projectId, n, tag) {
-    const out = [];
-    for (let i = 0; i < n; i++) {
-      const r = await c.ack('send-message', { projectId, content: `${tag} ${i}` });
-      assert.equal(r?.ok, true, `send-message: ${JSON.stringify(r)}`);
-      out.push(r.message);
-    }
-    return out;
-  }
 
   it('away longer than --recovery-window 1s -> recovered === false, new id; `sync` from the last seen seq fills the gap exactly', async () => {
     const P = 'sy-window';

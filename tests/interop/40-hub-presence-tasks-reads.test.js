@@ -13,6 +13,7 @@ const crypto = require('node:crypto');
 const {
   skipReason, mintToken, startHub, freshDataDir, HubClients, api, sleep, withTimeout,
   collect,
+  joinChat: join,
 } = require('./hub-helpers');
 
 const GRACE_MS = 400;
@@ -25,12 +26,6 @@ const CAROL = user('u-carol', 'Carol Chen');
 const DAVE = user('u-dave', 'Dave Dunn');
 const AARON = user('u-aaron', 'Aaron Able');
 const ZOE = user('u-zoe', 'Zoe Zimmer');
-
-async function join(c, projectId) {
-  const ack = await c.ack('join-chat-room', projectId);
-  assert.equal(ack?.ok, true, `join-chat-room ${projectId}: ${JSON.stringify(ack)}`);
-  return ack;
-}
 
 /** Asserts an error event {message: non-empty string} arrives (docs/hub.md: refusals always send one). */
 async function expectErrorEvent(c, what) {

@@ -9,6 +9,7 @@ const assert = require('node:assert/strict');
 const {
   skipReason, mintToken, startHub, HubClients, getMessages, withTimeout,
   collect,
+  joinChat, sendMessage: send,
 } = require('./hub-helpers');
 
 const PROJECTS = ['rx-react', 'rx-thread', 'rx-other'];
@@ -29,13 +30,8 @@ describe('hub: reactions and threads', { skip: skipReason }, () => {
   const connect = (who, transports = ['websocket']) => clients.connect(hub.url, { token: tokens[who], transports });
   async function joined(who, project, transports) {
     const c = await connect(who, transports);
-    assert.equal((await c.ack('join-chat-room', project))?.ok, true);
+    await joinChat(c, project);
     return c;
-  }
-  async function send(c, projectId, content, replyTo) {
-    const r = await c.ack('send-message', { projectId, content, ...(replyTo === undefined ? {} : { replyTo }) });
-    assert.equal(r?.ok, true, JSON.stringify(r));
-    return r.message;
   }
   async function expectRefused(c, event, payload, error) {
     assert.deepEqual(await c.ack(event, payload), { ok: false, error }, `${event} ${JSON.stringify(payload)}`);

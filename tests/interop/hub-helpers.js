@@ -269,6 +269,29 @@ const FAST_RECONNECT = {
   reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 300, randomizationFactor: 0,
 };
 
+/** join-chat-room that must succeed; resolves with the ack. */
+async function joinChat(c, projectId) {
+  const assert = require('node:assert/strict');
+  const ack = await c.ack('join-chat-room', projectId);
+  assert.equal(ack?.ok, true, `join-chat-room ${projectId}: ${JSON.stringify(ack)}`);
+  return ack;
+}
+
+/** send-message that must succeed; resolves with the stored message. */
+async function sendMessage(c, projectId, content, replyTo) {
+  const assert = require('node:assert/strict');
+  const r = await c.ack('send-message', { projectId, content, ...(replyTo === undefined ? {} : { replyTo }) });
+  assert.equal(r?.ok, true, `send-message: ${JSON.stringify(r)}`);
+  return r.message;
+}
+
+/** n messages "<tag> 0".."<tag> n-1", one after another; resolves with the stored messages. */
+async function sendMany(c, projectId, n, tag) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(await sendMessage(c, projectId, `${tag} ${i}`));
+  return out;
+}
+
 /** Every payload of `event` that c received within `ms` (waits the whole `ms`); consumed. */
 async function collect(c, event, ms = 300) {
   await sleep(ms);
@@ -356,6 +379,9 @@ module.exports = {
   asHistory,
   stripHistory,
   collect,
+  joinChat,
+  sendMessage,
+  sendMany,
   withTimeout,
   sleep,
 };
