@@ -138,22 +138,18 @@ void with_read_marker(room_actor* self, const std::string& user, F then) {
       [then](caf::error&) mutable { then(0); });
 }
 
-json reaction_counts(const std::map<std::string, std::set<std::string>>* r) {
+// {emoji: count} of message `seq` ({} when nobody reacted).
+json reaction_counts(room_actor* self, std::uint64_t seq) {
   json out = json::object();
-  if (r)
-    for (const auto& [emoji, users] : *r) out[emoji] = users.size();
+  if (auto it = self->state.reactions.find(seq); it != self->state.reactions.end())
+    for (const auto& [emoji, users] : it->second) out[emoji] = users.size();
   return out;
 }
 
-// Adds replyCount and reactions to the messages of a history page.
-void decorate(room_actor* self, json& messages, const std::vector<std::uint64_t>& reply_counts) {
-  for (std::size_t i = 0; i < messages.size(); ++i) {
-    auto& m = messages[i];
-    auto seq = m["seq"].get<std::uint64_t>();
-    m["replyCount"] = i < reply_counts.size() ? reply_counts[i] : 0;
-    auto it = self->state.reactions.find(seq);
-    m["reactions"] = reaction_counts(it == self->state.reactions.end() ? nullptr : &it->second);
-  }
+// Adds replyCount and reactions to a message returned by history.
+void decorate(room_actor* self, json& m, std::uint64_t reply_count) {
+  m["replyCount"] = reply_count;
+  m["reactions"] = reaction_counts(self, m["seq"].get<std::uint64_t>());
 }
 
 // Reads the reply counts of `messages` (one index log each) and delivers the decorated
@@ -165,7 +161,8 @@ void deliver_page(room_actor* self, json messages, json extra, caf::response_pro
     .then(
       [self, messages = std::move(messages), extra = std::move(extra), promise](
         const std::vector<std::uint64_t>& counts) mutable {
-        decorate(self, messages, counts);
+        for (std::size_t i = 0; i < messages.size(); ++i)
+          decorate(self, messages[i], i < counts.size() ? counts[i] : 0);
         json reply = json{{"ok", true}, {"messages", std::move(messages)}};
         for (auto& [k, v] : extra.items()) reply[k] = std::move(v);
         promise.deliver(make_json(std::move(reply)));
@@ -222,12 +219,7 @@ void thread_history(room_actor* self, std::uint64_t root, std::uint64_t after, s
                 if (e.seq == root) root_message = message_from_log(e.seq, e.value);
                 else messages.push_back(message_from_log(e.seq, e.value));
               }
-              if (!root_message.is_null()) {
-                auto it = self->state.reactions.find(root);
-                root_message["replyCount"] = reply_count;
-                root_message["reactions"] =
-                  reaction_counts(it == self->state.reactions.end() ? nullptr : &it->second);
-              }
+              if (!root_message.is_null()) decorate(self, root_message, reply_count);
               deliver_page(self, std::move(messages), json{{"hasMore", has_more}, {"root", std::move(root_message)}},
                            promise);
             },

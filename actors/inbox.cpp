@@ -1,5 +1,7 @@
 #include "actors/inbox.hpp"
 
+#include <set>
+
 namespace hub {
 namespace {
 
@@ -104,16 +106,13 @@ std::optional<json> inbox::read_entry(const std::vector<std::string>& ids, bool 
     return json{{"t", "r"}, {"all", true}, {"unread", 0}};
   }
   json marked = json::array();
-  std::size_t newly = 0;
+  std::set<std::string> seen;  // a request may name an id twice (up to 500 ids)
   for (const auto& id : ids) {
     auto it = items_.find(id);
-    if (it == items_.end() || it->second.read) continue;
-    bool dup = false;
-    for (const auto& m : marked) dup = dup || m == id;
-    if (dup) continue;
+    if (it == items_.end() || it->second.read || !seen.insert(id).second) continue;
     marked.push_back(id);
-    ++newly;
   }
+  const std::size_t newly = marked.size();
   if (newly == 0) return std::nullopt;
   return json{{"t", "r"}, {"ids", std::move(marked)}, {"unread", unread_ - newly}};
 }

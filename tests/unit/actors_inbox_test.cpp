@@ -253,8 +253,7 @@ TEST_CASE_METHOD(mailbox_fixture, "user mailbox: what was stored while away is p
 TEST_CASE_METHOD(mailbox_fixture, "user mailbox: old notifications are pruned beyond the keep limit",
                  "[actors][inbox]") {
   forget_mailbox("alice");
-  auto box = mailbox("alice", 3);
-  (void)box;
+  mailbox("alice", 3);  // respawned with a keep limit of 3
   for (int i = 0; i < 5; ++i) notify("alice", "n" + std::to_string(i));
   auto [list] = ask<json_ptr>(mailbox("alice"), hub::inbox_list_atom::value, false, std::uint64_t{10});
   REQUIRE((*list)["notifications"].size() == 3);
