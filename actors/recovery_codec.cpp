@@ -53,27 +53,28 @@ std::optional<std::string> unescape(std::string_view s) {
 
 std::string format_offset(const std::string& epoch, const std::map<std::string, std::uint64_t>& positions) {
   std::string out;
-  out.reserve(epoch.size() + positions.size() * 24);
-  escape_append(out, epoch);
-  for (const auto& [stream, seq] : positions) {
-    out += '~';
-    escape_append(out, stream);
-    out += '=';
-    out += std::to_string(seq);
-  }
+  append_offset(out, epoch, positions, {});
   return out;
 }
 
 std::string format_offset(const std::string& epoch, const std::map<std::string, std::uint64_t>& a,
                           const std::map<std::string, std::uint64_t>& b) {
   std::string out;
-  out.reserve(epoch.size() + (a.size() + b.size()) * 24);
+  append_offset(out, epoch, a, b);
+  return out;
+}
+
+void append_offset(std::string& out, const std::string& epoch, const std::map<std::string, std::uint64_t>& a,
+                   const std::map<std::string, std::uint64_t>& b) {
+  out.reserve(out.size() + epoch.size() + (a.size() + b.size()) * 24);
   escape_append(out, epoch);
   auto put = [&out](const std::string& stream, std::uint64_t seq) {
     out += '~';
     escape_append(out, stream);
     out += '=';
-    out += std::to_string(seq);
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof digits, seq).ptr;
+    out.append(digits, end);
   };
   // Both maps are sorted by stream: walk them together, as one sorted map would be.
   auto i = a.begin(), j = b.begin();
@@ -90,7 +91,6 @@ std::string format_offset(const std::string& epoch, const std::map<std::string, 
       ++j;
     }
   }
-  return out;
 }
 
 std::optional<offset> parse_offset(const std::string& text) {

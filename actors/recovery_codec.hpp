@@ -28,6 +28,9 @@ std::string format_offset(const std::string& epoch, const std::map<std::string, 
 // a third map first (this runs once per delivered event).
 std::string format_offset(const std::string& epoch, const std::map<std::string, std::uint64_t>& a,
                           const std::map<std::string, std::uint64_t>& b);
+// The same, appended to `out` (the per-delivery path builds it in place).
+void append_offset(std::string& out, const std::string& epoch, const std::map<std::string, std::uint64_t>& a,
+                   const std::map<std::string, std::uint64_t>& b);
 std::optional<offset> parse_offset(const std::string& text);
 
 struct session_record {

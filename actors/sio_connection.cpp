@@ -104,7 +104,7 @@ void connection::on_deliver(const broadcast_ptr& bp, const std::string& origin_k
 
 // -- used by socket ---------------------------------------------------------------------
 
-void connection::send(wire_packet_ptr packet) {
+void connection::send(outbound packet) {
   metrics::add(metrics::global().packets_out);
   if (auto o = out.lock()) o->send(std::move(packet));
 }

@@ -30,7 +30,7 @@ class connection {
 
   // -- used by socket -----------------------------------------------------------------
   socket* find_socket(const std::string& nsp, const std::string& sid);
-  void send(wire_packet_ptr packet);
+  void send(outbound packet);
   // An EVENT for one socket: under recovery it gets the socket's offset as last argument,
   // durable-stream events are de-duplicated by seq, and events wait while a replay runs.
   void send_event(socket& s, wire_packet_ptr packet, const std::string& stream = {},
@@ -61,7 +61,6 @@ class connection {
   void finish_recovery(socket& s);
   void abort_recovery(socket& s);
   void track_stream_join(socket& s, const std::string& room);
-  std::string offset_of(const socket& s) const;
   void handle_event(socket& s, packet&& p);
   void handle_ack(socket& s, packet&& p);
   // Ends the Engine.IO session (the transport then reports the close back to us).

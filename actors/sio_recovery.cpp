@@ -21,21 +21,6 @@ constexpr std::size_t max_replay = 10000;
 
 std::int64_t now_ms() { return recovery::to_ms(wall_now()); }
 
-// The packet with `offset` appended as the last element of its data array.
-wire_packet_ptr with_offset(const wire_packet& p, const std::string& offset) {
-  auto close = p.text.rfind(']');
-  if (close == std::string::npos) return std::make_shared<wire_packet>(p);
-  auto out = std::make_shared<wire_packet>();
-  out->text.reserve(p.text.size() + offset.size() + 3);
-  out->text.append(p.text, 0, close);
-  // "[]" never happens for an EVENT (the name is always there), so a comma is right.
-  out->text += ",\"";
-  out->text += offset;  // plain characters only (recovery_codec escapes the rest)
-  out->text += "\"]";
-  out->binaries = p.binaries;
-  return out;
-}
-
 }  // namespace
 
 bool connection::recovery_on(const socket& s) const {
@@ -45,10 +30,6 @@ bool connection::recovery_on(const socket& s) const {
 socket* connection::find_socket(const std::string& nsp, const std::string& sid) {
   auto it = sockets_.find(nsp);
   return it != sockets_.end() && it->second->id_ == sid ? it->second.get() : nullptr;
-}
-
-std::string connection::offset_of(const socket& s) const {
-  return recovery::format_offset(srv->config().recovery->epoch, s.joined_at_, s.delivered_);
 }
 
 void connection::send_event(socket& s, wire_packet_ptr packet, const std::string& stream,
@@ -66,7 +47,18 @@ void connection::send_event(socket& s, wire_packet_ptr packet, const std::string
     if (seq <= delivered) return;  // already replayed
     delivered = seq;
   }
-  send(with_offset(*packet, offset_of(s)));
+  if (packet->text.empty() || packet->text.back() != ']') {
+    send(std::move(packet));
+    return;
+  }
+  // The shared packet plus this client's offset as an extra last argument, spliced in
+  // before the closing ']' by the transport: no copy of the packet per recipient.
+  // ("[]" never happens for an EVENT, the name is always there, so a comma is right.)
+  std::string insert;
+  insert += ",\"";
+  recovery::append_offset(insert, srv->config().recovery->epoch, s.joined_at_, s.delivered_);
+  insert += '"';  // plain characters only (recovery_codec escapes the rest)
+  send(outbound{std::move(packet), std::move(insert)});
 }
 
 // -- the session record ----------------------------------------------------------------

@@ -9,13 +9,13 @@ namespace hub::sim {
 
 // -- the server's side of a link ------------------------------------------------------------
 
-void sim_link::send(wire_packet_ptr packet) {
-  if (!open || !packet) return;
+void sim_link::send(outbound packet) {
+  if (!open || !packet.packet) return;
   if (sim_.clients[client]->partitioned) {
-    held_s2c.push_back(held{packet->text, sim_.now(), sim_.world.incarnation()});
+    held_s2c.push_back(held{packet.text(), sim_.now(), sim_.world.incarnation()});
     return;
   }
-  forward(held{packet->text, sim_.now(), sim_.world.incarnation()});
+  forward(held{packet.text(), sim_.now(), sim_.world.incarnation()});
 }
 
 void sim_link::forward(held h) {

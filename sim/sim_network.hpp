@@ -31,7 +31,7 @@ class sim_link final : public outlet, public std::enable_shared_from_this<sim_li
   sim_link(simulation& sim, std::uint64_t id, int client) : sim_(sim), id(id), client(client) {}
 
   // -- outlet (called by the connection actor) -----------------------------------------------
-  void send(wire_packet_ptr packet) override;
+  void send(outbound packet) override;
   void close() override;
 
   simulation& sim_;

@@ -21,12 +21,14 @@ constexpr std::size_t max_write_bytes = 256 * 1024;
 // connection does not keep a burst's buffer.
 constexpr std::size_t keep_buffer_bytes = 8 * 1024;
 
-// Appends an unmasked, unfragmented server frame (RFC 6455 §5.2).
-void append_frame(std::string& out, bool binary, std::string_view payload) {
+// Appends an unmasked, unfragmented server frame (RFC 6455 §5.2) whose payload is the
+// concatenation of `parts` (a shared packet body with a recipient's insert spliced in).
+template <class... Parts>
+void append_frame(std::string& out, bool binary, const Parts&... parts) {
   char header[10];
   std::size_t n = 0;
   header[n++] = static_cast<char>(0x80 | (binary ? 0x2 : 0x1));
-  std::uint64_t len = payload.size();
+  std::uint64_t len = (std::string_view(parts).size() + ...);
   if (len < 126) {
     header[n++] = static_cast<char>(len);
   } else if (len <= 0xffff) {
@@ -38,11 +40,11 @@ void append_frame(std::string& out, bool binary, std::string_view payload) {
     for (int shift = 56; shift >= 0; shift -= 8) header[n++] = static_cast<char>(len >> shift);
   }
   out.append(header, n);
-  out.append(payload);
+  (out.append(std::string_view(parts)), ...);
 }
 
-std::size_t item_bytes(const wire_packet_ptr& p, const std::string& text) {
-  return p ? p->byte_size() : text.size();
+std::size_t item_bytes(const outbound& p, const std::string& text) {
+  return p.packet ? p.byte_size() : text.size();
 }
 
 }  // namespace
@@ -101,9 +103,9 @@ void ws_connection::on_read(beast::error_code ec, std::size_t) {
   read();
 }
 
-void ws_connection::send(wire_packet_ptr packet) { deliver(item{std::move(packet), {}}); }
+void ws_connection::send(outbound packet) { deliver(item{std::move(packet), {}}); }
 
-void ws_connection::send_text(std::string text) { deliver(item{nullptr, std::move(text)}); }
+void ws_connection::send_text(std::string text) { deliver(item{{}, std::move(text)}); }
 
 void ws_connection::deliver(item it) {
   {
@@ -169,11 +171,12 @@ void ws_connection::write_next() {
   in_flight_ = 0;
   for (const item& it : queue_) {
     if (in_flight_ > 0 && out_.size() + item_bytes(it.packet, it.text) > max_write_bytes) break;
-    if (!it.packet) {
+    if (!it.packet.packet) {
       append_frame(out_, false, it.text);
     } else {
-      if (!it.packet->text.empty()) append_frame(out_, false, it.packet->text);
-      for (const auto& b : it.packet->binaries) append_frame(out_, true, b);
+      const outbound& o = it.packet;
+      if (!o.packet->text.empty()) append_frame(out_, false, o.text_head(), o.insert, o.text_tail());
+      for (const auto& b : o.packet->binaries) append_frame(out_, true, b);
     }
     ++in_flight_;
   }

@@ -32,14 +32,14 @@ class ws_connection : public eio::ws_link, public std::enable_shared_from_this<w
   void accept(boost::beast::http::request<boost::beast::http::string_body> req, attach_fn attach);
 
   // -- eio::ws_link (any thread) ------------------------------------------------------
-  void send(wire_packet_ptr packet) override;
+  void send(outbound packet) override;
   void send_text(std::string text) override;
   void close() override;
 
  private:
   struct item {
-    wire_packet_ptr packet;  // or
-    std::string text;        // a control packet of our own
+    outbound packet;   // or, with no packet,
+    std::string text;  // a control packet of our own
   };
 
   void read();

@@ -166,11 +166,11 @@ void eio_session::flush_poll() {
   std::size_t reserve = queued_bytes_ + queue_.size() * 2;
   payload.reserve(reserve + reserve / 3);
   for (const auto& p : queue_) {
-    if (!p->text.empty()) {
+    if (!p.packet->text.empty()) {
       if (!payload.empty()) payload += record_separator;
-      payload += p->text;
+      p.append_text(payload);
     }
-    for (const auto& b : p->binaries) {
+    for (const auto& b : p.packet->binaries) {
       if (!payload.empty()) payload += record_separator;
       payload += 'b';
       base64::encode_append(payload, b);
@@ -325,7 +325,7 @@ void eio_session::on_pong() {
 
 // -- outlet -------------------------------------------------------------------------------------
 
-void eio_session::send(wire_packet_ptr packet) {
+void eio_session::send(outbound packet) {
   if (auto ws = direct_ws_.load()) {
     ws->send(std::move(packet));
     return;
@@ -343,12 +343,12 @@ void eio_session::shutdown(const std::string& reason) {
   dispatch([reason](eio_session& s) { s.terminate(reason, true); });
 }
 
-void eio_session::enqueue(wire_packet_ptr packet) {
+void eio_session::enqueue(outbound packet) {
   if (ws_) {
     ws_->send(std::move(packet));
     return;
   }
-  queued_bytes_ += packet->byte_size();
+  queued_bytes_ += packet.byte_size();
   queue_.push_back(std::move(packet));
   if (queued_bytes_ > cfg_.max_send_queue) {
     log::warn("session ", sid_, ": send queue over ", cfg_.max_send_queue, " bytes, dropping it");

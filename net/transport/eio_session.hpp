@@ -56,11 +56,11 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   void release_post() { post_in_flight_ = false; }
 
   // -- outlet -------------------------------------------------------------------------
-  void send(wire_packet_ptr packet) override;
+  void send(outbound packet) override;
   void close() override;
 
  private:
-  void enqueue(wire_packet_ptr packet);
+  void enqueue(outbound packet);
   void flush_poll();
   void reply_poll(std::string payload);
   void on_packet(packet&& p);
@@ -88,7 +88,7 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   // -- strand-only state ------------------------------------------------------------------
   bool closed_ = false;
   // polling
-  std::vector<wire_packet_ptr> queue_;
+  std::vector<outbound> queue_;
   std::size_t queued_bytes_ = 0;
   responder_ptr pending_get_;
   bool flush_scheduled_ = false;

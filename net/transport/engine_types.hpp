@@ -53,7 +53,7 @@ using responder_ptr = std::shared_ptr<responder>;
 class ws_link {
  public:
   virtual ~ws_link() = default;
-  virtual void send(wire_packet_ptr packet) = 0;      // text frame then binary frames
+  virtual void send(outbound packet) = 0;             // text frame then binary frames
   virtual void send_text(std::string text) = 0;       // one text frame
   virtual void close() = 0;                           // close frame after the queue drains
 };

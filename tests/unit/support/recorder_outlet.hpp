@@ -32,7 +32,14 @@ class recorder_outlet final : public outlet {
   const caf::actor& peer() const { return peer_; }
 
   // -- outlet ----------------------------------------------------------------------------
-  void send(wire_packet_ptr packet) override {
+  // A packet with a per-recipient insert is recorded as the recipient sees it.
+  void send(outbound o) override {
+    wire_packet_ptr packet = o.packet;
+    if (packet && !o.insert.empty()) {
+      auto whole = std::make_shared<wire_packet>(*packet);
+      whole->text = o.text();
+      packet = std::move(whole);
+    }
     records_.push_back(record{std::move(packet), close_calls_ > 0});
   }
 

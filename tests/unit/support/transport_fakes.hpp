@@ -69,10 +69,10 @@ struct ws_frame_rec {
 // attachment) and how often close() was called.
 class fake_ws_link : public eio::ws_link {
  public:
-  void send(wire_packet_ptr packet) override {
+  void send(outbound packet) override {
     std::lock_guard lock(mutex_);
-    if (!packet->text.empty()) frames_.push_back({false, packet->text});
-    for (const auto& b : packet->binaries) frames_.push_back({true, b});
+    if (!packet.packet->text.empty()) frames_.push_back({false, packet.text()});
+    for (const auto& b : packet.packet->binaries) frames_.push_back({true, b});
     if (closes_ > 0) ++sent_after_close_;
   }
   void send_text(std::string text) override {
