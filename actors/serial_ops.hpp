@@ -4,7 +4,8 @@
 // left (no two writes of the same record in flight).
 #pragma once
 
-#include <deque>
+#include "util/small_fifo.hpp"
+
 #include <functional>
 #include <utility>
 
@@ -29,7 +30,7 @@ class serial_ops {
     op();
   }
 
-  std::deque<std::function<void()>> queue_;
+  small_fifo<std::function<void()>> queue_;  // no memory while idle
   bool busy_ = false;
 };
 

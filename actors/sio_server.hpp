@@ -9,6 +9,7 @@
 #include "actors/messages.hpp"
 #include "actors/outlet.hpp"
 #include "net/protocol/json_args.hpp"
+#include "util/flat_fields.hpp"
 #include "util/sources.hpp"
 
 #include <caf/all.hpp>
@@ -27,11 +28,12 @@
 namespace hub::sio {
 
 // What the transport knew about the client when the Engine.IO session opened.
+// Kept for the connection's whole life: query and headers are packed (flat_fields).
 struct handshake {
   std::string remote_address;
   std::string url;
-  std::map<std::string, std::string> query;    // decoded query parameters
-  std::map<std::string, std::string> headers;  // lower-case names
+  flat_fields query;    // decoded query parameters
+  flat_fields headers;  // lower-case names
   std::chrono::system_clock::time_point issued;
 };
 

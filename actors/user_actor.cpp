@@ -8,8 +8,8 @@
 #include "util/sources.hpp"
 #include "util/metrics.hpp"
 #include "util/random_id.hpp"
+#include "util/small_fifo.hpp"
 
-#include <deque>
 #include <functional>
 
 namespace hub {
@@ -23,7 +23,7 @@ struct user_state {
   user_config cfg;
   // When each message still inside the window was accepted (clock of the actor, which
   // is virtual under the deterministic scheduler).
-  std::deque<caf::actor_clock::time_point> accepted;
+  small_fifo<caf::actor_clock::time_point> accepted;  // no memory while idle
 
   inbox box;
   std::size_t online = 0;               // counted connections of the user

@@ -124,8 +124,9 @@ void ws_connection::drain_inbox() {
     drain_posted_ = false;
   }
   for (auto& it : drained_) push(std::move(it));
-  drained_.clear();
-  if (drained_.capacity() > 64) std::vector<item>().swap(drained_);
+  // Not kept for the next batch: an idle connection would hold it for nothing (one
+  // small allocation per batch instead).
+  std::vector<item>().swap(drained_);
   if (!writing_) write_next();
 }
 
@@ -194,8 +195,13 @@ void ws_connection::on_write(beast::error_code ec, std::size_t) {
   for (std::size_t i = 0; i < done; ++i) queued_bytes_ -= item_bytes(queue_[i].packet, queue_[i].text);
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
   in_flight_ = 0;
-  if (queue_.empty() && queue_.capacity() > 64) std::vector<item>().swap(queue_);
-  if (out_.capacity() > keep_buffer_bytes) std::string().swap(out_);
+  if (queue_.empty()) {
+    // Idle again: hold no buffers (an idle connection would keep them for hours).
+    std::vector<item>().swap(queue_);
+    std::string().swap(out_);
+  } else if (out_.capacity() > keep_buffer_bytes) {
+    std::string().swap(out_);
+  }
   write_next();
 }
 

@@ -7,6 +7,7 @@
 #include "util/log.hpp"
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace hub::eio {
@@ -47,7 +48,9 @@ http_reply empty_reply(int status) {
 eio_session::eio_session(net::io_context& ioc, std::string sid, const engine_config& cfg,
                          session_table& table)
   : strand_(net::make_strand(ioc)), sid_(std::move(sid)), cfg_(cfg), table_(table),
-    ping_timer_(strand_), pong_timer_(strand_), upgrade_timer_(strand_), drain_timer_(strand_) {}
+    timer_(strand_) {
+  deadlines_.fill(never());
+}
 
 eio_session::~eio_session() {
   // Covers sessions destroyed by ~io_context without a regular close.
@@ -182,7 +185,7 @@ void eio_session::flush_poll() {
     if (!payload.empty()) payload += record_separator;
     payload += '1';
     close_after_flush_ = false;
-    drain_timer_.cancel();
+    clear_deadline(drain_due);
     table_.remove(sid_);
   }
   if (payload.empty()) return;  // nothing to say yet: keep holding the GET
@@ -204,11 +207,7 @@ void eio_session::probe(ws_link_ptr link) {
       return;
     }
     s.probe_ = link;
-    s.upgrade_timer_.expires_after(s.cfg_.upgrade_timeout);
-    s.upgrade_timer_.async_wait([w = s.weak_from_this(), link](boost::system::error_code ec) {
-      if (ec) return;
-      if (auto self = w.lock(); self && self->probe_ == link) self->abort_upgrade();
-    });
+    s.set_deadline(upgrade_due, s.cfg_.upgrade_timeout);  // aborts the upgrade (this probe's)
   });
 }
 
@@ -247,7 +246,7 @@ void eio_session::ws_closed(const ws_link_ptr& link, const std::string& reason) 
     if (link == s.probe_) {
       s.probe_.reset();
       s.upgrading_ = false;
-      s.upgrade_timer_.cancel();
+      s.clear_deadline(upgrade_due);
     } else if (link == s.ws_) {
       s.terminate(reason, true);  // takes the WebSocket branch: closes and forgets the link
     }
@@ -255,7 +254,7 @@ void eio_session::ws_closed(const ws_link_ptr& link, const std::string& reason) 
 }
 
 void eio_session::finish_upgrade() {
-  upgrade_timer_.cancel();
+  clear_deadline(upgrade_due);
   ws_ = std::move(probe_);
   probe_.reset();
   upgrading_ = false;
@@ -267,7 +266,7 @@ void eio_session::finish_upgrade() {
 }
 
 void eio_session::abort_upgrade() {
-  upgrade_timer_.cancel();
+  clear_deadline(upgrade_due);
   upgrading_ = false;
   if (probe_) {
     probe_->close();
@@ -300,27 +299,58 @@ void eio_session::on_packet(packet&& p) {
 
 // -- heartbeat ---------------------------------------------------------------------------------
 
-void eio_session::schedule_ping() {
-  ping_timer_.expires_after(cfg_.ping_interval);
-  ping_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
-    if (ec) return;
-    auto s = w.lock();
-    if (!s || s->closed_) return;
-    s->awaiting_pong_ = true;
-    s->enqueue(ping_packet());
-    s->pong_timer_.expires_after(s->cfg_.ping_timeout);
-    s->pong_timer_.async_wait([w](boost::system::error_code ec2) {
-      if (ec2) return;
-      if (auto s2 = w.lock(); s2 && s2->awaiting_pong_) s2->terminate("ping timeout", true);
-    });
-  });
-}
+void eio_session::schedule_ping() { set_deadline(ping_due, cfg_.ping_interval); }
 
 void eio_session::on_pong() {
   if (!awaiting_pong_) return;
   awaiting_pong_ = false;
-  pong_timer_.cancel();
+  clear_deadline(pong_due);
   schedule_ping();
+}
+
+// -- the timer ---------------------------------------------------------------------------------
+
+void eio_session::set_deadline(deadline d, std::chrono::steady_clock::duration after) {
+  deadlines_[d] = std::chrono::steady_clock::now() + after;
+  arm_timer();
+}
+
+// Keeps one wait pending for the earliest deadline. A cleared deadline leaves the wait
+// as it is: when it fires, on_timer finds nothing due and waits for the next one.
+void eio_session::arm_timer() {
+  auto next = *std::min_element(deadlines_.begin(), deadlines_.end());
+  if (next == never() || next >= armed_for_) return;  // the pending wait comes first
+  armed_for_ = next;
+  timer_.expires_at(next);  // cancels the previous wait, if any
+  timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;  // cancelled: replaced by an earlier wait, or the session ended
+    if (auto s = w.lock()) s->on_timer();
+  });
+}
+
+void eio_session::on_timer() {
+  armed_for_ = never();
+  if (closed_ && !close_after_flush_) return;
+  auto now = std::chrono::steady_clock::now();
+  auto due = [&](deadline d) {
+    if (deadlines_[d] > now) return false;
+    deadlines_[d] = never();
+    return true;
+  };
+  if (due(drain_due)) {
+    // A closed polling session whose last GET never came.
+    close_after_flush_ = false;
+    table_.remove(sid_);
+    return;
+  }
+  if (due(upgrade_due) && probe_) abort_upgrade();
+  if (due(pong_due) && awaiting_pong_) terminate("ping timeout", true);
+  if (due(ping_due) && !closed_) {
+    awaiting_pong_ = true;
+    enqueue(ping_packet());  // may end the session (send queue over its bound)
+    if (!closed_) deadlines_[pong_due] = now + cfg_.ping_timeout;
+  }
+  arm_timer();  // the next deadline, if any is left
 }
 
 // -- outlet -------------------------------------------------------------------------------------
@@ -371,9 +401,9 @@ void eio_session::terminate(const std::string& reason, bool notify_actor) {
   closed_ = true;
   direct_ws_.store(nullptr);
   log::debug("session ", sid_, " closed: ", reason);
-  ping_timer_.cancel();
-  pong_timer_.cancel();
-  upgrade_timer_.cancel();
+  deadlines_.fill(never());
+  armed_for_ = never();
+  timer_.cancel();
   if (notify_actor && handler_) caf::anon_send(handler_, eio_closed_atom::value, reason);
   if (probe_) {
     probe_->close();
@@ -400,14 +430,7 @@ void eio_session::terminate(const std::string& reason, bool notify_actor) {
     flush_poll();
     return;
   }
-  drain_timer_.expires_after(polling_drain_time);
-  drain_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
-    if (ec) return;
-    if (auto s = w.lock()) {
-      s->close_after_flush_ = false;
-      s->table_.remove(s->sid_);
-    }
-  });
+  set_deadline(drain_due, polling_drain_time);
 }
 
 }  // namespace hub::eio

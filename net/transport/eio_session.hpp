@@ -12,7 +12,9 @@
 #include <boost/asio/strand.hpp>
 #include <caf/actor.hpp>
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -66,6 +68,14 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   void on_packet(packet&& p);
   void schedule_ping();
   void on_pong();
+  // One timer serves every deadline of the session (heartbeat ping and pong, upgrade,
+  // polling drain): an idle session holds a single timer and a single pending wait.
+  enum deadline : std::size_t { ping_due, pong_due, upgrade_due, drain_due, deadline_count };
+  void set_deadline(deadline d, std::chrono::steady_clock::duration after);
+  void clear_deadline(deadline d) { deadlines_[d] = never(); }
+  void arm_timer();
+  void on_timer();
+  static std::chrono::steady_clock::time_point never() { return std::chrono::steady_clock::time_point::max(); }
   void finish_upgrade();
   void abort_upgrade();
   // Ends the session: tells the actor (which quits on it, even when it asked for the
@@ -97,11 +107,13 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   ws_link_ptr ws_;
   ws_link_ptr probe_;
   bool upgrading_ = false;
-  // timers
-  boost::asio::steady_timer ping_timer_;
-  boost::asio::steady_timer pong_timer_;
-  boost::asio::steady_timer upgrade_timer_;
-  boost::asio::steady_timer drain_timer_;
+  // timer: typed on the strand (asio's any_io_executor would copy the strand to the
+  // heap for the timer and again for every pending wait)
+  using timer_type = boost::asio::basic_waitable_timer<
+    std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>, strand_type>;
+  timer_type timer_;
+  std::array<std::chrono::steady_clock::time_point, deadline_count> deadlines_;
+  std::chrono::steady_clock::time_point armed_for_ = never();  // the pending wait's expiry
   bool awaiting_pong_ = false;
 };
 

@@ -74,8 +74,8 @@ std::shared_ptr<const sio::handshake> engine::make_handshake(const request_info&
   auto hs = std::make_shared<sio::handshake>();
   hs->remote_address = req.remote_address;
   hs->url = req.target;
-  hs->query = req.query;
-  hs->headers = req.headers;
+  hs->query = flat_fields::from(req.query);
+  hs->headers = flat_fields::from(req.headers);
   hs->issued = std::chrono::system_clock::now();
   return hs;
 }
