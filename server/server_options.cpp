@@ -60,6 +60,9 @@ server_options parse_server_options(int argc, char** argv) {
   app.add_option("--max-send-queue", o.engine.max_send_queue,
                  "Bytes queued for one client before it is dropped as too slow")
     ->capture_default_str()->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 34));
+  add_duration(app, "--max-write-delay", o.engine.max_write_delay,
+               "Longest a WebSocket frame may wait, while the server is busy, to share one write() "
+               "with later frames (0: never wait)");
   app.add_option("--cors-origin", o.cors_origins,
                  "Allowed CORS origin (repeatable or comma-separated; * for any). Off by default")
     ->delimiter(',');

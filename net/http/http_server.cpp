@@ -241,7 +241,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     stream_.expires_never();
     auto conn = std::make_shared<ws_connection>(stream_.release_socket(), engine_->config().max_payload,
-                                                engine_->config().max_send_queue);
+                                                engine_->config().max_send_queue, engine_->coalescer());
     conn->accept(std::move(req), [engine = engine_, plan = std::move(std::get<eio::engine::ws_plan>(plan))](
                                     const std::shared_ptr<ws_connection>& c) mutable {
       return engine->attach_websocket(std::move(plan), c);

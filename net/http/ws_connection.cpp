@@ -50,8 +50,8 @@ std::size_t item_bytes(const outbound& p, const std::string& text) {
 }  // namespace
 
 ws_connection::ws_connection(net::ip::tcp::socket&& socket, std::size_t max_message,
-                             std::size_t max_queue)
-  : ws_(std::move(socket)), max_queue_(max_queue) {
+                             std::size_t max_queue, eio::write_coalescer& coalescer)
+  : ws_(std::move(socket)), max_queue_(max_queue), coalescer_(coalescer) {
   ws_.read_message_max(max_message);  // larger frames are closed with 1009
   // Engine.IO has its own heartbeat; Beast's keep-alive pings would only add traffic.
   auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
@@ -111,17 +111,21 @@ void ws_connection::deliver(item it) {
   {
     std::lock_guard lock(inbox_mutex_);
     inbox_.push_back(std::move(it));
-    if (drain_posted_) return;
-    drain_posted_ = true;
+    if (flush_requested_) return;
+    flush_requested_ = true;
   }
-  net::post(ws_.get_executor(), [self = shared_from_this()] { self->drain_inbox(); });
+  coalescer_.request_flush(shared_from_this());
+}
+
+void ws_connection::flush() {
+  net::dispatch(ws_.get_executor(), [self = shared_from_this()] { self->drain_inbox(); });
 }
 
 void ws_connection::drain_inbox() {
   {
     std::lock_guard lock(inbox_mutex_);
     drained_.swap(inbox_);  // both keep their capacity: no allocation per batch
-    drain_posted_ = false;
+    flush_requested_ = false;
   }
   for (auto& it : drained_) push(std::move(it));
   // Not kept for the next batch: an idle connection would hold it for nothing (one

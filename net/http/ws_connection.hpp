@@ -2,12 +2,15 @@
 // and the close; the data frames are framed here and written straight to the socket,
 // every frame queued for this socket in one write (so a busy socket costs one write()
 // per batch, not one per packet). Senders on any thread put packets in a small locked
-// inbox and post at most one drain to the strand. The queue is bounded in bytes; a
+// inbox and ask the write coalescer for at most one flush, which drains the inbox on
+// the strand (under load a little later, so more frames share a write). The queue is
+// bounded in bytes; a
 // broadcast's buffer is shared, never copied per socket until the write.
 #pragma once
 
 #include "net/http/ws_stream.hpp"
 #include "net/transport/engine.hpp"
+#include "net/transport/write_coalescer.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -21,12 +24,14 @@
 
 namespace hub::http {
 
-class ws_connection : public eio::ws_link, public std::enable_shared_from_this<ws_connection> {
+class ws_connection : public eio::ws_link,
+                      public eio::flushable,
+                      public std::enable_shared_from_this<ws_connection> {
  public:
   using attach_fn = std::function<eio::session_ptr(const std::shared_ptr<ws_connection>&)>;
 
   ws_connection(boost::asio::ip::tcp::socket&& socket, std::size_t max_message,
-                std::size_t max_queue);
+                std::size_t max_queue, eio::write_coalescer& coalescer);
 
   // Completes the WebSocket handshake, then hands itself to the session `attach` picks.
   void accept(boost::beast::http::request<boost::beast::http::string_body> req, attach_fn attach);
@@ -35,6 +40,9 @@ class ws_connection : public eio::ws_link, public std::enable_shared_from_this<w
   void send(outbound packet) override;
   void send_text(std::string text) override;
   void close() override;
+
+  // -- eio::flushable (a network thread, when the coalescer says so) ----------------------
+  void flush() override;
 
  private:
   struct item {
@@ -54,12 +62,13 @@ class ws_connection : public eio::ws_link, public std::enable_shared_from_this<w
   boost::beast::websocket::stream<ws_stream> ws_;
   boost::beast::flat_buffer buffer_;
   std::size_t max_queue_;
+  eio::write_coalescer& coalescer_;
   eio::session_ptr session_;
 
   // inbox: filled by any thread, drained on the strand
   std::mutex inbox_mutex_;
   std::vector<item> inbox_;
-  bool drain_posted_ = false;
+  bool flush_requested_ = false;
 
   // strand-only
   std::vector<item> drained_;  // the inbox's batch being pushed

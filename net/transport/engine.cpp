@@ -31,7 +31,8 @@ const std::string* find(const std::map<std::string, std::string>& m, const char*
 
 engine::engine(boost::asio::io_context& ioc, engine_config cfg, cors_config cors,
                session_factory f)
-  : ioc_(ioc), cfg_(cfg), cors_(std::move(cors)), factory_(std::move(f)) {}
+  : ioc_(ioc), cfg_(cfg), cors_(std::move(cors)), factory_(std::move(f)),
+    coalescer_(ioc, cfg_.max_write_delay) {}
 
 void engine::add_cors_headers(const request_info& req, http_reply& reply) const {
   if (!cors_.enabled()) return;

@@ -7,6 +7,7 @@
 #include "net/transport/engine_types.hpp"
 #include "net/transport/eio_session.hpp"
 #include "net/transport/session_table.hpp"
+#include "net/transport/write_coalescer.hpp"
 
 #include <functional>
 #include <memory>
@@ -46,6 +47,7 @@ class engine {
 
   const engine_config& config() const { return cfg_; }
   session_table& sessions() { return table_; }
+  write_coalescer& coalescer() { return coalescer_; }
   void shutdown(const std::string& reason);
 
  private:
@@ -58,6 +60,7 @@ class engine {
   cors_config cors_;
   session_factory factory_;
   session_table table_;
+  write_coalescer coalescer_;
 };
 
 }  // namespace hub::eio

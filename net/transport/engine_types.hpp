@@ -20,6 +20,9 @@ struct engine_config {
   std::size_t max_payload = 1000000;           // maxHttpBufferSize
   std::size_t max_send_queue = 1 << 20;        // bytes queued per session before it is dropped
   bool allow_upgrades = true;
+  // Longest a WebSocket frame waits so that it shares a write with later ones; only
+  // used while the process is busy (write_coalescer.hpp). 0: never wait.
+  std::chrono::milliseconds max_write_delay{20};
 };
 
 // What the transport needs from an HTTP request.

@@ -1,0 +1,98 @@
+#include "net/transport/write_coalescer.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <ctime>
+#include <sched.h>
+
+namespace hub::eio {
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto sample_every = 50ms;
+constexpr double idle_below = 0.30;  // the wait ends at once
+constexpr double calm_below = 0.60;  // the wait shrinks by a step
+constexpr double busy_above = 0.80;  // the wait grows by a step
+constexpr std::chrono::microseconds step = 1ms;
+
+// The cores this process may run on (taskset, cgroup cpusets narrow the affinity mask).
+double usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1.0;
+  return std::max(1, CPU_COUNT(&set));
+}
+
+std::chrono::nanoseconds process_cpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+}  // namespace
+
+write_coalescer::write_coalescer(net::io_context& ioc, std::chrono::microseconds max_delay)
+  : strand_(net::make_strand(ioc)), timer_(strand_), max_delay_(max_delay), cores_(usable_cores()) {}
+
+std::chrono::microseconds write_coalescer::next_delay(std::chrono::microseconds delay, double utilization,
+                                                      std::chrono::microseconds max_delay) {
+  // Small steps: the wait settles near the least that keeps the process below
+  // `busy_above`, rather than jumping to the maximum.
+  if (max_delay <= 0us || utilization < idle_below) return 0us;
+  if (utilization > busy_above) return std::min(max_delay, delay + step);
+  if (utilization < calm_below) return delay > step ? delay - step : 0us;
+  return delay;
+}
+
+void write_coalescer::request_flush(std::shared_ptr<flushable> f) {
+  {
+    std::lock_guard lock(mutex_);
+    waiting_.push_back(std::move(f));
+    if (pass_scheduled_) return;
+    pass_scheduled_ = true;
+  }
+  net::post(strand_, [this] { start_pass(); });
+}
+
+void write_coalescer::start_pass() {
+  auto now = clock::now();
+  if (max_delay_ > 0us && now - last_sample_ >= sample_every) sample_load(now);
+  auto delay = std::chrono::microseconds(delay_us_.load(std::memory_order_relaxed));
+  auto due = last_pass_ + delay;
+  if (delay <= 0us || now >= due) return run_pass();
+  timer_.expires_at(due);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) run_pass();
+  });
+}
+
+void write_coalescer::run_pass() {
+  last_pass_ = clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    passing_.swap(waiting_);  // both keep their capacity
+    pass_scheduled_ = false;
+  }
+  for (auto& f : passing_) f->flush();
+  passing_.clear();
+}
+
+void write_coalescer::sample_load(clock::time_point now) {
+  auto cpu = process_cpu();
+  if (last_sample_ != clock::time_point{}) {
+    double wall = std::chrono::duration<double>(now - last_sample_).count();
+    double used = std::chrono::duration<double>(cpu - last_cpu_).count();
+    // A long quiet gap says nothing about the present load beyond "low".
+    double utilization = wall > 0 ? used / (wall * cores_) : 0.0;
+    auto delay = next_delay(std::chrono::microseconds(delay_us_.load()), utilization, max_delay_);
+    delay_us_.store(delay.count());
+  }
+  last_sample_ = now;
+  last_cpu_ = cpu;
+}
+
+}  // namespace hub::eio
