@@ -15,7 +15,6 @@ namespace hub {
 namespace {
 
 // A durable append normally takes well under a millisecond; this bounds a stuck disk.
-constexpr std::chrono::seconds storage_timeout{10};
 
 struct typing_entry {
   std::string name;
@@ -75,7 +74,7 @@ void prune_by_count(room_actor* self, std::uint64_t seq) {
   std::uint64_t step = std::max<std::uint64_t>(1, s.cfg.retention_count / 100);
   if (keep_from < s.pruned_below + step) return;
   s.pruned_below = keep_from;
-  self->request(s.storage, storage_timeout, storage::prune_atom::value, room_log(s.project), keep_from)
+  self->request(s.storage, storage::request_timeout, storage::prune_atom::value, room_log(s.project), keep_from)
     .then([](std::uint64_t) {}, [self](caf::error& e) {
       log::warn("room ", self->state.project, ": prune failed: ", self->system().render(e));
     });
@@ -97,7 +96,7 @@ void arm_sweep(room_actor* self) {
 void sweep_by_age(room_actor* self) {
   auto& s = self->state;
   auto cutoff = iso8601(wall_now() - s.cfg.retention_age);
-  self->request(s.storage, storage_timeout, storage::read_atom::value, room_log(s.project),
+  self->request(s.storage, storage::request_timeout, storage::read_atom::value, room_log(s.project),
                 std::uint64_t{0}, std::uint64_t{256})
     .then(
       [self, cutoff](const storage::read_result_ptr& r) {
@@ -109,7 +108,7 @@ void sweep_by_age(room_actor* self) {
           keep_from = e.seq + 1;
         }
         if (keep_from == 0) return;
-        self->request(self->state.storage, storage_timeout, storage::prune_atom::value,
+        self->request(self->state.storage, storage::request_timeout, storage::prune_atom::value,
                       room_log(self->state.project), keep_from)
           .then([](std::uint64_t) {}, [](caf::error&) {});
       },
@@ -124,7 +123,7 @@ void with_read_marker(room_actor* self, const std::string& user, F then) {
     then(it->second);
     return;
   }
-  self->request(self->state.storage, storage_timeout, storage::kv_get_atom::value,
+  self->request(self->state.storage, storage::request_timeout, storage::kv_get_atom::value,
                 read_marker_key(self->state.project, user))
     .then(
       [self, user, then](bool found, const std::string& value) mutable {
@@ -157,7 +156,7 @@ void decorate(room_actor* self, json& m, std::uint64_t reply_count) {
 void deliver_page(room_actor* self, json messages, json extra, caf::response_promise promise) {
   std::vector<std::string> logs;
   for (const auto& m : messages) logs.push_back(thread_log(self->state.project, m["seq"].get<std::uint64_t>()));
-  self->request(self->state.storage, storage_timeout, storage::last_seqs_atom::value, std::move(logs))
+  self->request(self->state.storage, storage::request_timeout, storage::last_seqs_atom::value, std::move(logs))
     .then(
       [self, messages = std::move(messages), extra = std::move(extra), promise](
         const std::vector<std::uint64_t>& counts) mutable {
@@ -171,7 +170,7 @@ void deliver_page(room_actor* self, json messages, json extra, caf::response_pro
 }
 
 void room_history(room_actor* self, std::uint64_t after, std::uint64_t limit, caf::response_promise promise) {
-  self->request(self->state.storage, storage_timeout, storage::read_atom::value, room_log(self->state.project),
+  self->request(self->state.storage, storage::request_timeout, storage::read_atom::value, room_log(self->state.project),
                 after, limit)
     .then(
       [self, after, promise](const storage::read_result_ptr& r) mutable {
@@ -194,7 +193,7 @@ void thread_history(room_actor* self, std::uint64_t root, std::uint64_t after, s
     promise.deliver(make_json(json{{"ok", false}, {"error", "not_found"}}));
     return;
   }
-  self->request(s.storage, storage_timeout, storage::read_atom::value, thread_log(s.project, root),
+  self->request(s.storage, storage::request_timeout, storage::read_atom::value, thread_log(s.project, root),
                 std::uint64_t{0}, max_thread_replies)
     .then(
       [self, root, after, limit, promise](const storage::read_result_ptr& index) mutable {
@@ -209,7 +208,7 @@ void thread_history(room_actor* self, std::uint64_t root, std::uint64_t after, s
           }
           seqs.push_back(seq);
         }
-        self->request(self->state.storage, storage_timeout, storage::read_seqs_atom::value,
+        self->request(self->state.storage, storage::request_timeout, storage::read_seqs_atom::value,
                       room_log(self->state.project), std::move(seqs))
           .then(
             [self, root, has_more, reply_count = index->last_seq, promise](const storage::read_result_ptr& r) mutable {
@@ -245,7 +244,7 @@ void remember_member(room_actor* self, const std::string& user) {
   if (!s.members.insert(user).second) return;
   json all = json::array();
   for (const auto& m : s.members) all.push_back(m);
-  self->request(s.storage, storage_timeout, storage::kv_put_atom::value, members_key(s.project), all.dump())
+  self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, members_key(s.project), all.dump())
     .then([](bool) {}, [self](caf::error& e) {
       log::warn("room ", self->state.project, ": membership not stored: ", self->system().render(e));
     });
@@ -322,7 +321,7 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
       self->set_default_handler(caf::print_and_drop);
       self->become(running_room(self));
     };
-    self->request(storage, storage_timeout, storage::last_seq_atom::value, room_log(project))
+    self->request(storage, storage::request_timeout, storage::last_seq_atom::value, room_log(project))
       .then([self, loaded](std::uint64_t seq) {
               self->state.last_seq = std::max(self->state.last_seq, seq);
               loaded();
@@ -331,7 +330,7 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
               log::error("room ", self->state.project, ": last seq: ", self->system().render(e));
               loaded();
             });
-    self->request(storage, storage_timeout, storage::kv_get_atom::value, members_key(project))
+    self->request(storage, storage::request_timeout, storage::kv_get_atom::value, members_key(project))
       .then([self, loaded](bool found, const std::string& value) {
               json all = found ? json::parse(value, nullptr, false) : json::array();
               if (all.is_array())
@@ -343,7 +342,7 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
               log::error("room ", self->state.project, ": members: ", self->system().render(e));
               loaded();
             });
-    self->request(storage, storage_timeout, storage::kv_scan_atom::value, reactions_prefix(project))
+    self->request(storage, storage::request_timeout, storage::kv_scan_atom::value, reactions_prefix(project))
       .then([self, loaded](const storage::kv_scan_ptr& rows) {
               const auto prefix = reactions_prefix(self->state.project);
               for (const auto& [key, value] : *rows) {
@@ -399,7 +398,7 @@ void post(room_actor* self, const chat_post_ptr& post) {
   std::string index = root != 0 ? thread_log(s.project, root) : std::string{};
   // Responses from one storage actor arrive in request order, so broadcasts go out in
   // seq order.
-  self->request(s.storage, storage_timeout, storage::append_atom::value, room_log(s.project), value, index)
+  self->request(s.storage, storage::request_timeout, storage::append_atom::value, room_log(s.project), value, index)
     .then(
       [self, post, value](std::uint64_t seq) {
         auto& s = self->state;
@@ -460,10 +459,10 @@ void react(room_actor* self, const std::string& user, std::uint64_t seq, const s
     self->state.reaction_writes.done();
   };
   if (stored.empty())
-    self->request(s.storage, storage_timeout, storage::kv_erase_atom::value, reactions_key(s.project, seq))
+    self->request(s.storage, storage::request_timeout, storage::kv_erase_atom::value, reactions_key(s.project, seq))
       .then(announce, failed);
   else
-    self->request(s.storage, storage_timeout, storage::kv_put_atom::value, reactions_key(s.project, seq),
+    self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, reactions_key(s.project, seq),
                   stored.dump())
       .then(announce, failed);
 }
@@ -556,7 +555,7 @@ caf::behavior running_room(room_actor* self) {
           return;
         }
         s.read_markers[user] = seq;
-        self->request(s.storage, storage_timeout, storage::kv_put_atom::value, read_marker_key(s.project, user),
+        self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, read_marker_key(s.project, user),
                       std::to_string(seq))
           .then([](bool) {}, [self](caf::error& e) {
             log::warn("room ", self->state.project, ": read marker not stored: ", self->system().render(e));

@@ -12,8 +12,6 @@
 namespace hub::sio {
 namespace {
 
-// Storage requests normally take well under a millisecond.
-constexpr std::chrono::seconds storage_timeout{10};
 // Entries read per request while replaying, and at most per stream: a client that
 // missed more than this gets a fresh session and syncs through the application.
 constexpr std::uint64_t replay_page = 500;
@@ -91,14 +89,14 @@ void connection::write_record(socket& s, std::optional<std::int64_t> disconnecte
   if (s.def_->save_) r.data = s.def_->save_(s);
   r.updated_at_ms = now_ms();
   r.disconnected_at_ms = disconnected_at_ms;
-  self->request(srv->config().recovery->storage, storage_timeout, storage::kv_put_atom::value,
+  self->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_put_atom::value,
                 recovery::session_key(s.pid_), recovery::encode_record(r))
     .then([](bool) {}, [](caf::error&) { log::warn("could not store a session record"); });
 }
 
 void connection::forget(socket& s) {
   if (s.pid_.empty()) return;
-  self->request(srv->config().recovery->storage, storage_timeout, storage::kv_erase_atom::value,
+  self->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_erase_atom::value,
                 recovery::session_key(s.pid_))
     .then([](bool) {}, [](caf::error&) {});
 }
@@ -111,7 +109,7 @@ void connection::track_stream_join(socket& s, const std::string& room) {
   }
   // Where the stream stood when the socket joined: a client that receives nothing from
   // it before a disconnect resumes there.
-  self->request(srv->config().recovery->storage, storage_timeout, storage::last_seq_atom::value, *stream)
+  self->request(srv->config().recovery->storage, storage::request_timeout, storage::last_seq_atom::value, *stream)
     .then(
       [this, nsp = s.nsp_, sid = s.id_, room, stream = *stream](std::uint64_t last) {
         socket* sp = find_socket(nsp, sid);
@@ -128,7 +126,7 @@ void connection::start_recovery(std::unique_ptr<socket> s, std::string pid,
                                 std::optional<std::string> offset) {
   auto nsp = s->nsp_;
   pending_connects_[nsp] = std::move(s);
-  self->request(srv->config().recovery->storage, storage_timeout, storage::kv_get_atom::value,
+  self->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_get_atom::value,
                 recovery::session_key(pid))
     .then([this, nsp, offset](bool found, const std::string& value) {
             on_session_record(nsp, found, value, offset);
@@ -189,7 +187,7 @@ void connection::on_session_record(const std::string& nsp, bool found, const std
 
 void connection::read_missed(const std::string& nsp, const std::string& sid, const std::string& stream,
                              std::uint64_t after, std::size_t budget) {
-  self->request(srv->config().recovery->storage, storage_timeout, storage::read_atom::value, stream, after,
+  self->request(srv->config().recovery->storage, storage::request_timeout, storage::read_atom::value, stream, after,
                 std::min<std::uint64_t>(replay_page, budget))
     .then(
       [this, nsp, sid, stream, after, budget](const storage::read_result_ptr& r) {

@@ -41,6 +41,7 @@
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include <atomic>
@@ -50,6 +51,12 @@
 #include <vector>
 
 namespace hub::storage {
+
+// The timeout of requests to the storage actor: none. It is local and answers every
+// request (a failed write or read answers with an error); if it terminates, CAF answers
+// its pending requests with `request_receiver_down`. A timer per request would cost a
+// clock-thread wake-up per message and keep ~200 bytes per request for its duration.
+inline constexpr caf::infinite_t request_timeout{};
 
 // -- messages ------------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@
 namespace hub {
 namespace {
 
-constexpr std::chrono::seconds storage_timeout{10};
 constexpr std::uint64_t load_page = 500;
 
 struct user_state {
@@ -40,7 +39,7 @@ void persist_delivered(user_actor* self) {
   auto& s = self->state;
   if (s.delivered_through == s.delivered_stored) return;
   s.delivered_stored = s.delivered_through;
-  self->request(s.cfg.storage, storage_timeout, storage::kv_put_atom::value, inbox_delivered_key(s.user),
+  self->request(s.cfg.storage, storage::request_timeout, storage::kv_put_atom::value, inbox_delivered_key(s.user),
                 std::to_string(s.delivered_through))
     .then([](bool) {}, [self](caf::error& e) {
       log::warn("user ", self->state.user, ": delivery mark not stored: ", self->system().render(e));
@@ -53,7 +52,7 @@ void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t
                   std::function<void(caf::error&)> failed) {
   auto& s = self->state;
   auto value = entry.dump();
-  self->request(s.cfg.storage, storage_timeout, storage::append_atom::value, inbox_log(s.user), std::move(value))
+  self->request(s.cfg.storage, storage::request_timeout, storage::append_atom::value, inbox_log(s.user), std::move(value))
     .then(
       [self, entry = std::move(entry), done](std::uint64_t seq) {
         auto& s = self->state;
@@ -61,7 +60,7 @@ void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t
         // A connection of the user is up: it gets this live.
         if (s.online > 0) s.delivered_through = seq;
         if (auto keep_from = s.box.trim(s.cfg.inbox_keep); keep_from > 0)
-          self->request(s.cfg.storage, storage_timeout, storage::prune_atom::value, inbox_log(s.user), keep_from)
+          self->request(s.cfg.storage, storage::request_timeout, storage::prune_atom::value, inbox_log(s.user), keep_from)
             .then([](std::uint64_t) {}, [](caf::error&) {});
         done(seq);
         self->state.writes.done();
@@ -137,7 +136,7 @@ void mark_read(user_actor* self, const json_ptr& request, const std::string& exc
 
 void load_inbox(user_actor* self, std::uint64_t after) {
   auto& s = self->state;
-  self->request(s.cfg.storage, storage_timeout, storage::read_atom::value, inbox_log(s.user), after, load_page)
+  self->request(s.cfg.storage, storage::request_timeout, storage::read_atom::value, inbox_log(s.user), after, load_page)
     .then(
       [self](const storage::read_result_ptr& r) {
         auto& s = self->state;
@@ -145,7 +144,7 @@ void load_inbox(user_actor* self, std::uint64_t after) {
         if (r->has_more && !r->entries.empty()) return load_inbox(self, r->entries.back().seq);
         // The last seq may lie past the last kept entry (pruned versions).
         s.box.apply(r->last_seq, json());
-        self->request(s.cfg.storage, storage_timeout, storage::kv_get_atom::value, inbox_delivered_key(s.user))
+        self->request(s.cfg.storage, storage::request_timeout, storage::kv_get_atom::value, inbox_delivered_key(s.user))
           .then(
             [self](bool found, const std::string& value) {
               auto& s = self->state;
