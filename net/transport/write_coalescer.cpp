@@ -13,10 +13,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto sample_every = 50ms;
+constexpr auto sample_every = 100ms;
 constexpr double idle_below = 0.30;  // the wait ends at once
-constexpr double calm_below = 0.60;  // the wait shrinks by a step
-constexpr double busy_above = 0.80;  // the wait grows by a step
+constexpr double calm_below = 0.70;  // the wait shrinks by a step
+constexpr double busy_above = 0.90;  // the wait grows by a step
 constexpr std::chrono::microseconds step = 1ms;
 
 // The cores this process may run on (taskset, cgroup cpusets narrow the affinity mask).

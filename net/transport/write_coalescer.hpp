@@ -7,8 +7,8 @@
 // the kernel several microseconds whatever its size, so frames that collect for a few
 // milliseconds go out in one write instead of several. The wait starts at zero, so a
 // lightly loaded server writes every frame at once. The process's CPU use, as a share
-// of the cores it may run on, is sampled every 50 ms: above 80% the wait grows by 1 ms
-// (up to `max_delay`), below 60% it shrinks by 1 ms, below 30% it ends. A frame thus
+// of the cores it may run on, is sampled every 100 ms: above 90% the wait grows by 1 ms
+// (up to `max_delay`), below 70% it shrinks by 1 ms, below 30% it ends. A frame thus
 // waits at most `max_delay` (default 20 ms, --max-write-delay; 0 turns the wait off).
 #pragma once
 
