@@ -122,15 +122,15 @@ void ws_connection::flush() {
 }
 
 void ws_connection::drain_inbox() {
+  // The batch is taken whole, buffer and all: an idle connection keeps no inbox
+  // capacity (one small allocation per batch instead).
+  std::vector<item> batch;
   {
     std::lock_guard lock(inbox_mutex_);
-    drained_.swap(inbox_);  // both keep their capacity: no allocation per batch
+    batch.swap(inbox_);
     flush_requested_ = false;
   }
-  for (auto& it : drained_) push(std::move(it));
-  // Not kept for the next batch: an idle connection would hold it for nothing (one
-  // small allocation per batch instead).
-  std::vector<item>().swap(drained_);
+  for (auto& it : batch) push(std::move(it));
   if (!writing_) write_next();
 }
 

@@ -71,7 +71,6 @@ class ws_connection : public eio::ws_link,
   bool flush_requested_ = false;
 
   // strand-only
-  std::vector<item> drained_;  // the inbox's batch being pushed
   std::vector<item> queue_;  // not a deque: libstdc++'s allocates 600 bytes up front
   std::size_t queued_bytes_ = 0;
   std::size_t in_flight_ = 0;  // items of queue_'s front that the current write carries
