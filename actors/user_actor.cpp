@@ -21,8 +21,11 @@ struct user_state {
   std::string user;
   user_config cfg;
   // When each message still inside the window was accepted (clock of the actor, which
-  // is virtual under the deterministic scheduler).
+  // is virtual under the deterministic scheduler). Slots free as their window ends:
+  // expired entries are dropped before each decision, and a timer drops the rest once
+  // the user goes quiet, so an idle user holds none.
   small_fifo<caf::actor_clock::time_point> accepted;  // no memory while idle
+  bool release_armed = false;  // a rate_refill timer is pending
 
   inbox box;
   std::size_t online = 0;               // counted connections of the user
@@ -34,6 +37,15 @@ struct user_state {
 using user_actor = caf::stateful_actor<user_state>;
 
 caf::behavior running_user(user_actor* self);
+
+void release_expired(user_state& s, caf::actor_clock::time_point now) {
+  while (!s.accepted.empty() && s.accepted.front() + s.cfg.rate.window <= now) s.accepted.pop_front();
+}
+
+void arm_release(user_actor* self, caf::actor_clock::duration_type after) {
+  self->state.release_armed = true;
+  self->delayed_send(self, std::max(after, caf::actor_clock::duration_type{1}), rate_refill_atom::value);
+}
 
 void persist_delivered(user_actor* self) {
   auto& s = self->state;
@@ -164,6 +176,7 @@ caf::behavior running_user(user_actor* self) {
     [self](rate_take_atom) -> std::tuple<bool, std::int64_t> {
       auto& s = self->state;
       auto now = self->clock().now();
+      release_expired(s, now);
       if (s.accepted.size() >= s.cfg.rate.count) {
         auto free_at = s.accepted.front() + s.cfg.rate.window;
         auto wait = std::chrono::ceil<std::chrono::milliseconds>(free_at - now).count();
@@ -171,11 +184,17 @@ caf::behavior running_user(user_actor* self) {
         return {false, std::max<std::int64_t>(wait, 1)};
       }
       s.accepted.push_back(now);
-      self->delayed_send(self, s.cfg.rate.window, rate_refill_atom::value);
+      if (!s.release_armed) arm_release(self, std::chrono::duration_cast<caf::actor_clock::duration_type>(s.cfg.rate.window));
       return {true, 0};
     },
     [self](rate_refill_atom) {
-      if (!self->state.accepted.empty()) self->state.accepted.pop_front();
+      auto& s = self->state;
+      s.release_armed = false;
+      auto now = self->clock().now();
+      release_expired(s, now);
+      // Once more, when everything accepted so far has expired: one timer per window,
+      // not one per message.
+      if (!s.accepted.empty()) arm_release(self, s.accepted.back() + s.cfg.rate.window - now);
     },
     [self](notify_atom, const json_ptr& input) -> caf::result<json_ptr> {
       if (!self->state.cfg.storage) return caf::make_error(caf::sec::unexpected_message);

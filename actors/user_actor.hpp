@@ -26,7 +26,8 @@ struct user_config {
 
 // Rate limiting: `rate_take` answers (true, 0) and counts one message, or (false,
 // retry_after_ms) when the user already sent `count` messages in the last `window`.
-// Each accepted message frees its slot on an actor timer `window` later.
+// Each accepted message frees its slot `window` later (checked at each take; one actor
+// timer per user and window drops the expired times, not one timer per message).
 //
 // Inbox (all writes are serialised: one append in flight per user, so each entry is
 // built from the state it follows):

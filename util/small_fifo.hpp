@@ -17,6 +17,7 @@ class small_fifo {
   std::size_t size() const { return items_.size() - head_; }
   T& front() { return items_[head_]; }
   const T& front() const { return items_[head_]; }
+  const T& back() const { return items_.back(); }
 
   void push_back(T value) { items_.push_back(std::move(value)); }
 

@@ -154,15 +154,36 @@ TEST_CASE_METHOD(user_fixture, "actors: user waiting retry_after_ms is always en
 }
 
 TEST_CASE_METHOD(user_fixture,
-                 "actors: user a take that beats its slot's refill timer gets retry_after 1 ms",
+                 "actors: user a slot frees at its window's end even before the release timer runs",
                  "[actors][user][rate]") {
   auto u = spawn_user("alice", hub::rate_limit{1, 1000ms});
   CHECK(take_n(u, 1) == 1);
-  // The clock reaches the slot's free time, but the refill timer has not run yet (as
-  // when the take is already queued ahead of it).
-  sched.clock().current_time += 1000ms;
+  sched.clock().current_time += 999ms;
+  CHECK(refused_retry(u) == 1);
+  // The clock reaches the slot's free time, but the release timer has not run yet (as
+  // when the take is already queued ahead of it): the take decides by the clock.
+  sched.clock().current_time += 1ms;
   REQUIRE(sched.has_pending_timeout());
-  CHECK(refused_retry(u) == 1);  // never 0
-  advance(0ms);                  // now the refill runs
   CHECK(take_n(u, 1) == 1);
+  advance(0ms);  // the release timer runs: it must not free the slot just taken
+  CHECK(refused_retry(u) == 1000);
+}
+
+TEST_CASE_METHOD(user_fixture, "actors: user rate limiter arms one release timer at a time",
+                 "[actors][user][rate]") {
+  auto u = spawn_user("alice", hub::rate_limit{100, 1000ms});
+  CHECK(take_n(u, 50) == 50);
+  // One pending timer for the 50 slots, not 50.
+  CHECK(sched.clock().schedule().size() == 1);
+  advance(500ms);
+  CHECK(take_n(u, 50) == 50);
+  CHECK(refused_retry(u) == 500);
+  CHECK(sched.clock().schedule().size() == 1);
+  advance(500ms);  // the first 50 expire; the timer re-arms for the second 50
+  CHECK(sched.clock().schedule().size() == 1);
+  CHECK(take_n(u, 50) == 50);
+  CHECK(refused_retry(u) == 500);
+  advance(1000ms);  // everything has expired: nothing is armed any more
+  CHECK(sched.clock().schedule().empty());
+  CHECK(take_n(u, 100) == 100);
 }
