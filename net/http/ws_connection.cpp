@@ -88,6 +88,7 @@ void ws_connection::accept(beast::http::request<beast::http::string_body> req, a
     self->socket_.non_blocking(true, ignored);  // reads stop at would_block
     self->session_ = attach(self);
     self->wait_read();
+    self->read_available();  // what the client sent before the wait was registered
   });
 }
 
@@ -100,22 +101,32 @@ void ws_connection::wait_read() {
 }
 
 void ws_connection::on_readable(error_code ec) {
-  if (closed_) return;
+  if (closed_ || read_done_) return;
   if (ec) return shut();
+  // The next wait goes in before the reads: asio's reactor is edge-triggered and does
+  // not look at the socket when a wait starts, so bytes that arrive between our last
+  // read and a later wait would wake nobody. A wake-up may find nothing (one read).
+  wait_read();
+  read_available();
+}
+
+void ws_connection::read_available() {
+  if (closed_ || read_done_) return;
   char* scratch = read_scratch();
   for (int i = 0; i < reads_per_wake; ++i) {
+    error_code ec;
     std::size_t n = socket_.read_some(net::buffer(scratch, scratch_bytes), ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) return wait_read();
+    if (ec == net::error::would_block || ec == net::error::try_again) return;
     if (ec) {  // EOF or reset
       if (!close_in_write_) return shut();
-      peer_closed_ = true;  // our close frame is on its way: the socket closes after it
-      return;
+      peer_closed_ = read_done_ = true;  // our close frame is on its way: the socket closes after it
+      return start_close_timer();
     }
     on_bytes(scratch, n);
     if (closed_) return;
   }
   // More may be waiting; other sockets on this thread go first.
-  net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
+  net::post(socket_.get_executor(), [self = shared_from_this()] { self->read_available(); });
 }
 
 void ws_connection::on_bytes(char* data, std::size_t size) {
@@ -207,7 +218,16 @@ void ws_connection::send_close(std::uint16_t code) {
   queue_.resize(keep);
   ws::append_close(control_, code);
   close_queued_ = true;
+  start_close_timer();  // a client that reads nothing must not keep the write going
   if (!writing_) write_next();
+}
+
+void ws_connection::start_close_timer() {
+  if (close_timer_) return;
+  close_timer_ = std::make_unique<net::steady_timer>(socket_.get_executor(), close_wait);
+  close_timer_->async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->shut();
+  });
 }
 
 void ws_connection::push(item it) {
@@ -270,11 +290,7 @@ void ws_connection::on_write(error_code ec, std::size_t) {
   std::vector<item>().swap(queue_);
   std::string().swap(out_);
   if (peer_closed_) return shut();
-  // Wait for the client's close frame or EOF, but not for long; reads go on meanwhile.
-  close_timer_ = std::make_unique<net::steady_timer>(socket_.get_executor(), close_wait);
-  close_timer_->async_wait([self = shared_from_this()](error_code ec) {
-    if (!ec) self->shut();
-  });
+  start_close_timer();  // for the client's close frame or EOF; reads go on meanwhile
 }
 
 // -- the end --------------------------------------------------------------------------------

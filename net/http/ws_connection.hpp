@@ -63,10 +63,12 @@ class ws_connection : public eio::ws_link,
   };
 
   void wait_read();
-  void on_readable(boost::system::error_code ec);
+  void on_readable(boost::system::error_code ec);  // the wait's completion
+  void read_available();                           // reads until would_block (bounded)
   void on_bytes(char* data, std::size_t size);
   void on_peer_close(std::uint16_t code);
   void send_close(std::uint16_t code);  // ahead of queued data, which is dropped
+  void start_close_timer();
   void deliver(item it);                // from any thread, into the inbox
   void drain_inbox();
   void push(item it);
@@ -95,14 +97,16 @@ class ws_connection : public eio::ws_link,
   std::size_t in_flight_ = 0;  // items of queue_'s front that the current write carries
   std::string out_;            // the frames of the current write
   std::string control_;        // pongs and our close frame, for the start of the next write
-  // Only while closing: how long the client gets to answer our close frame.
+  // Only while closing: how long the client gets to answer our close frame (and a
+  // close frame gets to be written when the client already closed or broke the rules).
   std::unique_ptr<boost::asio::steady_timer> close_timer_;
   bool writing_ = false;
   bool closing_ = false;         // close() was called: a close frame after the queue
   bool close_queued_ = false;    // our close frame is in control_ or out_: nothing after it
   bool close_in_write_ = false;  // ...in the current write
   bool close_sent_ = false;
-  bool peer_closed_ = false;     // the client's close frame arrived
+  bool peer_closed_ = false;     // the client's close frame (or EOF) arrived
+  bool read_done_ = false;       // EOF: nothing more to read
   bool reported_ = false;
   bool closed_ = false;          // the socket is closed
 };
