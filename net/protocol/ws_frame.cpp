@@ -136,14 +136,17 @@ event frame_parser::parse_header(const std::uint8_t* h) {
   opcode_ = h[0] & 0x0f;
   std::uint64_t len = h[1] & 0x7f;
   std::size_t p = 2;
+  // The shortest encoding is a MUST (RFC 6455 §5.2), and Beast refused longer ones.
   if (len == 126) {
     len = std::uint64_t{h[2]} << 8 | h[3];
     p = 4;
+    if (len < 126) return fail(close_code::protocol_error, "16-bit length under 126");
   } else if (len == 127) {
     len = 0;
     for (std::size_t i = 2; i < 10; ++i) len = len << 8 | h[i];
     p = 10;
     if (len >> 63) return fail(close_code::protocol_error, "64-bit length with the high bit set");
+    if (len <= 0xffff) return fail(close_code::protocol_error, "64-bit length under 65536");
   }
   std::memcpy(key_, h + p, 4);
   key_offset_ = 0;
