@@ -4,42 +4,41 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <chrono>
 
 namespace hub::http {
 
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 namespace net = boost::asio;
+using boost::system::error_code;
 
 namespace {
 
-// What the read pending on an idle connection holds ready (a ping's "3" fits).
-constexpr std::size_t first_read_bytes = 64;
+// Reads go into one buffer per thread; a connection keeps only what it cannot parse yet.
+constexpr std::size_t scratch_bytes = 64 * 1024;
+// Reads per wake-up before other sockets on this thread get their turn.
+constexpr int reads_per_wake = 4;
 // One write carries at most this many bytes of frames (at least one packet).
 constexpr std::size_t max_write_bytes = 256 * 1024;
 // A write buffer larger than this is released after the write, so that an idle
 // connection does not keep a burst's buffer.
 constexpr std::size_t keep_buffer_bytes = 8 * 1024;
+// How long the client has to answer our close frame (or hang up) before we do.
+constexpr auto close_wait = std::chrono::seconds(2);
 
-// Appends an unmasked, unfragmented server frame (RFC 6455 §5.2) whose payload is the
-// concatenation of `parts` (a shared packet body with a recipient's insert spliced in).
+char* read_scratch() {
+  thread_local std::unique_ptr<char[]> buffer(new char[scratch_bytes]);
+  return buffer.get();
+}
+
+// A data frame whose payload is the concatenation of `parts` (a shared packet body with
+// a recipient's insert spliced in).
 template <class... Parts>
-void append_frame(std::string& out, bool binary, const Parts&... parts) {
-  char header[10];
-  std::size_t n = 0;
-  header[n++] = static_cast<char>(0x80 | (binary ? 0x2 : 0x1));
-  std::uint64_t len = (std::string_view(parts).size() + ...);
-  if (len < 126) {
-    header[n++] = static_cast<char>(len);
-  } else if (len <= 0xffff) {
-    header[n++] = 126;
-    header[n++] = static_cast<char>(len >> 8);
-    header[n++] = static_cast<char>(len);
-  } else {
-    header[n++] = 127;
-    for (int shift = 56; shift >= 0; shift -= 8) header[n++] = static_cast<char>(len >> shift);
-  }
-  out.append(header, n);
+void append_data_frame(std::string& out, bool binary, const Parts&... parts) {
+  ws::append_header(out, binary ? ws::opcode::binary : ws::opcode::text, (std::string_view(parts).size() + ...));
   (out.append(std::string_view(parts)), ...);
 }
 
@@ -47,61 +46,129 @@ std::size_t item_bytes(const outbound& p, const std::string& text) {
   return p.packet ? p.byte_size() : text.size();
 }
 
+// Takes over an accepted socket, on its strand when it has one.
+template <class Socket>
+Socket adopt(net::ip::tcp::socket&& socket) {
+  using strand_type = typename Socket::executor_type;
+  auto ex = socket.get_executor();
+  const strand_type* strand = ex.target<strand_type>();
+  auto& ioc = static_cast<net::io_context&>(net::query(ex, net::execution::context));
+  Socket out(strand ? *strand : net::make_strand(ioc));
+  error_code ec;
+  auto protocol = socket.local_endpoint(ec).protocol();
+  auto fd = socket.release(ec);
+  if (!ec) out.assign(protocol, fd, ec);
+  return out;
+}
+
 }  // namespace
 
 ws_connection::ws_connection(net::ip::tcp::socket&& socket, std::size_t max_message,
                              std::size_t max_queue, eio::write_coalescer& coalescer)
-  : ws_(std::move(socket)), max_queue_(max_queue), coalescer_(coalescer) {
-  ws_.read_message_max(max_message);  // larger frames are closed with 1009
-  // Engine.IO has its own heartbeat; Beast's keep-alive pings would only add traffic.
+  : socket_(adopt<socket_type>(std::move(socket))), parser_(max_message), max_queue_(max_queue),
+    coalescer_(coalescer) {}
+
+void ws_connection::accept(beast::http::request<beast::http::string_body> req, attach_fn attach) {
+  handshake_ = std::make_unique<websocket::stream<socket_type&>>(socket_);
+  // permessage-deflate stays off (Beast's default): frames with RSV bits are refused.
+  // Only the handshake's timeout: Engine.IO has its own heartbeat.
   auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
   timeouts.keep_alive_pings = false;
   timeouts.idle_timeout = websocket::stream_base::none();
-  ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+  handshake_->set_option(timeouts);
+  handshake_->set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
     res.set(beast::http::field::server, "project-hub-realtime");
   }));
-}
-
-void ws_connection::accept(beast::http::request<beast::http::string_body> req, attach_fn attach) {
   auto r = std::make_shared<beast::http::request<beast::http::string_body>>(std::move(req));
-  ws_.async_accept(*r, [self = shared_from_this(), r, attach = std::move(attach)](beast::error_code ec) {
+  handshake_->async_accept(*r, [self = shared_from_this(), r, attach = std::move(attach)](error_code ec) {
+    // Dropped after its own handler has returned.
+    net::post(self->socket_.get_executor(), [self] { self->handshake_.reset(); });
     if (ec) return;
-    std::weak_ptr<ws_connection> weak = self;
-    self->ws_.next_layer().on_beast_idle(weak, [c = self.get()] {
-      if (c->waiting_for_beast_) {
-        c->waiting_for_beast_ = false;
-        c->write_next();
-      }
-    });
+    error_code ignored;
+    self->socket_.non_blocking(true, ignored);  // reads stop at would_block
     self->session_ = attach(self);
-    self->read();
+    self->wait_read();
+    self->read_available();  // what the client sent before the wait was registered
   });
 }
 
-// The pending read of an idle connection prepares only `first_read_bytes` (Beast's
-// async_read would prepare 1536); the rest of a longer message follows in further reads.
-void ws_connection::read() {
-  std::size_t limit = buffer_.size() == 0 ? first_read_bytes : 0;  // 0: no limit
-  ws_.async_read_some(buffer_, limit, beast::bind_front_handler(&ws_connection::on_read, shared_from_this()));
+// -- reading ----------------------------------------------------------------------------------
+
+// No read is pending while idle, only a wait: the bytes go to the thread's buffer.
+void ws_connection::wait_read() {
+  socket_.async_wait(net::socket_base::wait_read,
+                     [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
 }
 
-void ws_connection::on_read(beast::error_code ec, std::size_t) {
-  if (ec) {
-    closed_ = true;
-    if (ec == websocket::error::message_too_big) log::debug("websocket message over maxPayload");
-    session_->ws_closed(shared_from_this(), "transport close");
-    queue_.clear();
-    queued_bytes_ = 0;
-    return;
-  }
-  if (!ws_.is_message_done()) return read();
-  std::string data = beast::buffers_to_string(buffer_.data());
-  buffer_.consume(buffer_.size());
-  buffer_.shrink_to_fit();  // empty: frees it; the next read allocates first_read_bytes
-  session_->ws_frame(shared_from_this(), ws_.got_binary(), std::move(data));
-  read();
+void ws_connection::on_readable(error_code ec) {
+  if (closed_ || read_done_) return;
+  if (ec) return shut();
+  // The next wait goes in before the reads: asio's reactor is edge-triggered and does
+  // not look at the socket when a wait starts, so bytes that arrive between our last
+  // read and a later wait would wake nobody. A wake-up may find nothing (one read).
+  wait_read();
+  read_available();
 }
+
+void ws_connection::read_available() {
+  if (closed_ || read_done_) return;
+  char* scratch = read_scratch();
+  for (int i = 0; i < reads_per_wake; ++i) {
+    error_code ec;
+    std::size_t n = socket_.read_some(net::buffer(scratch, scratch_bytes), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) return;
+    if (ec) {  // EOF or reset
+      if (!close_in_write_) return shut();
+      peer_closed_ = read_done_ = true;  // our close frame is on its way: the socket closes after it
+      return start_close_timer();
+    }
+    on_bytes(scratch, n);
+    if (closed_) return;
+  }
+  // More may be waiting; other sockets on this thread go first.
+  net::post(socket_.get_executor(), [self = shared_from_this()] { self->read_available(); });
+}
+
+void ws_connection::on_bytes(char* data, std::size_t size) {
+  while (size > 0 && !closed_) {
+    ws::event e = parser_.next(data, size);
+    switch (e.kind) {
+      case ws::event::none:
+      case ws::event::pong:
+        break;
+      case ws::event::message:
+        // After our close frame the client's messages have nowhere to go.
+        if (!close_queued_) session_->ws_frame(shared_from_this(), e.binary, std::move(e.data));
+        break;
+      case ws::event::ping:
+        if (close_queued_) break;
+        ws::append_frame(control_, ws::opcode::pong, e.data);
+        if (control_.size() > max_queue_) return fail("send queue overflow");  // pings faster than we write
+        if (!writing_) write_next();
+        break;
+      case ws::event::close:
+        on_peer_close(e.code);
+        break;
+      case ws::event::error:
+        if (e.code == ws::close_code::too_big) log::debug("websocket message over maxPayload");
+        else log::debug("websocket protocol error: ", e.what);
+        report("transport close");
+        if (close_sent_) shut();                      // no answer to our close frame to wait for
+        else if (!close_queued_) send_close(e.code);  // the rest it sends is read and dropped
+        break;
+    }
+  }
+}
+
+void ws_connection::on_peer_close(std::uint16_t code) {
+  peer_closed_ = true;
+  report("transport close");
+  if (close_sent_) return shut();               // it answered ours
+  if (!close_queued_) send_close(code ? code : ws::close_code::normal);  // echo it
+  // The socket closes once the close frame is written (on_write).
+}
+
+// -- writing ----------------------------------------------------------------------------------
 
 void ws_connection::send(outbound packet) { deliver(item{std::move(packet), {}}); }
 
@@ -118,7 +185,7 @@ void ws_connection::deliver(item it) {
 }
 
 void ws_connection::flush() {
-  net::dispatch(ws_.get_executor(), [self = shared_from_this()] { self->drain_inbox(); });
+  net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->drain_inbox(); });
 }
 
 void ws_connection::drain_inbox() {
@@ -136,90 +203,125 @@ void ws_connection::drain_inbox() {
 
 void ws_connection::close() {
   // Through the inbox's order: packets sent before close() still go out first.
-  net::post(ws_.get_executor(), [self = shared_from_this()] {
+  net::post(socket_.get_executor(), [self = shared_from_this()] {
     self->drain_inbox();
-    if (self->closing_ || self->closed_) return;
+    if (self->closing_ || self->close_queued_ || self->closed_) return;
     self->closing_ = true;
     if (!self->writing_) self->write_next();
   });
 }
 
+void ws_connection::send_close(std::uint16_t code) {
+  // What the current write carries stays; the rest of the queue is dropped.
+  std::size_t keep = writing_ ? in_flight_ : 0;
+  for (std::size_t i = keep; i < queue_.size(); ++i) queued_bytes_ -= item_bytes(queue_[i].packet, queue_[i].text);
+  queue_.resize(keep);
+  ws::append_close(control_, code);
+  close_queued_ = true;
+  start_close_timer();  // a client that reads nothing must not keep the write going
+  if (!writing_) write_next();
+}
+
+void ws_connection::start_close_timer() {
+  if (close_timer_) return;
+  close_timer_ = std::make_unique<net::steady_timer>(socket_.get_executor(), close_wait);
+  close_timer_->async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->shut();
+  });
+}
+
 void ws_connection::push(item it) {
-  if (closing_ || closed_) return;
+  if (closing_ || close_queued_ || closed_) return;
   queued_bytes_ += item_bytes(it.packet, it.text);
   queue_.push_back(std::move(it));
   if (queued_bytes_ > max_queue_) fail("send queue overflow");
 }
 
 void ws_connection::write_next() {
-  if (closed_) {
-    writing_ = false;
-    return;
-  }
-  if (queue_.empty()) {
-    writing_ = false;
-    if (closing_ && !closed_) {
-      closed_ = true;
-      writing_ = true;
-      ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) {
-        self->writing_ = false;
-      });
+  writing_ = false;
+  if (closed_) return;
+  out_.clear();
+  in_flight_ = 0;
+  // Control frames first: they may pass queued data, but never split a write's frames.
+  out_.append(control_);
+  std::string().swap(control_);
+  close_in_write_ = close_queued_ && !close_sent_;
+  if (!close_queued_) {
+    for (const item& it : queue_) {
+      if (in_flight_ > 0 && out_.size() + item_bytes(it.packet, it.text) > max_write_bytes) break;
+      if (!it.packet.packet) {
+        append_data_frame(out_, false, it.text);
+      } else {
+        const outbound& o = it.packet;
+        if (!o.packet->text.empty()) append_data_frame(out_, false, o.text_head(), o.insert, o.text_tail());
+        for (const auto& b : o.packet->binaries) append_data_frame(out_, true, b);
+      }
+      ++in_flight_;
     }
+    if (closing_ && in_flight_ == queue_.size()) {
+      ws::append_close(out_, ws::close_code::normal);
+      close_queued_ = close_in_write_ = true;
+    }
+  }
+  if (out_.empty()) {
+    // Idle again: hold no buffers (an idle connection would keep them for hours).
+    std::vector<item>().swap(queue_);
+    std::string().swap(out_);
     return;
   }
   writing_ = true;
-  if (ws_.next_layer().beast_writing()) {  // a pong or the handshake reply: wait for it
-    waiting_for_beast_ = true;
-    return;
-  }
-  out_.clear();
-  in_flight_ = 0;
-  for (const item& it : queue_) {
-    if (in_flight_ > 0 && out_.size() + item_bytes(it.packet, it.text) > max_write_bytes) break;
-    if (!it.packet.packet) {
-      append_frame(out_, false, it.text);
-    } else {
-      const outbound& o = it.packet;
-      if (!o.packet->text.empty()) append_frame(out_, false, o.text_head(), o.insert, o.text_tail());
-      for (const auto& b : o.packet->binaries) append_frame(out_, true, b);
-    }
-    ++in_flight_;
-  }
-  ws_.next_layer().async_write_raw(net::buffer(out_),
-                                   beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
+  net::async_write(socket_, net::buffer(out_), [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->on_write(ec, n);
+  });
 }
 
-void ws_connection::on_write(beast::error_code ec, std::size_t) {
-  if (ec) {
-    writing_ = false;
-    fail("transport error");
-    return;
-  }
+void ws_connection::on_write(error_code ec, std::size_t) {
+  writing_ = false;
+  if (closed_) return std::string().swap(out_);
+  if (ec) return fail("transport error");
   std::size_t done = std::min(in_flight_, queue_.size());
   for (std::size_t i = 0; i < done; ++i) queued_bytes_ -= item_bytes(queue_[i].packet, queue_[i].text);
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
   in_flight_ = 0;
-  if (queue_.empty()) {
-    // Idle again: hold no buffers (an idle connection would keep them for hours).
-    std::vector<item>().swap(queue_);
-    std::string().swap(out_);
-  } else if (out_.capacity() > keep_buffer_bytes) {
-    std::string().swap(out_);
-  }
-  write_next();
+  if (out_.capacity() > keep_buffer_bytes) std::string().swap(out_);
+  if (!close_in_write_) return write_next();
+  close_sent_ = true;
+  close_in_write_ = false;
+  std::vector<item>().swap(queue_);
+  std::string().swap(out_);
+  if (peer_closed_) return shut();
+  start_close_timer();  // for the client's close frame or EOF; reads go on meanwhile
 }
+
+// -- the end --------------------------------------------------------------------------------
 
 void ws_connection::fail(const std::string& reason) {
   if (closed_) return;
-  closed_ = true;
   log::debug("websocket dropped: ", reason);
+  report("transport error");
+  shut();
+}
+
+void ws_connection::shut() {
+  if (closed_) return;
+  closed_ = true;
+  close_timer_.reset();  // cancels its wait
   queue_.clear();
   queued_bytes_ = 0;
   in_flight_ = 0;
-  beast::error_code ec;
-  beast::get_lowest_layer(ws_).shutdown(net::ip::tcp::socket::shutdown_both, ec);
-  beast::get_lowest_layer(ws_).close(ec);
-  if (session_) session_->ws_closed(shared_from_this(), "transport error");
+  std::vector<item>().swap(queue_);
+  std::string().swap(control_);
+  if (!writing_) std::string().swap(out_);  // else the write in flight still reads it
+  error_code ec;
+  socket_.shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  report("transport close");
+}
+
+void ws_connection::report(const char* reason) {
+  if (reported_ || !session_) return;
+  reported_ = true;
+  session_->ws_closed(shared_from_this(), reason);
 }
 
 }  // namespace hub::http

@@ -1,21 +1,28 @@
-// An Engine.IO WebSocket transport on Boost.Beast. Beast does the handshake, the reads
-// and the close; the data frames are framed here and written straight to the socket,
-// every frame queued for this socket in one write (so a busy socket costs one write()
-// per batch, not one per packet). Senders on any thread put packets in a small locked
-// inbox and ask the write coalescer for at most one flush, which drains the inbox on
-// the strand (under load a little later, so more frames share a write). The queue is
-// bounded in bytes; a
-// broadcast's buffer is shared, never copied per socket until the write.
+// An Engine.IO WebSocket transport. Beast does only the HTTP upgrade handshake; its
+// stream is then dropped and the socket is read and written here, because Beast's stream
+// cost every idle connection ~3 KB (an inline read buffer, a timer, saved handlers, the
+// pending read). Reads wait until the socket is readable, read into a per-thread buffer
+// and parse the frames there (net/protocol/ws_frame), so an idle connection holds no read
+// buffer; only an unfinished frame or message keeps bytes.
+//
+// Data frames are framed here, every frame queued for this socket in one write (so a
+// busy socket costs one write() per batch, not one per packet). Pongs and close frames
+// go ahead of queued data at the next write, never inside one. Senders on any thread put
+// packets in a small locked inbox and ask the write coalescer for at most one flush,
+// which drains the inbox on the strand (under load a little later, so more frames share
+// a write). The queue is bounded in bytes; a broadcast's buffer is shared, never copied
+// per socket until the write.
 #pragma once
 
-#include "net/http/ws_stream.hpp"
+#include "net/protocol/ws_frame.hpp"
 #include "net/transport/engine.hpp"
 #include "net/transport/write_coalescer.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/stream.hpp>
 
 #include <functional>
 #include <memory>
@@ -45,22 +52,36 @@ class ws_connection : public eio::ws_link,
   void flush() override;
 
  private:
+  // The strand's concrete type, not asio's type-erased any_executor, which allocates
+  // whenever it is copied (several times per write).
+  using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp, strand_type>;
+
   struct item {
     outbound packet;   // or, with no packet,
     std::string text;  // a control packet of our own
   };
 
-  void read();
-  void on_read(boost::beast::error_code ec, std::size_t n);
-  void deliver(item it);  // from any thread, into the inbox
+  void wait_read();
+  void on_readable(boost::system::error_code ec);  // the wait's completion
+  void read_available();                           // reads until would_block (bounded)
+  void on_bytes(char* data, std::size_t size);
+  void on_peer_close(std::uint16_t code);
+  void send_close(std::uint16_t code);  // ahead of queued data, which is dropped
+  void start_close_timer();
+  void deliver(item it);                // from any thread, into the inbox
   void drain_inbox();
   void push(item it);
   void write_next();
-  void on_write(boost::beast::error_code ec, std::size_t n);
+  void on_write(boost::system::error_code ec, std::size_t n);
   void fail(const std::string& reason);
+  void shut();                          // closes the socket; the session hears of it
+  void report(const char* reason);      // tells the session, once
 
-  boost::beast::websocket::stream<ws_stream> ws_;
-  boost::beast::flat_buffer buffer_;
+  socket_type socket_;
+  // Only during the handshake: it reads and writes through `socket_`.
+  std::unique_ptr<boost::beast::websocket::stream<socket_type&>> handshake_;
+  ws::frame_parser parser_;
   std::size_t max_queue_;
   eio::write_coalescer& coalescer_;
   eio::session_ptr session_;
@@ -75,10 +96,19 @@ class ws_connection : public eio::ws_link,
   std::size_t queued_bytes_ = 0;
   std::size_t in_flight_ = 0;  // items of queue_'s front that the current write carries
   std::string out_;            // the frames of the current write
+  std::string control_;        // pongs and our close frame, for the start of the next write
+  // Only while closing: how long the client gets to answer our close frame (and a
+  // close frame gets to be written when the client already closed or broke the rules).
+  std::unique_ptr<boost::asio::steady_timer> close_timer_;
   bool writing_ = false;
-  bool waiting_for_beast_ = false;
-  bool closing_ = false;
-  bool closed_ = false;
+  bool closing_ = false;         // close() was called: a close frame after the queue
+  bool close_queued_ = false;    // our close frame is in control_ or out_: nothing after it
+  bool close_in_write_ = false;  // ...in the current write
+  bool close_sent_ = false;
+  bool peer_closed_ = false;     // the client's close frame (or EOF) arrived
+  bool read_done_ = false;       // EOF: nothing more to read
+  bool reported_ = false;
+  bool closed_ = false;          // the socket is closed
 };
 
 }  // namespace hub::http
