@@ -29,6 +29,12 @@ std::string render(const metrics_sources& src, const storage::storage_stats* st)
   line(os, "hub_rate_limited_total", "counter", "Messages refused by the rate limit", c.rate_limited.load());
   line(os, "hub_notifications_total", "counter", "Notifications stored, coalesced updates included", c.notifications.load());
   line(os, "hub_protocol_errors_total", "counter", "Sessions closed for malformed input", c.protocol_errors.load());
+  line(os, "hub_ws_writes_through_total", "counter",
+       "WebSocket frames written at once on the sender's thread (server not busy, socket idle)",
+       c.ws_writes_through.load());
+  line(os, "hub_ws_write_through_rest_total", "counter",
+       "Written-through frames the socket took only part of (the network thread wrote the rest)",
+       c.ws_write_through_rest.load());
   if (st) {
     line(os, "hub_storage_batches_total", "counter", "RocksDB append batches committed", st->batches.load());
     line(os, "hub_storage_appends_total", "counter", "Log appends committed", st->items.load());

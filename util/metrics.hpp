@@ -16,6 +16,8 @@ struct counters {
   std::atomic<std::uint64_t> rate_limited{0};         // messages refused by the rate limit
   std::atomic<std::uint64_t> notifications{0};        // notifications stored (incl. coalesced updates)
   std::atomic<std::uint64_t> protocol_errors{0};      // sessions closed for bad input
+  std::atomic<std::uint64_t> ws_writes_through{0};    // WebSocket frames written on the sender's thread
+  std::atomic<std::uint64_t> ws_write_through_rest{0};  // ...of which the socket took only part
 };
 
 inline counters& global() {

@@ -1,12 +1,17 @@
 #include "net/http/ws_connection.hpp"
 
 #include "util/log.hpp"
+#include "util/metrics.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include <cerrno>
 #include <chrono>
+#include <utility>
+
+#include <sys/socket.h>
 
 namespace hub::http {
 
@@ -26,6 +31,8 @@ constexpr std::size_t max_write_bytes = 256 * 1024;
 // A write buffer larger than this is released after the write, so that an idle
 // connection does not keep a burst's buffer.
 constexpr std::size_t keep_buffer_bytes = 8 * 1024;
+// Larger packets always go through the strand's queue (no write-through copy).
+constexpr std::size_t max_write_through_bytes = 64 * 1024;
 // How long the client has to answer our close frame (or hang up) before we do.
 constexpr auto close_wait = std::chrono::seconds(2);
 
@@ -86,6 +93,10 @@ void ws_connection::accept(beast::http::request<beast::http::string_body> req, a
     if (ec) return;
     error_code ignored;
     self->socket_.non_blocking(true, ignored);  // reads stop at would_block
+    {
+      std::lock_guard lock(self->inbox_mutex_);
+      self->quiet_ = true;  // the 101 is written: senders may write through from now on
+    }
     self->session_ = attach(self);
     self->wait_read();
     self->read_available();  // what the client sent before the wait was registered
@@ -170,6 +181,13 @@ void ws_connection::on_peer_close(std::uint16_t code) {
 
 // -- writing ----------------------------------------------------------------------------------
 
+void ws_connection::append_frames(std::string& out, const item& it) {
+  if (!it.packet.packet) return append_data_frame(out, false, it.text);
+  const outbound& o = it.packet;
+  if (!o.packet->text.empty()) append_data_frame(out, false, o.text_head(), o.insert, o.text_tail());
+  for (const auto& b : o.packet->binaries) append_data_frame(out, true, b);
+}
+
 void ws_connection::send(outbound packet) { deliver(item{std::move(packet), {}}); }
 
 void ws_connection::send_text(std::string text) { deliver(item{{}, std::move(text)}); }
@@ -177,11 +195,48 @@ void ws_connection::send_text(std::string text) { deliver(item{{}, std::move(tex
 void ws_connection::deliver(item it) {
   {
     std::lock_guard lock(inbox_mutex_);
-    inbox_.push_back(std::move(it));
-    if (flush_requested_) return;
+    if (quiet_ && inbox_.empty() && !flush_requested_ && item_bytes(it.packet, it.text) <= max_write_through_bytes &&
+        coalescer_.write_through()) {
+      if (write_through(it)) return;
+      // The socket took part of it (or failed): the strand takes over from here.
+      quiet_ = false;
+    } else {
+      inbox_.push_back(std::move(it));
+      if (flush_requested_) return;
+    }
     flush_requested_ = true;
   }
   coalescer_.request_flush(shared_from_this());
+}
+
+bool ws_connection::write_through(const item& it) {
+  // Under inbox_mutex_, with nothing queued or in flight: the strand starts no write and
+  // closes no socket while we hold it, so this frame goes out whole and in order.
+  thread_local std::string frames;
+  frames.clear();
+  append_frames(frames, it);
+  std::size_t done = 0;
+  while (done < frames.size()) {
+    auto n = ::send(socket_.native_handle(), frames.data() + done, frames.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;  // the socket's buffer is full: the strand writes the rest when it drains
+    } else {
+      write_failed_ = true;
+      break;
+    }
+  }
+  metrics::add(metrics::global().ws_writes_through);
+  bool whole = done == frames.size();
+  if (!whole) {
+    metrics::add(metrics::global().ws_write_through_rest);
+    if (!write_failed_) carry_.assign(frames, done, std::string::npos);
+  }
+  if (frames.capacity() > max_write_through_bytes * 2) std::string().swap(frames);
+  return whole;
 }
 
 void ws_connection::flush() {
@@ -202,11 +257,19 @@ void ws_connection::drain_inbox() {
 }
 
 void ws_connection::close() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    close_requested_ = true;
+    quiet_ = false;  // nothing writes through past this point
+  }
   // Through the inbox's order: packets sent before close() still go out first.
   net::post(socket_.get_executor(), [self = shared_from_this()] {
     self->drain_inbox();
     if (self->closing_ || self->close_queued_ || self->closed_) return;
     self->closing_ = true;
+    // Bounded even when the client reads nothing, so the queue ahead of our close
+    // frame never drains.
+    self->start_close_timer();
     if (!self->writing_) self->write_next();
   });
 }
@@ -242,20 +305,23 @@ void ws_connection::write_next() {
   if (closed_) return;
   out_.clear();
   in_flight_ = 0;
-  // Control frames first: they may pass queued data, but never split a write's frames.
+  bool failed = false;
+  {
+    // The tail of a frame a sender wrote through comes before anything else.
+    std::lock_guard lock(inbox_mutex_);
+    out_.swap(carry_);
+    quiet_ = false;
+    failed = std::exchange(write_failed_, false);
+  }
+  if (failed) return fail("transport error");
+  // Control frames next: they may pass queued data, but never split a write's frames.
   out_.append(control_);
   std::string().swap(control_);
   close_in_write_ = close_queued_ && !close_sent_;
   if (!close_queued_) {
     for (const item& it : queue_) {
       if (in_flight_ > 0 && out_.size() + item_bytes(it.packet, it.text) > max_write_bytes) break;
-      if (!it.packet.packet) {
-        append_data_frame(out_, false, it.text);
-      } else {
-        const outbound& o = it.packet;
-        if (!o.packet->text.empty()) append_data_frame(out_, false, o.text_head(), o.insert, o.text_tail());
-        for (const auto& b : o.packet->binaries) append_data_frame(out_, true, b);
-      }
+      append_frames(out_, it);
       ++in_flight_;
     }
     if (closing_ && in_flight_ == queue_.size()) {
@@ -267,6 +333,8 @@ void ws_connection::write_next() {
     // Idle again: hold no buffers (an idle connection would keep them for hours).
     std::vector<item>().swap(queue_);
     std::string().swap(out_);
+    std::lock_guard lock(inbox_mutex_);
+    quiet_ = !close_requested_ && !closing_ && !close_queued_ && !closed_;
     return;
   }
   writing_ = true;
@@ -305,6 +373,11 @@ void ws_connection::fail(const std::string& reason) {
 void ws_connection::shut() {
   if (closed_) return;
   closed_ = true;
+  {
+    std::lock_guard lock(inbox_mutex_);  // waits for a write-through in progress
+    quiet_ = false;
+    std::string().swap(carry_);
+  }
   close_timer_.reset();  // cancels its wait
   queue_.clear();
   queued_bytes_ = 0;

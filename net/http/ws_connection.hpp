@@ -5,7 +5,12 @@
 // and parse the frames there (net/protocol/ws_frame), so an idle connection holds no read
 // buffer; only an unfinished frame or message keeps bytes.
 //
-// Data frames are framed here, every frame queued for this socket in one write (so a
+// While the server is not busy (the write coalescer holds nothing back) and this socket
+// has nothing queued or in flight, a sender writes its frame itself, on its own thread
+// (a CAF worker): no hand-off to the network thread and no wake-up of it. Whatever the
+// socket does not take goes to the strand, which writes it before anything else.
+//
+// Otherwise data frames are framed here, every frame queued for this socket in one write (so a
 // busy socket costs one write() per batch, not one per packet). Pongs and close frames
 // go ahead of queued data at the next write, never inside one. Senders on any thread put
 // packets in a small locked inbox and ask the write coalescer for at most one flush,
@@ -69,7 +74,9 @@ class ws_connection : public eio::ws_link,
   void on_peer_close(std::uint16_t code);
   void send_close(std::uint16_t code);  // ahead of queued data, which is dropped
   void start_close_timer();
-  void deliver(item it);                // from any thread, into the inbox
+  void deliver(item it);                // from any thread: written through, or into the inbox
+  bool write_through(const item& it);   // under inbox_mutex_; false: carry_ or write_failed_ set
+  static void append_frames(std::string& out, const item& it);
   void drain_inbox();
   void push(item it);
   void write_next();
@@ -90,6 +97,13 @@ class ws_connection : public eio::ws_link,
   std::mutex inbox_mutex_;
   std::vector<item> inbox_;
   bool flush_requested_ = false;
+  // Write-through (also under inbox_mutex_): while the server is not busy and the strand
+  // has nothing to write, a sender writes its frame on its own thread, with no hand-off to
+  // the network thread. The strand clears `quiet_` before each write it starts.
+  bool quiet_ = false;
+  bool close_requested_ = false;
+  bool write_failed_ = false;
+  std::string carry_;  // what the socket did not take of a written-through frame
 
   // strand-only
   std::vector<item> queue_;  // not a deque: libstdc++'s allocates 600 bytes up front

@@ -58,6 +58,20 @@ void write_coalescer::request_flush(std::shared_ptr<flushable> f) {
   net::post(strand_, [this] { start_pass(); });
 }
 
+bool write_coalescer::write_through() {
+  if (max_delay_ <= 0us) return true;
+  auto now = clock::now().time_since_epoch().count();
+  auto every = std::chrono::duration_cast<clock::duration>(sample_every).count();
+  if (now - last_sample_at_.load(std::memory_order_relaxed) >= every &&
+      !sample_posted_.exchange(true, std::memory_order_relaxed)) {
+    net::post(strand_, [this] {
+      sample_load(clock::now());
+      sample_posted_.store(false, std::memory_order_relaxed);
+    });
+  }
+  return delay_us_.load(std::memory_order_relaxed) == 0;
+}
+
 void write_coalescer::start_pass() {
   auto now = clock::now();
   if (max_delay_ > 0us && now - last_sample_ >= sample_every) sample_load(now);
@@ -92,6 +106,7 @@ void write_coalescer::sample_load(clock::time_point now) {
     delay_us_.store(delay.count());
   }
   last_sample_ = now;
+  last_sample_at_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   last_cpu_ = cpu;
 }
 

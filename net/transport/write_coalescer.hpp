@@ -40,6 +40,12 @@ class write_coalescer {
   // From any thread: `f` has frames queued. Each socket asks once until it is flushed.
   void request_flush(std::shared_ptr<flushable> f);
 
+  // From any thread: true while the coalescer holds no writes back (the server is not
+  // busy). A socket with nothing queued may then write a frame at once on the caller's
+  // thread, with no hand-off to the network thread at all. Also keeps the load sampled
+  // while passes are rare.
+  bool write_through();
+
   // The wait between passes now (for metrics and tests).
   std::chrono::microseconds current_delay() const { return std::chrono::microseconds(delay_us_.load()); }
 
@@ -70,6 +76,8 @@ class write_coalescer {
   clock::time_point last_sample_{};
   std::chrono::nanoseconds last_cpu_{};
   std::atomic<std::int64_t> delay_us_{0};
+  std::atomic<clock::rep> last_sample_at_{0};  // last_sample_, for write_through()
+  std::atomic<bool> sample_posted_{false};
 };
 
 }  // namespace hub::eio
