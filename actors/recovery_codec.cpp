@@ -93,6 +93,32 @@ void append_offset(std::string& out, const std::string& epoch, const std::map<st
   }
 }
 
+bool raise_offset(std::string& text, std::string_view stream, std::uint64_t seq) {
+  if (stream.empty()) return false;
+  for (char c : stream)
+    if (!plain(c)) return false;
+  // "~<stream>=" ends at '=', and names hold no '~' or '=' (not plain): one match at most.
+  std::size_t at = 0;
+  for (;;) {
+    at = text.find(stream, at);
+    if (at == std::string::npos) return false;
+    std::size_t end = at + stream.size();
+    if (at > 0 && text[at - 1] == '~' && end < text.size() && text[end] == '=') break;
+    ++at;
+  }
+  std::size_t digits = at + stream.size() + 1;
+  std::size_t stop = text.find('~', digits);
+  if (stop == std::string::npos) stop = text.size();
+  std::uint64_t now = 0;
+  auto [ptr, ec] = std::from_chars(text.data() + digits, text.data() + stop, now);
+  if (ec != std::errc{} || ptr != text.data() + stop) return false;
+  if (seq <= now) return true;
+  char buf[24];
+  auto len = static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, seq).ptr - buf);
+  text.replace(digits, stop - digits, buf, len);
+  return true;
+}
+
 std::optional<offset> parse_offset(const std::string& text) {
   offset o;
   std::string_view rest(text);

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hub::recovery {
@@ -31,6 +32,11 @@ std::string format_offset(const std::string& epoch, const std::map<std::string, 
 // The same, appended to `out` (the per-delivery path builds it in place).
 void append_offset(std::string& out, const std::string& epoch, const std::map<std::string, std::uint64_t>& a,
                    const std::map<std::string, std::uint64_t>& b);
+// Updates an offset text made by append_offset after `stream` got `seq`: its number
+// becomes the larger of the two. False if the text has no entry for `stream` (or the
+// name needs escaping); the caller then formats the offset anew. Lets a connection keep
+// its offset as text instead of walking its position maps for every delivery.
+bool raise_offset(std::string& text, std::string_view stream, std::uint64_t seq);
 std::optional<offset> parse_offset(const std::string& text);
 
 struct session_record {

@@ -138,6 +138,7 @@ void connection::leave(socket& s, const std::string& room) {
     if (auto stream = s.def_->stream_of_(room)) {
       s.delivered_.erase(*stream);
       s.joined_at_.erase(*stream);
+      s.offset_text_.clear();
     }
     persist(s);
   }

@@ -52,9 +52,14 @@ void connection::send_event(socket& s, wire_packet_ptr packet, const std::string
   // The shared packet plus this client's offset as an extra last argument, spliced in
   // before the closing ']' by the transport: no copy of the packet per recipient.
   // ("[]" never happens for an EVENT, the name is always there, so a comma is right.)
+  if (s.offset_text_.empty() || !(stream.empty() || recovery::raise_offset(s.offset_text_, stream, seq))) {
+    s.offset_text_.clear();
+    recovery::append_offset(s.offset_text_, srv->config().recovery->epoch, s.joined_at_, s.delivered_);
+  }
   std::string insert;
+  insert.reserve(s.offset_text_.size() + 3);
   insert += ",\"";
-  recovery::append_offset(insert, srv->config().recovery->epoch, s.joined_at_, s.delivered_);
+  insert += s.offset_text_;
   insert += '"';  // plain characters only (recovery_codec escapes the rest)
   send(outbound{std::move(packet), std::move(insert)});
 }
@@ -114,7 +119,7 @@ void connection::track_stream_join(socket& s, const std::string& room) {
       [this, nsp = s.nsp_, sid = s.id_, room, stream = *stream](std::uint64_t last) {
         socket* sp = find_socket(nsp, sid);
         if (!sp || !sp->rooms_.count(room)) return;
-        sp->joined_at_.try_emplace(stream, last);
+        if (sp->joined_at_.try_emplace(stream, last).second) sp->offset_text_.clear();
         persist(*sp);
       },
       [](caf::error&) { log::warn("could not read a stream position"); });
@@ -174,6 +179,7 @@ void connection::on_session_record(const std::string& nsp, bool found, const std
   s->recovering_ = true;
   s->saved_data_ = std::move(rec->data);
   s->delivered_ = resume;
+  s->offset_text_.clear();
   for (const auto& [stream, seq] : rec->joined_at)
     if (resume.count(stream)) s->joined_at_[stream] = seq;
   socket& ref = *s;
@@ -251,6 +257,7 @@ void connection::abort_recovery(socket& s) {
   owned->recovering_ = false;
   owned->delivered_.clear();
   owned->joined_at_.clear();
+  owned->offset_text_.clear();
   owned->held_.clear();
   owned->missed_.clear();
   owned->pending_reads_ = 0;

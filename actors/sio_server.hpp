@@ -319,6 +319,9 @@ class socket {
   // -- recovery bookkeeping ---------------------------------------------------------------
   std::map<std::string, std::uint64_t> delivered_;  // stream -> last seq sent to the client
   std::map<std::string, std::uint64_t> joined_at_;  // stream -> its last seq when joined
+  // The client's offset as last formatted from the two maps above, kept up to date per
+  // delivery (recovery::raise_offset); empty: format anew. Cleared when they change otherwise.
+  std::string offset_text_;
   bool recovering_ = false;                          // replay in progress: hold live events
   struct held_event {
     wire_packet_ptr packet;

@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <random>
 #include <string>
+#include <vector>
 
 using hub::recovery::format_offset;
 using hub::recovery::parse_offset;
@@ -41,4 +43,38 @@ TEST_CASE("recovery offset: malformed texts are refused", "[recovery]") {
   CHECK_FALSE(parse_offset("E~room/p1=x"));
   CHECK_FALSE(parse_offset("E~room/p1=-1"));
   CHECK_FALSE(parse_offset("E~room/p1=99999999999999999999"));
+}
+
+TEST_CASE("recovery: raise_offset keeps an offset text equal to formatting it anew", "[recovery][offset]") {
+  // Names that are prefixes, suffixes and substrings of each other, and one that needs
+  // escaping (raise_offset declines it; the caller formats anew).
+  const std::vector<std::string> streams{"room/p1", "room/p10", "p1", "inbox/u:p1", "10", "a b"};
+  std::mt19937 rng(7);
+  for (int round = 0; round < 50; ++round) {
+    std::map<std::string, std::uint64_t> joined, delivered;
+    for (const auto& s : streams)
+      if (rng() % 2) joined[s] = rng() % 20;
+    std::string text = hub::recovery::format_offset("ep~1", joined, delivered);
+    int raised = 0;
+    for (int step = 0; step < 200; ++step) {
+      const auto& s = streams[rng() % streams.size()];
+      auto& d = delivered[s];
+      std::uint64_t seq = d + 1 + rng() % 5;
+      bool had = joined.count(s) || d > 0;
+      d = seq;
+      if (hub::recovery::raise_offset(text, s, seq)) {
+        ++raised;
+        CHECK(had);  // it only finds streams the text already names
+      } else {
+        text = hub::recovery::format_offset("ep~1", joined, delivered);
+      }
+      REQUIRE(text == hub::recovery::format_offset("ep~1", joined, delivered));
+    }
+    CHECK(raised > 100);  // the fast path is the common one
+  }
+  std::string t = "E~room/p1=5";
+  CHECK(hub::recovery::raise_offset(t, "room/p1", 3));  // never lowers a position
+  CHECK(t == "E~room/p1=5");
+  CHECK_FALSE(hub::recovery::raise_offset(t, "p1", 9));
+  CHECK_FALSE(hub::recovery::raise_offset(t, "", 9));
 }
