@@ -10,8 +10,11 @@
 namespace hub::app {
 namespace {
 
-// Bounds for requests from a connection or HTTP actor to the domain actors.
-constexpr std::chrono::seconds request_timeout{10};
+// Requests from a connection actor to the domain actors (its user's mailbox, chat
+// rooms, storage) carry no timeout: they are local and answer every request, and if
+// one terminates CAF answers with `request_receiver_down`. A timeout would put a timer
+// in CAF's clock thread (and wake it) for every chat message.
+constexpr caf::infinite_t request_timeout{};
 
 // What the "/" namespace keeps per socket.
 struct socket_state {
