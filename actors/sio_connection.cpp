@@ -199,8 +199,7 @@ void connection::handle_connect(packet&& p) {
   s->id_ = random_id();
   s->nsp_ = p.nsp;
   s->handshake_ = hs.get();
-  s->auth_ = p.data.empty() ? json::object() : json::parse(p.data, nullptr, false);
-  if (s->auth_.is_discarded() || !s->auth_.is_object()) s->auth_ = json::object();
+  s->auth_text_ = std::move(p.data);
   for (const auto& m : def->middlewares_) {
     if (auto refusal = m(*s)) {
       json body = json::object();
@@ -211,11 +210,12 @@ void connection::handle_connect(packet&& p) {
     }
   }
   connected_once_ = true;
-  if (recovery_on(*s) && s->auth_.contains("pid") && s->auth_["pid"].is_string()) {
+  const json& auth = s->auth();
+  if (recovery_on(*s) && auth.contains("pid") && auth["pid"].is_string()) {
     std::optional<std::string> offset;
-    if (s->auth_.contains("offset") && s->auth_["offset"].is_string())
-      offset = s->auth_["offset"].get<std::string>();
-    auto pid = s->auth_["pid"].get<std::string>();
+    if (auth.contains("offset") && auth["offset"].is_string())
+      offset = auth["offset"].get<std::string>();
+    auto pid = auth["pid"].get<std::string>();
     start_recovery(std::move(s), std::move(pid), std::move(offset));
     return;
   }
@@ -233,6 +233,7 @@ void connection::finish_connect(std::unique_ptr<socket> s) {
   send_packet(packet{packet_type::connect, ref.nsp_, {}, reply.dump(), {}});
   join(ref, std::string{});  // the namespace-wide room
   if (ref.def_->on_connection_) ref.def_->on_connection_(ref);
+  ref.auth_.reset();  // parsed again if a later handler asks
   if (recovery) persist(ref);
 }
 

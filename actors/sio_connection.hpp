@@ -61,6 +61,9 @@ class connection {
   void finish_recovery(socket& s);
   void abort_recovery(socket& s);
   void track_stream_join(socket& s, const std::string& room);
+  // A position read by track_stream_join is back (`changed`: joined_at_ got it); the
+  // record held back meanwhile is written once none is outstanding.
+  void position_known(socket& s, bool changed);
   void handle_event(socket& s, packet&& p);
   void handle_ack(socket& s, packet&& p);
   // Ends the Engine.IO session (the transport then reports the close back to us).
