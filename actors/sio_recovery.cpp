@@ -81,7 +81,13 @@ void connection::persist(socket& s, std::optional<std::int64_t> disconnected_at_
 void connection::on_persist(const std::string& nsp, const std::string& sid) {
   if (auto* s = find_socket(nsp, sid)) {
     s->persist_pending_ = false;
-    if (!s->recovering_) write_record(*s, std::nullopt);
+    if (s->recovering_) return;
+    // A position read started after this write was asked for: wait for it too.
+    if (s->positions_pending_ > 0) {
+      s->persist_after_positions_ = true;
+      return;
+    }
+    write_record(*s, std::nullopt);
   }
 }
 
