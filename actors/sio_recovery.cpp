@@ -153,7 +153,7 @@ void connection::position_known(socket& s, bool changed) {
 void connection::start_recovery(std::unique_ptr<socket> s, std::string pid,
                                 std::optional<std::string> offset) {
   auto nsp = s->nsp_;
-  pending_connects_[nsp] = std::move(s);
+  occ().pending_connects[nsp] = std::move(s);
   self->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_get_atom::value,
                 recovery::session_key(pid))
     .then([this, nsp, offset](bool found, const std::string& value) {
@@ -164,7 +164,8 @@ void connection::start_recovery(std::unique_ptr<socket> s, std::string pid,
 
 void connection::on_session_record(const std::string& nsp, bool found, const std::string& value,
                                    const std::optional<std::string>& offset) {
-  auto node = pending_connects_.extract(nsp);
+  if (!occ_) return;
+  auto node = occ_->pending_connects.extract(nsp);
   if (node.empty() || closing_) return;
   std::unique_ptr<socket> s = std::move(node.mapped());
   const auto& rc = *srv->config().recovery;
