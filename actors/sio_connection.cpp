@@ -28,8 +28,15 @@ std::optional<std::string_view> inner_text(std::string_view array_text) {
 
 // -- inputs --------------------------------------------------------------------------
 
+void connection::tidy() {
+  if (!occ_) return;
+  occ_->retired.clear();
+  std::erase_if(occ_->seen_multi_room, [](const std::weak_ptr<const broadcast>& w) { return w.expired(); });
+  if (occ_->empty()) occ_.reset();
+}
+
 void connection::on_text(std::string_view text) {
-  retired_.clear();
+  tidy();
   if (closing_) return;
   auto r = decoder_.feed_text(text);
   if (auto* err = std::get_if<decode_error>(&r)) {
@@ -42,7 +49,7 @@ void connection::on_text(std::string_view text) {
 }
 
 void connection::on_binary(std::string bytes) {
-  retired_.clear();
+  tidy();
   if (closing_) return;
   auto r = decoder_.feed_binary(std::move(bytes));
   if (auto* err = std::get_if<decode_error>(&r)) {
@@ -65,7 +72,7 @@ void connection::on_connect_timeout() {
 }
 
 void connection::on_ack_timeout(const std::string& nsp, const std::string& sid, std::uint64_t id) {
-  retired_.clear();
+  tidy();
   auto it = sockets_.find(nsp);
   if (it == sockets_.end() || it->second->id_ != sid) return;
   auto& acks = it->second->pending_acks_;
@@ -77,7 +84,7 @@ void connection::on_ack_timeout(const std::string& nsp, const std::string& sid, 
 }
 
 void connection::on_deliver(const broadcast_ptr& bp, const std::string& origin_key) {
-  retired_.clear();
+  tidy();
   const broadcast& b = *bp;
   auto it = sockets_.find(b.nsp);
   if (it == sockets_.end()) return;
@@ -93,10 +100,11 @@ void connection::on_deliver(const broadcast_ptr& bp, const std::string& origin_k
     auto origin = std::find_if(b.rooms.begin(), b.rooms.end(),
                                [&](const std::string& r) { return room_key(b.nsp, r) == origin_key; });
     if (origin == b.rooms.end() || !s.rooms_.count(*origin)) return;
-    std::erase_if(seen_multi_room_, [](const std::weak_ptr<const broadcast>& w) { return w.expired(); });
-    for (const auto& w : seen_multi_room_)
+    auto& seen = occ().seen_multi_room;
+    std::erase_if(seen, [](const std::weak_ptr<const broadcast>& w) { return w.expired(); });
+    for (const auto& w : seen)
       if (w.lock().get() == bp.get()) return;
-    seen_multi_room_.push_back(bp);
+    seen.push_back(bp);
   }
   metrics::add(metrics::global().fanout_deliveries);
   send_event(*it->second, b.packet, b.stream, b.seq);
@@ -184,7 +192,7 @@ void connection::handle(packet&& p) {
 }
 
 void connection::handle_connect(packet&& p) {
-  if (sockets_.count(p.nsp) || pending_connects_.count(p.nsp)) {
+  if (sockets_.count(p.nsp) || (occ_ && occ_->pending_connects.count(p.nsp))) {
     close_transport("duplicate CONNECT");
     return;
   }
@@ -200,8 +208,7 @@ void connection::handle_connect(packet&& p) {
   s->id_ = random_id();
   s->nsp_ = p.nsp;
   s->handshake_ = hs.get();
-  s->auth_ = p.data.empty() ? json::object() : json::parse(p.data, nullptr, false);
-  if (s->auth_.is_discarded() || !s->auth_.is_object()) s->auth_ = json::object();
+  s->auth_text_ = std::move(p.data);
   for (const auto& m : def->middlewares_) {
     if (auto refusal = m(*s)) {
       json body = json::object();
@@ -212,11 +219,12 @@ void connection::handle_connect(packet&& p) {
     }
   }
   connected_once_ = true;
-  if (recovery_on(*s) && s->auth_.contains("pid") && s->auth_["pid"].is_string()) {
+  const json& auth = s->auth();
+  if (recovery_on(*s) && auth.contains("pid") && auth["pid"].is_string()) {
     std::optional<std::string> offset;
-    if (s->auth_.contains("offset") && s->auth_["offset"].is_string())
-      offset = s->auth_["offset"].get<std::string>();
-    auto pid = s->auth_["pid"].get<std::string>();
+    if (auth.contains("offset") && auth["offset"].is_string())
+      offset = auth["offset"].get<std::string>();
+    auto pid = auth["pid"].get<std::string>();
     start_recovery(std::move(s), std::move(pid), std::move(offset));
     return;
   }
@@ -234,6 +242,7 @@ void connection::finish_connect(std::unique_ptr<socket> s) {
   send_packet(packet{packet_type::connect, ref.nsp_, {}, reply.dump(), {}});
   join(ref, std::string{});  // the namespace-wide room
   if (ref.def_->on_connection_) ref.def_->on_connection_(ref);
+  ref.auth_.reset();  // parsed again if a later handler asks
   if (recovery) persist(ref);
 }
 
@@ -289,8 +298,9 @@ void connection::close_transport(const std::string& why) {
 
 void connection::remove_socket(std::map<std::string, std::unique_ptr<socket>>::iterator it,
                                std::string_view reason) {
-  retired_.push_back(std::move(it->second));
-  auto& s = retired_.back();
+  auto& retired = occ().retired;
+  retired.push_back(std::move(it->second));
+  auto& s = retired.back();
   sockets_.erase(it);
   for (auto& [id, pending] : s->pending_acks_)
     if (pending.on_reply) pending.on_reply(std::nullopt);

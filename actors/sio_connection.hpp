@@ -61,6 +61,9 @@ class connection {
   void finish_recovery(socket& s);
   void abort_recovery(socket& s);
   void track_stream_join(socket& s, const std::string& room);
+  // A position read by track_stream_join is back (`changed`: joined_at_ got it); the
+  // record held back meanwhile is written once none is outstanding.
+  void position_known(socket& s, bool changed);
   void handle_event(socket& s, packet&& p);
   void handle_ack(socket& s, packet&& p);
   // Ends the Engine.IO session (the transport then reports the close back to us).
@@ -69,14 +72,29 @@ class connection {
                      std::string_view reason);
   void send_packet(const packet& p);
 
+  // What a connection needs only now and then, in one heap block that exists while any
+  // of it is in use: an idle connection holds a null pointer instead of ~100 bytes.
+  struct occasional {
+    // Sockets removed while a handler may still hold a reference; freed on the next input.
+    std::vector<std::unique_ptr<socket>> retired;
+    // Multi-room broadcasts already delivered (weak: the list empties itself).
+    std::vector<std::weak_ptr<const broadcast>> seen_multi_room;
+    std::map<std::string, std::unique_ptr<socket>> pending_connects;  // looking up a session
+    bool empty() const { return retired.empty() && seen_multi_room.empty() && pending_connects.empty(); }
+  };
+  occasional& occ() {
+    if (!occ_) occ_ = std::make_unique<occasional>();
+    return *occ_;
+  }
+  // At each input: frees the retired sockets, forgets finished broadcasts, and drops
+  // the block when nothing is left in it.
+  void tidy();
+
   decoder decoder_;
   std::map<std::string, std::unique_ptr<socket>> sockets_;  // by namespace
-  // Sockets removed while a handler may still hold a reference; freed on the next input.
-  std::vector<std::unique_ptr<socket>> retired_;
   bool closing_ = false;
   bool connected_once_ = false;  // the connect timeout only guards the first CONNECT
-  std::vector<std::weak_ptr<const broadcast>> seen_multi_room_;
-  std::map<std::string, std::unique_ptr<socket>> pending_connects_;  // looking up a session
+  std::unique_ptr<occasional> occ_;
 };
 
 }  // namespace hub::sio

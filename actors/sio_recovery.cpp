@@ -37,7 +37,7 @@ void connection::send_event(socket& s, wire_packet_ptr packet, const std::string
     return;
   }
   if (s.recovering_) {
-    s.held_.push_back(socket::held_event{std::move(packet), stream, seq});
+    s.replay_->held.push_back(socket::held_event{std::move(packet), stream, seq});
     return;
   }
   if (!stream.empty()) {
@@ -71,7 +71,13 @@ void connection::persist(socket& s, std::optional<std::int64_t> disconnected_at_
     write_record(s, disconnected_at_ms);
     return;
   }
-  // Several changes in one handler (join, join, ...) make one write.
+  // Several changes in one handler (join, join, ...) make one write, and so do changes
+  // made while a stream position is being read (a connect that joins a stream's room):
+  // the record is written once that position is known, not once before and once after.
+  if (s.positions_pending_ > 0) {
+    s.persist_after_positions_ = true;
+    return;
+  }
   if (s.persist_pending_) return;
   s.persist_pending_ = true;
   self->send(self, persist_atom::value, s.nsp_, s.id_);
@@ -80,7 +86,13 @@ void connection::persist(socket& s, std::optional<std::int64_t> disconnected_at_
 void connection::on_persist(const std::string& nsp, const std::string& sid) {
   if (auto* s = find_socket(nsp, sid)) {
     s->persist_pending_ = false;
-    if (!s->recovering_) write_record(*s, std::nullopt);
+    if (s->recovering_) return;
+    // A position read started after this write was asked for: wait for it too.
+    if (s->positions_pending_ > 0) {
+      s->persist_after_positions_ = true;
+      return;
+    }
+    write_record(*s, std::nullopt);
   }
 }
 
@@ -114,15 +126,31 @@ void connection::track_stream_join(socket& s, const std::string& room) {
   }
   // Where the stream stood when the socket joined: a client that receives nothing from
   // it before a disconnect resumes there.
+  ++s.positions_pending_;
   self->request(srv->config().recovery->storage, storage::request_timeout, storage::last_seq_atom::value, *stream)
     .then(
       [this, nsp = s.nsp_, sid = s.id_, room, stream = *stream](std::uint64_t last) {
         socket* sp = find_socket(nsp, sid);
-        if (!sp || !sp->rooms_.count(room)) return;
-        if (sp->joined_at_.try_emplace(stream, last).second) sp->offset_text_.clear();
-        persist(*sp);
+        if (!sp) return;
+        bool changed = sp->rooms_.count(room) > 0;
+        if (changed && sp->joined_at_.try_emplace(stream, last).second) sp->offset_text_.clear();
+        position_known(*sp, changed);
       },
-      [](caf::error&) { log::warn("could not read a stream position"); });
+      [this, nsp = s.nsp_, sid = s.id_](caf::error&) {
+        log::warn("could not read a stream position");
+        if (socket* sp = find_socket(nsp, sid)) position_known(*sp, false);
+      });
+}
+
+void connection::position_known(socket& s, bool changed) {
+  if (s.positions_pending_ > 0) --s.positions_pending_;
+  if (s.positions_pending_ > 0) {
+    s.persist_after_positions_ = s.persist_after_positions_ || changed;
+    return;
+  }
+  bool wanted = changed || s.persist_after_positions_;
+  s.persist_after_positions_ = false;
+  if (wanted) persist(s);
 }
 
 // -- recovering a session ------------------------------------------------------------------
@@ -130,7 +158,7 @@ void connection::track_stream_join(socket& s, const std::string& room) {
 void connection::start_recovery(std::unique_ptr<socket> s, std::string pid,
                                 std::optional<std::string> offset) {
   auto nsp = s->nsp_;
-  pending_connects_[nsp] = std::move(s);
+  occ().pending_connects[nsp] = std::move(s);
   self->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_get_atom::value,
                 recovery::session_key(pid))
     .then([this, nsp, offset](bool found, const std::string& value) {
@@ -141,7 +169,8 @@ void connection::start_recovery(std::unique_ptr<socket> s, std::string pid,
 
 void connection::on_session_record(const std::string& nsp, bool found, const std::string& value,
                                    const std::optional<std::string>& offset) {
-  auto node = pending_connects_.extract(nsp);
+  if (!occ_) return;
+  auto node = occ_->pending_connects.extract(nsp);
   if (node.empty() || closing_) return;
   std::unique_ptr<socket> s = std::move(node.mapped());
   const auto& rc = *srv->config().recovery;
@@ -177,7 +206,8 @@ void connection::on_session_record(const std::string& nsp, bool found, const std
   s->pid_ = rec->pid;
   s->recovered_ = true;
   s->recovering_ = true;
-  s->saved_data_ = std::move(rec->data);
+  s->replay_ = std::make_unique<socket::replay_state>();
+  s->replay_->saved_data = std::move(rec->data);
   s->delivered_ = resume;
   s->offset_text_.clear();
   for (const auto& [stream, seq] : rec->joined_at)
@@ -187,7 +217,7 @@ void connection::on_session_record(const std::string& nsp, bool found, const std
   // Live events start flowing now; they are held until the replay is done.
   for (const auto& room : rec->rooms) join(ref, room);
   if (resume.empty()) return finish_recovery(ref);
-  ref.pending_reads_ = resume.size();
+  ref.replay_->pending_reads = resume.size();
   for (const auto& [stream, after] : resume) read_missed(nsp, ref.id_, stream, after, max_replay);
 }
 
@@ -203,13 +233,13 @@ void connection::read_missed(const std::string& nsp, const std::string& sid, con
         // must sync instead.
         if (r->last_seq < after || (r->last_seq > after && r->first_seq > after + 1))
           return abort_recovery(*s);
-        auto& missed = s->missed_[stream];
+        auto& missed = s->replay_->missed[stream];
         for (const auto& e : r->entries) missed.emplace_back(e.seq, e.value);
         if (r->has_more) {
           if (r->entries.empty() || r->entries.size() >= budget) return abort_recovery(*s);
           return read_missed(nsp, sid, stream, r->entries.back().seq, budget - r->entries.size());
         }
-        if (--s->pending_reads_ == 0) finish_recovery(*s);
+        if (--s->replay_->pending_reads == 0) finish_recovery(*s);
       },
       [this, nsp, sid](caf::error&) {
         if (socket* s = find_socket(nsp, sid); s && s->recovering_) abort_recovery(*s);
@@ -217,8 +247,8 @@ void connection::read_missed(const std::string& nsp, const std::string& sid, con
 }
 
 void connection::finish_recovery(socket& s) {
-  if (s.def_->restore_ && !s.def_->restore_(s, s.saved_data_)) return abort_recovery(s);
-  s.saved_data_ = json();
+  if (s.def_->restore_ && !s.def_->restore_(s, s.replay_->saved_data)) return abort_recovery(s);
+  auto replay = std::move(s.replay_);
   json reply = json::object();
   reply["sid"] = s.id_;
   reply["pid"] = s.pid_;
@@ -226,8 +256,7 @@ void connection::finish_recovery(socket& s) {
   s.recovering_ = false;
   // What was missed, stream by stream in seq order; then what arrived meanwhile, minus
   // what the replay already covered.
-  auto missed = std::move(s.missed_);
-  s.missed_.clear();
+  auto missed = std::move(replay->missed);
   for (auto& [stream, entries] : missed) {
     for (auto& [seq, value] : entries) {
       if (injected_bug("skip-replay") && seq == entries.front().first) continue;  // hub-sim proof only
@@ -236,10 +265,10 @@ void connection::finish_recovery(socket& s) {
       send_event(s, encode_event(s.nsp_, ev->first, std::move(ev->second)), stream, seq);
     }
   }
-  auto held = std::move(s.held_);
-  s.held_.clear();
+  auto held = std::move(replay->held);
   for (auto& h : held) send_event(s, std::move(h.packet), h.stream, h.seq);
   if (s.def_->on_connection_) s.def_->on_connection_(s);
+  s.auth_.reset();  // parsed again if a later handler asks
   persist(s);
 }
 
@@ -258,10 +287,7 @@ void connection::abort_recovery(socket& s) {
   owned->delivered_.clear();
   owned->joined_at_.clear();
   owned->offset_text_.clear();
-  owned->held_.clear();
-  owned->missed_.clear();
-  owned->pending_reads_ = 0;
-  owned->saved_data_ = json();
+  owned->replay_.reset();
   finish_connect(std::move(owned));
 }
 

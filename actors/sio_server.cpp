@@ -144,6 +144,15 @@ const namespace_def* server::find(std::string_view name) const {
 
 // -- socket --------------------------------------------------------------------------------
 
+const json& socket::auth() const {
+  if (!auth_) {
+    json a = auth_text_.empty() ? json::object() : json::parse(auth_text_, nullptr, false);
+    if (a.is_discarded() || !a.is_object()) a = json::object();
+    auth_ = std::move(a);
+  }
+  return *auth_;
+}
+
 void socket::emit(std::string_view name, json args) {
   conn_->send_event(*this, encode_event(nsp_, name, std::move(args)));
 }

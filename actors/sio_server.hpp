@@ -266,7 +266,10 @@ class socket {
   const std::string& pid() const { return pid_; }
   // True when this socket is a recovered session (same sid, rooms restored).
   bool recovered() const { return recovered_; }
-  const json& auth() const { return auth_; }
+  // The CONNECT packet's payload (an object; {} when absent or not an object). Parsed
+  // on first use; the parsed copy is dropped once the connection handler has run (only
+  // the text is kept for the connection's life).
+  const json& auth() const;
   const handshake& handshake_info() const { return *handshake_; }
   // Application state attached by middlewares or the connection handler.
   std::any& state() { return state_; }
@@ -328,12 +331,19 @@ class socket {
     std::string stream;
     std::uint64_t seq = 0;
   };
-  std::vector<held_event> held_;
-  std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> missed_;  // replay
-  std::size_t pending_reads_ = 0;
-  json saved_data_;               // application state of the session being recovered
+  // Only while a session is being recovered (recovering_): an idle socket holds none.
+  struct replay_state {
+    std::vector<held_event> held;
+    std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> missed;
+    std::size_t pending_reads = 0;
+    json saved_data;  // application state of the session being recovered
+  };
+  std::unique_ptr<replay_state> replay_;
   bool persist_pending_ = false;  // a record write is queued (coalesces changes)
-  json auth_;
+  bool persist_after_positions_ = false;  // a write waits for the position reads
+  std::uint32_t positions_pending_ = 0;   // stream positions being read (joined_at_)
+  std::string auth_text_;              // the CONNECT payload as received
+  mutable std::optional<json> auth_;   // parsed from auth_text_ on demand
   const handshake* handshake_ = nullptr;
   std::any state_;
   std::set<std::string> rooms_;

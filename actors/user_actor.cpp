@@ -19,7 +19,10 @@ constexpr std::uint64_t load_page = 500;
 
 struct user_state {
   std::string user;
-  user_config cfg;
+  // The same for every user of an app: shared, not copied into each mailbox (the
+  // broadcaster alone is ~150 bytes).
+  std::shared_ptr<const user_config> config;
+  const user_config& cfg() const { return *config; }
   // When each message still inside the window was accepted (clock of the actor, which
   // is virtual under the deterministic scheduler). Slots free as their window ends:
   // expired entries are dropped before each decision, and a timer drops the rest once
@@ -39,7 +42,7 @@ using user_actor = caf::stateful_actor<user_state>;
 caf::behavior running_user(user_actor* self);
 
 void release_expired(user_state& s, caf::actor_clock::time_point now) {
-  while (!s.accepted.empty() && s.accepted.front() + s.cfg.rate.window <= now) s.accepted.pop_front();
+  while (!s.accepted.empty() && s.accepted.front() + s.cfg().rate.window <= now) s.accepted.pop_front();
 }
 
 void arm_release(user_actor* self, caf::actor_clock::duration_type after) {
@@ -51,7 +54,7 @@ void persist_delivered(user_actor* self) {
   auto& s = self->state;
   if (s.delivered_through == s.delivered_stored) return;
   s.delivered_stored = s.delivered_through;
-  self->request(s.cfg.storage, storage::request_timeout, storage::kv_put_atom::value, inbox_delivered_key(s.user),
+  self->request(s.cfg().storage, storage::request_timeout, storage::kv_put_atom::value, inbox_delivered_key(s.user),
                 std::to_string(s.delivered_through))
     .then([](bool) {}, [self](caf::error& e) {
       log::warn("user ", self->state.user, ": delivery mark not stored: ", self->system().render(e));
@@ -64,15 +67,15 @@ void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t
                   std::function<void(caf::error&)> failed) {
   auto& s = self->state;
   auto value = entry.dump();
-  self->request(s.cfg.storage, storage::request_timeout, storage::append_atom::value, inbox_log(s.user), std::move(value))
+  self->request(s.cfg().storage, storage::request_timeout, storage::append_atom::value, inbox_log(s.user), std::move(value))
     .then(
       [self, entry = std::move(entry), done](std::uint64_t seq) {
         auto& s = self->state;
         s.box.apply(seq, entry);
         // A connection of the user is up: it gets this live.
         if (s.online > 0) s.delivered_through = seq;
-        if (auto keep_from = s.box.trim(s.cfg.inbox_keep); keep_from > 0)
-          self->request(s.cfg.storage, storage::request_timeout, storage::prune_atom::value, inbox_log(s.user), keep_from)
+        if (auto keep_from = s.box.trim(s.cfg().inbox_keep); keep_from > 0)
+          self->request(s.cfg().storage, storage::request_timeout, storage::prune_atom::value, inbox_log(s.user), keep_from)
             .then([](std::uint64_t) {}, [](caf::error&) {});
         done(seq);
         self->state.writes.done();
@@ -86,7 +89,7 @@ void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t
 
 // Announces a notification (or a new version of one) to every connection of the user.
 void announce(user_actor* self, std::uint64_t seq, json view) {
-  auto b = self->state.cfg.io;
+  auto b = self->state.cfg().io;
   b.to(user_room(self->state.user))
     .from_stream(inbox_log(self->state.user), seq)
     .emit("notification", json::array({std::move(view)}));
@@ -134,7 +137,7 @@ void mark_read(user_actor* self, const json_ptr& request, const std::string& exc
     [self, entry = *entry, except_sid, promise](std::uint64_t seq) mutable {
       auto& s = self->state;
       auto event = inbox::replay_event(entry);
-      auto b = s.cfg.io;
+      auto b = s.cfg().io;
       b.to(user_room(s.user)).from_stream(inbox_log(s.user), seq);
       // The connection that asked gets the ack instead; its other tabs get the event.
       if (!except_sid.empty()) b.except_socket(except_sid);
@@ -148,7 +151,7 @@ void mark_read(user_actor* self, const json_ptr& request, const std::string& exc
 
 void load_inbox(user_actor* self, std::uint64_t after) {
   auto& s = self->state;
-  self->request(s.cfg.storage, storage::request_timeout, storage::read_atom::value, inbox_log(s.user), after, load_page)
+  self->request(s.cfg().storage, storage::request_timeout, storage::read_atom::value, inbox_log(s.user), after, load_page)
     .then(
       [self](const storage::read_result_ptr& r) {
         auto& s = self->state;
@@ -156,7 +159,7 @@ void load_inbox(user_actor* self, std::uint64_t after) {
         if (r->has_more && !r->entries.empty()) return load_inbox(self, r->entries.back().seq);
         // The last seq may lie past the last kept entry (pruned versions).
         s.box.apply(r->last_seq, json());
-        self->request(s.cfg.storage, storage::request_timeout, storage::kv_get_atom::value, inbox_delivered_key(s.user))
+        self->request(s.cfg().storage, storage::request_timeout, storage::kv_get_atom::value, inbox_delivered_key(s.user))
           .then(
             [self](bool found, const std::string& value) {
               auto& s = self->state;
@@ -177,14 +180,14 @@ caf::behavior running_user(user_actor* self) {
       auto& s = self->state;
       auto now = self->clock().now();
       release_expired(s, now);
-      if (s.accepted.size() >= s.cfg.rate.count) {
-        auto free_at = s.accepted.front() + s.cfg.rate.window;
+      if (s.accepted.size() >= s.cfg().rate.count) {
+        auto free_at = s.accepted.front() + s.cfg().rate.window;
         auto wait = std::chrono::ceil<std::chrono::milliseconds>(free_at - now).count();
         metrics::add(metrics::global().rate_limited);
         return {false, std::max<std::int64_t>(wait, 1)};
       }
       s.accepted.push_back(now);
-      if (!s.release_armed) arm_release(self, std::chrono::duration_cast<caf::actor_clock::duration_type>(s.cfg.rate.window));
+      if (!s.release_armed) arm_release(self, std::chrono::duration_cast<caf::actor_clock::duration_type>(s.cfg().rate.window));
       return {true, 0};
     },
     [self](rate_refill_atom) {
@@ -194,20 +197,20 @@ caf::behavior running_user(user_actor* self) {
       release_expired(s, now);
       // Once more, when everything accepted so far has expired: one timer per window,
       // not one per message.
-      if (!s.accepted.empty()) arm_release(self, s.accepted.back() + s.cfg.rate.window - now);
+      if (!s.accepted.empty()) arm_release(self, s.accepted.back() + s.cfg().rate.window - now);
     },
     [self](notify_atom, const json_ptr& input) -> caf::result<json_ptr> {
-      if (!self->state.cfg.storage) return caf::make_error(caf::sec::unexpected_message);
+      if (!self->state.cfg().storage) return caf::make_error(caf::sec::unexpected_message);
       auto promise = self->make_response_promise<json_ptr>();
       self->state.writes.push([self, input, promise]() mutable { notify(self, input, promise); });
       return promise;
     },
     [self](chat_notify_atom, const std::string& project, const json_ptr& message) {
-      if (!self->state.cfg.storage) return;
+      if (!self->state.cfg().storage) return;
       self->state.writes.push([self, project, message] { chat_notify(self, project, message); });
     },
     [self](inbox_read_atom, const json_ptr& request, const std::string& except_sid) -> caf::result<std::uint64_t> {
-      if (!self->state.cfg.storage) return caf::make_error(caf::sec::unexpected_message);
+      if (!self->state.cfg().storage) return caf::make_error(caf::sec::unexpected_message);
       auto promise = self->make_response_promise<std::uint64_t>();
       self->state.writes.push([self, request, except_sid, promise]() mutable { mark_read(self, request, except_sid, promise); });
       return promise;
@@ -226,24 +229,25 @@ caf::behavior running_user(user_actor* self) {
       if (!recovered)
         for (auto& n : s.box.unread_after(s.delivered_through)) push.push_back(std::move(n));
       s.delivered_through = std::max(s.delivered_through, s.box.last_seq());
-      if (s.cfg.storage) persist_delivered(self);
+      if (s.cfg().storage) persist_delivered(self);
       return make_json(std::move(push));
     },
     [self](offline_atom) {
       auto& s = self->state;
       if (s.online > 0) --s.online;
-      if (s.online == 0 && s.cfg.storage) persist_delivered(self);
+      if (s.online == 0 && s.cfg().storage) persist_delivered(self);
     },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, user_config cfg) {
+caf::actor spawn_user_actor(caf::actor_system& sys, std::string user,
+                            std::shared_ptr<const user_config> cfg) {
   return sys.spawn([user = std::move(user), cfg = std::move(cfg)](user_actor* self) -> caf::behavior {
     self->state.user = user;
-    self->state.cfg = cfg;
-    if (!cfg.storage) return running_user(self);
+    self->state.config = cfg;
+    if (!cfg->storage) return running_user(self);
     // Until the inbox is loaded, every message waits in the mailbox.
     self->set_default_handler(caf::skip);
     load_inbox(self, 0);
@@ -254,6 +258,10 @@ caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, user_confi
       },
     };
   });
+}
+
+caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, user_config cfg) {
+  return spawn_user_actor(sys, std::move(user), std::make_shared<const user_config>(std::move(cfg)));
 }
 
 caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, rate_limit limit) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 
 namespace hub {
 
@@ -41,6 +42,9 @@ struct user_config {
 //   (offline_atom)
 // Messages wait in the mailbox until the inbox is loaded from storage.
 caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, user_config cfg);
+// The same, with a configuration shared by many users (one copy for all of them).
+caf::actor spawn_user_actor(caf::actor_system& sys, std::string user,
+                            std::shared_ptr<const user_config> cfg);
 caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, rate_limit limit);
 
 }  // namespace hub

@@ -77,6 +77,7 @@ class hub_app {
   caf::actor storage_;
   authenticator auth_;
   actor_registry rooms_;
+  std::shared_ptr<const user_config> user_cfg_;  // shared by every user mailbox (users_)
   actor_registry users_;
 };
 

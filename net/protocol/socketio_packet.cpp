@@ -288,7 +288,7 @@ decoder::result decoder::feed_text(std::string_view text) {
   }
   if (is_binary_type(p.type) && attachments > 0) {
     p.attachments.reserve(attachments);
-    pending_ = std::move(p);
+    pending_ = std::make_unique<packet>(std::move(p));
     expected_ = attachments;
     bad_placeholder_ = bad_placeholder;
     return std::nullopt;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,10 +80,12 @@ class decoder {
   result feed_text(std::string_view text);
   result feed_binary(std::string bytes);
 
-  bool awaiting_attachments() const { return pending_.has_value(); }
+  bool awaiting_attachments() const { return pending_ != nullptr; }
 
  private:
-  std::optional<packet> pending_;
+  // On the heap, and only while attachments are awaited: every connection has a
+  // decoder, few are ever between a binary packet's header and its last attachment.
+  std::unique_ptr<packet> pending_;
   std::size_t expected_ = 0;
   // Placeholder numbers are checked when the header arrives (n is known then) but,
   // like Node, reported only once all attachments are in.

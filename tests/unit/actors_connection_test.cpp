@@ -3,6 +3,7 @@
 // time; output observed through recorder outlets. See tests/unit/support/.
 #include "actors/sio_connection.hpp"
 #include "actors/sio_server.hpp"
+#include "actors/storage_actor.hpp"
 #include "apps/echo_app.hpp"
 #include "tests/unit/support/deterministic.hpp"
 #include "tests/unit/support/recorder_outlet.hpp"
@@ -15,6 +16,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -94,6 +96,39 @@ TEST_CASE_METHOD(sio_fixture, "actors: CONNECT auth payload is echoed in key ord
   REQUIRE(t.size() == 2);
   CHECK(is_sid_reply(t[0], "40"));
   CHECK(t[1] == R"(42["auth",{"token":"abc","b":[1,2],"a":{"z":null}}])");
+}
+
+TEST_CASE_METHOD(sio_fixture, "actors: auth() is the CONNECT payload in later handlers too",
+                 "[actors][connection]") {
+  // The parsed payload is dropped once the connection handler has run (only its text is
+  // kept): a later handler must still see the same object, or {} when there was none.
+  auto& srv = make_server();
+  auto& nsp = srv.of("/auth");
+  nsp.on_connection([](sio::socket& s) { s.emit("first", json::array({s.auth()})); });
+  nsp.on("again", [](sio::socket& s, sio::event&) {
+    s.emit("again", json::array({s.auth()}));
+    s.emit("again", json::array({s.auth()}));  // cached or not: the same
+  });
+  auto& c = client();
+  c.feed(R"(40/auth,{"userId":"u1","n":[1,{"k":"v"}]})");
+  auto t = c.take_texts();
+  REQUIRE(t.size() == 2);
+  CHECK(t[1] == R"(42/auth,["first",{"userId":"u1","n":[1,{"k":"v"}]}])");
+  c.feed(R"(42/auth,["again"])");
+  t = c.take_texts();
+  REQUIRE(t.size() == 2);
+  CHECK(t[0] == R"(42/auth,["again",{"userId":"u1","n":[1,{"k":"v"}]}])");
+  CHECK(t[1] == t[0]);
+
+  auto& d = client();
+  d.feed("40/auth,");  // no payload: {}
+  t = d.take_texts();
+  REQUIRE(t.size() == 2);
+  CHECK(t[1] == R"(42/auth,["first",{}])");
+  d.feed(R"(42/auth,["again"])");
+  t = d.take_texts();
+  REQUIRE(t.size() == 2);
+  CHECK(t[0] == R"(42/auth,["again",{}])");
 }
 
 TEST_CASE_METHOD(sio_fixture, "actors: CONNECT to /custom replies in that namespace",
@@ -583,4 +618,74 @@ TEST_CASE_METHOD(hub::test::deterministic, "actors: engine echo sends text and b
   run();
   CHECK(running_actors() == 0);
   echo = caf::actor{};
+}
+
+// -- connection state recovery: the session record ----------------------------------------
+
+namespace {
+
+// A storage stand-in that answers stream positions and records the session writes.
+struct record_log {
+  std::vector<std::string> puts;  // values of kv_put, in order
+  int erases = 0;
+};
+
+caf::behavior fake_storage(caf::event_based_actor*, std::shared_ptr<record_log> log) {
+  namespace st = hub::storage;
+  return {
+    [](st::last_seq_atom, const std::string&) -> std::uint64_t { return 7; },
+    [log](st::kv_put_atom, const std::string&, const std::string& value) {
+      log->puts.push_back(value);
+      return true;
+    },
+    [log](st::kv_erase_atom, const std::string&) {
+      ++log->erases;
+      return true;
+    },
+    [](st::kv_get_atom, const std::string&) { return std::make_tuple(false, std::string{}); },
+  };
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(sio_fixture, "actors: a connect that joins a stream's room writes its session record once",
+                 "[actors][connection][recovery]") {
+  // The record waits for the stream position (joinedAt) instead of being written once
+  // without it and again with it.
+  auto log = std::make_shared<record_log>();
+  auto storage = sys.spawn(fake_storage, log);
+  sio::server_config cfg;
+  cfg.recovery = sio::recovery_config{};
+  cfg.recovery->storage = storage;
+  cfg.recovery->epoch = "e1";
+  auto& srv = make_server(cfg);
+  auto& nsp = srv.of("/");
+  nsp.recovery([](const std::string& room) -> std::optional<std::string> {
+                 if (room.rfind("s:", 0) == 0) return "log/" + room.substr(2);
+                 return std::nullopt;
+               },
+               [](const std::string&, std::uint64_t, const std::string&)
+                 -> std::optional<std::pair<std::string, json>> { return std::nullopt; },
+               [](sio::socket&) { return json(); }, [](sio::socket&, const json&) { return true; });
+  nsp.on_connection([](sio::socket& s) {
+    s.join("s:a");
+    s.join("plain");
+    s.join("s:b");
+  });
+  auto& c = client();
+  c.feed("40");
+  run();
+  REQUIRE(log->puts.size() == 1);
+  auto rec = json::parse(log->puts[0]);
+  CHECK(rec["joinedAt"] == json({{"log/a", 7}, {"log/b", 7}}));
+  CHECK(rec["rooms"].size() == 4);  // "", plain, s:a, s:b
+  CHECK_FALSE(rec.contains("disconnectedAt"));
+
+  // A later change is written as before; a transport close writes the disconnect time.
+  c.transport_closed();
+  run();
+  REQUIRE(log->puts.size() == 2);
+  CHECK(json::parse(log->puts[1]).contains("disconnectedAt"));
+  caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+  run();
 }
