@@ -100,8 +100,7 @@ void connection::on_deliver(const broadcast_ptr& bp, const std::string& origin_k
     auto origin = std::find_if(b.rooms.begin(), b.rooms.end(),
                                [&](const std::string& r) { return room_key(b.nsp, r) == origin_key; });
     if (origin == b.rooms.end() || !s.rooms_.count(*origin)) return;
-    auto& seen = occ().seen_multi_room;
-    std::erase_if(seen, [](const std::weak_ptr<const broadcast>& w) { return w.expired(); });
+    auto& seen = occ().seen_multi_room;  // tidy() above dropped the finished ones
     for (const auto& w : seen)
       if (w.lock().get() == bp.get()) return;
     seen.push_back(bp);

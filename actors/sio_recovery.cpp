@@ -71,13 +71,7 @@ void connection::persist(socket& s, std::optional<std::int64_t> disconnected_at_
     write_record(s, disconnected_at_ms);
     return;
   }
-  // Several changes in one handler (join, join, ...) make one write, and so do changes
-  // made while a stream position is being read (a connect that joins a stream's room):
-  // the record is written once that position is known, not once before and once after.
-  if (s.positions_pending_ > 0) {
-    s.persist_after_positions_ = true;
-    return;
-  }
+  // Several changes in one handler (join, join, ...) make one write (on_persist).
   if (s.persist_pending_) return;
   s.persist_pending_ = true;
   self->send(self, persist_atom::value, s.nsp_, s.id_);
@@ -87,7 +81,8 @@ void connection::on_persist(const std::string& nsp, const std::string& sid) {
   if (auto* s = find_socket(nsp, sid)) {
     s->persist_pending_ = false;
     if (s->recovering_) return;
-    // A position read started after this write was asked for: wait for it too.
+    // Changes made while a stream position is being read (a connect that joins a
+    // stream's room) are written once that position is known, not before and after.
     if (s->positions_pending_ > 0) {
       s->persist_after_positions_ = true;
       return;

@@ -11,6 +11,8 @@ APT_PACKAGES=(
   nodejs npm
   # tests/load_smoke.sh and bench/ read hub-load's JSON summary with python3.
   python3
+  # bench/ scripts wait for /healthz with curl.
+  curl
   # The browser test (tests/browser) drives chromium through playwright-core; the emoji
   # font makes its screenshots show the page's reactions as a person sees them.
   chromium fonts-noto-color-emoji

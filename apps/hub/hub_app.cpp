@@ -390,24 +390,16 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, caf::actor storage)
                          [this](const std::string& user) { return users_.get(user); }};
       return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
     }),
-    users_([this](const std::string& user) {
-      // One configuration for every mailbox (made on first use, under the registry's lock).
-      if (!user_cfg_) {
-        user_config c;
-        c.rate = cfg_.rate;
-        c.storage = storage_;
-        c.io = srv_.in("/");
-        user_cfg_ = std::make_shared<const user_config>(std::move(c));
-      }
-      return spawn_user_actor(srv_.system(), user, user_cfg_);
-    }) {}
+    // One configuration for every mailbox, not a copy per user.
+    user_cfg_(std::make_shared<const user_config>(user_config{cfg_.rate, storage_, srv_.in("/")})),
+    users_([this](const std::string& user) { return spawn_user_actor(srv_.system(), user, user_cfg_); }) {}
 
 hub_app::~hub_app() { shutdown(); }
 
 void hub_app::shutdown() {
   rooms_.clear();
   users_.clear();
-  user_cfg_ = nullptr;  // the registry spawns no more mailboxes after clear()
+  user_cfg_ = nullptr;  // it holds the storage actor; no mailbox is spawned after clear()
   storage_ = nullptr;
 }
 

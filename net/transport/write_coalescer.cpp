@@ -58,12 +58,14 @@ void write_coalescer::request_flush(std::shared_ptr<flushable> f) {
   net::post(strand_, [this] { start_pass(); });
 }
 
+bool write_coalescer::sample_due(clock::time_point now) const {
+  return max_delay_ > 0us && now - clock::time_point(clock::duration(last_sample_.load(std::memory_order_relaxed))) >=
+                                 sample_every;
+}
+
 bool write_coalescer::write_through() {
   if (max_delay_ <= 0us) return true;
-  auto now = clock::now().time_since_epoch().count();
-  auto every = std::chrono::duration_cast<clock::duration>(sample_every).count();
-  if (now - last_sample_at_.load(std::memory_order_relaxed) >= every &&
-      !sample_posted_.exchange(true, std::memory_order_relaxed)) {
+  if (sample_due(clock::now()) && !sample_posted_.exchange(true, std::memory_order_relaxed)) {
     net::post(strand_, [this] {
       sample_load(clock::now());
       sample_posted_.store(false, std::memory_order_relaxed);
@@ -74,7 +76,7 @@ bool write_coalescer::write_through() {
 
 void write_coalescer::start_pass() {
   auto now = clock::now();
-  if (max_delay_ > 0us && now - last_sample_ >= sample_every) sample_load(now);
+  if (sample_due(now)) sample_load(now);
   auto delay = std::chrono::microseconds(delay_us_.load(std::memory_order_relaxed));
   auto due = last_pass_ + delay;
   if (delay <= 0us || now >= due) return run_pass();
@@ -97,16 +99,16 @@ void write_coalescer::run_pass() {
 
 void write_coalescer::sample_load(clock::time_point now) {
   auto cpu = process_cpu();
-  if (last_sample_ != clock::time_point{}) {
-    double wall = std::chrono::duration<double>(now - last_sample_).count();
+  auto last = clock::time_point(clock::duration(last_sample_.load(std::memory_order_relaxed)));
+  if (last != clock::time_point{}) {
+    double wall = std::chrono::duration<double>(now - last).count();
     double used = std::chrono::duration<double>(cpu - last_cpu_).count();
     // A long quiet gap says nothing about the present load beyond "low".
     double utilization = wall > 0 ? used / (wall * cores_) : 0.0;
     auto delay = next_delay(std::chrono::microseconds(delay_us_.load()), utilization, max_delay_);
     delay_us_.store(delay.count());
   }
-  last_sample_ = now;
-  last_sample_at_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  last_sample_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   last_cpu_ = cpu;
 }
 

@@ -58,6 +58,7 @@ class write_coalescer {
   void start_pass();  // on strand_
   void run_pass();    // on strand_
   void sample_load(clock::time_point now);
+  bool sample_due(clock::time_point now) const;
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::basic_waitable_timer<clock, boost::asio::wait_traits<clock>,
@@ -73,10 +74,10 @@ class write_coalescer {
   // strand-only
   std::vector<std::shared_ptr<flushable>> passing_;
   clock::time_point last_pass_{};
-  clock::time_point last_sample_{};
   std::chrono::nanoseconds last_cpu_{};
   std::atomic<std::int64_t> delay_us_{0};
-  std::atomic<clock::rep> last_sample_at_{0};  // last_sample_, for write_through()
+  // When the load was last sampled (written on strand_, read by write_through() on any thread).
+  std::atomic<clock::rep> last_sample_{0};
   std::atomic<bool> sample_posted_{false};
 };
 
