@@ -35,6 +35,11 @@ std::string render(const metrics_sources& src, const storage::storage_stats* st)
   line(os, "hub_ws_write_through_rest_total", "counter",
        "Written-through frames the socket took only part of (the network thread wrote the rest)",
        c.ws_write_through_rest.load());
+  os << "# HELP hub_refusals_total Requests and sessions refused or cut off, by cause\n"
+        "# TYPE hub_refusals_total counter\n";
+  for (std::size_t i = 0; i < c.refusals.size(); ++i)
+    os << "hub_refusals_total{cause=\"" << metrics::to_string(static_cast<metrics::refusal>(i)) << "\"} "
+       << c.refusals[i].load() << '\n';
   if (st) {
     line(os, "hub_storage_batches_total", "counter", "RocksDB append batches committed", st->batches.load());
     line(os, "hub_storage_appends_total", "counter", "Log appends committed", st->items.load());

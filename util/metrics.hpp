@@ -2,12 +2,43 @@
 // exact enough for monitoring.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <string_view>
 
 namespace hub::metrics {
 
+// Why the server refused or cut off a request or a session (hub_refusals_total{cause}).
+enum class refusal : std::uint8_t {
+  json_too_deep,          // a payload nested beyond --max-json-depth
+  json_too_wide,          // an object with more members than --max-json-members
+  preconnect_too_large,   // a packet before the first namespace CONNECT over its bound
+  handler_exception,      // an event handler threw: that session was closed
+  http_exception,         // an HTTP handler threw: that request got a 500
+  io_exception,           // an Asio completion threw: that connection was closed
+  bad_token,              // a token that did not verify (CONNECT or Bearer)
+  header_timeout,         // request headers not complete within --header-timeout (408)
+  bad_http_framing,       // conflicting or unknown request framing (400)
+  too_many_sessions_per_connection,  // Engine.IO handshakes over one keep-alive connection (429)
+  held_poll_flood,        // bytes sent over a held long-poll beyond one request's headers
+  too_many_connections,   // --max-connections (503 / close 1013)
+  too_many_connections_per_address,  // --max-connections-per-address (503 / close 1013)
+  accept_failed,          // accept() failed (out of descriptors): retried with back-off
+  count
+};
+
+constexpr std::string_view to_string(refusal r) {
+  constexpr std::array<std::string_view, static_cast<std::size_t>(refusal::count)> names{
+      "json_too_deep", "json_too_wide", "preconnect_too_large", "handler_exception",
+      "http_exception", "io_exception", "bad_token", "header_timeout", "bad_http_framing",
+      "too_many_sessions_per_connection", "held_poll_flood", "too_many_connections",
+      "too_many_connections_per_address", "accept_failed"};
+  return names[static_cast<std::size_t>(r)];
+}
+
 struct counters {
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(refusal::count)> refusals{};
   std::atomic<std::uint64_t> packets_in{0};           // Socket.IO packets decoded
   std::atomic<std::uint64_t> packets_out{0};          // packets sent to one client
   std::atomic<std::uint64_t> broadcasts{0};           // broadcasts issued
@@ -28,5 +59,7 @@ inline counters& global() {
 inline void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
   c.fetch_add(n, std::memory_order_relaxed);
 }
+
+inline void refused(refusal why) { add(global().refusals[static_cast<std::size_t>(why)]); }
 
 }  // namespace hub::metrics
