@@ -1,25 +1,29 @@
 #include "apps/hub/auth.hpp"
 
-#include <jwt/jwt.hpp>
+#include "apps/hub/jwt_hs256.hpp"
+#include "util/log.hpp"
+#include "util/metrics.hpp"
 
 namespace hub::app {
 
 std::optional<identity> authenticator::verify_token(const std::string& token) const {
   if (secret_.empty() || token.empty()) return std::nullopt;
-  using namespace jwt::params;
-  std::error_code ec;
-  auto obj = jwt::decode(token, algorithms({"HS256"}), ec, secret(secret_), verify(true));
-  if (ec) return std::nullopt;  // bad signature, malformed, expired (exp is checked)
-  const auto& claims = obj.payload().create_json_obj();
-  if (!claims.contains("exp") || !claims["exp"].is_number()) return std::nullopt;
-  if (!claims.contains("sub") || !claims["sub"].is_string()) return std::nullopt;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
+  auto result = jwt_hs256::verify(token, rules_, now);
+  if (auto* why = std::get_if<jwt_hs256::failure>(&result)) {
+    log::debug("token refused: ", jwt_hs256::to_string(*why));
+    metrics::refused(metrics::refusal::bad_token);
+    return std::nullopt;
+  }
+  const json& claims = std::get<json>(result);
   identity who;
-  who.user_id = claims["sub"].get<std::string>();
-  if (who.user_id.empty()) return std::nullopt;
-  who.name = claims.contains("name") && claims["name"].is_string() ? claims["name"].get<std::string>()
-                                                                    : who.user_id;
-  if (claims.contains("projects") && claims["projects"].is_array()) {
-    for (const auto& p : claims["projects"]) {
+  who.user_id = claims["sub"].get<std::string>();  // verify() checked: a non-empty string
+  who.expires_at = static_cast<std::int64_t>(claims["exp"].get<double>());
+  const auto name = claims.find("name");
+  who.name = name != claims.end() && name->is_string() ? name->get<std::string>() : who.user_id;
+  if (const auto projects = claims.find("projects"); projects != claims.end() && projects->is_array()) {
+    for (const auto& p : *projects) {
       if (p.is_string()) who.projects.insert(p.get<std::string>());
       else if (p.is_number_integer()) who.projects.insert(p.dump());
     }
@@ -57,14 +61,14 @@ std::optional<identity> authenticator::from_bearer(const std::string& header) co
 }
 
 std::string authenticator::sign(const identity& who, std::chrono::seconds ttl) const {
-  using namespace jwt::params;
-  jwt::jwt_object obj{algorithm("HS256"), secret(secret_)};
-  obj.add_claim("sub", who.user_id);
-  obj.add_claim("name", who.name);
-  std::vector<std::string> projects(who.projects.begin(), who.projects.end());
-  obj.payload().add_claim("projects", projects);
-  obj.add_claim("exp", std::chrono::system_clock::now() + ttl);
-  return obj.signature();
+  const auto exp = std::chrono::duration_cast<std::chrono::seconds>(
+                     (std::chrono::system_clock::now() + ttl).time_since_epoch()).count();
+  json projects = json::array();
+  for (const auto& p : who.projects) projects.push_back(p);
+  json claims{{"sub", who.user_id}, {"name", who.name}, {"projects", std::move(projects)}, {"exp", exp}};
+  if (rules_.issuer) claims["iss"] = *rules_.issuer;
+  if (rules_.audience) claims["aud"] = *rules_.audience;
+  return jwt_hs256::sign(claims, secret_);
 }
 
 }  // namespace hub::app

@@ -2,6 +2,7 @@
 // backend, or development mode), never from ids inside event payloads.
 #pragma once
 
+#include "apps/hub/jwt_hs256.hpp"
 #include "net/protocol/json_args.hpp"
 
 #include <chrono>
@@ -17,21 +18,33 @@ struct identity {
   std::string name;
   std::set<std::string> projects;
   bool all_projects = false;  // development mode grants every project
+  std::int64_t expires_at = 0;  // the token's exp (Unix seconds); 0: no token (development mode)
   bool may_access(const std::string& project) const {
     return all_projects || projects.count(project) > 0;
   }
 };
 
+// Optional claim checks beyond the signature and exp (--jwt-audience, --jwt-issuer).
+struct token_checks {
+  std::optional<std::string> audience;
+  std::optional<std::string> issuer;
+  std::chrono::seconds leeway{30};
+};
+
 class authenticator {
  public:
   // `secret` empty and `dev_mode` false is refused at start (see hub_app).
-  authenticator(std::string secret, bool dev_mode) : secret_(std::move(secret)), dev_(dev_mode) {}
+  authenticator(std::string secret, bool dev_mode, token_checks checks = {})
+    : secret_(std::move(secret)), dev_(dev_mode),
+      rules_{secret_, std::move(checks.audience), std::move(checks.issuer), checks.leeway} {}
+  authenticator(const authenticator&) = delete;  // rules_ views secret_
+  authenticator& operator=(const authenticator&) = delete;
 
   bool dev_mode() const { return dev_; }
   bool has_secret() const { return !secret_.empty(); }
 
-  // Verifies an HS256 token with claims sub, name, projects, exp. nullopt if missing,
-  // expired or badly signed.
+  // Verifies an HS256 token with claims sub, name, projects, exp (jwt_hs256::verify).
+  // nullopt for anything but a valid token.
   std::optional<identity> verify_token(const std::string& token) const;
 
   // The CONNECT auth object: {token} (always accepted when valid); in development
@@ -49,6 +62,7 @@ class authenticator {
  private:
   std::string secret_;
   bool dev_;
+  jwt_hs256::rules rules_;
 };
 
 }  // namespace hub::app

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 
 namespace hub::base64 {
 namespace {
@@ -86,6 +87,44 @@ std::optional<std::string> decode(std::string_view text) {
     offset += n;
   }
   out.resize(decoded - padding);
+  return out;
+}
+
+std::optional<std::string> decode_url(std::string_view text) {
+  if (text.size() % 4 == 1) return std::nullopt;
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 2);
+  std::uint32_t bits = 0;
+  int held = 0;  // bits in `bits`
+  for (char c : text) {
+    const int v = value(c);
+    if (v < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    held += 6;
+    if (held >= 8) {
+      held -= 8;
+      out += static_cast<char>((bits >> held) & 0xFF);
+    }
+  }
+  if ((bits & ((1u << held) - 1)) != 0) return std::nullopt;  // non-canonical tail
+  return out;
+}
+
+std::string encode_url(std::string_view bytes) {
+  std::string out = encode(bytes);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (auto& c : out) {
+    if (c == '+') c = '-';
+    else if (c == '/') c = '_';
+  }
   return out;
 }
 

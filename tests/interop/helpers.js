@@ -44,12 +44,12 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function spawnOnce(extraArgs, port, { app = 'echo', env } = {}) {
+function spawnOnce(extraArgs, port, { app = 'echo', env, prefix } = {}) {
   const args = ['--app', app, '--host', HOST, '--port', String(port), ...extraArgs];
   const opts = { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) };
   const child = isReference
     ? spawn(process.execPath, [path.join(__dirname, 'reference-echo-server.js'), ...args], opts)
-    : spawn(hubServer, args, opts);
+    : prefix ? spawn(prefix[0], [...prefix.slice(1), hubServer, ...args], opts) : spawn(hubServer, args, opts);
   live.add(child);
   const output = [];
   const exited = new Promise((resolve) => {
@@ -87,12 +87,12 @@ function spawnOnce(extraArgs, port, { app = 'echo', env } = {}) {
  *        free port), the `--app` value (default echo), the child's environment (default
  *        this process's)
  */
-async function startServer(extraArgs = [], { port = 0, app = 'echo', env } = {}) {
+async function startServer(extraArgs = [], { port = 0, app = 'echo', env, prefix } = {}) {
   // A fixed port may still be held for a moment after a restart: retry a few times.
   const attempts = port ? 20 : 1;
   let lastErr;
   for (let i = 0; i < attempts; i++) {
-    const p = spawnOnce(extraArgs, port, { app, env });
+    const p = spawnOnce(extraArgs, port, { app, env, prefix });
     try {
       const actualPort = await withTimeout(p.ready, STARTUP_TIMEOUT_MS, `${serverKind} ready line`);
       if (port && actualPort !== port) throw new Error(`server listens on ${actualPort}, wanted ${port}`);

@@ -20,7 +20,7 @@ const skipReason = isReference
   : false;
 
 /** Secret shared by the test process (mints tokens) and the servers it starts. */
-const SECRET = `interop-secret-${crypto.randomBytes(8).toString('hex')}`;
+const SECRET = `interop-secret-${crypto.randomBytes(16).toString('hex')}`;
 
 /**
  * An HS256 JWT as the hub expects it: {sub, name, projects, exp}.
@@ -65,9 +65,9 @@ process.on('exit', () => {
  * JWT_SECRET=SECRET (secret: null = no JWT_SECRET) and the extra variables of `env` (e.g.
  * HUB_API_KEY). Resolves with the helpers.js handle plus {dataDir, secret}.
  */
-async function startHub(extraArgs = [], { dataDir = freshDataDir(), secret = SECRET, port = 0, env: extraEnv = {} } = {}) {
+async function startHub(extraArgs = [], { dataDir = freshDataDir(), secret = SECRET, port = 0, env: extraEnv = {}, prefix } = {}) {
   const env = cleanEnv({ ...(secret === null ? {} : { JWT_SECRET: secret }), ...extraEnv });
-  const handle = await startServer(['--data-dir', dataDir, ...extraArgs], { app: 'hub', env, port });
+  const handle = await startServer(['--data-dir', dataDir, ...extraArgs], { app: 'hub', env, port, prefix });
   return Object.assign(handle, { dataDir, secret });
 }
 
