@@ -35,12 +35,21 @@ void connection::tidy() {
   if (occ_->empty()) occ_.reset();
 }
 
-void connection::on_text(std::string_view text) {
-  tidy();
-  if (closing_) return;
-  auto r = decoder_.feed_text(text);
+bool connection::within_preconnect_bound(std::size_t bytes) {
+  if (connected_once_ || bytes <= srv->config().max_preconnect_bytes) return true;
+  log::info("closing unauthenticated connection: ", bytes, "-byte message before CONNECT (limit ",
+            srv->config().max_preconnect_bytes, ")");
+  metrics::refused(metrics::refusal::preconnect_too_large);
+  metrics::add(metrics::global().protocol_errors);
+  close_transport("parse error");
+  return false;
+}
+
+void connection::on_decoded(decoder::result&& r) {
   if (auto* err = std::get_if<decode_error>(&r)) {
     log::debug("parse error: ", err->reason);
+    if (err->exceeded == decode_error::bound::depth) metrics::refused(metrics::refusal::json_too_deep);
+    if (err->exceeded == decode_error::bound::members) metrics::refused(metrics::refusal::json_too_wide);
     metrics::add(metrics::global().protocol_errors);
     close_transport("parse error");
   } else if (auto* p = std::get_if<packet>(&r)) {
@@ -48,23 +57,35 @@ void connection::on_text(std::string_view text) {
   }
 }
 
+void connection::on_text(std::string_view text) {
+  tidy();
+  if (closing_ || !within_preconnect_bound(text.size())) return;
+  on_decoded(decoder_.feed_text(text, srv->config().payload_limits));
+}
+
 void connection::on_binary(std::string bytes) {
   tidy();
-  if (closing_) return;
-  auto r = decoder_.feed_binary(std::move(bytes));
-  if (auto* err = std::get_if<decode_error>(&r)) {
-    log::debug("parse error: ", err->reason);
-    metrics::add(metrics::global().protocol_errors);
-    close_transport("parse error");
-  } else if (auto* p = std::get_if<packet>(&r)) {
-    handle(std::move(*p));
-  }
+  if (closing_ || !within_preconnect_bound(bytes.size())) return;
+  on_decoded(decoder_.feed_binary(std::move(bytes)));
 }
 
 void connection::on_transport_closed(const std::string& reason) {
   closing_ = true;
   while (!sockets_.empty()) remove_socket(sockets_.begin(), reason);
   self->quit();
+}
+
+void connection::on_internal_error(const std::string& what) noexcept {
+  metrics::refused(metrics::refusal::handler_exception);
+  try {
+    log::warn("closing a session after an internal error: ", what);
+    closing_ = true;
+    if (auto o = out.lock()) o->close();
+    // The transport's close report will find no actor: run the disconnect handlers now.
+    while (!sockets_.empty()) remove_socket(sockets_.begin(), "server error");
+  } catch (...) {
+    // Nothing more can be done for this session; the actor terminates.
+  }
 }
 
 void connection::on_connect_timeout() {
@@ -336,6 +357,21 @@ caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, cons
   c.out = std::move(out);
   c.hs = std::move(hs);
   self->delayed_send(self, srv->config().connect_timeout, connect_timeout_atom::value);
+  // A throw in any handler (ours or the application's, acks and replies included) ends
+  // this session only: the transport is closed so that the client sees a disconnect and
+  // reconnects, instead of keeping a session whose actor has died. CAF then terminates
+  // the actor.
+  self->set_exception_handler([self](std::exception_ptr& e) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      what = x.what();
+    } catch (...) {
+    }
+    self->state.conn.on_internal_error(what);
+    return caf::exit_reason::unhandled_exception;
+  });
   return {
     [=](eio_text_atom, const std::string& text) { self->state.conn.on_text(text); },
     [=](eio_binary_atom, std::string& bytes) { self->state.conn.on_binary(std::move(bytes)); },

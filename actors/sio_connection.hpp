@@ -25,6 +25,8 @@ class connection {
   void on_binary(std::string bytes);
   void on_transport_closed(const std::string& reason);
   void on_connect_timeout();
+  // A handler threw: closes this session (and only it) and runs its disconnect handlers.
+  void on_internal_error(const std::string& what) noexcept;
   void on_ack_timeout(const std::string& nsp, const std::string& sid, std::uint64_t id);
   void on_deliver(const broadcast_ptr& b, const std::string& origin_key);
 
@@ -42,6 +44,10 @@ class connection {
 
  private:
   void handle(packet&& p);
+  void on_decoded(decoder::result&& r);
+  // False (and the connection closing) for a message too large for a client that has
+  // not connected to a namespace yet.
+  bool within_preconnect_bound(std::size_t bytes);
   void handle_connect(packet&& p);
   void finish_connect(std::unique_ptr<socket> s);
 

@@ -9,6 +9,7 @@
 #include "actors/messages.hpp"
 #include "actors/outlet.hpp"
 #include "net/protocol/json_args.hpp"
+#include "net/protocol/json_limits.hpp"
 #include "util/flat_fields.hpp"
 #include "util/sources.hpp"
 
@@ -228,6 +229,11 @@ struct recovery_config {
 struct server_config {
   std::chrono::milliseconds connect_timeout{45000};
   std::optional<recovery_config> recovery;  // off when empty
+  json_limits payload_limits;  // every packet's JSON (--max-json-depth, --max-json-members)
+  // Before a namespace CONNECT has succeeded (the handshake auth, attachments waiting in
+  // the decoder) a client is unauthenticated: it gets a much smaller bound than
+  // maxHttpBufferSize.
+  std::size_t max_preconnect_bytes = 8 * 1024;
 };
 
 class server {

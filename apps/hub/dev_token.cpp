@@ -1,6 +1,7 @@
 #include "apps/hub/dev_token.hpp"
 
 #include "apps/hub/payloads.hpp"
+#include "net/protocol/json_limits.hpp"
 
 namespace hub::app {
 namespace {
@@ -9,7 +10,7 @@ namespace {
 constexpr std::size_t max_projects = 50;
 
 eio::http_reply reply(int status, const json& body) {
-  eio::http_reply r{status, "application/json", body.dump(), {}, false};
+  eio::http_reply r{status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace), {}, false};
   r.headers.emplace_back("Cache-Control", "no-store");  // a credential
   return r;
 }
@@ -24,7 +25,8 @@ bool handle_dev_token(const authenticator& auth, const eio::request_info& req, c
     r->reply(std::move(res));
     return true;
   }
-  json body = json::parse(req.body, nullptr, false);
+  auto parsed = json_bounds::parse(req.body, json_limits{});
+  json body = parsed ? std::move(*parsed) : json();
   auto user = body.is_object() ? id_from(body, "userId") : std::nullopt;
   if (!user) return r->reply(reply(400, json{{"error", "invalid userId"}})), true;
   identity who;

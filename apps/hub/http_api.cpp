@@ -9,6 +9,8 @@
 #include "actors/storage_actor.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "apps/hub/payloads.hpp"
+#include "net/protocol/json_limits.hpp"
+#include "net/protocol/ws_frame.hpp"
 #include "util/sources.hpp"
 #include "util/url.hpp"
 
@@ -22,7 +24,23 @@ namespace {
 constexpr std::chrono::seconds http_request_timeout{10};
 
 eio::http_reply json_reply(int status, const json& body) {
-  return eio::http_reply{status, "application/json", body.dump(), {}, false};
+  // Replace, never throw: every text in a reply was validated, but a dump() that throws
+  // on a stray byte would turn a bad request into a dead one.
+  return eio::http_reply{status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace),
+                         {}, false};
+}
+
+// Request bodies are client input: bounded like every Socket.IO payload before a tree is
+// built (json_bounds). Anything else (too deep, not JSON) is the discarded value.
+json parse_body(const std::string& body) {
+  auto value = json_bounds::parse(body, json_limits{});
+  return value ? std::move(*value) : json(json::value_t::discarded);
+}
+
+// An id taken from the URL path: percent-decoding can yield any bytes, and an id goes
+// into JSON text and storage keys, so it must be UTF-8 and short.
+bool valid_path_id(const std::string& id) {
+  return !id.empty() && id.size() <= max_id_length && ws::valid_utf8(id);
 }
 
 eio::http_reply error_reply(int status, const std::string& error) {
@@ -50,9 +68,9 @@ void hub_app::handle_task_event(const eio::request_info& req, std::string_view r
   std::string task = url_decode(rest.substr(0, rest.size() - suffix.size()), false);
   if (req.method != "POST") return r->reply(error_reply(405, "method not allowed"));
   if (!api_key_ok(req)) return r->reply(error_reply(401, "unauthorized"));
-  json body = json::parse(req.body, nullptr, false);
+  json body = parse_body(req.body);
   auto project = body.is_object() ? id_from(body, "projectId") : std::nullopt;
-  if (!project || task.empty() || task.size() > max_id_length || !body.contains("task") || !body["task"].is_object())
+  if (!project || !valid_path_id(task) || !body.contains("task") || !body["task"].is_object())
     return r->reply(error_reply(400, "invalid"));
   // The backend is authoritative: remember (or move) the task's project.
   caf::anon_send(storage_, storage::kv_put_atom::value, task_project_key(task), *project);
@@ -77,7 +95,7 @@ bool hub_app::api_key_ok(const eio::request_info& req) const {
 void hub_app::handle_notifications(const eio::request_info& req, const eio::responder_ptr& r) {
   if (req.method == "POST") {
     if (!api_key_ok(req)) return r->reply(error_reply(401, "unauthorized"));
-    json body = json::parse(req.body, nullptr, false);
+    json body = parse_body(req.body);
     auto p = body.is_discarded() ? std::nullopt : parse_notification(body);
     if (!p) return r->reply(error_reply(400, "invalid"));
     auto mailbox = user(p->user);
@@ -142,7 +160,7 @@ bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr
       r->reply(error_reply(401, "unauthorized"));
       return true;
     }
-    json body = json::parse(req.body, nullptr, false);
+    json body = parse_body(req.body);
     auto p = body.is_discarded() ? std::nullopt : parse_send_message(body, cfg_.max_content);
     if (!p) {
       r->reply(error_reply(400, "invalid"));
@@ -181,7 +199,7 @@ bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr
       r->reply(error_reply(401, "unauthorized"));
       return true;
     }
-    if (project.empty() || project.size() > max_id_length || project.find('/') != std::string::npos) {
+    if (!valid_path_id(project) || project.find('/') != std::string::npos) {
       r->reply(error_reply(400, "invalid"));
       return true;
     }

@@ -35,10 +35,12 @@ void refuse(sio::socket& s, sio::event& ev, const std::string& code, const std::
   }
 }
 
-// The first argument of an event (its payload), or null.
-json first_arg(sio::event& ev) {
+// The first argument of an event (its payload), or null. A reference, not a copy: the
+// payload is client input and copying it costs as much as it is large.
+const json& first_arg(sio::event& ev) {
+  static const json null_value;
   const json& args = ev.args();
-  return args.empty() ? json() : args[0];
+  return args.empty() ? null_value : args[0];
 }
 
 // The project a request names (`projectId`, or {projectId}) when the socket's user may
@@ -147,7 +149,7 @@ struct hub_app::impl {
 
   // react {projectId, messageId, emoji}: toggles the user's reaction.
   static void on_react(hub_app& app, sio::socket& s, sio::event& ev) {
-    const json payload = first_arg(ev);
+    const json& payload = first_arg(ev);
     auto project = member_project(s, ev, payload.is_object() ? payload : json());
     if (!project) return;
     auto seq = message_seq(*project, payload.value("messageId", json()));
@@ -188,7 +190,7 @@ struct hub_app::impl {
   // sync {projectId, afterSeq?, limit?, thread?}: the room's log after afterSeq (for
   // gaps longer than the recovery window and for fresh page loads), or a thread's replies.
   static void on_sync(hub_app& app, sio::socket& s, sio::event& ev) {
-    const json payload = first_arg(ev);
+    const json& payload = first_arg(ev);
     auto project = member_project(s, ev, payload.is_object() ? payload : json());
     if (!project) return;
     std::uint64_t after = 0, limit = default_page;
@@ -227,7 +229,7 @@ struct hub_app::impl {
 
   // mark-read {projectId, seq}: the user's read marker in the room (never backwards).
   static void on_mark_read(hub_app& app, sio::socket& s, sio::event& ev) {
-    const json payload = first_arg(ev);
+    const json& payload = first_arg(ev);
     auto project = member_project(s, ev, payload.is_object() ? payload : json());
     if (!project) return;
     if (!payload.contains("seq") || !payload["seq"].is_number_unsigned())
@@ -251,7 +253,7 @@ struct hub_app::impl {
   // join-task-room {projectId, taskId}: members of the project; a task already seen with
   // another project cannot be claimed for this one.
   static void on_join_task_room(hub_app& app, sio::socket& s, sio::event& ev) {
-    const json payload = first_arg(ev);
+    const json& payload = first_arg(ev);
     auto project = member_project(s, ev, payload.is_object() ? payload : json());
     if (!project) return;
     auto task = id_from(payload, "taskId");
@@ -384,7 +386,7 @@ void hub_app::post_message(caf::event_based_actor* self, const identity& who, co
 
 hub_app::hub_app(sio::server& srv, hub_config cfg, caf::actor storage)
   : srv_(srv), cfg_(std::move(cfg)), storage_(std::move(storage)),
-    auth_(cfg_.jwt_secret, cfg_.dev_auth),
+    auth_(cfg_.jwt_secret, cfg_.dev_auth, cfg_.token),
     rooms_([this](const std::string& project) {
       chat_room_config c{cfg_.typing_timeout, cfg_.presence_grace, cfg_.retention_count, cfg_.retention_age,
                          [this](const std::string& user) { return users_.get(user); }};

@@ -19,6 +19,7 @@ namespace hub::app {
 
 struct hub_config {
   std::string jwt_secret;
+  token_checks token;  // --jwt-audience, --jwt-issuer, --jwt-leeway
   std::string api_key;  // HUB_API_KEY: server-to-server calls (task events, notifications); empty: refused
   bool dev_auth = false;
   std::size_t max_content = 4096;  // bytes of UTF-8
@@ -28,6 +29,10 @@ struct hub_config {
   std::chrono::milliseconds retention_age{30LL * 24 * 3600 * 1000};  // and for how long
   rate_limit rate;
 };
+
+// HS256 keys shorter than the hash (RFC 7518 §3.2 asks for at least 256 bits) are
+// refused at start: a short shared secret can be found offline from one token.
+inline constexpr std::size_t min_jwt_secret_bytes = 32;
 
 // Pages of the chat log (sync event, HTTP API).
 inline constexpr std::uint64_t default_page = 50;

@@ -30,8 +30,12 @@ class payload_scanner {
   using json = nlohmann::json;
   enum class kind : std::uint8_t { none, other, number, string, array, object };
 
-  payload_scanner(bool check_placeholders, std::size_t attachments)
-      : check_placeholders_(check_placeholders), attachments_(attachments) {}
+  payload_scanner(bool check_placeholders, std::size_t attachments, const json_limits& limits)
+      : check_placeholders_(check_placeholders), attachments_(attachments), limits_(limits) {}
+
+  // Why the parse stopped early, when it stopped on a limit rather than on bad syntax.
+  const char* limit_error() const { return limit_error_; }
+  decode_error::bound exceeded() const { return exceeded_; }
 
   kind root() const { return root_; }
   std::size_t root_size() const { return root_size_; }
@@ -62,6 +66,11 @@ class payload_scanner {
     return open(true);
   }
   bool key(json::string_t& k) {
+    if (++members_.back() > limits_.max_object_members) {
+      limit_error_ = "JSON object with too many members";
+      exceeded_ = decode_error::bound::members;
+      return false;
+    }
     if (check_placeholders_) {
       frames_.back().pending = k == "_placeholder" ? member::placeholder
                                : k == "num"        ? member::num
@@ -110,13 +119,22 @@ class payload_scanner {
   }
 
   bool open(bool is_object) {
+    // Checked here, while scanning: a tree this deep would later be copied and
+    // destroyed recursively (a 100k-deep event overflowed the stack).
+    if (depth_ + 1 > limits_.max_depth) {
+      limit_error_ = "JSON nested too deeply";
+      exceeded_ = decode_error::bound::depth;
+      return false;
+    }
     ++depth_;
+    members_.push_back(0);
     if (check_placeholders_) frames_.push_back(frame{is_object});
     return true;
   }
 
   bool close() {
     --depth_;
+    members_.pop_back();
     if (check_placeholders_) {
       const frame f = frames_.back();
       frames_.pop_back();
@@ -132,6 +150,10 @@ class payload_scanner {
 
   const bool check_placeholders_;
   const std::size_t attachments_;
+  const json_limits& limits_;
+  const char* limit_error_ = nullptr;
+  decode_error::bound exceeded_ = decode_error::bound::none;
+  std::vector<std::uint32_t> members_;  // keys seen so far, per open container
   std::size_t depth_ = 0;
   kind root_ = kind::none;
   std::size_t root_size_ = 0;
@@ -144,7 +166,8 @@ class payload_scanner {
 // Parses the text part of a packet ([sio-parser] decodeString plus isPayloadValid).
 // Returns an error reason, or nullptr on success.
 const char* parse_header(std::string_view s, packet& p, std::size_t& attachments,
-                         bool& bad_placeholder) {
+                         bool& bad_placeholder, const json_limits& limits,
+                         decode_error::bound& exceeded) {
   if (s.empty()) return "empty packet";
   if (s[0] < '0' || s[0] > '6') return "unknown packet type";
   p.type = static_cast<packet_type>(s[0] - '0');
@@ -187,9 +210,12 @@ const char* parse_header(std::string_view s, packet& p, std::size_t& attachments
 
   const std::string_view data = s.substr(i);
   using kind = payload_scanner::kind;
-  payload_scanner scan(is_binary_type(p.type), attachments);
+  payload_scanner scan(is_binary_type(p.type), attachments, limits);
   if (!data.empty()) {
-    if (!nlohmann::json::sax_parse(data.begin(), data.end(), &scan)) return "invalid JSON payload";
+    if (!nlohmann::json::sax_parse(data.begin(), data.end(), &scan)) {
+      exceeded = scan.exceeded();
+      return scan.limit_error() ? scan.limit_error() : "invalid JSON payload";
+    }
   }
 
   switch (p.type) {
@@ -275,7 +301,7 @@ void decoder::reset() {
   bad_placeholder_ = false;
 }
 
-decoder::result decoder::feed_text(std::string_view text) {
+decoder::result decoder::feed_text(std::string_view text, const json_limits& limits) {
   if (pending_) {
     reset();
     return decode_error{"got text data while waiting for binary attachments"};
@@ -283,8 +309,9 @@ decoder::result decoder::feed_text(std::string_view text) {
   packet p;
   std::size_t attachments = 0;
   bool bad_placeholder = false;
-  if (const char* error = parse_header(text, p, attachments, bad_placeholder)) {
-    return decode_error{error};
+  auto exceeded = decode_error::bound::none;
+  if (const char* error = parse_header(text, p, attachments, bad_placeholder, limits, exceeded)) {
+    return decode_error{error, exceeded};
   }
   if (is_binary_type(p.type) && attachments > 0) {
     p.attachments.reserve(attachments);

@@ -3,6 +3,8 @@
 // unchanged (key order and number text); see json_args.hpp to take it apart.
 #pragma once
 
+#include "net/protocol/json_limits.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -57,6 +59,8 @@ void encode_append(std::string& out, const packet& p);
 
 struct decode_error {
   std::string reason;  // human-readable; the connection is closed with "parse error"
+  // Set when the payload was well-formed so far but broke a json_limits bound.
+  enum class bound : std::uint8_t { none, depth, members } exceeded = bound::none;
 };
 
 // Reassembles packets from Engine.IO messages: a text message starts a packet; a
@@ -77,7 +81,8 @@ class decoder {
   // connection must be closed. After an error the decoder is reset.
   using result = std::variant<std::nullopt_t, packet, decode_error>;
 
-  result feed_text(std::string_view text);
+  // `limits` bound the payload's nesting and object sizes (checked while scanning).
+  result feed_text(std::string_view text, const json_limits& limits = {});
   result feed_binary(std::string bytes);
 
   bool awaiting_attachments() const { return pending_ != nullptr; }

@@ -456,3 +456,39 @@ TEST_CASE("sio: encode then decode round-trips", "[protocol][sio]") {
   expected.type = packet_type::binary_event;
   CHECK(std::get<packet>(r) == expected);
 }
+
+TEST_CASE("sio: payload bounds are checked while scanning (depth, members)", "[protocol][sio][limits]") {
+  decoder d;
+  auto deep = [](std::size_t n) { return std::string(n, '[') + std::string(n, ']'); };
+  // The event array is depth 1: 31 more levels make 32, the default bound.
+  CHECK_FALSE(is_error(d.feed_text("2[\"e\"," + deep(31) + "]")));
+  auto r = d.feed_text("2[\"e\"," + deep(32) + "]");
+  REQUIRE(is_error(r));
+  CHECK(std::get<decode_error>(r).exceeded == decode_error::bound::depth);
+  // The issue's crash: 100k levels, in both forms and in an ack.
+  r = d.feed_text("2[\"send-message\"," + deep(100000) + "]");
+  REQUIRE(is_error(r));
+  CHECK(std::get<decode_error>(r).exceeded == decode_error::bound::depth);
+  std::string objects;
+  for (int i = 0; i < 100000; ++i) objects += R"({"a":)";
+  objects += "1" + std::string(100000, '}');
+  r = d.feed_text("2[\"join-chat-room\"," + objects + "]");
+  REQUIRE(is_error(r));
+  CHECK(std::get<decode_error>(r).exceeded == decode_error::bound::depth);
+  CHECK(is_error(d.feed_text("31" + deep(100000))));
+  CHECK(is_error(d.feed_text("0" + objects)));
+
+  std::string wide = "{";
+  for (int i = 0; i < 1001; ++i) wide += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  wide += "}";
+  r = d.feed_text("2[\"e\"," + wide + "]");
+  REQUIRE(is_error(r));
+  CHECK(std::get<decode_error>(r).exceeded == decode_error::bound::members);
+  // A syntax error is not a bound.
+  r = d.feed_text("2[\"e\",");
+  REQUIRE(is_error(r));
+  CHECK(std::get<decode_error>(r).exceeded == decode_error::bound::none);
+  // Configurable.
+  CHECK(is_error(d.feed_text("2[\"e\",[[1]]]", hub::json_limits{2, 10})));
+  CHECK_FALSE(is_error(d.feed_text("2[\"e\",[1]]", hub::json_limits{2, 10})));
+}
