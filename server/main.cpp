@@ -9,12 +9,15 @@
 #include "server/web_routes.hpp"
 #include "server/traffic_recorder.hpp"
 #include "util/log.hpp"
+#include "util/metrics.hpp"
 #include "util/random_id.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <caf/all.hpp>
+
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -44,6 +47,27 @@ std::string dev_secret(hub::storage::store& db) {
   return secret;
 }
 
+// Raises the soft descriptor limit to the hard one, and keeps --max-connections below
+// it (with room for RocksDB's files and the listener), so that the connection cap, not
+// EMFILE, is what a flood meets.
+std::size_t within_descriptor_limit(std::size_t wanted) {
+  constexpr rlim_t reserve = 256;
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return wanted;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur <= reserve) return wanted;
+  const auto fit = static_cast<std::size_t>(lim.rlim_cur - reserve);
+  if (wanted > fit) {
+    hub::log::info("--max-connections ", wanted, " lowered to ", fit, " (descriptor limit ", lim.rlim_cur, ")");
+    return fit;
+  }
+  return wanted;
+}
+
 // Time given to close frames and final polls to reach clients on shutdown.
 constexpr std::chrono::milliseconds shutdown_grace{500};
 
@@ -68,12 +92,19 @@ int main(int argc, char** argv) {
                "or start with --dev-auth (HUB_DEV_AUTH=1) for development without tokens.");
     return 2;
   }
+  if (opt.app == "hub" && !opt.hub.jwt_secret.empty() && opt.hub.jwt_secret.size() < app::min_jwt_secret_bytes) {
+    log::error("JWT_SECRET is ", opt.hub.jwt_secret.size(), " bytes; HS256 needs at least ",
+               app::min_jwt_secret_bytes, " (e.g. openssl rand -hex 32).");
+    return 2;
+  }
 
   int status = 0;
   {
     boost::asio::io_context ioc{static_cast<int>(opt.io_threads)};
     sio::server_config scfg;
     scfg.connect_timeout = opt.connect_timeout;
+    scfg.payload_limits = opt.json;
+    scfg.max_preconnect_bytes = opt.max_preconnect_bytes;
 
     std::shared_ptr<storage::store> db;
     caf::actor storage_actor;
@@ -146,7 +177,8 @@ int main(int argc, char** argv) {
     // Last: the page's files never shadow an API path.
     add_web_routes(routes, resolve_web_root(opt.web_root));
 
-    http::http_server server(ioc, std::move(routes), opt.engine.max_payload);
+    opt.http.connections.max_total = within_descriptor_limit(opt.http.connections.max_total);
+    http::http_server server(ioc, std::move(routes), opt.engine.max_payload, opt.http);
     try {
       server.listen(opt.host, opt.port);
     } catch (const std::exception& e) {
@@ -170,9 +202,26 @@ int main(int argc, char** argv) {
       grace.async_wait([&ioc](boost::system::error_code) { ioc.stop(); });
     });
 
+    // A completion handler that throws unwinds out of run(); that connection's handler is
+    // gone (and with it the connection), everyone else's goes on (Asio's documented
+    // pattern: run() may be called again after an exception).
+    auto run_io = [&ioc] {
+      for (;;) {
+        try {
+          ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          metrics::refused(metrics::refusal::io_exception);
+          log::warn("network handler failed: ", e.what());
+        } catch (...) {
+          metrics::refused(metrics::refusal::io_exception);
+          log::warn("network handler failed");
+        }
+      }
+    };
     std::vector<std::thread> threads;
-    for (std::size_t i = 1; i < opt.io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
-    ioc.run();
+    for (std::size_t i = 1; i < opt.io_threads; ++i) threads.emplace_back(run_io);
+    run_io();
     for (auto& t : threads) t.join();
     if (hub) hub->shutdown();
     // Behind any appends still queued: they are committed first.

@@ -42,6 +42,8 @@ server_options parse_server_options(int argc, char** argv) {
   if (auto v = env("NEXT_PUBLIC_APP_URL")) o.cors_origins.push_back(v);
   if (auto v = env("JWT_SECRET")) o.hub.jwt_secret = v;
   if (auto v = env("HUB_API_KEY")) o.hub.api_key = v;
+  if (auto v = env("JWT_AUDIENCE")) o.hub.token.audience = v;
+  if (auto v = env("JWT_ISSUER")) o.hub.token.issuer = v;
   if (auto v = env("HUB_DEV_AUTH")) o.hub.dev_auth = std::string(v) == "1" || std::string(v) == "true";
   CLI::App app{"Project Hub Realtime: a Socket.IO 4.x compatible server"};
   app.set_version_flag("--version", "hub-server 0.1.0");
@@ -63,6 +65,26 @@ server_options parse_server_options(int argc, char** argv) {
   add_duration(app, "--max-write-delay", o.engine.max_write_delay,
                "Longest a WebSocket frame may wait, while the server is busy, to share one write() "
                "with later frames (0: never wait)");
+  app.add_option("--max-connections", o.http.connections.max_total,
+                 "Open TCP connections in total; over it: HTTP 503 / WebSocket close 1013 (also bounded by the "
+                 "descriptor limit)")
+    ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  app.add_option("--max-connections-per-address", o.http.connections.max_per_address,
+                 "Open TCP connections per client address (0: no bound; behind a proxy every client shares one)")
+    ->capture_default_str();
+  add_duration(app, "--header-timeout", o.http.header_timeout,
+               "Time for a request's headers (also how long an idle keep-alive connection stays); 408 after");
+  add_duration(app, "--body-timeout", o.http.body_timeout, "Time for a request's body once its headers are in");
+  app.add_option("--max-sessions-per-connection", o.http.max_handshakes_per_connection,
+                 "Engine.IO handshakes over one keep-alive connection (429 after)")
+    ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  app.add_option("--max-json-depth", o.json.max_depth, "Nesting of arrays and objects in any client JSON")
+    ->capture_default_str()->check(CLI::Range(std::size_t{2}, std::size_t{512}));
+  app.add_option("--max-json-members", o.json.max_object_members, "Keys in any one object of client JSON")
+    ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  app.add_option("--max-preconnect-bytes", o.max_preconnect_bytes,
+                 "Largest message before a namespace CONNECT succeeded (the handshake auth)")
+    ->capture_default_str()->check(CLI::Range(std::size_t{256}, std::size_t{1} << 30));
   app.add_option("--cors-origin", o.cors_origins,
                  "Allowed CORS origin (repeatable or comma-separated; * for any). Off by default")
     ->delimiter(',');
@@ -82,6 +104,22 @@ server_options parse_server_options(int argc, char** argv) {
   app.add_option("--data-dir", o.data_dir, "RocksDB data directory (env DATA_DIR)")->capture_default_str();
   app.add_flag("--dev-auth", o.hub.dev_auth,
                "Development mode: accept {userId, userName} or no auth at all (env HUB_DEV_AUTH=1)");
+  app.add_option_function<std::string>(
+       "--jwt-audience", [&o](const std::string& v) { o.hub.token.audience = v; },
+       "Require this value in each token's aud claim (env JWT_AUDIENCE)");
+  app.add_option_function<std::string>(
+       "--jwt-issuer", [&o](const std::string& v) { o.hub.token.issuer = v; },
+       "Require this iss claim in each token (env JWT_ISSUER)");
+  app.add_option_function<std::string>(
+       "--jwt-leeway",
+       [&o](const std::string& text) {
+         auto d = parse_duration(text);
+         if (!d || d->count() < 0 || *d > std::chrono::minutes(10))
+           throw CLI::ValidationError("--jwt-leeway", "'" + text + "' is not a duration of at most 10m");
+         o.hub.token.leeway = std::chrono::duration_cast<std::chrono::seconds>(*d);
+       },
+       "Clock skew allowed on a token's exp and nbf (default 30s)")
+    ->type_name("DURATION");
   app.add_option("--max-content", o.hub.max_content, "Largest chat message content in bytes")
     ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   add_duration(app, "--recovery-window", o.recovery_window,

@@ -2,6 +2,8 @@
 #pragma once
 
 #include "apps/hub/hub_app.hpp"
+#include "net/http/http_server.hpp"
+#include "net/protocol/json_limits.hpp"
 #include "net/transport/engine.hpp"
 
 #include <chrono>
@@ -17,6 +19,9 @@ struct server_options {
   std::uint16_t port = 3000;
   eio::engine_config engine;
   std::chrono::milliseconds connect_timeout{45000};
+  http::http_limits http;
+  json_limits json;
+  std::size_t max_preconnect_bytes = 8 * 1024;
   std::vector<std::string> cors_origins;
   std::string scheduler = "sharing";  // CAF policy: sharing | stealing
   std::size_t workers = 2;            // CAF worker threads

@@ -2,14 +2,17 @@
 
 #include "net/http/ws_connection.hpp"
 #include "util/log.hpp"
+#include "util/metrics.hpp"
 #include "util/url.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <utility>
 
@@ -24,8 +27,35 @@ namespace {
 
 // Limits for requests, as named constants where they are used.
 constexpr std::size_t header_limit = 16 * 1024;
-constexpr std::chrono::seconds idle_timeout{60};       // keep-alive connection with no request
 constexpr std::chrono::seconds write_timeout{30};
+// While a long-poll is held, what the client sends on the same connection is kept for
+// the next request; more than one request's headers of it is not a client we serve.
+constexpr std::size_t held_poll_buffer_limit = header_limit;
+
+// RFC 9112 §6: a request with both framings, a coding other than chunked, or a
+// Content-Length that is not one number is refused (400), not guessed at. Beast refuses
+// some of these itself; the rest are checked here on the parsed header.
+const char* framing_error(const bhttp::request_parser<bhttp::string_body>::value_type& req) {
+  const auto te = req.find(bhttp::field::transfer_encoding);
+  const auto lengths = req.count(bhttp::field::content_length);
+  if (te != req.end()) {
+    if (lengths > 0) return "both Content-Length and Transfer-Encoding";
+    if (req.count(bhttp::field::transfer_encoding) > 1) return "repeated Transfer-Encoding";
+    std::string coding(te->value());
+    for (auto& c : coding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (coding != "chunked") return "unsupported Transfer-Encoding";
+  }
+  if (lengths > 1) return "repeated Content-Length";
+  return nullptr;
+}
+
+bool is_framing_error(const beast::error_code& ec) {
+  return ec == bhttp::error::bad_content_length || ec == bhttp::error::bad_transfer_encoding ||
+         ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension ||
+         ec == bhttp::error::bad_method || ec == bhttp::error::bad_target || ec == bhttp::error::bad_version ||
+         ec == bhttp::error::bad_field || ec == bhttp::error::bad_value || ec == bhttp::error::bad_line_ending ||
+         ec == bhttp::error::header_limit || ec == bhttp::error::bad_obs_fold;
+}
 
 bool path_matches(std::string_view path, const std::string& prefix) {
   if (path.rfind(prefix, 0) == 0) return true;
@@ -55,8 +85,10 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(tcp::socket&& socket, const route_table& routes, std::size_t max_body)
-    : stream_(std::move(socket)), routes_(routes), max_body_(max_body) {}
+  http_session(tcp::socket&& socket, const route_table& routes, std::size_t max_body, const http_limits& limits,
+               std::shared_ptr<connection_limits::slot> slot)
+    : stream_(std::move(socket)), routes_(routes), max_body_(max_body), limits_(limits),
+      slot_(std::move(slot)), header_timer_(stream_.get_executor()) {}
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
@@ -89,14 +121,66 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
   };
 
+  // The headers first, under a deadline of their own (a client that trickles them
+  // holds a slot for at most header_timeout), then the body.
   void read_request() {
     head_ = false;
     parser_.emplace();
     parser_->header_limit(header_limit);
     parser_->body_limit(max_body_);
-    stream_.expires_after(idle_timeout);
+    stream_.expires_never();
+    header_timed_out_ = false;
+    header_timer_.expires_after(limits_.header_timeout);
+    header_timer_.async_wait([w = weak_from_this()](beast::error_code ec) {
+      auto self = w.lock();
+      if (ec || !self) return;
+      self->header_timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    header_timer_.cancel();
+    if (header_timed_out_ && ec) {
+      // Idle keep-alive: just close. Part of a request: tell the client why (RFC 9110 §15.5.9).
+      if (!parser_->got_some()) return do_close();
+      metrics::refused(metrics::refusal::header_timeout);
+      return refuse(408, "request headers not received in time");
+    }
+    if (ec == bhttp::error::end_of_stream) return do_close();
+    if (ec) return on_read_error(ec);
+    if (const char* why = framing_error(parser_->get())) {
+      metrics::refused(metrics::refusal::bad_http_framing);
+      return refuse(400, why);
+    }
+    stream_.expires_after(limits_.body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (is_framing_error(ec)) {
+      metrics::refused(metrics::refusal::bad_http_framing);
+      return refuse(400, ec.message().c_str());
+    }
+    // timeout, reset, EOF mid-request: drop the connection
+  }
+
+  // Answers the request being read with an error and closes the connection after it.
+  void refuse(int status, const char* why) {
+    log::debug("refusing HTTP request (", status, "): ", why);
+    json_error_reply(status, why);
+  }
+
+  void json_error_reply(int status, const std::string& message) {
+    nlohmann::json body{{"error", message}};
+    reply_ = eio::http_reply{status, "application/json", body.dump(), {}, true};
+    keep_alive_ = false;
+    engine_ = nullptr;
+    write_reply();
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -108,7 +192,29 @@ class http_session : public std::enable_shared_from_this<http_session> {
       keep_alive_ = false;
       return write_reply();
     }
-    if (ec) return;  // timeout or reset: drop the connection
+    if (ec) return on_read_error(ec);
+    // No exception leaves a request: a throw from a route or an engine becomes a 500 for
+    // this request only (counted), and the connection closes after it.
+    try {
+      dispatch();
+    } catch (const std::exception& e) {
+      fail_request(e.what());
+    } catch (...) {
+      fail_request("unknown exception");
+    }
+  }
+
+  void fail_request(const char* what) {
+    metrics::refused(metrics::refusal::http_exception);
+    log::warn("internal error answering ", request_info_.method, ' ', request_info_.target, ": ", what);
+    if (reply_ || watching_) return;  // an answer is already on its way
+    reply_ = eio::http_reply{500, "application/json", R"({"error":"internal error"})", {}, true};
+    keep_alive_ = false;
+    engine_ = nullptr;
+    write_reply();
+  }
+
+  void dispatch() {
     auto req = parser_->release();
     ++generation_;
     reply_.reset();
@@ -135,6 +241,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (!info.websocket_upgrade && try_handlers(routes_.before_engines, info, req)) return;
     for (auto& [prefix, engine] : routes_.engines) {
       if (!path_matches(path, prefix)) continue;
+      // Each handshake opens an Engine.IO session; one connection may not open many.
+      if (info.query.find("sid") == info.query.end() &&
+          ++handshakes_ > limits_.max_handshakes_per_connection) {
+        metrics::refused(metrics::refusal::too_many_sessions_per_connection);
+        return json_error_reply(429, "too many sessions opened over one connection");
+      }
       engine_ = engine;
       if (info.websocket_upgrade) return upgrade(std::move(req), std::move(info));
       if (info.body.empty()) info.body = std::move(req.body());
@@ -178,6 +290,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   void on_watch(beast::error_code ec, std::size_t n) {
     if (n > 0) buffer_.commit(n);  // a pipelined request: keep it for later
+    if (!reply_ && !ec && buffer_.size() > held_poll_buffer_limit) {
+      // Not a pipelined request but a flood: the poll ends as if the client had gone.
+      metrics::refused(metrics::refusal::held_poll_flood);
+      log::info("closing a held long-poll: ", buffer_.size(), " bytes sent while it was held");
+      ec = net::error::connection_aborted;
+    }
     if (reply_) {
       watching_ = false;
       held_session_.reset();
@@ -189,6 +307,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
       if (held_session_) held_session_->poll_aborted(held_responder_);
       held_session_.reset();
       held_responder_.reset();
+      beast::error_code ignored;
+      stream_.socket().close(ignored);
       return;
     }
     stream_.async_read_some(buffer_.prepare(1024),
@@ -242,6 +362,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     stream_.expires_never();
     auto conn = std::make_shared<ws_connection>(stream_.release_socket(), engine_->config().max_payload,
                                                 engine_->config().max_send_queue, engine_->coalescer());
+    conn->hold(std::move(slot_));  // the connection's slot moves with its socket
     conn->accept(std::move(req), [engine = engine_, plan = std::move(std::get<eio::engine::ws_plan>(plan))](
                                     const std::shared_ptr<ws_connection>& c) mutable {
       return engine->attach_websocket(std::move(plan), c);
@@ -257,6 +378,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
   beast::flat_buffer buffer_;
   const route_table& routes_;
   std::size_t max_body_;
+  const http_limits& limits_;
+  std::shared_ptr<connection_limits::slot> slot_;
+  net::steady_timer header_timer_;
+  bool header_timed_out_ = false;
+  std::size_t handshakes_ = 0;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::uint64_t generation_ = 0;
   std::optional<eio::http_reply> reply_;
@@ -269,34 +395,150 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::shared_ptr<request_responder> held_responder_;
 };
 
+// -- refusing a connection over the caps ----------------------------------------------------
+
+// Reads the request of a connection that got no slot (under a short deadline) and
+// answers it: a WebSocket upgrade is accepted and closed at once with 1013 "try again
+// later" and the reason, anything else gets 503 with Retry-After. Either way the client
+// learns why instead of hanging.
+class refusal_session : public std::enable_shared_from_this<refusal_session> {
+ public:
+  refusal_session(tcp::socket&& socket, std::string reason) : stream_(std::move(socket)), reason_(std::move(reason)) {}
+
+  void start() {
+    parser_.header_limit(header_limit);
+    parser_.body_limit(0);
+    stream_.expires_after(std::chrono::seconds(5));
+    bhttp::async_read_header(stream_, buffer_, parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return;
+      self->answer();
+    });
+  }
+
+ private:
+  void answer() {
+    auto& req = parser_.get();
+    if (beast::websocket::is_upgrade(req)) {
+      auto ws = std::make_shared<beast::websocket::stream<beast::tcp_stream>>(std::move(stream_));
+      ws->async_accept(req, [ws, reason = reason_](beast::error_code ec) {
+        if (ec) return;
+        ws->async_close(beast::websocket::close_reason(beast::websocket::close_code::try_again_later, reason),
+                        [ws](beast::error_code) {});
+      });
+      return;
+    }
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(bhttp::status::service_unavailable, 11);
+    res->set(bhttp::field::content_type, "application/json");
+    res->set(bhttp::field::retry_after, "5");
+    res->body() = nlohmann::json{{"error", reason_}}.dump();
+    res->keep_alive(false);
+    res->prepare_payload();
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code, std::size_t) {
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  bhttp::request_parser<bhttp::empty_body> parser_;
+  std::string reason_;
+};
+
 // -- the listener ------------------------------------------------------------------------------
 
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
-  impl(net::io_context& ioc, route_table routes, std::size_t max_body)
-    : ioc(ioc), acceptor(net::make_strand(ioc)), routes(std::move(routes)), max_body(max_body) {}
+  impl(net::io_context& ioc, route_table routes, std::size_t max_body, http_limits lim)
+    : ioc(ioc), acceptor(net::make_strand(ioc)), routes(std::move(routes)), max_body(max_body),
+      limits(lim), slots(std::make_shared<connection_limits>(lim.connections)), backoff_timer(acceptor.get_executor()) {}
 
   void accept() {
     acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](
                                                    beast::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec == net::error::operation_aborted || !self->acceptor.is_open()) return;
-        log::warn("accept: ", ec.message());  // e.g. out of file descriptors: keep going
-      } else {
-        socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<http_session>(std::move(socket), self->routes, self->max_body)->start();
+        return self->accept_failed(ec);
       }
+      self->backoff = std::chrono::milliseconds(0);
+      self->admit(std::move(socket));
       self->accept();
     });
   }
+
+  void admit(tcp::socket socket) {
+    beast::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);
+    auto ep = socket.remote_endpoint(ec);
+    const std::string address = ec ? std::string{} : ep.address().to_string();
+    connection_limits::refusal why{};
+    auto slot = slots->acquire(address, why);
+    if (!slot) {
+      const bool total = why == connection_limits::refusal::total;
+      metrics::refused(total ? metrics::refusal::too_many_connections
+                             : metrics::refusal::too_many_connections_per_address);
+      note_refusal(total, address);
+      std::make_shared<refusal_session>(std::move(socket), total ? "too many connections"
+                                                                 : "too many connections from this address")
+        ->start();
+      return;
+    }
+    std::make_shared<http_session>(std::move(socket), routes, max_body, limits, std::move(slot))->start();
+  }
+
+  // Out of descriptors (EMFILE/ENFILE) or memory: accepting again at once fails again at
+  // once (the probe saw 98% CPU and 71 MB of log per 5 s). Wait, doubling up to 1 s, log
+  // once per interval with a count, and go on when accepts succeed again.
+  void accept_failed(const beast::error_code& ec) {
+    ++failed_accepts;
+    metrics::refused(metrics::refusal::accept_failed);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_accept_log >= log_interval) {
+      log::warn("accept failed ", failed_accepts, " time(s) in the last ",
+                std::chrono::duration_cast<std::chrono::seconds>(log_interval).count(), " s: ", ec.message(),
+                " (", slots->open(), " connections open); retrying with back-off");
+      failed_accepts = 0;
+      last_accept_log = now;
+    }
+    backoff = std::clamp(backoff * 2, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+    backoff_timer.expires_after(backoff);
+    backoff_timer.async_wait([self = shared_from_this()](beast::error_code e) {
+      if (!e && self->acceptor.is_open()) self->accept();
+    });
+  }
+
+  // Refusals over the caps are logged at most once per interval, with a count.
+  void note_refusal(bool total, const std::string& address) {
+    ++refused_connections;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_refusal_log < log_interval) return;
+    log::info("refused ", refused_connections, " connection(s) in the last ",
+              std::chrono::duration_cast<std::chrono::seconds>(log_interval).count(), " s: ",
+              total ? "--max-connections (" + std::to_string(slots->caps().max_total) + ")"
+                    : "--max-connections-per-address (" + std::to_string(slots->caps().max_per_address) + ", " +
+                        address + ")");
+    refused_connections = 0;
+    last_refusal_log = now;
+  }
+
+  static constexpr std::chrono::seconds log_interval{5};
 
   net::io_context& ioc;
   tcp::acceptor acceptor;
   route_table routes;
   std::size_t max_body;
+  http_limits limits;
+  std::shared_ptr<connection_limits> slots;
+  // acceptor-strand only
+  net::steady_timer backoff_timer;
+  std::chrono::milliseconds backoff{0};
+  std::uint64_t failed_accepts = 0;
+  std::uint64_t refused_connections = 0;
+  std::chrono::steady_clock::time_point last_accept_log{};
+  std::chrono::steady_clock::time_point last_refusal_log{};
 };
 
-http_server::http_server(net::io_context& ioc, route_table routes, std::size_t max_body)
-  : impl_(std::make_shared<impl>(ioc, std::move(routes), max_body)) {}
+http_server::http_server(net::io_context& ioc, route_table routes, std::size_t max_body, http_limits limits)
+  : impl_(std::make_shared<impl>(ioc, std::move(routes), max_body, limits)) {}
 
 http_server::~http_server() = default;
 
@@ -321,6 +563,7 @@ void http_server::stop_accepting() {
   net::post(impl_->acceptor.get_executor(), [i = impl_] {
     beast::error_code ec;
     i->acceptor.close(ec);
+    i->backoff_timer.cancel();
   });
 }
 

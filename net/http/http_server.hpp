@@ -3,10 +3,12 @@
 // Beast lives only in this folder's translation units.
 #pragma once
 
+#include "net/http/connection_limits.hpp"
 #include "net/transport/engine.hpp"
 
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -29,9 +31,19 @@ struct route_table {
   std::vector<handler> handlers;  // tried in order after the engines
 };
 
+// What one client may hold of the listener (docs/operations.md, "Limits").
+struct http_limits {
+  connection_caps connections;
+  // From the moment the server waits for a request until its headers are complete: an
+  // idle keep-alive connection is closed then, a half-sent request gets 408.
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{60000};   // the rest of a request, once its headers are in
+  std::size_t max_handshakes_per_connection = 8;   // Engine.IO sessions opened over one keep-alive connection
+};
+
 class http_server {
  public:
-  http_server(boost::asio::io_context& ioc, route_table routes, std::size_t max_body);
+  http_server(boost::asio::io_context& ioc, route_table routes, std::size_t max_body, http_limits limits = {});
   ~http_server();
 
   // Binds and starts accepting. Throws with a clear message when the address is taken.

@@ -53,6 +53,9 @@ class ws_connection : public eio::ws_link,
   void send_text(std::string text) override;
   void close() override;
 
+  // Keeps `token` (the connection's slot in connection_limits) for as long as this lives.
+  void hold(std::shared_ptr<void> token) { slot_ = std::move(token); }
+
   // -- eio::flushable (a network thread, when the coalescer says so) ----------------------
   void flush() override;
 
@@ -86,6 +89,7 @@ class ws_connection : public eio::ws_link,
   void report(const char* reason);      // tells the session, once
 
   socket_type socket_;
+  std::shared_ptr<void> slot_;
   // Only during the handshake: it reads and writes through `socket_`.
   std::unique_ptr<boost::beast::websocket::stream<socket_type&>> handshake_;
   ws::frame_parser parser_;
