@@ -25,6 +25,7 @@ enum class refusal : std::uint8_t {
   too_many_connections,   // --max-connections (503 / close 1013)
   too_many_connections_per_address,  // --max-connections-per-address (503 / close 1013)
   accept_failed,          // accept() failed (out of descriptors): retried with back-off
+  slow_reader,            // a client's send queue passed --max-send-queue: dropped (close 1013)
   count
 };
 
@@ -33,7 +34,7 @@ constexpr std::string_view to_string(refusal r) {
       "json_too_deep", "json_too_wide", "preconnect_too_large", "handler_exception",
       "http_exception", "io_exception", "bad_token", "header_timeout", "bad_http_framing",
       "too_many_sessions_per_connection", "held_poll_flood", "too_many_connections",
-      "too_many_connections_per_address", "accept_failed"};
+      "too_many_connections_per_address", "accept_failed", "slow_reader"};
   return names[static_cast<std::size_t>(r)];
 }
 

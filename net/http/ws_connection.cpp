@@ -154,7 +154,7 @@ void ws_connection::on_bytes(char* data, std::size_t size) {
       case ws::event::ping:
         if (close_queued_) break;
         ws::append_frame(control_, ws::opcode::pong, e.data);
-        if (control_.size() > max_queue_) return fail("send queue overflow");  // pings faster than we write
+        if (control_.size() > max_queue_) return drop_slow_reader();  // pings faster than it reads our pongs
         if (!writing_) write_next();
         break;
       case ws::event::close:
@@ -274,12 +274,13 @@ void ws_connection::close() {
   });
 }
 
-void ws_connection::send_close(std::uint16_t code) {
+void ws_connection::send_close(std::uint16_t code, std::string_view reason) {
   // What the current write carries stays; the rest of the queue is dropped.
   std::size_t keep = writing_ ? in_flight_ : 0;
   for (std::size_t i = keep; i < queue_.size(); ++i) queued_bytes_ -= item_bytes(queue_[i].packet, queue_[i].text);
   queue_.resize(keep);
-  ws::append_close(control_, code);
+  if (reason.empty()) ws::append_close(control_, code);
+  else ws::append_close(control_, code, reason);
   close_queued_ = true;
   start_close_timer();  // a client that reads nothing must not keep the write going
   if (!writing_) write_next();
@@ -297,7 +298,7 @@ void ws_connection::push(item it) {
   if (closing_ || close_queued_ || closed_) return;
   queued_bytes_ += item_bytes(it.packet, it.text);
   queue_.push_back(std::move(it));
-  if (queued_bytes_ > max_queue_) fail("send queue overflow");
+  if (queued_bytes_ > max_queue_) drop_slow_reader();
 }
 
 void ws_connection::write_next() {
@@ -368,6 +369,18 @@ void ws_connection::fail(const std::string& reason) {
   log::debug("websocket dropped: ", reason);
   report("transport error");
   shut();
+}
+
+// The client reads more slowly than it is sent to: the queue is dropped and the client
+// told why in a close frame (it goes ahead of the dropped data; the close timer bounds
+// the wait when the client reads nothing at all).
+void ws_connection::drop_slow_reader() {
+  if (closed_ || close_queued_) return;
+  metrics::refused(metrics::refusal::slow_reader);
+  log::info("websocket dropped: send queue over ", max_queue_, " bytes (the client reads too slowly)");
+  report("transport error");
+  std::string().swap(control_);  // pongs it did not read either
+  send_close(ws::close_code::try_again_later, "send queue full: the client reads too slowly");
 }
 
 void ws_connection::shut() {

@@ -75,7 +75,8 @@ class ws_connection : public eio::ws_link,
   void read_available();                           // reads until would_block (bounded)
   void on_bytes(char* data, std::size_t size);
   void on_peer_close(std::uint16_t code);
-  void send_close(std::uint16_t code);  // ahead of queued data, which is dropped
+  void send_close(std::uint16_t code, std::string_view reason = {});  // ahead of queued data, which is dropped
+  void drop_slow_reader();              // over --max-send-queue: close 1013 with a reason
   void start_close_timer();
   void deliver(item it);                // from any thread: written through, or into the inbox
   bool write_through(const item& it);   // under inbox_mutex_; false: carry_ or write_failed_ set

@@ -92,6 +92,12 @@ void append_close(std::string& out, std::uint16_t code) {
   append_frame(out, opcode::close, std::string_view(payload, 2));
 }
 
+void append_close(std::string& out, std::uint16_t code, std::string_view reason) {
+  std::string payload{static_cast<char>(code >> 8), static_cast<char>(code)};
+  payload.append(reason.substr(0, 123));
+  append_frame(out, opcode::close, payload);
+}
+
 // -- frame_parser -------------------------------------------------------------------------
 
 namespace {

@@ -16,6 +16,7 @@ namespace close_code {
 inline constexpr std::uint16_t normal = 1000;
 inline constexpr std::uint16_t protocol_error = 1002;
 inline constexpr std::uint16_t bad_payload = 1007;  // text that is not UTF-8
+inline constexpr std::uint16_t try_again_later = 1013;  // overloaded, or the client reads too slowly
 inline constexpr std::uint16_t too_big = 1009;
 }  // namespace close_code
 
@@ -53,6 +54,8 @@ inline constexpr std::uint8_t continuation = 0x0, text = 0x1, binary = 0x2, clos
 void append_header(std::string& out, std::uint8_t opcode, std::uint64_t length);
 void append_frame(std::string& out, std::uint8_t opcode, std::string_view payload);
 void append_close(std::string& out, std::uint16_t code);  // no reason
+// With a reason for the client (cut to the 123 bytes a control frame leaves for it).
+void append_close(std::string& out, std::uint16_t code, std::string_view reason);
 
 // What the parser found: one whole message, one control frame, or an error that ends
 // the connection (with the close code to send).

@@ -5,6 +5,7 @@
 #include "net/protocol/engineio_packet.hpp"
 #include "net/transport/session_table.hpp"
 #include "util/log.hpp"
+#include "util/metrics.hpp"
 
 #include <boost/asio/post.hpp>
 #include <algorithm>
@@ -381,7 +382,8 @@ void eio_session::enqueue(outbound packet) {
   queued_bytes_ += packet.byte_size();
   queue_.push_back(std::move(packet));
   if (queued_bytes_ > cfg_.max_send_queue) {
-    log::warn("session ", sid_, ": send queue over ", cfg_.max_send_queue, " bytes, dropping it");
+    metrics::refused(metrics::refusal::slow_reader);
+    log::info("session ", sid_, ": send queue over ", cfg_.max_send_queue, " bytes (the client polls too slowly), dropping it");
     queue_.clear();
     queued_bytes_ = 0;
     terminate("transport error", true);

@@ -231,3 +231,40 @@ describe('http: EMFILE', { skip: skip || (fs.existsSync('/usr/bin/prlimit') ? fa
     assert.ok((await metric(server, 'hub_refusals_total{cause="accept_failed"}')) >= 1);
   });
 });
+
+// A client that stops reading: once its send queue passes --max-send-queue it is dropped
+// with a close frame that says why (1013 + reason), counted and logged at info, while
+// another client on the same server keeps echoing.
+describe('websocket: slow reader', { skip }, () => {
+  let server;
+  const clients = new Clients();
+  before(async () => { server = await startServer(['--max-send-queue', String(256 << 10), '--log-level', 'info']); });
+  after(async () => { clients.closeAll(); await server?.stop(); });
+
+  it('is closed with 1013 and a reason at its queue bound; others keep getting everything', { timeout: 30000 }, async () => {
+    const good = await wellBehaved(server, clients);
+    const { ws, messages, closed } = await openWs(`${server.wsUrl}/engine.io/?EIO=4&transport=websocket`);
+    assert.equal((await messages.next())[0].toString()[0], '0', 'open packet');
+    ws._socket.pause();  // reads nothing more: the kernel buffers fill, then the server's queue
+    const before = await metric(server, 'hub_refusals_total{cause="slow_reader"}');
+    const body = 'z'.repeat(50000);
+    let dropped = false;
+    for (let round = 0; round < 100 && !dropped; round++) {  // at most 100 × 500 KB
+      for (let i = 0; i < 10; i++) ws.send(`4${round}.${i}:${body}`);
+      await sleep(50);
+      dropped = (await metric(server, 'hub_refusals_total{cause="slow_reader"}')) > before;
+      if (round % 10 === 9) await stillEchoes(good, `round ${round}`);
+    }
+    assert.ok(dropped, 'the slow reader was never dropped');
+    ws._socket.resume();  // now it reads what was written, then the close frame
+    const close = await Promise.race([closed, sleep(5000).then(() => null)]);
+    assert.ok(close, 'no close after the drop');
+    assert.equal(close.code, 1013, `close ${JSON.stringify(close)}`);
+    assert.match(close.reason, /reads too slowly/);
+    assert.ok(server.output.some((l) => /reads too slowly/.test(l) && /info/i.test(l)),
+      `no info line for the drop:\n${server.output.slice(-5).join('\n')}`);
+    await stillEchoes(good, 'after the drop');
+    const rss = Number(fs.readFileSync(`/proc/${server.child.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+    assert.ok(rss < 200 * 1024, `hub-server RSS ${rss} KB after the slow reader`);
+  });
+});
