@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace hub {
 
@@ -71,12 +72,36 @@ using room_info_ptr = std::shared_ptr<const room_info>;
 inline std::string group_room(const std::string& project) { return "group:" + project; }
 inline std::string user_room(const std::string& user) { return "user:" + user; }
 inline std::string room_log(const std::string& project) { return "room/" + project; }
-inline std::string task_room(const std::string& task) { return "task:" + task; }
-// Storage keys: a user's read marker in a room; the project a task belongs to.
+// A task's room is named after its project too, so that a task event reaches only the
+// project's members: joining is checked against the project, an event for the task in
+// another project (a task nobody had seen, or one that moved) goes to another room, and
+// recovery re-checks the project like group: rooms. The project's length comes first
+// because ids may contain ':'.
+inline std::string task_room(const std::string& project, const std::string& task) {
+  return "task:" + std::to_string(project.size()) + ":" + project + ":" + task;
+}
+struct task_room_name {
+  std::string project, task;
+};
+inline std::optional<task_room_name> parse_task_room(std::string_view room) {
+  static constexpr std::string_view prefix = "task:";
+  if (room.substr(0, prefix.size()) != prefix) return std::nullopt;
+  room.remove_prefix(prefix.size());
+  auto colon = room.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon > 4) return std::nullopt;
+  std::size_t length = 0;
+  for (char c : room.substr(0, colon)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    length = length * 10 + static_cast<std::size_t>(c - '0');
+  }
+  room.remove_prefix(colon + 1);
+  if (length == 0 || room.size() < length + 2 || room[length] != ':') return std::nullopt;
+  return task_room_name{std::string(room.substr(0, length)), std::string(room.substr(length + 1))};
+}
+// Storage keys: a user's read marker in a room.
 inline std::string read_marker_key(const std::string& project, const std::string& user) {
   return "read/" + std::to_string(project.size()) + "/" + project + "/" + user;
 }
-inline std::string task_project_key(const std::string& task) { return "task/" + task; }
 // A user's notification inbox (a durable stream) and how far it was delivered.
 inline std::string inbox_log(const std::string& user) { return "inbox/" + user; }
 inline std::string inbox_delivered_key(const std::string& user) { return "inbox-delivered/" + user; }

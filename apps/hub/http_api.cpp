@@ -59,7 +59,8 @@ std::string path_of(const std::string& target) { return target.substr(0, target.
 }  // namespace
 
 // POST /api/tasks/:taskId/events {projectId, task} with the server-to-server API key
-// -> task-updated {taskId, projectId, task, updatedAt} to task:<taskId> and group:<projectId>.
+// -> task-updated {taskId, projectId, task, updatedAt} to the task's room in that project and
+// group:<projectId>.
 void hub_app::handle_task_event(const eio::request_info& req, std::string_view rest,
                                 const eio::responder_ptr& r) {
   static constexpr std::string_view suffix = "/events";
@@ -72,14 +73,14 @@ void hub_app::handle_task_event(const eio::request_info& req, std::string_view r
   auto project = body.is_object() ? id_from(body, "projectId") : std::nullopt;
   if (!project || !valid_path_id(task) || !body.contains("task") || !body["task"].is_object())
     return r->reply(error_reply(400, "invalid"));
-  // The backend is authoritative: remember (or move) the task's project.
-  caf::anon_send(storage_, storage::kv_put_atom::value, task_project_key(task), *project);
+  // The backend is authoritative for the task's project: the event goes to that
+  // project's task room, so members of another project never get it (task_room()).
   json event = json::object();
   event["taskId"] = task;
   event["projectId"] = *project;
   event["task"] = body["task"];
   event["updatedAt"] = iso8601(wall_now());
-  srv_.in("/").to(task_room(task)).to(group_room(*project)).emit("task-updated", json::array({event}));
+  srv_.in("/").to(task_room(*project, task)).to(group_room(*project)).emit("task-updated", json::array({event}));
   r->reply(json_reply(200, event));
 }
 

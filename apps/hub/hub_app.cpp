@@ -250,34 +250,30 @@ struct hub_app::impl {
         [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "storage"}}})); });
   }
 
-  // join-task-room {projectId, taskId}: members of the project; a task already seen with
-  // another project cannot be claimed for this one.
-  static void on_join_task_room(hub_app& app, sio::socket& s, sio::event& ev) {
+  // join-task-room {projectId, taskId}: members of the project get the task's events in
+  // that project (a task of another project is another room: nothing to check in storage).
+  static void on_join_task_room(hub_app&, sio::socket& s, sio::event& ev) {
     const json& payload = first_arg(ev);
     auto project = member_project(s, ev, payload.is_object() ? payload : json());
     if (!project) return;
     auto task = id_from(payload, "taskId");
-    if (!task || !payload.is_object()) return refuse(s, ev, "invalid", "Invalid task room");
-    auto ack = ev.ack;
-    auto out = s.emitter();
-    s.self()->request(app.storage_, request_timeout, storage::kv_get_atom::value, task_project_key(*task))
-      .then(
-        [ref = s.ref(), ack, out, project = *project, task = *task](bool found, const std::string& owner) {
-          if (found && owner != project) {
-            out.emit("error", json::array({json{{"message", "Forbidden"}}}));
-            return ack(json::array({json{{"ok", false}, {"error", "forbidden"}}}));
-          }
-          if (auto* sock = ref.get()) sock->join(task_room(task));
-          ack(json::array({json{{"ok", true}}}));
-        },
-        [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "storage"}}})); });
+    if (!task) return refuse(s, ev, "invalid", "Invalid task room");
+    s.join(task_room(*project, *task));
+    if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}}}));
   }
 
+  // leave-task-room {taskId} | {projectId, taskId} | taskId: leaves the task's room (in
+  // every project it was joined for, when no project is named).
   static void on_leave_task_room(hub_app&, sio::socket& s, sio::event& ev) {
-    const json& args = ev.args();
-    auto task = args.empty() ? std::nullopt : id_from(args[0], "taskId");
+    const json& payload = first_arg(ev);
+    auto task = id_from(payload, "taskId");
     if (!task) return refuse(s, ev, "invalid", "Invalid task room");
-    s.leave(task_room(*task));
+    auto project = payload.is_object() ? id_from(payload, "projectId") : std::nullopt;
+    std::vector<std::string> leaving;
+    for (const auto& r : s.rooms())
+      if (auto t = parse_task_room(r); t && t->task == *task && (!project || t->project == *project))
+        leaving.push_back(r);
+    for (const auto& r : leaving) s.leave(r);
     if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}}}));
   }
 
@@ -333,9 +329,14 @@ struct hub_app::impl {
       st.who = std::move(who);
     }
     static const std::string prefix = "group:";
-    for (const auto& r : s.rooms())
+    for (const auto& r : s.rooms()) {
       if (r.rfind(prefix, 0) == 0 && !st.who->may_access(r.substr(prefix.size())))
         return false;  // the token no longer grants that project
+      if (r.rfind("task:", 0) == 0) {
+        auto t = parse_task_room(r);
+        if (!t || !st.who->may_access(t->project)) return false;  // nor that project's tasks
+      }
+    }
     for (const auto& r : s.rooms())
       if (r.rfind(prefix, 0) == 0)
         s.self()->send(app.room(r.substr(prefix.size())), present_atom::value, st.who->user_id, st.who->name);

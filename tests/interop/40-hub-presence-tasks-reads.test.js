@@ -458,28 +458,48 @@ describe('hub: task rooms and POST /api/tasks/:taskId/events', { skip: skipReaso
     assert.deepEqual(await bob.ack('leave-task-room', { taskId: 't-never-joined' }), { ok: true });
   });
 
-  it('a task seen with project P cannot be joined claiming project Q (forbidden), even by a member of both', async () => {
-    const alice = await connect('alice');
-    const bob = await connect('bob', ['polling']);
+  // A task's room is the task in one project: joining is checked against that project,
+  // and an event goes to the room of the project the backend names.
+  it('a task nobody had seen, joined claiming project Q, gets nothing when it is posted for P', async () => {
     const dave = await connect('dave', ['polling']); // member of tk-q only
-
-    const res = await postEvent('t-owned', { projectId: 'tk-p', task: { title: 'belongs to tk-p' } });
+    const bob = await connect('bob');
+    await joinTask(dave, 'tk-q', 't-unseen');  // before any event of t-unseen
+    await joinTask(bob, 'tk-p', 't-unseen');
+    const res = await postEvent('t-unseen', { projectId: 'tk-p', task: { secret: 'of tk-p' } });
     assert.equal(res.status, 200, res.body);
+    assert.deepEqual(await bob.next('task-updated'), res.json, 'the member of tk-p gets it');
+    assert.deepEqual(await collect(dave, 'task-updated', 300), [], "dave (tk-q) got a tk-p task's event");
+  });
 
-    const q = await alice.ack('join-task-room', { projectId: 'tk-q', taskId: 't-owned' });
-    assert.deepEqual(q, { ok: false, error: 'forbidden' }, 'join claiming tk-q for a task seen with tk-p');
-    await expectErrorEvent(alice, 'join-task-room claiming another project');
-    const dq = await dave.ack('join-task-room', { projectId: 'tk-q', taskId: 't-owned' });
-    assert.deepEqual(dq, { ok: false, error: 'forbidden' }, 'dave (tk-q only) claiming tk-q for a task of tk-p');
-    await expectErrorEvent(dave, 'join-task-room claiming another project');
+  it('a task that moves to another project: its old project\'s members get nothing more', async () => {
+    const carol = await connect('carol');              // tk-p only
+    const dave = await connect('dave', ['polling']);   // tk-q only
+    await joinTask(carol, 'tk-p', 't-move');
+    await joinTask(dave, 'tk-q', 't-move');
+    const r1 = await postEvent('t-move', { projectId: 'tk-p', task: { v: 1 } });
+    assert.equal(r1.status, 200, r1.body);
+    assert.deepEqual(await carol.next('task-updated'), r1.json);
+    const r2 = await postEvent('t-move', { projectId: 'tk-q', task: { v: 2, moved: true } });
+    assert.equal(r2.status, 200, r2.body);
+    assert.deepEqual(await dave.next('task-updated'), r2.json, 'tk-q members get the moved task');
+    assert.deepEqual(await collect(carol, 'task-updated', 300), [], 'carol (tk-p) got an event of a task now in tk-q');
+    assert.deepEqual(await collect(dave, 'task-updated', 0), [], 'dave got the tk-p event');
+  });
 
-    // The right project works.
-    await joinTask(bob, 'tk-p', 't-owned');
-    const res2 = await postEvent('t-owned', { projectId: 'tk-p', task: { title: 'update' } });
-    assert.equal(res2.status, 200, res2.body);
-    assert.deepEqual(await bob.next('task-updated'), res2.json);
-    assert.deepEqual(await collect(alice, 'task-updated', 250), [], 'the refused join claiming tk-q receives');
-    assert.deepEqual(await collect(dave, 'task-updated', 0), [], 'the refused join claiming tk-q receives');
+  it('leave-task-room {projectId, taskId} leaves that project\'s room only; {taskId} leaves all', async () => {
+    const alice = await connect('alice');  // tk-p and tk-q
+    await joinTask(alice, 'tk-p', 't-two');
+    await joinTask(alice, 'tk-q', 't-two');
+    assert.deepEqual(await alice.ack('leave-task-room', { projectId: 'tk-p', taskId: 't-two' }), { ok: true });
+    const rp = await postEvent('t-two', { projectId: 'tk-p', task: { v: 'p' } });
+    const rq = await postEvent('t-two', { projectId: 'tk-q', task: { v: 'q' } });
+    assert.equal(rp.status, 200, rp.body);
+    assert.equal(rq.status, 200, rq.body);
+    assert.deepEqual(await alice.next('task-updated'), rq.json, 'still in tk-q\'s room, not in tk-p\'s');
+    assert.deepEqual(await alice.ack('leave-task-room', 't-two'), { ok: true });
+    const rq2 = await postEvent('t-two', { projectId: 'tk-q', task: { v: 'q2' } });
+    assert.equal(rq2.status, 200, rq2.body);
+    assert.deepEqual(await collect(alice, 'task-updated', 300), [], 'left every room of t-two');
   });
 });
 
