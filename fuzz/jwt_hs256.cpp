@@ -1,7 +1,9 @@
 // Token verification: jwt_hs256::verify on arbitrary tokens. Byte 0 picks the mode
-// and the rules: bit 0 set, the harness signs the rest itself (appends "." and a valid
-// signature for the secret), so that the fuzzer reaches the header and claims checks
-// behind the MAC; bits 1-2 turn on the audience and issuer rules. Invariants: a token
+// and the rules: bit 3 set, the rest is the header's and the claims' JSON text
+// separated by '\n', which the harness base64url-encodes (so that mutations hit the
+// JSON, not its base64); bit 0 set, the harness signs the token itself (appends "." and
+// a valid signature for the secret), so that the fuzzer reaches the header and claims
+// checks behind the MAC; bits 1-2 turn on the audience and issuer rules. Invariants: a token
 // is accepted only if its signature part is exactly base64url(HMAC-SHA256(secret,
 // header.claims)) (computed here independently), never under another secret, and
 // only with claims that pass the rules; what is accepted signs and verifies again.
@@ -57,6 +59,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < 1) return 0;
   const std::uint8_t mode = data[0];
   std::string token(reinterpret_cast<const char*>(data + 1), size - 1);
+  if (mode & 8) {
+    const auto newline = token.find('\n');
+    std::string claims = newline == std::string::npos ? std::string() : token.substr(newline + 1);
+    token = hub::base64::encode_url(token.substr(0, newline)) + '.' + hub::base64::encode_url(claims);
+  }
   if (mode & 1) {
     const std::string signing_input = token;
     token += '.';
