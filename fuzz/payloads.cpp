@@ -22,7 +22,7 @@ namespace {
 namespace app = hub::app;
 using hub::json;
 
-constexpr std::size_t max_content = 2000;  // --max-content's default
+constexpr std::size_t max_content = 4096;  // --max-content's default
 
 bool bounded(const json& v, std::size_t min, std::size_t max) {
   if (!v.is_string()) return false;
