@@ -16,6 +16,8 @@ APT_PACKAGES=(
   # The browser test (tests/browser) drives chromium through playwright-core; the emoji
   # font makes its screenshots show the page's reactions as a person sees them.
   chromium fonts-noto-color-emoji
+  # scripts/fuzz.sh: the libFuzzer targets in fuzz/ are built with clang.
+  clang-14 libfuzzer-14-dev
 )
 
 missing=()

@@ -15,3 +15,8 @@ for flavour in release asan; do
   echo "== $flavour tests"
   (cd "$dir" && ctest --output-on-failure --timeout 600)
 done
+
+# Each libFuzzer target briefly (about 2 min with the clang build): the committed seeds,
+# crash regressions among them, and 10 s of new inputs. Longer runs: docs/reliability.md.
+echo "== fuzz"
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz.sh

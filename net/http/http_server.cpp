@@ -1,9 +1,9 @@
 #include "net/http/http_server.hpp"
 
+#include "net/http/request_rules.hpp"
 #include "net/http/ws_connection.hpp"
 #include "util/log.hpp"
 #include "util/metrics.hpp"
-#include "util/url.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -32,54 +32,7 @@ constexpr std::chrono::seconds write_timeout{30};
 // the next request; more than one request's headers of it is not a client we serve.
 constexpr std::size_t held_poll_buffer_limit = header_limit;
 
-// RFC 9112 §6: a request with both framings, a coding other than chunked, or a
-// Content-Length that is not one number is refused (400), not guessed at. Beast refuses
-// some of these itself; the rest are checked here on the parsed header.
-const char* framing_error(const bhttp::request_parser<bhttp::string_body>::value_type& req) {
-  const auto te = req.find(bhttp::field::transfer_encoding);
-  const auto lengths = req.count(bhttp::field::content_length);
-  if (te != req.end()) {
-    if (lengths > 0) return "both Content-Length and Transfer-Encoding";
-    if (req.count(bhttp::field::transfer_encoding) > 1) return "repeated Transfer-Encoding";
-    std::string coding(te->value());
-    for (auto& c : coding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (coding != "chunked") return "unsupported Transfer-Encoding";
-  }
-  if (lengths > 1) return "repeated Content-Length";
-  return nullptr;
-}
-
-bool is_framing_error(const beast::error_code& ec) {
-  return ec == bhttp::error::bad_content_length || ec == bhttp::error::bad_transfer_encoding ||
-         ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension ||
-         ec == bhttp::error::bad_method || ec == bhttp::error::bad_target || ec == bhttp::error::bad_version ||
-         ec == bhttp::error::bad_field || ec == bhttp::error::bad_value || ec == bhttp::error::bad_line_ending ||
-         ec == bhttp::error::header_limit || ec == bhttp::error::bad_obs_fold;
-}
-
-bool path_matches(std::string_view path, const std::string& prefix) {
-  if (path.rfind(prefix, 0) == 0) return true;
-  // "/socket.io" without the trailing slash.
-  return !prefix.empty() && prefix.back() == '/' && path == std::string_view(prefix).substr(0, prefix.size() - 1);
-}
-
 }  // namespace
-
-std::map<std::string, std::string> parse_query(std::string_view query) {
-  std::map<std::string, std::string> out;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto part = query.substr(0, amp);
-    auto eq = part.find('=');
-    if (!part.empty()) {
-      if (eq == std::string_view::npos) out[url_decode(part, true)] = "";
-      else out[url_decode(part.substr(0, eq), true)] = url_decode(part.substr(eq + 1), true);
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return out;
-}
 
 // -- one HTTP connection ------------------------------------------------------------------
 

@@ -57,7 +57,4 @@ class http_server {
   std::shared_ptr<impl> impl_;
 };
 
-// Splits "a=1&b=x%20y" into decoded pairs.
-std::map<std::string, std::string> parse_query(std::string_view query);
-
 }  // namespace hub::http
