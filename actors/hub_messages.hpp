@@ -30,6 +30,7 @@ using history_atom = caf::atom_constant<caf::atom("history")>;  // after, limit,
 // -- user mailbox --------------------------------------------------------------------------
 using rate_take_atom = caf::atom_constant<caf::atom("rate_take")>;    // -> bool, int64 retry ms
 using rate_refill_atom = caf::atom_constant<caf::atom("rate_fill")>;
+using event_rate_atom = caf::atom_constant<caf::atom("ev_rate")>;     // uint8 kind -> bool, int64 retry ms
 using notify_atom = caf::atom_constant<caf::atom("notify")>;          // json_ptr -> json_ptr stored
 using chat_notify_atom = caf::atom_constant<caf::atom("chat_note")>;  // project, json_ptr message
 using inbox_list_atom = caf::atom_constant<caf::atom("inbox_ls")>;    // unread only, limit -> json_ptr

@@ -29,6 +29,8 @@ struct user_state {
   // the user goes quiet, so an idle user holds none.
   small_fifo<caf::actor_clock::time_point> accepted;  // no memory while idle
   bool release_armed = false;  // a rate_refill timer is pending
+  // One bucket per limited event; none until the user sends one of them.
+  std::unique_ptr<std::array<token_bucket, limited_event_count>> buckets;
 
   inbox box;
   std::size_t online = 0;               // counted connections of the user
@@ -190,6 +192,15 @@ caf::behavior running_user(user_actor* self) {
       if (!s.release_armed) arm_release(self, std::chrono::duration_cast<caf::actor_clock::duration_type>(s.cfg().rate.window));
       return {true, 0};
     },
+    [self](event_rate_atom, std::uint8_t kind) -> std::tuple<bool, std::int64_t> {
+      auto& s = self->state;
+      if (kind >= limited_event_count) return {false, 0};
+      if (!s.buckets) s.buckets = std::make_unique<std::array<token_bucket, limited_event_count>>();
+      auto wait = (*s.buckets)[kind].take(self->clock().now(), s.cfg().events[kind]);
+      if (wait == 0) return {true, 0};
+      metrics::add(metrics::global().rate_limited);
+      return {false, wait};
+    },
     [self](rate_refill_atom) {
       auto& s = self->state;
       s.release_armed = false;
@@ -241,6 +252,11 @@ caf::behavior running_user(user_actor* self) {
 }
 
 }  // namespace
+
+const char* to_string(limited_event e) {
+  static constexpr const char* names[] = {"typing", "reaction", "sync", "rooms", "mark_read"};
+  return names[static_cast<std::size_t>(e)];
+}
 
 caf::actor spawn_user_actor(caf::actor_system& sys, std::string user,
                             std::shared_ptr<const user_config> cfg) {

@@ -6,20 +6,40 @@
 
 #include "actors/hub_messages.hpp"
 #include "actors/sio_server.hpp"
+#include "util/token_bucket.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 
 namespace hub {
 
-struct rate_limit {
-  std::size_t count = 10;                    // accepted messages ...
-  std::chrono::milliseconds window{60000};   // ... per window
+// Client events limited per user besides chat messages, each with its own bucket.
+enum class limited_event : std::uint8_t {
+  typing,     // typing, stop-typing: each a room broadcast and a timer
+  reaction,   // react
+  sync,       // sync: up to 500 rows from the one storage actor
+  rooms,      // join-* and leave-*: each rewrites the session record
+  mark_read,  // mark-read, mark-notifications-read: each a storage write
+  count
 };
+inline constexpr std::size_t limited_event_count = static_cast<std::size_t>(limited_event::count);
+const char* to_string(limited_event e);
+
+using event_rates = std::array<rate_limit, limited_event_count>;
+// Defaults: generous for a person at a keyboard, far below what a script can send.
+inline constexpr event_rates default_event_rates{{
+  {60, std::chrono::seconds(10)},  // typing
+  {30, std::chrono::seconds(10)},  // reaction
+  {20, std::chrono::seconds(10)},  // sync
+  {60, std::chrono::seconds(10)},  // rooms
+  {30, std::chrono::seconds(10)},  // mark_read
+}};
 
 struct user_config {
-  rate_limit rate;
+  rate_limit rate;  // chat messages (a sliding window, as the seed's limiter)
+  event_rates events = default_event_rates;
   caf::actor storage;  // null: rate limiter only (no inbox)
   sio::broadcaster io{caf::actor{}, "/"};  // the namespace of the user's room
   std::size_t inbox_keep = 500;  // notifications kept per user (older ones are pruned)
@@ -29,6 +49,10 @@ struct user_config {
 // retry_after_ms) when the user already sent `count` messages in the last `window`.
 // Each accepted message frees its slot `window` later (checked at each take; one actor
 // timer per user and window drops the expired times, not one timer per message).
+//
+// `(event_rate_atom, std::uint8_t limited_event)` answers the same for the other
+// limited events: a token bucket each (util/token_bucket.hpp), held only once the user
+// sent such an event.
 //
 // Inbox (all writes are serialised: one append in flight per user, so each entry is
 // built from the state it follows):

@@ -26,7 +26,7 @@ std::string render(const metrics_sources& src, const storage::storage_stats* st)
   line(os, "hub_broadcasts_total", "counter", "Broadcasts issued", c.broadcasts.load());
   line(os, "hub_fanout_deliveries_total", "counter", "Broadcast copies delivered to clients", c.fanout_deliveries.load());
   line(os, "hub_chat_messages_total", "counter", "Chat messages stored", c.chat_messages.load());
-  line(os, "hub_rate_limited_total", "counter", "Messages refused by the rate limit", c.rate_limited.load());
+  line(os, "hub_rate_limited_total", "counter", "Client events refused by a per-user rate limit", c.rate_limited.load());
   line(os, "hub_notifications_total", "counter", "Notifications stored, coalesced updates included", c.notifications.load());
   line(os, "hub_protocol_errors_total", "counter", "Sessions closed for malformed input", c.protocol_errors.load());
   line(os, "hub_ws_writes_through_total", "counter",

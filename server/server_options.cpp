@@ -139,6 +139,44 @@ server_options parse_server_options(int argc, char** argv) {
        },
        "Chat messages per user: COUNT/WINDOW (default 10/60s)")
     ->type_name("RATE");
+  // The other client events, a token bucket each per user: COUNT at once, refilled over WINDOW.
+  struct event_flag {
+    const char* name;
+    limited_event kind;
+    const char* what;
+  };
+  static constexpr event_flag event_flags[] = {
+    {"--typing-rate", limited_event::typing, "typing and stop-typing"},
+    {"--reaction-rate", limited_event::reaction, "react"},
+    {"--sync-rate", limited_event::sync, "sync"},
+    {"--room-rate", limited_event::rooms, "join-chat-room, join-task-room and their leaves"},
+    {"--mark-read-rate", limited_event::mark_read, "mark-read and mark-notifications-read"},
+  };
+  for (const auto& f : event_flags) {
+    auto& slot = o.hub.events[static_cast<std::size_t>(f.kind)];
+    app.add_option_function<std::string>(
+         f.name,
+         [&slot, name = f.name](const std::string& text) {
+           auto r = parse_rate(text);
+           if (!r) throw CLI::ValidationError(name, "'" + text + "' is not COUNT/WINDOW (e.g. 30/10s)");
+           slot = *r;
+         },
+         std::string(f.what) + " per user: COUNT/WINDOW (default " + std::to_string(slot.count) + "/" +
+           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(slot.window).count()) + "s)")
+      ->type_name("RATE");
+  }
+  app.add_option_function<std::string>(
+       "--auth-failure-rate",
+       [&o](const std::string& text) {
+         auto r = parse_rate(text);
+         if (!r) throw CLI::ValidationError("--auth-failure-rate", "'" + text + "' is not COUNT/WINDOW (e.g. 30/10s)");
+         o.hub.auth_failures = *r;
+       },
+       "Failed authentications per source address before its handshakes are refused: COUNT/WINDOW (default 30/10s)")
+    ->type_name("RATE");
+  app.add_option("--max-rooms-per-socket", o.hub.max_rooms_per_socket,
+                 "Chat and task rooms one socket may be in (each is in its session record)")
+    ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -26,6 +26,8 @@ enum class refusal : std::uint8_t {
   too_many_connections_per_address,  // --max-connections-per-address (503 / close 1013)
   accept_failed,          // accept() failed (out of descriptors): retried with back-off
   slow_reader,            // a client's send queue passed --max-send-queue: dropped (close 1013)
+  too_many_rooms,         // a join past --max-rooms-per-socket
+  too_many_auth_failures, // a handshake from an address past --auth-failure-rate
   count
 };
 
@@ -34,7 +36,7 @@ constexpr std::string_view to_string(refusal r) {
       "json_too_deep", "json_too_wide", "preconnect_too_large", "handler_exception",
       "http_exception", "io_exception", "bad_token", "header_timeout", "bad_http_framing",
       "too_many_sessions_per_connection", "held_poll_flood", "too_many_connections",
-      "too_many_connections_per_address", "accept_failed", "slow_reader"};
+      "too_many_connections_per_address", "accept_failed", "slow_reader", "too_many_rooms", "too_many_auth_failures"};
   return names[static_cast<std::size_t>(r)];
 }
 
@@ -45,7 +47,7 @@ struct counters {
   std::atomic<std::uint64_t> broadcasts{0};           // broadcasts issued
   std::atomic<std::uint64_t> fanout_deliveries{0};    // broadcast copies handed to clients
   std::atomic<std::uint64_t> chat_messages{0};        // chat messages stored
-  std::atomic<std::uint64_t> rate_limited{0};         // messages refused by the rate limit
+  std::atomic<std::uint64_t> rate_limited{0};         // client events refused by a rate limit
   std::atomic<std::uint64_t> notifications{0};        // notifications stored (incl. coalesced updates)
   std::atomic<std::uint64_t> protocol_errors{0};      // sessions closed for bad input
   std::atomic<std::uint64_t> ws_writes_through{0};    // WebSocket frames written on the sender's thread

@@ -11,6 +11,7 @@
 #include "apps/hub/payloads.hpp"
 #include "net/protocol/json_limits.hpp"
 #include "net/protocol/ws_frame.hpp"
+#include "util/metrics.hpp"
 #include "util/sources.hpp"
 #include "util/url.hpp"
 
@@ -84,12 +85,32 @@ void hub_app::handle_task_event(const eio::request_info& req, std::string_view r
   r->reply(json_reply(200, event));
 }
 
-bool hub_app::api_key_ok(const eio::request_info& req) const {
+bool hub_app::api_key_ok(const eio::request_info& req) {
   auto auth = req.headers.find("authorization");
   std::string expected = "Bearer " + cfg_.api_key;
   // Constant time: the key is a secret.
-  return !cfg_.api_key.empty() && auth != req.headers.end() && auth->second.size() == expected.size() &&
-         CRYPTO_memcmp(auth->second.data(), expected.data(), expected.size()) == 0;
+  bool ok = !cfg_.api_key.empty() && auth != req.headers.end() && auth->second.size() == expected.size() &&
+            CRYPTO_memcmp(auth->second.data(), expected.data(), expected.size()) == 0;
+  if (!ok && auth != req.headers.end()) auth_failures_.failed(req.remote_address);
+  return ok;
+}
+
+std::optional<identity> hub_app::bearer_identity(const eio::request_info& req) {
+  auto auth = req.headers.find("authorization");
+  if (auth == req.headers.end()) return std::nullopt;
+  auto who = auth_.from_bearer(auth->second);
+  if (!who) auth_failures_.failed(req.remote_address);
+  return who;
+}
+
+bool hub_app::refuse_blocked_address(const eio::request_info& req, const eio::responder_ptr& r) {
+  auto wait = auth_failures_.blocked_ms(req.remote_address);
+  if (wait == 0) return false;
+  metrics::refused(metrics::refusal::too_many_auth_failures);
+  auto reply = json_reply(429, json{{"error", "too_many_auth_failures"}, {"retryAfterMs", wait}});
+  reply.headers.emplace_back("Retry-After", std::to_string((wait + 999) / 1000));
+  r->reply(std::move(reply));
+  return true;
 }
 
 // POST (API key): store and deliver a notification. GET (the user's JWT): list the inbox.
@@ -109,8 +130,7 @@ void hub_app::handle_notifications(const eio::request_info& req, const eio::resp
     return;
   }
   if (req.method != "GET") return r->reply(error_reply(405, "method not allowed"));
-  auto auth = req.headers.find("authorization");
-  auto who = auth != req.headers.end() ? auth_.from_bearer(auth->second) : std::nullopt;
+  auto who = bearer_identity(req);
   if (!who) return r->reply(error_reply(401, "unauthorized"));
   bool unread_only = false;
   if (auto it = req.query.find("unread"); it != req.query.end()) {
@@ -137,6 +157,7 @@ bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr
   static const std::string chat = "/api/chat";
   static const std::string tasks = "/api/tasks/";
   std::string path = path_of(req.target);
+  if ((path.rfind(tasks, 0) == 0 || path == "/api/notifications") && refuse_blocked_address(req, r)) return true;
   if (path.rfind(tasks, 0) == 0) {
     handle_task_event(req, std::string_view(path).substr(tasks.size()), r);
     return true;
@@ -148,9 +169,8 @@ bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr
   if (path.rfind(chat, 0) != 0) return false;
   std::string rest = path.substr(chat.size());
 
-  auto auth = req.headers.find("authorization");
-  std::optional<identity> who;
-  if (auth != req.headers.end()) who = auth_.from_bearer(auth->second);
+  if (refuse_blocked_address(req, r)) return true;
+  auto who = bearer_identity(req);
 
   if (rest.empty() || rest == "/") {
     if (req.method != "POST") {

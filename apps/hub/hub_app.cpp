@@ -4,6 +4,7 @@
 #include "actors/storage_actor.hpp"
 #include "apps/hub/payloads.hpp"
 #include "util/log.hpp"
+#include "util/metrics.hpp"
 
 #include <charconv>
 
@@ -24,15 +25,27 @@ struct socket_state {
 
 socket_state& state_of(sio::socket& s) { return *std::any_cast<socket_state>(&s.state()); }
 
-// Refuses a client request: an `error` event, and {ok:false, error} when it asked for an ack.
-void refuse(sio::socket& s, sio::event& ev, const std::string& code, const std::string& message,
-            json extra = json::object()) {
-  s.emit("error", json::array({json{{"message", message}}}));
-  if (ev.wants_ack()) {
+// Refuses a client request: an `error` event, and {ok:false, error} when it asked for an
+// ack. From any thread (the emitter and the ack are thread-safe).
+void refuse(const sio::direct_emitter& out, const sio::ack_sender& ack, const std::string& code,
+            const std::string& message, json extra = json::object()) {
+  out.emit("error", json::array({json{{"message", message}}}));
+  if (ack) {
     json reply = json{{"ok", false}, {"error", code}};
     for (auto& [k, v] : extra.items()) reply[k] = v;
-    ev.ack(json::array({std::move(reply)}));
+    ack(json::array({std::move(reply)}));
   }
+}
+
+void refuse(sio::socket& s, sio::event& ev, const std::string& code, const std::string& message,
+            json extra = json::object()) {
+  refuse(s.emitter(), ev.ack, code, message, std::move(extra));
+}
+
+// {ok:false, error} to a request whose domain actor failed (no error event: the client
+// did nothing wrong).
+void ack_failure(const sio::ack_sender& ack, const char* code) {
+  if (ack) ack(json::array({json{{"ok", false}, {"error", code}}}));
 }
 
 // The first argument of an event (its payload), or null. A reference, not a copy: the
@@ -61,6 +74,24 @@ std::optional<std::string> member_project(sio::socket& s, sio::event& ev, const 
     return std::nullopt;
   }
   return project;
+}
+
+// Runs `act(socket, ack)` once the user's bucket for `kind` gives a token, or refuses
+// with rate_limited and retryAfterMs. The event is checked before and `act` captures only
+// the small values taken from it: the event itself is gone when the answer comes. The
+// user's mailbox answers in order, so a socket's events keep their order.
+template <class Act>
+void limited(hub_app& app, sio::socket& s, sio::event& ev, limited_event kind, Act act) {
+  auto mailbox = app.user(state_of(s).who->user_id);
+  if (!mailbox) return refuse(s, ev, "unavailable", "Shutting down");
+  s.self()
+    ->request(mailbox, request_timeout, event_rate_atom::value, static_cast<std::uint8_t>(kind))
+    .then(
+      [ref = s.ref(), out = s.emitter(), ack = ev.ack, act = std::move(act)](bool ok, std::int64_t retry_ms) mutable {
+        if (!ok) return refuse(out, ack, "rate_limited", "Rate limit exceeded", json{{"retryAfterMs", retry_ms}});
+        if (auto* sock = ref.get()) act(*sock, ack);
+      },
+      [ack = ev.ack](caf::error&) { ack_failure(ack, "unavailable"); });
 }
 
 }  // namespace
@@ -140,11 +171,13 @@ struct hub_app::impl {
     if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
     auto request = parse_mark_notifications(first_arg(ev));
     if (!request) return refuse(s, ev, "invalid", "Invalid notification ids");
-    auto ack = ev.ack;
-    s.self()->request(app.user(st.who->user_id), request_timeout, inbox_read_atom::value,
-                      make_json(std::move(*request)), s.id())
-      .then([ack](std::uint64_t unread) { ack(json::array({json{{"ok", true}, {"unread", unread}}})); },
-            [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "storage"}}})); });
+    limited(app, s, ev, limited_event::mark_read,
+            [&app, request = make_json(std::move(*request))](sio::socket& s, const sio::ack_sender& ack) {
+              s.self()->request(app.user(state_of(s).who->user_id), request_timeout, inbox_read_atom::value,
+                                request, s.id())
+                .then([ack](std::uint64_t unread) { if (ack) ack(json::array({json{{"ok", true}, {"unread", unread}}})); },
+                      [ack](caf::error&) { ack_failure(ack, "storage"); });
+            });
   }
 
   // react {projectId, messageId, emoji}: toggles the user's reaction.
@@ -155,36 +188,51 @@ struct hub_app::impl {
     auto seq = message_seq(*project, payload.value("messageId", json()));
     if (!seq) return refuse(s, ev, "invalid", "Invalid message id");
     if (!valid_emoji(payload.value("emoji", json()))) return refuse(s, ev, "invalid", "Invalid emoji");
-    auto ack = ev.ack;
-    auto out = s.emitter();
-    s.self()->request(app.room(*project), request_timeout, react_atom::value, state_of(s).who->user_id, *seq,
-                      payload["emoji"].get<std::string>())
-      .then(
-        [ack, out](bool ok, const std::string& what) {
-          if (ok) return ack(json::array({json{{"ok", true}, {"action", what}}}));
-          out.emit("error", json::array({json{{"message", what == "not_found" ? "Message not found" : "Failed to react"}}}));
-          ack(json::array({json{{"ok", false}, {"error", what}}}));
-        },
-        [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
+    limited(app, s, ev, limited_event::reaction,
+            [&app, project = *project, seq = *seq, emoji = payload["emoji"].get<std::string>()](
+              sio::socket& s, const sio::ack_sender& ack) {
+              s.self()->request(app.room(project), request_timeout, react_atom::value, state_of(s).who->user_id, seq, emoji)
+                .then(
+                  [ack, out = s.emitter()](bool ok, const std::string& what) {
+                    if (ok) {
+                      if (ack) ack(json::array({json{{"ok", true}, {"action", what}}}));
+                      return;
+                    }
+                    refuse(out, ack, what, what == "not_found" ? "Message not found" : "Failed to react");
+                  },
+                  [ack](caf::error&) { ack_failure(ack, "unavailable"); });
+            });
+  }
+
+  // Rooms per socket are capped: each is kept in the session record, rewritten at every
+  // join, and each costs a broadcast filter.
+  static bool room_allowed(hub_app& app, sio::socket& s, const std::string& room, const sio::ack_sender& ack) {
+    if (s.rooms().count(room) || s.rooms().size() < app.cfg_.max_rooms_per_socket) return true;
+    metrics::refused(metrics::refusal::too_many_rooms);
+    refuse(s.emitter(), ack, "too_many_rooms", "Too many rooms",
+           json{{"maxRooms", app.cfg_.max_rooms_per_socket}});
+    return false;
   }
 
   static void on_join_chat_room(hub_app& app, sio::socket& s, sio::event& ev) {
     auto project = member_project(s, ev, first_arg(ev));
     if (!project) return;
-    auto& st = state_of(s);
-    auto room = app.room(*project);
-    if (!s.rooms().count(group_room(*project))) {
-      s.join(group_room(*project));
-      s.self()->send(room, present_atom::value, st.who->user_id, st.who->name);
-    }
-    if (!ev.wants_ack()) return;
-    auto ack = ev.ack;
-    s.self()->request(room, request_timeout, room_info_atom::value, st.who->user_id)
-      .then([ack](const room_info_ptr& info) {
-              ack(json::array({json{{"ok", true}, {"lastSeq", info->last_seq}, {"online", info->online},
-                                    {"lastReadSeq", info->last_read_seq}}}));
-            },
-            [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
+    limited(app, s, ev, limited_event::rooms, [&app, project = *project](sio::socket& s, const sio::ack_sender& ack) {
+      auto& st = state_of(s);
+      if (!room_allowed(app, s, group_room(project), ack)) return;
+      auto room = app.room(project);
+      if (!s.rooms().count(group_room(project))) {
+        s.join(group_room(project));
+        s.self()->send(room, present_atom::value, st.who->user_id, st.who->name);
+      }
+      if (!ack) return;
+      s.self()->request(room, request_timeout, room_info_atom::value, st.who->user_id)
+        .then([ack](const room_info_ptr& info) {
+                ack(json::array({json{{"ok", true}, {"lastSeq", info->last_seq}, {"online", info->online},
+                                      {"lastReadSeq", info->last_read_seq}}}));
+              },
+              [ack](caf::error&) { ack_failure(ack, "unavailable"); });
+    });
   }
 
   // sync {projectId, afterSeq?, limit?, thread?}: the room's log after afterSeq (for
@@ -211,10 +259,12 @@ struct hub_app::impl {
     }
     if (!valid || limit == 0 || limit > max_page) return refuse(s, ev, "invalid", "Invalid sync request");
     if (!ev.wants_ack()) return;
-    auto ack = ev.ack;
-    s.self()->request(app.room(*project), request_timeout, history_atom::value, after, limit, thread)
-      .then([ack](const json_ptr& reply) { ack(json::array({*reply})); },
-            [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "storage"}}})); });
+    limited(app, s, ev, limited_event::sync,
+            [&app, project = *project, after, limit, thread](sio::socket& s, const sio::ack_sender& ack) {
+              s.self()->request(app.room(project), request_timeout, history_atom::value, after, limit, thread)
+                .then([ack](const json_ptr& reply) { ack(json::array({*reply})); },
+                      [ack](caf::error&) { ack_failure(ack, "storage"); });
+            });
   }
 
   // get-presence {projectId} -> {ok, online:[{userId, userName}]}
@@ -234,47 +284,53 @@ struct hub_app::impl {
     if (!project) return;
     if (!payload.contains("seq") || !payload["seq"].is_number_unsigned())
       return refuse(s, ev, "invalid", "Invalid read marker");
-    auto& st = state_of(s);
-    auto seq = payload["seq"].get<std::uint64_t>();
-    auto ack = ev.ack;
-    auto out = s.emitter();
-    s.self()->request(app.room(*project), request_timeout, mark_read_atom::value, st.who->user_id, seq)
-      .then(
-        [ack, out](bool ok, std::uint64_t last_read) {
-          if (!ok) {
-            out.emit("error", json::array({json{{"message", "Invalid read marker"}}}));
-            return ack(json::array({json{{"ok", false}, {"error", "invalid"}}}));
-          }
-          ack(json::array({json{{"ok", true}, {"lastReadSeq", last_read}}}));
-        },
-        [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "storage"}}})); });
+    limited(app, s, ev, limited_event::mark_read,
+            [&app, project = *project, seq = payload["seq"].get<std::uint64_t>()](sio::socket& s,
+                                                                                   const sio::ack_sender& ack) {
+              s.self()->request(app.room(project), request_timeout, mark_read_atom::value, state_of(s).who->user_id, seq)
+                .then(
+                  [ack, out = s.emitter()](bool ok, std::uint64_t last_read) {
+                    if (!ok) return refuse(out, ack, "invalid", "Invalid read marker");
+                    if (ack) ack(json::array({json{{"ok", true}, {"lastReadSeq", last_read}}}));
+                  },
+                  [ack](caf::error&) { ack_failure(ack, "storage"); });
+            });
   }
 
   // join-task-room {projectId, taskId}: members of the project get the task's events in
   // that project (a task of another project is another room: nothing to check in storage).
-  static void on_join_task_room(hub_app&, sio::socket& s, sio::event& ev) {
+  static void on_join_task_room(hub_app& app, sio::socket& s, sio::event& ev) {
     const json& payload = first_arg(ev);
     auto project = member_project(s, ev, payload.is_object() ? payload : json());
     if (!project) return;
     auto task = id_from(payload, "taskId");
     if (!task) return refuse(s, ev, "invalid", "Invalid task room");
-    s.join(task_room(*project, *task));
-    if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}}}));
+    limited(app, s, ev, limited_event::rooms,
+            [&app, room = task_room(*project, *task)](sio::socket& s, const sio::ack_sender& ack) {
+              if (!room_allowed(app, s, room, ack)) return;
+              s.join(room);
+              if (ack) ack(json::array({json{{"ok", true}}}));
+            });
   }
 
   // leave-task-room {taskId} | {projectId, taskId} | taskId: leaves the task's room (in
   // every project it was joined for, when no project is named).
-  static void on_leave_task_room(hub_app&, sio::socket& s, sio::event& ev) {
+  static void on_leave_task_room(hub_app& app, sio::socket& s, sio::event& ev) {
+    auto& st = state_of(s);
+    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
     const json& payload = first_arg(ev);
     auto task = id_from(payload, "taskId");
     if (!task) return refuse(s, ev, "invalid", "Invalid task room");
     auto project = payload.is_object() ? id_from(payload, "projectId") : std::nullopt;
-    std::vector<std::string> leaving;
-    for (const auto& r : s.rooms())
-      if (auto t = parse_task_room(r); t && t->task == *task && (!project || t->project == *project))
-        leaving.push_back(r);
-    for (const auto& r : leaving) s.leave(r);
-    if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}}}));
+    limited(app, s, ev, limited_event::rooms,
+            [task = *task, project](sio::socket& s, const sio::ack_sender& ack) {
+              std::vector<std::string> leaving;
+              for (const auto& r : s.rooms())
+                if (auto t = parse_task_room(r); t && t->task == task && (!project || t->project == *project))
+                  leaving.push_back(r);
+              for (const auto& r : leaving) s.leave(r);
+              if (ack) ack(json::array({json{{"ok", true}}}));
+            });
   }
 
   static void on_leave_chat_room(hub_app& app, sio::socket& s, sio::event& ev) {
@@ -282,24 +338,34 @@ struct hub_app::impl {
     const json& args = ev.args();
     auto project = args.empty() ? std::nullopt : id_from(args[0], "projectId");
     if (!project) return refuse(s, ev, "invalid", "Invalid project id");
-    if (st.who && s.rooms().count(group_room(*project))) {
-      s.leave(group_room(*project));
-      s.self()->send(app.room(*project), absent_atom::value, st.who->user_id);
+    if (!st.who || !s.rooms().count(group_room(*project))) {  // nothing to leave
+      if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}}}));
+      return;
     }
-    if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}}}));
+    limited(app, s, ev, limited_event::rooms, [&app, project = *project](sio::socket& s, const sio::ack_sender& ack) {
+      if (s.rooms().count(group_room(project))) {
+        s.leave(group_room(project));
+        s.self()->send(app.room(project), absent_atom::value, state_of(s).who->user_id);
+      }
+      if (ack) ack(json::array({json{{"ok", true}}}));
+    });
   }
 
+  // typing / stop-typing {projectId}: only in a room the socket joined (and so may access).
   static void on_typing(hub_app& app, sio::socket& s, sio::event& ev, bool typing) {
     auto& st = state_of(s);
     if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
     const json& args = ev.args();
     auto project = args.empty() ? std::nullopt : id_from(args[0], "projectId");
     if (!project) return refuse(s, ev, "invalid", "Invalid project id");
-    // Typing only counts in a room the socket joined (and so may access).
     if (!s.rooms().count(group_room(*project))) return refuse(s, ev, "forbidden", "Join the room first");
-    if (typing) s.self()->send(app.room(*project), typing_atom::value, st.who->user_id, st.who->name);
-    else s.self()->send(app.room(*project), stop_typing_atom::value, st.who->user_id);
-    if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}}}));
+    limited(app, s, ev, limited_event::typing,
+            [&app, project = *project, typing](sio::socket& s, const sio::ack_sender& ack) {
+              auto& who = *state_of(s).who;
+              if (typing) s.self()->send(app.room(project), typing_atom::value, who.user_id, who.name);
+              else s.self()->send(app.room(project), stop_typing_atom::value, who.user_id);
+              if (ack) ack(json::array({json{{"ok", true}}}));
+            });
   }
 
   static json save_identity(sio::socket& s) {
@@ -388,13 +454,14 @@ void hub_app::post_message(caf::event_based_actor* self, const identity& who, co
 hub_app::hub_app(sio::server& srv, hub_config cfg, caf::actor storage)
   : srv_(srv), cfg_(std::move(cfg)), storage_(std::move(storage)),
     auth_(cfg_.jwt_secret, cfg_.dev_auth, cfg_.token),
+    auth_failures_(cfg_.auth_failures),
     rooms_([this](const std::string& project) {
       chat_room_config c{cfg_.typing_timeout, cfg_.presence_grace, cfg_.retention_count, cfg_.retention_age,
                          [this](const std::string& user) { return users_.get(user); }};
       return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
     }),
     // One configuration for every mailbox, not a copy per user.
-    user_cfg_(std::make_shared<const user_config>(user_config{cfg_.rate, storage_, srv_.in("/")})),
+    user_cfg_(std::make_shared<const user_config>(user_config{cfg_.rate, cfg_.events, storage_, srv_.in("/")})),
     users_([this](const std::string& user) { return spawn_user_actor(srv_.system(), user, user_cfg_); }) {}
 
 hub_app::~hub_app() { shutdown(); }
@@ -409,8 +476,16 @@ void hub_app::shutdown() {
 void hub_app::install() {
   auto& nsp = srv_.of("/");
   nsp.use([this](sio::socket& s) -> std::optional<sio::connect_refusal> {
+    const auto& address = s.handshake_info().remote_address;
+    if (auto wait = auth_failures_.blocked_ms(address)) {
+      metrics::refused(metrics::refusal::too_many_auth_failures);
+      return sio::connect_refusal{"Too many failed authentications", json{{"retryAfterMs", wait}}};
+    }
     auto result = auth_.authenticate(s.auth());
-    if (!result) return sio::connect_refusal{"Authentication failed", std::nullopt};
+    if (!result) {
+      auth_failures_.failed(address);
+      return sio::connect_refusal{"Authentication failed", std::nullopt};
+    }
     socket_state st;
     if (auto* who = std::get_if<identity>(&*result)) st.who = *who;
     s.state() = std::move(st);

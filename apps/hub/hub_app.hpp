@@ -8,6 +8,7 @@
 #include "actors/sio_server.hpp"
 #include "actors/storage_actor.hpp"
 #include "actors/user_actor.hpp"
+#include "apps/hub/address_limiter.hpp"
 #include "apps/hub/auth.hpp"
 #include "net/transport/engine_types.hpp"
 
@@ -27,7 +28,10 @@ struct hub_config {
   std::chrono::milliseconds presence_grace{5000};
   std::uint64_t retention_count = 100000;                       // messages kept per room
   std::chrono::milliseconds retention_age{30LL * 24 * 3600 * 1000};  // and for how long
-  rate_limit rate;
+  rate_limit rate;                            // chat messages per user (--rate-limit)
+  event_rates events = default_event_rates;   // other client events per user (--typing-rate, ...)
+  std::size_t max_rooms_per_socket = 100;     // chat and task rooms a socket may be in
+  rate_limit auth_failures{30, std::chrono::seconds(10)};  // failed handshakes per address
 };
 
 // HS256 keys shorter than the hash (RFC 7518 §3.2 asks for at least 256 bits) are
@@ -60,7 +64,11 @@ class hub_app {
 
   void handle_task_event(const eio::request_info& req, std::string_view rest, const eio::responder_ptr& r);
   void handle_notifications(const eio::request_info& req, const eio::responder_ptr& r);
-  bool api_key_ok(const eio::request_info& req) const;
+  // Credentials on HTTP: a wrong one counts against the client's address (auth_failures_).
+  bool api_key_ok(const eio::request_info& req);
+  std::optional<identity> bearer_identity(const eio::request_info& req);
+  // Replies 429 when the address failed too often; true when it did.
+  bool refuse_blocked_address(const eio::request_info& req, const eio::responder_ptr& r);
 
   // Drops the handles of rooms and users so that their actors can terminate.
   void shutdown();
@@ -81,6 +89,7 @@ class hub_app {
   hub_config cfg_;
   caf::actor storage_;
   authenticator auth_;
+  address_limiter auth_failures_;
   actor_registry rooms_;
   std::shared_ptr<const user_config> user_cfg_;  // shared by every user mailbox (users_)
   actor_registry users_;

@@ -187,3 +187,29 @@ TEST_CASE_METHOD(user_fixture, "actors: user rate limiter arms one release timer
   CHECK(sched.clock().schedule().empty());
   CHECK(take_n(u, 100) == 100);
 }
+
+TEST_CASE_METHOD(user_fixture, "actors: user event limits: a bucket per event kind, independent of chat messages",
+                 "[actors][user][rate]") {
+  auto u = spawn_user("alice", hub::rate_limit{1, 60000ms});
+  const auto& rates = hub::default_event_rates;
+  auto typing = rates[static_cast<std::size_t>(hub::limited_event::typing)];
+  // The chat limit is spent; typing is not.
+  CHECK(std::get<0>(rate_take(u)));
+  CHECK_FALSE(std::get<0>(rate_take(u)));
+  for (std::size_t i = 0; i < typing.count; ++i) CHECK(std::get<0>(event_take(u, hub::limited_event::typing)));
+  auto [ok, retry] = event_take(u, hub::limited_event::typing);
+  CHECK_FALSE(ok);
+  auto per_token = typing.window.count() / static_cast<std::int64_t>(typing.count);
+  CHECK(retry >= per_token);
+  CHECK(retry <= per_token + 1);  // rounded up to whole milliseconds
+  // Other kinds have their own buckets.
+  CHECK(std::get<0>(event_take(u, hub::limited_event::reaction)));
+  CHECK(std::get<0>(event_take(u, hub::limited_event::sync)));
+  // The retry is honest: after it, one more typing event passes.
+  advance(std::chrono::milliseconds(retry));
+  CHECK(std::get<0>(event_take(u, hub::limited_event::typing)));
+  CHECK_FALSE(std::get<0>(event_take(u, hub::limited_event::typing)));
+  // Per user: bob's bucket is full.
+  auto bob = spawn_user("bob", hub::rate_limit{1, 60000ms});
+  CHECK(std::get<0>(event_take(bob, hub::limited_event::typing)));
+}

@@ -231,6 +231,20 @@ class hub_fixture : public sio_fixture {
 
   using take_result = std::tuple<bool, std::int64_t>;
 
+  // (event_rate_atom, kind), answered after running the system.
+  take_result event_take(const caf::actor& user, limited_event kind) {
+    auto out = std::make_shared<answer<take_result>>();
+    sys.spawn([user, out, kind](caf::event_based_actor* self) {
+      self->request(user, caf::infinite, event_rate_atom::value, static_cast<std::uint8_t>(kind))
+        .then([out](bool ok, std::int64_t retry) { out->value = take_result{ok, retry}; },
+              [out, self](caf::error& e) { out->error = self->system().render(e); });
+    });
+    run();
+    if (out->error) throw std::runtime_error("event_rate failed: " + *out->error);
+    if (!out->value) throw std::runtime_error("event_rate not answered");
+    return *out->value;
+  }
+
   // rate_take, answered after running the system (throws if it was not answered).
   take_result rate_take(const caf::actor& user) {
     auto out = std::make_shared<answer<take_result>>();
