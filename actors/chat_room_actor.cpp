@@ -440,6 +440,7 @@ bool reply_root(const chat_room_state& s, const json& reply_to, std::uint64_t& r
 }
 
 void post(room_actor* self, const chat_post_ptr& post) {
+  const auto accepted = std::chrono::steady_clock::now();
   auto& s = self->state;
   std::uint64_t root = 0;
   if (!reply_root(s, post->reply_to, root)) {
@@ -460,7 +461,7 @@ void post(room_actor* self, const chat_post_ptr& post) {
   // seq order.
   self->request(s.storage, storage::request_timeout, storage::append_atom::value, room_log(s.project), value, index)
     .then(
-      [self, post, value](std::uint64_t seq) {
+      [self, post, value, accepted](std::uint64_t seq) {
         auto& s = self->state;
         s.last_seq = std::max(s.last_seq, seq);
         metrics::add(metrics::global().chat_messages);
@@ -470,7 +471,7 @@ void post(room_actor* self, const chat_post_ptr& post) {
         json message = message_from_log(seq, value);
         stop_typing(self, post->user_id);
         auto b = s.group;
-        b.from_stream(room_log(s.project), seq).emit("new-message", json::array({message}));
+        b.from_stream(room_log(s.project), seq).accepted_at(accepted).emit("new-message", json::array({message}));
         notify_absent(self, post->user_id, message);
         if (post->done) post->done(post_result{true, {}, std::move(message)});
       },

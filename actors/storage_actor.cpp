@@ -15,18 +15,21 @@ namespace hub {
 namespace {
 
 using storage::store;
+using clock_type = std::chrono::steady_clock;
 
 struct storage_state {
   // -- state ---------------------------------------------------------------------------------
   std::shared_ptr<store> db;
   std::shared_ptr<storage::storage_stats> stats = std::make_shared<storage::storage_stats>();
-  // Appends waiting for the next flush, and their requesters (same order).
+  // Appends waiting for the next flush, their requesters and when they arrived (same order).
   std::vector<store::append_item> pending;
   std::vector<caf::response_promise> promises;
+  std::vector<clock_type::time_point> queued;
   // Key/value writes waiting for the same flush (session records, read markers, ...),
   // their requesters, and how many are pending per key.
   std::vector<store::kv_write> pending_kv;
   std::vector<caf::response_promise> kv_promises;
+  std::vector<clock_type::time_point> kv_queued;
   std::unordered_map<std::string, std::size_t> pending_keys;
   // Reads of a key with a write pending: answered once that write is durable, so that
   // a reader never sees a value that might still fail to commit, nor misses its own write.
@@ -96,8 +99,10 @@ void flush_once(storage_actor_ptr self) {
     return;
   auto batch = take_front(st.pending, n);
   auto promises = take_front(st.promises, n);
+  auto queued = take_front(st.queued, n);
   auto writes = take_front(st.pending_kv, k);
   auto kv_promises = take_front(st.kv_promises, k);
+  auto kv_queued = take_front(st.kv_queued, k);
   for (const auto& w : writes)
     if (auto it = st.pending_keys.find(w.key); it != st.pending_keys.end() && --it->second == 0)
       st.pending_keys.erase(it);
@@ -115,15 +120,14 @@ void flush_once(storage_actor_ptr self) {
     answer_waiting_reads(self);
     return;
   }
-  const auto dt = std::chrono::steady_clock::now() - t0;
+  const auto t1 = std::chrono::steady_clock::now();
   auto& stats = *st.stats;
   stats.batches.fetch_add(1, std::memory_order_relaxed);
   stats.items.fetch_add(n, std::memory_order_relaxed);
   stats.kv_writes.fetch_add(k, std::memory_order_relaxed);
-  stats.commit_ns.fetch_add(
-      static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count()),
-      std::memory_order_relaxed);
+  stats.commit_latency.record(t1 - t0);
+  for (auto q : queued) stats.write_latency.record(t1 - q);
+  for (auto q : kv_queued) stats.write_latency.record(t1 - q);
   if (n > stats.max_batch.load(std::memory_order_relaxed))
     stats.max_batch.store(n, std::memory_order_relaxed);
   for (std::size_t i = 0; i < n; ++i)
@@ -140,6 +144,7 @@ caf::result<bool> queue_kv(storage_actor_ptr self, std::string key, std::optiona
   ++st.pending_keys[key];
   st.pending_kv.push_back(store::kv_write{std::move(key), std::move(value)});
   st.kv_promises.push_back(rp);
+  st.kv_queued.push_back(clock_type::now());
   schedule_flush(self);
   return rp;
 }
@@ -160,6 +165,7 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
         auto rp = self->make_response_promise();
         st.pending.push_back(store::append_item{std::move(log), std::move(value)});
         st.promises.push_back(rp);
+        st.queued.push_back(clock_type::now());
         schedule_flush(self);
         return rp;
       },
@@ -169,6 +175,7 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
         auto rp = self->make_response_promise();
         st.pending.push_back(store::append_item{std::move(log), std::move(value), std::move(index_log)});
         st.promises.push_back(rp);
+        st.queued.push_back(clock_type::now());
         schedule_flush(self);
         return rp;
       },

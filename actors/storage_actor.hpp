@@ -37,6 +37,7 @@
 #pragma once
 
 #include "storage/store.hpp"
+#include "util/latency_histogram.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
@@ -91,7 +92,11 @@ struct storage_stats {
   std::atomic<std::uint64_t> kv_writes{0};       // committed key/value puts and erases
   std::atomic<std::uint64_t> failed_batches{0};  // batches whose write failed
   std::atomic<std::uint64_t> max_batch{0};       // largest committed batch
-  std::atomic<std::uint64_t> commit_ns{0};       // total time spent in store::append
+  // One group commit: the synced WriteBatch (write + fsync).
+  metrics::latency_histogram commit_latency;
+  // One append, put or erase: from reaching the actor to durable (the group-commit wait
+  // included), what its requester waits for.
+  metrics::latency_histogram write_latency;
 };
 using storage_stats_ptr = std::shared_ptr<const storage_stats>;
 

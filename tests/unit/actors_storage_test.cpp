@@ -259,8 +259,10 @@ TEST_CASE("actors: storage reads, last_seq and kv over a detached actor on real 
     if (stats->batches.load() > 0)
       WARN("real threads: 50 appends in " << stats->batches.load() << " batches (max "
                                           << stats->max_batch.load() << "), "
-                                          << stats->commit_ns.load() / stats->batches.load() / 1000
+                                          << stats->commit_latency.sum_us() / stats->batches.load()
                                           << " us per synced batch");
+    CHECK(stats->commit_latency.count() == stats->batches.load());
+    CHECK(stats->write_latency.count() == 50);
 
     self->request(storage, timeout, st::read_atom::value, std::string{"room/p1"},
                   std::uint64_t{45}, std::uint64_t{3})
