@@ -1,5 +1,7 @@
 #include "storage/store.hpp"
 
+#include "storage/info_log.hpp"
+
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
@@ -7,6 +9,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <limits>
 #include <stdexcept>
 
@@ -119,6 +122,11 @@ void check_iter(const rocksdb::Iterator& it, const char* what, const std::string
 store::store(const std::string& dir, store_options opts) : dir_(dir), opts_(opts) {
   rocksdb::Options o;
   o.create_if_missing = true;
+  // Our LOG writer: RocksDB's own aborts on a full disk (storage/info_log.hpp). The
+  // directory must exist for it; RocksDB would create it.
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  o.info_log = std::make_shared<info_log>(dir);
   o.IncreaseParallelism(2);
   o.OptimizeLevelStyleCompaction();
   rocksdb::DB* raw = nullptr;
