@@ -324,3 +324,53 @@ TEST_CASE("actors: storage reads, last_seq and kv over a detached actor on real 
   CHECK(db.use_count() == 1);
   CHECK(db->last_seq("room/p1") == 51);
 }
+
+TEST_CASE_METHOD(sim_fixture,
+                 "actors: storage health: a failed write marks it unhealthy; recovery retries until writes work",
+                 "[actors][storage][health]") {
+  auto storage = hub::spawn_storage_actor(sys, db, false);
+  auto s = stats(storage);
+  REQUIRE(s);
+  CHECK(s->healthy.load());
+  CHECK(s->error().empty());
+
+  db->inject_write_faults(true);
+  sys.spawn(requester, storage, "h", "a", 2, out);
+  sched.run();
+  REQUIRE(out->errors.size() == 2);
+  CHECK_FALSE(s->healthy.load());
+  CHECK_THAT(s->error(), Catch::Contains("injected"));
+  CHECK(s->write_errors.load() == 1);  // one batch
+
+  // Recovery attempts (virtual time: the back-off timers) fail while the fault stays;
+  // they are not counted as write errors.
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(sched.trigger_timeout());
+    sched.run();
+  }
+  CHECK_FALSE(s->healthy.load());
+  CHECK_THAT(s->error(), Catch::Contains("recovery") && Catch::Contains("injected"));
+  CHECK(s->write_errors.load() == 1);
+  CHECK(s->recoveries.load() == 0);
+
+  // The fault clears: the next attempt's probe write succeeds.
+  db->inject_write_faults(false);
+  REQUIRE(sched.trigger_timeout());
+  sched.run();
+  CHECK(s->healthy.load());
+  CHECK(s->error().empty());
+  CHECK(s->recoveries.load() == 1);
+  CHECK_FALSE(sched.trigger_timeout());  // nothing more armed once healthy
+
+  // A write that succeeds ends an episode too, without waiting for the timer.
+  db->inject_write_faults(true);
+  sys.spawn(requester, storage, "h", "b", 1, out);
+  sched.run();
+  CHECK_FALSE(s->healthy.load());
+  db->inject_write_faults(false);
+  sys.spawn(requester, storage, "h", "c", 1, out);
+  sched.run();
+  CHECK(s->healthy.load());
+  CHECK(s->recoveries.load() == 2);
+  CHECK(by_seq(*out, "h") == std::vector<std::string>{"c-0"});
+}
