@@ -14,8 +14,6 @@
 namespace hub {
 namespace {
 
-// A durable append normally takes well under a millisecond; this bounds a stuck disk.
-
 struct typing_entry {
   std::string name;
   std::uint64_t generation = 0;
@@ -46,10 +44,15 @@ struct chat_room_state {
   std::map<std::string, typing_entry> typing;     // by user id
   std::map<std::string, presence_entry> present;  // by user id, sorted for stable output
   std::map<std::string, leaving_entry> leaving;   // by user id
-  std::map<std::string, std::uint64_t> read_markers;  // loaded from storage on first use
+  std::map<std::string, std::uint64_t> read_markers;  // durable ones, loaded on first use
+  // Read-marker writes, one at a time per user: a marker is acknowledged and announced
+  // only once stored, and never moves backwards even when a write fails.
+  std::map<std::string, serial_ops> marker_writes;
   std::uint64_t presence_generation = 0;
-  // Everyone who joined the room at least once: absent members get chat notifications.
+  // Everyone stored as having joined the room at least once: absent members get chat
+  // notifications. Only what is durable: a user joins it once the write landed.
   std::set<std::string> members;
+  serial_ops member_writes;  // membership writes, one at a time
   // Reactions by message seq: emoji -> users. Loaded at spawn; small next to the log.
   std::map<std::uint64_t, std::map<std::string, std::set<std::string>>> reactions;
   int loads_pending = 0;  // initial loads still outstanding (messages wait meanwhile)
@@ -115,9 +118,11 @@ void sweep_by_age(room_actor* self) {
       [](caf::error&) {});
 }
 
-// Runs `then(marker)` with the user's read marker, loading it from storage first.
-template <class F>
-void with_read_marker(room_actor* self, const std::string& user, F then) {
+// Runs `then(marker)` with the user's durable read marker, loading it from storage
+// first, or `failed(error)` when it cannot be read (never a guessed 0: a write built on
+// it could move the marker backwards).
+template <class F, class G>
+void with_read_marker(room_actor* self, const std::string& user, F then, G failed) {
   auto it = self->state.read_markers.find(user);
   if (it != self->state.read_markers.end()) {
     then(it->second);
@@ -134,7 +139,7 @@ void with_read_marker(room_actor* self, const std::string& user, F then) {
         m = std::max(m, seq);
         then(m);
       },
-      [then](caf::error&) mutable { then(0); });
+      [failed](caf::error& e) mutable { failed(e); });
 }
 
 // {emoji: count} of message `seq` ({} when nobody reacted).
@@ -239,15 +244,70 @@ void notify_absent(room_actor* self, const std::string& sender, const json& mess
   }
 }
 
-void remember_member(room_actor* self, const std::string& user) {
-  auto& s = self->state;
-  if (!s.members.insert(user).second) return;
-  json all = json::array();
-  for (const auto& m : s.members) all.push_back(m);
-  self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, members_key(s.project), all.dump())
-    .then([](bool) {}, [self](caf::error& e) {
-      log::warn("room ", self->state.project, ": membership not stored: ", self->system().render(e));
-    });
+// Stores `user` as a member unless it is one already, then runs `then(error)` (an empty
+// error: the user is durably a member). One membership write at a time, each built
+// from what the previous one stored.
+template <class F>
+void ensure_member(room_actor* self, const std::string& user, F then) {
+  self->state.member_writes.push([self, user, then]() mutable {
+    auto& s = self->state;
+    if (s.members.count(user)) {
+      then(caf::error{});
+      return s.member_writes.done();
+    }
+    json all = json::array();
+    for (const auto& m : s.members) all.push_back(m);
+    all.push_back(user);  // a std::set's order is not needed: the load takes any order
+    self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, members_key(s.project), all.dump())
+      .then(
+        [self, user, then](bool) mutable {
+          self->state.members.insert(user);
+          then(caf::error{});
+          self->state.member_writes.done();
+        },
+        [self, then](caf::error& e) mutable {
+          log::warn("room ", self->state.project, ": membership not stored: ", self->system().render(e));
+          then(e);
+          self->state.member_writes.done();
+        });
+  });
+}
+
+// mark-read: moves `user`'s marker to `seq` (never backwards), stores it, and only then
+// answers (true, marker) and tells the user's other members' clients (message-read).
+// A storage error is the answer when the marker cannot be read or stored.
+void mark_read(room_actor* self, const std::string& user, std::uint64_t seq,
+               caf::response_promise promise) {
+  auto finish = [self, user] { self->state.marker_writes[user].done(); };
+  auto failed = [promise, finish](const caf::error& e) mutable {
+    promise.deliver(e);
+    finish();
+  };
+  with_read_marker(
+    self, user,
+    [self, user, seq, promise, finish, failed](std::uint64_t current) mutable {
+      auto& s = self->state;
+      if (seq <= current) {  // never backwards
+        promise.deliver(true, current);
+        return finish();
+      }
+      self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, read_marker_key(s.project, user),
+                    std::to_string(seq))
+        .then(
+          [self, user, seq, promise, finish](bool) mutable {
+            auto& s = self->state;
+            auto& marker = s.read_markers[user];
+            marker = std::max(marker, seq);
+            to_others(self, user, "message-read", json{{"projectId", s.project}, {"userId", user}, {"seq", seq}});
+            promise.deliver(true, seq);
+            finish();
+          },
+          [self, failed](caf::error& e) mutable {
+            log::warn("room ", self->state.project, ": read marker not stored: ", self->system().render(e));
+            failed(e);
+          });
+    },
+    failed);
 }
 
 void stop_typing(room_actor* self, const std::string& user) {
@@ -380,6 +440,7 @@ bool reply_root(const chat_room_state& s, const json& reply_to, std::uint64_t& r
 }
 
 void post(room_actor* self, const chat_post_ptr& post) {
+  const auto accepted = std::chrono::steady_clock::now();
   auto& s = self->state;
   std::uint64_t root = 0;
   if (!reply_root(s, post->reply_to, root)) {
@@ -400,7 +461,7 @@ void post(room_actor* self, const chat_post_ptr& post) {
   // seq order.
   self->request(s.storage, storage::request_timeout, storage::append_atom::value, room_log(s.project), value, index)
     .then(
-      [self, post, value](std::uint64_t seq) {
+      [self, post, value, accepted](std::uint64_t seq) {
         auto& s = self->state;
         s.last_seq = std::max(s.last_seq, seq);
         metrics::add(metrics::global().chat_messages);
@@ -410,7 +471,7 @@ void post(room_actor* self, const chat_post_ptr& post) {
         json message = message_from_log(seq, value);
         stop_typing(self, post->user_id);
         auto b = s.group;
-        b.from_stream(room_log(s.project), seq).emit("new-message", json::array({message}));
+        b.from_stream(room_log(s.project), seq).accepted_at(accepted).emit("new-message", json::array({message}));
         notify_absent(self, post->user_id, message);
         if (post->done) post->done(post_result{true, {}, std::move(message)});
       },
@@ -514,7 +575,7 @@ caf::behavior running_room(room_actor* self) {
     },
     [self](present_atom, const std::string& user, const std::string& name) {
       auto& s = self->state;
-      remember_member(self, user);
+      ensure_member(self, user, [](const caf::error&) {});  // a failure is logged; the next join retries
       auto& e = s.present[user];
       e.name = name;
       if (e.connections++ > 0) return;
@@ -548,29 +609,27 @@ caf::behavior running_room(room_actor* self) {
     [self](mark_read_atom, const std::string& user, std::uint64_t seq) -> caf::result<bool, std::uint64_t> {
       if (seq > self->state.last_seq) return {false, std::uint64_t{0}};  // no such message yet
       auto promise = self->make_response_promise<bool, std::uint64_t>();
-      with_read_marker(self, user, [self, user, seq, promise](std::uint64_t current) mutable {
-        auto& s = self->state;
-        if (seq <= current) {  // never backwards
-          promise.deliver(true, current);
-          return;
-        }
-        s.read_markers[user] = seq;
-        self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, read_marker_key(s.project, user),
-                      std::to_string(seq))
-          .then([](bool) {}, [self](caf::error& e) {
-            log::warn("room ", self->state.project, ": read marker not stored: ", self->system().render(e));
-          });
-        to_others(self, user, "message-read", json{{"projectId", s.project}, {"userId", user}, {"seq", seq}});
-        promise.deliver(true, seq);
+      self->state.marker_writes[user].push([self, user, seq, promise]() mutable {
+        mark_read(self, user, seq, promise);
       });
       return promise;
     },
+    // A join's answer: sent once the user is durably a member (a storage error otherwise).
     [self](room_info_atom, const std::string& user) -> caf::result<room_info_ptr> {
       auto promise = self->make_response_promise<room_info_ptr>();
-      with_read_marker(self, user, [self, promise](std::uint64_t marker) mutable {
-        auto info = std::make_shared<room_info>(*make_room_info(self));
-        info->last_read_seq = marker;
-        promise.deliver(room_info_ptr(std::move(info)));
+      ensure_member(self, user, [self, user, promise](const caf::error& err) mutable {
+        if (err) {
+          promise.deliver(err);
+          return;
+        }
+        with_read_marker(
+          self, user,
+          [self, promise](std::uint64_t marker) mutable {
+            auto info = std::make_shared<room_info>(*make_room_info(self));
+            info->last_read_seq = marker;
+            promise.deliver(room_info_ptr(std::move(info)));
+          },
+          [promise](const caf::error& e) mutable { promise.deliver(e); });
       });
       return promise;
     },

@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ struct broadcast {
   wire_packet_ptr packet;
   std::string stream;     // durable stream this event is entry `seq` of; empty if none
   std::uint64_t seq = 0;
+  // When the application accepted what this broadcast announces (e.g. a chat room got
+  // the message), for hub_delivery_seconds; unset (epoch) when not measured.
+  std::chrono::steady_clock::time_point accepted{};
 };
 using broadcast_ptr = std::shared_ptr<const broadcast>;
 

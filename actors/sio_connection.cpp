@@ -128,6 +128,9 @@ void connection::on_deliver(const broadcast_ptr& bp, const std::string& origin_k
   }
   metrics::add(metrics::global().fanout_deliveries);
   send_event(*it->second, b.packet, b.stream, b.seq);
+  // Handed to the transport (written through, or queued for its network thread).
+  if (b.accepted != std::chrono::steady_clock::time_point{})
+    metrics::global().delivery_latency.record(std::chrono::steady_clock::now() - b.accepted);
 }
 
 // -- used by socket ---------------------------------------------------------------------

@@ -121,6 +121,7 @@ void broadcaster::send(wire_packet_ptr packet) const {
   b->packet = std::move(packet);
   b->stream = stream_;
   b->seq = seq_;
+  b->accepted = accepted_;
   caf::anon_send(directory_, broadcast_atom::value, broadcast_ptr(std::move(b)));
 }
 

@@ -120,6 +120,12 @@ class broadcaster {
     return *this;
   }
 
+  // Measures delivery latency from `t` to each recipient's transport (hub_delivery_seconds).
+  broadcaster& accepted_at(std::chrono::steady_clock::time_point t) {
+    accepted_ = t;
+    return *this;
+  }
+
   void emit(std::string_view name, json args = json::array()) const;
   void emit_raw(std::string_view name, std::string_view raw_args,
                 std::vector<std::string> attachments = {}) const;
@@ -133,6 +139,7 @@ class broadcaster {
   std::vector<std::string> except_sids_;
   std::string stream_;
   std::uint64_t seq_ = 0;
+  std::chrono::steady_clock::time_point accepted_{};
 };
 
 // Emits to one socket from any thread (e.g. a callback run by another actor). Holds

@@ -1,5 +1,8 @@
 #include "actors/storage_actor.hpp"
 
+#include "storage/storage_health.hpp"
+#include "util/log.hpp"
+
 #include <caf/all.hpp>
 
 #include <algorithm>
@@ -15,23 +18,28 @@ namespace hub {
 namespace {
 
 using storage::store;
+using clock_type = std::chrono::steady_clock;
 
 struct storage_state {
   // -- state ---------------------------------------------------------------------------------
   std::shared_ptr<store> db;
   std::shared_ptr<storage::storage_stats> stats = std::make_shared<storage::storage_stats>();
-  // Appends waiting for the next flush, and their requesters (same order).
+  // Appends waiting for the next flush, their requesters and when they arrived (same order).
   std::vector<store::append_item> pending;
   std::vector<caf::response_promise> promises;
+  std::vector<clock_type::time_point> queued;
   // Key/value writes waiting for the same flush (session records, read markers, ...),
   // their requesters, and how many are pending per key.
   std::vector<store::kv_write> pending_kv;
   std::vector<caf::response_promise> kv_promises;
+  std::vector<clock_type::time_point> kv_queued;
   std::unordered_map<std::string, std::size_t> pending_keys;
   // Reads of a key with a write pending: answered once that write is durable, so that
   // a reader never sees a value that might still fail to commit, nor misses its own write.
   std::vector<std::pair<std::string, caf::response_promise>> waiting_reads;
   bool flush_scheduled = false;
+  storage::storage_health health;
+  bool recovery_armed = false;  // a recover_atom is on its way
 
   static inline const char* name = "hub.storage";
 };
@@ -40,6 +48,45 @@ using storage_actor_ptr = caf::stateful_actor<storage_state>*;
 
 caf::error storage_error(const std::exception& e) {
   return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
+}
+
+void arm_recovery(storage_actor_ptr self) {
+  auto& st = self->state;
+  if (st.recovery_armed) return;
+  st.recovery_armed = true;
+  self->delayed_send(self, st.health.next_retry(), storage::recover_atom::value);
+}
+
+// A write or a recovery attempt failed: unhealthy until something succeeds.
+void note_failure(storage_actor_ptr self, const std::string& what) {
+  auto& st = self->state;
+  const auto now = clock_type::now();
+  const bool began = st.health.on_failure(what, now);
+  st.stats->set_error(what);
+  st.stats->healthy.store(false, std::memory_order_relaxed);
+  if (auto n = st.health.warning_due(now)) {
+    if (began)
+      log::warn("storage: write failed, answering with errors and retrying recovery: ", what);
+    else
+      log::warn("storage: still failing after ",
+                std::chrono::duration_cast<std::chrono::seconds>(st.health.episode_length(now)).count(), " s (",
+                *n, " failures since the last warning): ", what);
+  }
+  arm_recovery(self);
+}
+
+// A write succeeded: if storage was failing, it is healthy again.
+void note_success(storage_actor_ptr self) {
+  auto& st = self->state;
+  if (st.health.healthy()) return;
+  const auto now = clock_type::now();
+  const auto failures = st.health.episode_failures();
+  const auto length = std::chrono::duration_cast<std::chrono::milliseconds>(st.health.episode_length(now));
+  st.health.on_success(now);
+  st.stats->set_error({});
+  st.stats->healthy.store(true, std::memory_order_relaxed);
+  st.stats->recoveries.fetch_add(1, std::memory_order_relaxed);
+  log::info("storage: writes work again after ", length.count(), " ms and ", failures, " failures");
 }
 
 void schedule_flush(storage_actor_ptr self) {
@@ -96,8 +143,10 @@ void flush_once(storage_actor_ptr self) {
     return;
   auto batch = take_front(st.pending, n);
   auto promises = take_front(st.promises, n);
+  auto queued = take_front(st.queued, n);
   auto writes = take_front(st.pending_kv, k);
   auto kv_promises = take_front(st.kv_promises, k);
+  auto kv_queued = take_front(st.kv_queued, k);
   for (const auto& w : writes)
     if (auto it = st.pending_keys.find(w.key); it != st.pending_keys.end() && --it->second == 0)
       st.pending_keys.erase(it);
@@ -107,6 +156,8 @@ void flush_once(storage_actor_ptr self) {
     seqs = st.db->commit(batch, writes);
   } catch (const std::exception& e) {
     st.stats->failed_batches.fetch_add(1, std::memory_order_relaxed);
+    st.stats->write_errors.fetch_add(1, std::memory_order_relaxed);
+    note_failure(self, e.what());
     auto err = storage_error(e);
     for (auto& rp : promises)
       rp.deliver(err);
@@ -115,15 +166,15 @@ void flush_once(storage_actor_ptr self) {
     answer_waiting_reads(self);
     return;
   }
-  const auto dt = std::chrono::steady_clock::now() - t0;
+  const auto t1 = std::chrono::steady_clock::now();
+  note_success(self);
   auto& stats = *st.stats;
   stats.batches.fetch_add(1, std::memory_order_relaxed);
   stats.items.fetch_add(n, std::memory_order_relaxed);
   stats.kv_writes.fetch_add(k, std::memory_order_relaxed);
-  stats.commit_ns.fetch_add(
-      static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count()),
-      std::memory_order_relaxed);
+  stats.commit_latency.record(t1 - t0);
+  for (auto q : queued) stats.write_latency.record(t1 - q);
+  for (auto q : kv_queued) stats.write_latency.record(t1 - q);
   if (n > stats.max_batch.load(std::memory_order_relaxed))
     stats.max_batch.store(n, std::memory_order_relaxed);
   for (std::size_t i = 0; i < n; ++i)
@@ -140,6 +191,7 @@ caf::result<bool> queue_kv(storage_actor_ptr self, std::string key, std::optiona
   ++st.pending_keys[key];
   st.pending_kv.push_back(store::kv_write{std::move(key), std::move(value)});
   st.kv_promises.push_back(rp);
+  st.kv_queued.push_back(clock_type::now());
   schedule_flush(self);
   return rp;
 }
@@ -160,6 +212,7 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
         auto rp = self->make_response_promise();
         st.pending.push_back(store::append_item{std::move(log), std::move(value)});
         st.promises.push_back(rp);
+        st.queued.push_back(clock_type::now());
         schedule_flush(self);
         return rp;
       },
@@ -169,6 +222,7 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
         auto rp = self->make_response_promise();
         st.pending.push_back(store::append_item{std::move(log), std::move(value), std::move(index_log)});
         st.promises.push_back(rp);
+        st.queued.push_back(clock_type::now());
         schedule_flush(self);
         return rp;
       },
@@ -177,6 +231,21 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
         st.flush_scheduled = false;
         flush_once(self);
         schedule_flush(self);  // the rest beyond max_batch_items, if any
+      },
+      [self](storage::recover_atom) {
+        auto& st = self->state;
+        st.recovery_armed = false;
+        if (st.health.healthy()) return;  // a write succeeded meanwhile
+        std::optional<std::string> failed;
+        try {
+          failed = st.db->recover();
+        } catch (const std::exception& e) {
+          failed = std::string{e.what()};
+        }
+        if (failed)
+          note_failure(self, "recovery: " + *failed);  // re-arms with a longer wait
+        else
+          note_success(self);
       },
       [self](storage::read_atom, const std::string& log, std::uint64_t after,
              std::uint64_t limit) -> caf::result<storage::read_result_ptr> {
@@ -254,8 +323,12 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
       [self](storage::prune_atom, const std::string& log,
              std::uint64_t keep_from) -> caf::result<std::uint64_t> {
         try {
-          return static_cast<std::uint64_t>(self->state.db->prune_before(log, keep_from));
+          auto removed = static_cast<std::uint64_t>(self->state.db->prune_before(log, keep_from));
+          if (removed > 0) note_success(self);  // 0: nothing was written
+          return removed;
         } catch (const std::exception& e) {
+          self->state.stats->write_errors.fetch_add(1, std::memory_order_relaxed);
+          note_failure(self, e.what());
           return storage_error(e);
         }
       },

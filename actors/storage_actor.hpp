@@ -26,6 +26,14 @@
 // For a failed batch, *every* append of that batch gets this error and none of them
 // was written (the batch is atomic); the seqs are reused by the next batch.
 //
+// Health: a failed write (batch or prune) marks the storage unhealthy in storage_stats
+// (healthy, error(), write_errors) and arms recovery: store::recover() (RocksDB's
+// Resume(), or a reopen after a fatal error, then a probe write) is retried with
+// exponential back-off, 100 ms up to 5 s, until it succeeds; so does any write that
+// succeeds meanwhile. Warnings are logged at the first failure and then at most once
+// per 10 s, with a count; the recovery once, at info. Requests are never refused
+// up front while unhealthy: each one tries RocksDB, which fails fast while stopped.
+//
 // Ordering: appends to one log get seqs in the order they reached the mailbox. Reads,
 // last_seq and kv operations see only durable data: an append still waiting for its
 // flush is invisible until its requester has been answered. kv puts and erases join the
@@ -37,6 +45,7 @@
 #pragma once
 
 #include "storage/store.hpp"
+#include "util/latency_histogram.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
@@ -47,6 +56,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -72,6 +82,7 @@ using read_seqs_atom = caf::atom_constant<caf::atom("st_rseqs")>;
 using last_seqs_atom = caf::atom_constant<caf::atom("st_lasts")>;
 using kv_scan_atom = caf::atom_constant<caf::atom("st_kvscan")>;
 using flush_atom = caf::atom_constant<caf::atom("st_flush")>;  // internal
+using recover_atom = caf::atom_constant<caf::atom("st_recov")>;  // internal: a recovery attempt
 
 struct read_result {
   std::vector<store::entry> entries;  // seq > after, in seq order
@@ -91,7 +102,28 @@ struct storage_stats {
   std::atomic<std::uint64_t> kv_writes{0};       // committed key/value puts and erases
   std::atomic<std::uint64_t> failed_batches{0};  // batches whose write failed
   std::atomic<std::uint64_t> max_batch{0};       // largest committed batch
-  std::atomic<std::uint64_t> commit_ns{0};       // total time spent in store::append
+  std::atomic<std::uint64_t> write_errors{0};    // failed writes: batches and prunes
+  std::atomic<std::uint64_t> recoveries{0};      // failure episodes that ended
+  std::atomic<bool> healthy{true};               // false from a failed write to a good one
+  // One group commit: the synced WriteBatch (write + fsync).
+  metrics::latency_histogram commit_latency;
+  // One append, put or erase: from reaching the actor to durable (the group-commit wait
+  // included), what its requester waits for.
+  metrics::latency_histogram write_latency;
+
+  // The latest write error while unhealthy ("" when healthy).
+  std::string error() const {
+    std::lock_guard<std::mutex> guard{mu_};
+    return error_;
+  }
+  void set_error(std::string e) {
+    std::lock_guard<std::mutex> guard{mu_};
+    error_ = std::move(e);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string error_;
 };
 using storage_stats_ptr = std::shared_ptr<const storage_stats>;
 

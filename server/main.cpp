@@ -4,6 +4,7 @@
 #include "apps/hub/dev_token.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "net/http/http_server.hpp"
+#include "server/health_endpoint.hpp"
 #include "server/metrics_endpoint.hpp"
 #include "server/server_options.hpp"
 #include "server/web_routes.hpp"
@@ -18,6 +19,8 @@
 #include <caf/all.hpp>
 
 #include <sys/resource.h>
+
+#include <csignal>
 
 #include <cstdio>
 #include <filesystem>
@@ -68,6 +71,16 @@ std::size_t within_descriptor_limit(std::size_t wanted) {
   return wanted;
 }
 
+// The storage actor's counters, read by /healthz without a round trip through its mailbox.
+hub::storage::storage_stats_ptr storage_stats_of(caf::actor_system& sys, const caf::actor& storage) {
+  hub::storage::storage_stats_ptr stats;
+  caf::scoped_actor self{sys};
+  self->request(storage, std::chrono::seconds(10), hub::storage::stats_atom::value)
+    .receive([&](hub::storage::storage_stats_ptr p) { stats = std::move(p); },
+             [&](caf::error& e) { hub::log::warn("storage stats unavailable: ", sys.render(e)); });
+  return stats;
+}
+
 // Time given to close frames and final polls to reach clients on shutdown.
 constexpr std::chrono::milliseconds shutdown_grace{500};
 
@@ -98,6 +111,10 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // A write past RLIMIT_FSIZE must fail with EFBIG (a storage error the server reports
+  // and recovers from), not kill the process with SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
+
   int status = 0;
   {
     boost::asio::io_context ioc{static_cast<int>(opt.io_threads)};
@@ -108,6 +125,7 @@ int main(int argc, char** argv) {
 
     std::shared_ptr<storage::store> db;
     caf::actor storage_actor;
+    storage::storage_stats_ptr storage_stats;
     if (opt.app == "hub") {
       try {
         std::filesystem::create_directories(opt.data_dir);
@@ -118,6 +136,7 @@ int main(int argc, char** argv) {
       }
       // Detached: an fsync must never block a CAF worker.
       storage_actor = spawn_storage_actor(sys, db, true);
+      storage_stats = storage_stats_of(sys, storage_actor);
       if (opt.recovery_window.count() > 0) {
         sio::recovery_config rc;
         rc.window = opt.recovery_window;
@@ -155,10 +174,8 @@ int main(int argc, char** argv) {
     http::route_table routes;
     routes.engines.emplace_back("/socket.io/", &socketio);
     if (opt.app == "echo") routes.engines.emplace_back("/engine.io/", &engineio);
-    routes.handlers.emplace_back([](const eio::request_info& req, const eio::responder_ptr& r) {
-      if (req.target != "/healthz") return false;
-      r->reply(eio::http_reply{200, "text/plain; charset=UTF-8", "ok", {}, false});
-      return true;
+    routes.handlers.emplace_back([storage_stats](const eio::request_info& req, const eio::responder_ptr& r) {
+      return serve_healthz(req, r, storage_stats.get());
     });
     metrics_sources msrc{&sys, {&socketio, &engineio}, storage_actor, nullptr};
     if (hub) msrc.chat_rooms = [&hub] { return hub->room_count(); };

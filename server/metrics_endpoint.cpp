@@ -44,9 +44,21 @@ std::string render(const metrics_sources& src, const storage::storage_stats* st)
     line(os, "hub_storage_batches_total", "counter", "RocksDB append batches committed", st->batches.load());
     line(os, "hub_storage_appends_total", "counter", "Log appends committed", st->items.load());
     line(os, "hub_storage_failed_batches_total", "counter", "Append batches that failed", st->failed_batches.load());
-    line(os, "hub_storage_commit_seconds_total", "counter", "Time spent in synced batch writes",
-         static_cast<double>(st->commit_ns.load()) / 1e9);
+    line(os, "hub_storage_errors_total", "counter", "Storage writes that failed (batches and prunes)",
+         st->write_errors.load());
+    line(os, "hub_storage_healthy", "gauge", "1 while storage takes writes, 0 from a failed write until it recovers",
+         st->healthy.load() ? 1 : 0);
+    line(os, "hub_storage_recoveries_total", "counter", "Storage failure episodes that ended (writes work again)",
+         st->recoveries.load());
+    os << metrics::prometheus_text("hub_storage_commit_seconds", "One group commit: synced RocksDB WriteBatch",
+                                   st->commit_latency)
+       << metrics::prometheus_text("hub_storage_write_seconds",
+                                   "One append or key/value write, from reaching the storage actor to durable",
+                                   st->write_latency);
   }
+  os << metrics::prometheus_text("hub_delivery_seconds",
+                                 "A chat message from its room accepting it to one recipient's transport",
+                                 c.delivery_latency);
   return os.str();
 }
 

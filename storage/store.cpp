@@ -1,5 +1,7 @@
 #include "storage/store.hpp"
 
+#include "storage/info_log.hpp"
+
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
@@ -7,6 +9,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <limits>
 #include <stdexcept>
 
@@ -116,17 +119,66 @@ void check_iter(const rocksdb::Iterator& it, const char* what, const std::string
 
 // -- lifetime ------------------------------------------------------------------------------
 
-store::store(const std::string& dir, store_options opts) : dir_(dir), opts_(opts) {
+store::store(const std::string& dir, store_options opts) : dir_(dir), opts_(opts) { open(); }
+
+void store::open() {
   rocksdb::Options o;
   o.create_if_missing = true;
+  // Our LOG writer: RocksDB's own aborts on a full disk (storage/info_log.hpp). The
+  // directory must exist for it; RocksDB would create it.
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  o.info_log = std::make_shared<info_log>(dir_);
   o.IncreaseParallelism(2);
   o.OptimizeLevelStyleCompaction();
   rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(o, dir, &raw);
+  auto s = rocksdb::DB::Open(o, dir_, &raw);
   if (!s.ok())
-    throw std::runtime_error("storage: cannot open RocksDB database in '" + dir +
+    throw std::runtime_error("storage: cannot open RocksDB database in '" + dir_ +
                              "': " + s.ToString());
   db_.reset(raw);
+}
+
+rocksdb::DB& store::db() const {
+  if (!db_)
+    throw std::runtime_error("storage: the database in '" + dir_ +
+                             "' is closed after a write error; reopening");
+  return *db_;
+}
+
+std::optional<std::string> store::recover() {
+  std::lock_guard<std::mutex> guard{mu_};
+  bool reopen = !db_;
+  if (db_) {
+    auto s = db_->Resume();  // OK at once when RocksDB holds no background error
+    if (s.IsBusy())
+      return "RocksDB is recovering by itself";
+    if (!s.ok() && s.severity() < rocksdb::Status::Severity::kFatalError)
+      return "resume failed: " + s.ToString();  // e.g. still no space: stay read-only
+    reopen = !s.ok();
+  }
+  if (reopen) {
+    if (db_) {
+      db_->Close().PermitUncheckedError();
+      db_.reset();
+    }
+    // Seqs come from the database again: a write that failed after reaching the WAL
+    // whole may be replayed, and its seqs must not be handed out twice.
+    last_cache_.clear();
+    try {
+      open();
+    } catch (const std::exception& e) {
+      return std::string{e.what()};
+    }
+  }
+  if (fail_writes_)
+    return std::string{"probe write: injected write fault"};
+  rocksdb::WriteOptions wo;
+  wo.sync = opts_.sync;
+  auto s = db_->Put(wo, kv_key("meta/storage-probe"), "ok");
+  if (!s.ok())
+    return "probe write: " + s.ToString();
+  return std::nullopt;
 }
 
 store::~store() {
@@ -147,7 +199,7 @@ std::uint64_t store::last_seq_locked(const std::string& esc) const {
   std::uint64_t last = 0;
   // The high-water mark survives pruning.
   std::string hw;
-  auto s = db_->Get(rocksdb::ReadOptions{}, high_key(esc), &hw);
+  auto s = db().Get(rocksdb::ReadOptions{}, high_key(esc), &hw);
   if (s.ok())
     last = get_be64(hw);
   else if (!s.IsNotFound())
@@ -157,7 +209,7 @@ std::uint64_t store::last_seq_locked(const std::string& esc) const {
   const rocksdb::Slice lower_slice{lower};
   rocksdb::ReadOptions ro;
   ro.iterate_lower_bound = &lower_slice;
-  std::unique_ptr<rocksdb::Iterator> it{db_->NewIterator(ro)};
+  std::unique_ptr<rocksdb::Iterator> it{db().NewIterator(ro)};
   it->SeekForPrev(log_key(esc, std::numeric_limits<std::uint64_t>::max()));
   if (it->Valid())
     last = std::max(last, seq_of(it->key(), lower.size()));
@@ -174,7 +226,7 @@ std::uint64_t store::peek_last_seq(const std::string& log) const {
       return i->second;
   }
   std::string hw;
-  auto s = db_->Get(rocksdb::ReadOptions{}, high_key(esc), &hw);
+  auto s = db().Get(rocksdb::ReadOptions{}, high_key(esc), &hw);
   if (s.IsNotFound())
     return 0;
   if (!s.ok())
@@ -233,7 +285,7 @@ std::vector<std::uint64_t> store::commit(const std::vector<append_item>& items,
     fail("append", dir_, rocksdb::Status::IOError("injected write fault"));
   rocksdb::WriteOptions wo;
   wo.sync = opts_.sync;
-  auto s = db_->Write(wo, &batch);
+  auto s = db().Write(wo, &batch);
   if (!s.ok())
     fail("append", dir_, s);
   for (auto& [esc, last] : next)
@@ -254,7 +306,7 @@ std::vector<store::entry> store::read(const std::string& log, std::uint64_t afte
   const rocksdb::Slice upper_slice{upper};
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it{db_->NewIterator(ro)};
+  std::unique_ptr<rocksdb::Iterator> it{db().NewIterator(ro)};
   for (it->Seek(log_key(esc, after + 1)); it->Valid(); it->Next()) {
     if (out.size() >= limit) {
       if (has_more)
@@ -273,7 +325,7 @@ std::vector<store::entry> store::read_seqs(const std::string& log,
   const auto esc = escape(log);
   for (auto seq : seqs) {
     std::string value;
-    auto s = db_->Get(rocksdb::ReadOptions{}, log_key(esc, seq), &value);
+    auto s = db().Get(rocksdb::ReadOptions{}, log_key(esc, seq), &value);
     if (s.IsNotFound())
       continue;
     if (!s.ok())
@@ -292,7 +344,7 @@ std::vector<store::entry> store::read_last(const std::string& log, std::size_t n
   const rocksdb::Slice lower_slice{lower};
   rocksdb::ReadOptions ro;
   ro.iterate_lower_bound = &lower_slice;
-  std::unique_ptr<rocksdb::Iterator> it{db_->NewIterator(ro)};
+  std::unique_ptr<rocksdb::Iterator> it{db().NewIterator(ro)};
   for (it->SeekForPrev(log_key(esc, std::numeric_limits<std::uint64_t>::max()));
        it->Valid() && out.size() < n; it->Prev())
     out.push_back(entry{seq_of(it->key(), lower.size()), it->value().ToString()});
@@ -313,7 +365,7 @@ std::uint64_t store::first_seq(const std::string& log) const {
   const rocksdb::Slice upper_slice{upper};
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it{db_->NewIterator(ro)};
+  std::unique_ptr<rocksdb::Iterator> it{db().NewIterator(ro)};
   it->Seek(prefix);
   std::uint64_t first = 0;
   if (it->Valid())
@@ -343,7 +395,7 @@ std::size_t store::prune_before(const std::string& log, std::uint64_t keep_from)
     fail("prune", dir_, s);
   rocksdb::WriteOptions wo;
   wo.sync = opts_.sync;
-  s = db_->Write(wo, &batch);
+  s = db().Write(wo, &batch);
   if (!s.ok())
     fail("prune", dir_, s);
   return static_cast<std::size_t>(end - first);
@@ -359,14 +411,14 @@ void store::put(const std::string& key, std::string_view value) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = opts_.sync;
-  auto s = db_->Put(wo, kv_key(key), rocksdb::Slice{value.data(), value.size()});
+  auto s = db().Put(wo, kv_key(key), rocksdb::Slice{value.data(), value.size()});
   if (!s.ok())
     fail("put", dir_, s);
 }
 
 std::optional<std::string> store::get(const std::string& key) const {
   std::string value;
-  auto s = db_->Get(rocksdb::ReadOptions{}, kv_key(key), &value);
+  auto s = db().Get(rocksdb::ReadOptions{}, kv_key(key), &value);
   if (s.IsNotFound())
     return std::nullopt;
   if (!s.ok())
@@ -382,7 +434,7 @@ void store::erase(const std::string& key) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = opts_.sync;
-  auto s = db_->Delete(wo, kv_key(key));
+  auto s = db().Delete(wo, kv_key(key));
   if (!s.ok())
     fail("erase", dir_, s);
 }
@@ -394,7 +446,7 @@ std::vector<std::pair<std::string, std::string>> store::scan(const std::string& 
   const rocksdb::Slice upper_slice{upper};
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it{db_->NewIterator(ro)};
+  std::unique_ptr<rocksdb::Iterator> it{db().NewIterator(ro)};
   for (it->Seek(start); it->Valid(); it->Next()) {
     auto k = it->key();
     k.remove_prefix(2);  // "k/"

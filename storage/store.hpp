@@ -103,6 +103,21 @@ class store {
   // Every key/value whose key starts with `prefix`, in key order.
   std::vector<std::pair<std::string, std::string>> scan(const std::string& prefix) const;
 
+  // -- recovery ------------------------------------------------------------------------------
+  // After a write error, makes the database take writes again if it can, and proves it
+  // with a synced probe write. RocksDB stops writes after a failed WAL or flush write
+  // (its background error); Resume() clears that once the cause is gone. A full disk
+  // is resumable when space returns, but RocksDB resumes that one itself, once its
+  // write-buffer reserve (128 MiB with our options) is free, and refuses a manual
+  // Resume() meanwhile (reported as "recovering by itself"). An error RocksDB calls fatal (a WAL write that
+  // failed with EFBIG, EDQUOT or a plain EIO) is not resumable: then the database is
+  // closed and reopened, which replays the WAL up to its last whole write (every
+  // acknowledged write was synced before the failed one). While a reopen fails, every
+  // operation throws. Returns nullopt when writes work again, else why not.
+  // Must not run concurrently with any other call on this store (the storage actor is
+  // its only caller).
+  std::optional<std::string> recover();
+
   // -- fault injection -----------------------------------------------------------------------
   // While on, every write (append, prune, put, erase) fails as an I/O error would:
   // nothing is written and std::runtime_error is thrown. For tests and the simulator.
@@ -110,6 +125,8 @@ class store {
 
  private:
   std::uint64_t last_seq_locked(const std::string& escaped) const;  // needs mu_
+  rocksdb::DB& db() const;   // throws while the database is closed (a failed reopen)
+  void open();               // opens dir_ into db_; throws on failure
 
   std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;

@@ -2,6 +2,8 @@
 // exact enough for monitoring.
 #pragma once
 
+#include "util/latency_histogram.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -52,6 +54,9 @@ struct counters {
   std::atomic<std::uint64_t> protocol_errors{0};      // sessions closed for bad input
   std::atomic<std::uint64_t> ws_writes_through{0};    // WebSocket frames written on the sender's thread
   std::atomic<std::uint64_t> ws_write_through_rest{0};  // ...of which the socket took only part
+  // A chat message accepted by its room -> durable -> broadcast -> handed to one
+  // recipient's transport; one sample per recipient.
+  latency_histogram delivery_latency;
 };
 
 inline counters& global() {

@@ -745,3 +745,87 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room reactions toggle, reach the wh
   CHECK(react("carol", 1, "👍") == result{true, "removed"});
   CHECK(counts() == json{{"🎉", 1}});
 }
+
+// -- durability edges: answered and announced only once stored -----------------------------
+
+TEST_CASE_METHOD(room_fixture,
+                 "actors: chat room mark-read answers and announces only once the marker is stored",
+                 "[actors][chat_room][durability]") {
+  using marker = std::tuple<bool, std::uint64_t>;
+  post(room, posts, "bob", "Bob", "one");
+  post(room, posts, "bob", "Bob", "two");
+  run();
+  heard();  // the new-messages
+  const auto key = hub::read_marker_key("p1", "alice");
+
+  CHECK(ask<bool, std::uint64_t>(room, hub::mark_read_atom::value, std::string{"alice"}, std::uint64_t{1}) ==
+        marker{true, 1});
+  check_others_heard("alice", {"message-read"});
+  CHECK(db->get(key) == std::optional<std::string>{"1"});
+
+  // Storage fails: the requester gets the error, nobody hears message-read, and the
+  // marker (stored and in memory) stays where it was.
+  db->inject_write_faults(true);
+  CHECK_THROWS_WITH((ask<bool, std::uint64_t>(room, hub::mark_read_atom::value, std::string{"alice"}, std::uint64_t{2})),
+                    Catch::Contains("injected"));
+  CHECK(all_quiet());
+  CHECK(db->get(key) == std::optional<std::string>{"1"});
+  db->inject_write_faults(false);
+  CHECK(std::get<0>(ask<hub::room_info_ptr>(room, hub::room_info_atom::value, std::string{"alice"}))->last_read_seq == 1);
+
+  // The retry lands; a marker never goes backwards (and a backwards request announces nothing).
+  CHECK(ask<bool, std::uint64_t>(room, hub::mark_read_atom::value, std::string{"alice"}, std::uint64_t{2}) ==
+        marker{true, 2});
+  check_others_heard("alice", {"message-read"});
+  CHECK(db->get(key) == std::optional<std::string>{"2"});
+  CHECK(ask<bool, std::uint64_t>(room, hub::mark_read_atom::value, std::string{"alice"}, std::uint64_t{1}) ==
+        marker{true, 2});
+  CHECK(all_quiet());
+}
+
+TEST_CASE_METHOD(room_fixture,
+                 "actors: chat room mark-reads of one user are stored one at a time, in order",
+                 "[actors][chat_room][durability]") {
+  for (int i = 0; i < 5; ++i) post(room, posts, "bob", "Bob", "m" + std::to_string(i));
+  run();
+  heard();
+  // Five marks in flight at once, the last one backwards: each answer is the marker
+  // after it, and the stored marker is the highest.
+  auto answers = std::make_shared<std::vector<std::uint64_t>>();
+  sys.spawn([room = room, answers](caf::event_based_actor* self) {
+    for (std::uint64_t seq : {1, 3, 2, 5, 4})
+      self->request(room, caf::infinite, hub::mark_read_atom::value, std::string{"alice"}, seq)
+        .then([answers](bool, std::uint64_t now) { answers->push_back(now); });
+  });
+  run();
+  CHECK(*answers == std::vector<std::uint64_t>{1, 3, 3, 5, 5});
+  CHECK(db->get(hub::read_marker_key("p1", "alice")) == std::optional<std::string>{"5"});
+  for (const auto& [conn, evs] : heard())
+    if (conn == "bob" || conn == "carol") CHECK(names(evs) == strings{"message-read", "message-read", "message-read"});
+}
+
+TEST_CASE_METHOD(room_fixture,
+                 "actors: chat room a join is answered once its membership is stored, else with the error",
+                 "[actors][chat_room][durability]") {
+  const auto key = hub::members_key("p1");
+  auto stored_members = [&] {
+    std::set<std::string> out;
+    if (auto v = db->get(key))
+      for (const auto& m : json::parse(*v)) out.insert(m.get<std::string>());
+    return out;
+  };
+  db->inject_write_faults(true);
+  present("erin", "Erin");
+  CHECK_THROWS_WITH(ask<hub::room_info_ptr>(room, hub::room_info_atom::value, std::string{"erin"}),
+                    Catch::Contains("injected"));
+  CHECK(stored_members().count("erin") == 0);
+
+  // The join's retry stores it (the presence did not, but the answer waits for it).
+  db->inject_write_faults(false);
+  auto info = std::get<0>(ask<hub::room_info_ptr>(room, hub::room_info_atom::value, std::string{"erin"}));
+  CHECK(info->last_seq == 0);
+  CHECK(stored_members().count("erin") == 1);
+  // Absent members get chat notifications only once they are stored members: erin now does.
+  present("frank", "Frank");
+  CHECK(stored_members() == std::set<std::string>{"erin", "frank"});
+}

@@ -259,8 +259,10 @@ TEST_CASE("actors: storage reads, last_seq and kv over a detached actor on real 
     if (stats->batches.load() > 0)
       WARN("real threads: 50 appends in " << stats->batches.load() << " batches (max "
                                           << stats->max_batch.load() << "), "
-                                          << stats->commit_ns.load() / stats->batches.load() / 1000
+                                          << stats->commit_latency.sum_us() / stats->batches.load()
                                           << " us per synced batch");
+    CHECK(stats->commit_latency.count() == stats->batches.load());
+    CHECK(stats->write_latency.count() == 50);
 
     self->request(storage, timeout, st::read_atom::value, std::string{"room/p1"},
                   std::uint64_t{45}, std::uint64_t{3})
@@ -321,4 +323,54 @@ TEST_CASE("actors: storage reads, last_seq and kv over a detached actor on real 
   }
   CHECK(db.use_count() == 1);
   CHECK(db->last_seq("room/p1") == 51);
+}
+
+TEST_CASE_METHOD(sim_fixture,
+                 "actors: storage health: a failed write marks it unhealthy; recovery retries until writes work",
+                 "[actors][storage][health]") {
+  auto storage = hub::spawn_storage_actor(sys, db, false);
+  auto s = stats(storage);
+  REQUIRE(s);
+  CHECK(s->healthy.load());
+  CHECK(s->error().empty());
+
+  db->inject_write_faults(true);
+  sys.spawn(requester, storage, "h", "a", 2, out);
+  sched.run();
+  REQUIRE(out->errors.size() == 2);
+  CHECK_FALSE(s->healthy.load());
+  CHECK_THAT(s->error(), Catch::Contains("injected"));
+  CHECK(s->write_errors.load() == 1);  // one batch
+
+  // Recovery attempts (virtual time: the back-off timers) fail while the fault stays;
+  // they are not counted as write errors.
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(sched.trigger_timeout());
+    sched.run();
+  }
+  CHECK_FALSE(s->healthy.load());
+  CHECK_THAT(s->error(), Catch::Contains("recovery") && Catch::Contains("injected"));
+  CHECK(s->write_errors.load() == 1);
+  CHECK(s->recoveries.load() == 0);
+
+  // The fault clears: the next attempt's probe write succeeds.
+  db->inject_write_faults(false);
+  REQUIRE(sched.trigger_timeout());
+  sched.run();
+  CHECK(s->healthy.load());
+  CHECK(s->error().empty());
+  CHECK(s->recoveries.load() == 1);
+  CHECK_FALSE(sched.trigger_timeout());  // nothing more armed once healthy
+
+  // A write that succeeds ends an episode too, without waiting for the timer.
+  db->inject_write_faults(true);
+  sys.spawn(requester, storage, "h", "b", 1, out);
+  sched.run();
+  CHECK_FALSE(s->healthy.load());
+  db->inject_write_faults(false);
+  sys.spawn(requester, storage, "h", "c", 1, out);
+  sched.run();
+  CHECK(s->healthy.load());
+  CHECK(s->recoveries.load() == 2);
+  CHECK(by_seq(*out, "h") == std::vector<std::string>{"c-0"});
 }

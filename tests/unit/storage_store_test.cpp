@@ -346,3 +346,17 @@ TEST_CASE("bench: storage synced batch cost", "[storage][.bench]") {
     WARN("synced batch of " << batch << ": " << us << " us");
   }
 }
+
+TEST_CASE("storage: recover() proves writes work with a probe; nothing to resume is no error", "[storage][health]") {
+  temp_dir dir;
+  store db{dir.str(), no_sync};
+  fill(db, "r", 2);
+  CHECK_FALSE(db.recover().has_value());  // healthy: Resume() has nothing to do, the probe lands
+  db.inject_write_faults(true);
+  auto why = db.recover();
+  REQUIRE(why.has_value());
+  CHECK_THAT(*why, Catch::Contains("probe") && Catch::Contains("injected"));
+  db.inject_write_faults(false);
+  CHECK_FALSE(db.recover().has_value());
+  CHECK(db.append({{"r", "x"}}) == seqs{3});  // seqs unaffected by the probe
+}
