@@ -22,6 +22,7 @@ using eio_closed_atom = caf::atom_constant<caf::atom("eio_close")>; // std::stri
 using connect_timeout_atom = caf::atom_constant<caf::atom("conn_tout")>;
 using ack_timeout_atom = caf::atom_constant<caf::atom("ack_tout")>;  // nsp, socket id, ack id
 using persist_atom = caf::atom_constant<caf::atom("sio_pers")>;     // nsp, socket id
+using deadline_atom = caf::atom_constant<caf::atom("sio_dline")>;   // nsp, socket id, deadline ms, why
 
 // -- rooms -------------------------------------------------------------------------------
 using join_atom = caf::atom_constant<caf::atom("join")>;        // room key, member
@@ -43,6 +44,9 @@ struct broadcast {
   // When the application accepted what this broadcast announces (e.g. a chat room got
   // the message), for hub_delivery_seconds; unset (epoch) when not measured.
   std::chrono::steady_clock::time_point accepted{};
+  // Not an event: every matching socket is disconnected by the server (Node's
+  // disconnectSockets(); the client gets a DISCONNECT and does not reconnect on its own).
+  bool disconnect = false;
 };
 using broadcast_ptr = std::shared_ptr<const broadcast>;
 

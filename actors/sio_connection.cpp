@@ -4,6 +4,8 @@
 #include "util/log.hpp"
 #include "util/metrics.hpp"
 #include "util/random_id.hpp"
+
+#include <algorithm>
 #include "util/sources.hpp"
 
 namespace hub::sio {
@@ -92,6 +94,30 @@ void connection::on_connect_timeout() {
   if (!connected_once_ && !closing_) close_transport("connect timeout");
 }
 
+void connection::on_deadline(const std::string& nsp, const std::string& sid, std::int64_t deadline_ms,
+                             const std::string& why) {
+  tidy();
+  auto it = sockets_.find(nsp);
+  if (it == sockets_.end() || it->second->id_ != sid || it->second->close_at_ms_ != deadline_ms) return;
+  if (clock_ms() < deadline_ms) return arm_deadline(*it->second, why);  // a long wait, in steps
+  log::info("closing a session: ", why);
+  metrics::add(metrics::global().sessions_expired);
+  close_transport(why);
+}
+
+std::int64_t connection::clock_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now().time_since_epoch()).count();
+}
+
+void connection::arm_deadline(socket& s, const std::string& why) {
+  // In steps of at most 5 minutes: a timer outlives a connection that closes earlier,
+  // and CAF keeps it until it fires, so a far deadline would pile up after churn.
+  constexpr std::int64_t max_step_ms = 5 * 60 * 1000;
+  const auto wait = std::clamp<std::int64_t>(s.close_at_ms_ - clock_ms(), 0, max_step_ms);
+  self->delayed_send(self, std::chrono::milliseconds(wait), deadline_atom::value, s.nsp_, s.id_,
+                     s.close_at_ms_, why);
+}
+
 void connection::on_ack_timeout(const std::string& nsp, const std::string& sid, std::uint64_t id) {
   tidy();
   auto it = sockets_.find(nsp);
@@ -126,6 +152,7 @@ void connection::on_deliver(const broadcast_ptr& bp, const std::string& origin_k
       if (w.lock().get() == bp.get()) return;
     seen.push_back(bp);
   }
+  if (b.disconnect) return server_disconnect(*it->second, false);
   metrics::add(metrics::global().fanout_deliveries);
   send_event(*it->second, b.packet, b.stream, b.seq);
   // Handed to the transport (written through, or queued for its network thread).
@@ -290,7 +317,22 @@ void connection::handle_event(socket& s, packet&& p) {
   std::string raw_args;
   if (elements->size() > 1) raw_args = std::string(span_of(*elements, 1));
   ack_sender ack;
-  if (p.id) ack = ack_sender(out, p.nsp, *p.id);
+  if (p.id) {
+    const auto& cfg = srv->config();
+    if (!s.acks_owed_) s.acks_owed_ = std::make_shared<std::atomic<std::uint32_t>>(0);
+    if (s.acks_owed_->load(std::memory_order_relaxed) >= cfg.max_pending_acks) {
+      // The client keeps asking faster than we answer: refuse this one without
+      // handling it, so what it holds stays bounded.
+      metrics::refused(metrics::refusal::too_many_pending_acks);
+      ack_sender(out, p.nsp, *p.id)(json::array({cfg.overload_reply}));
+      return;
+    }
+    s.acks_owed_->fetch_add(1, std::memory_order_relaxed);
+    std::shared_ptr<void> owed(nullptr, [count = s.acks_owed_](void*) {
+      count->fetch_sub(1, std::memory_order_relaxed);
+    });
+    ack = ack_sender(out, p.nsp, *p.id, std::move(owed));
+  }
   event ev(std::move(name), std::move(raw_args), std::move(p.attachments), std::move(ack));
   const namespace_def& def = *s.def_;
   auto h = def.handlers_.find(ev.name());
@@ -385,6 +427,8 @@ caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, cons
     [=](persist_atom, const std::string& nsp, const std::string& sid) {
       self->state.conn.on_persist(nsp, sid);
     },
+    [=](deadline_atom, const std::string& nsp, const std::string& sid, std::int64_t deadline_ms,
+        const std::string& why) { self->state.conn.on_deadline(nsp, sid, deadline_ms, why); },
     [=](ack_timeout_atom, const std::string& nsp, const std::string& sid, std::uint64_t id) {
       self->state.conn.on_ack_timeout(nsp, sid, id);
     },

@@ -28,6 +28,8 @@ class connection {
   // A handler threw: closes this session (and only it) and runs its disconnect handlers.
   void on_internal_error(const std::string& what) noexcept;
   void on_ack_timeout(const std::string& nsp, const std::string& sid, std::uint64_t id);
+  void on_deadline(const std::string& nsp, const std::string& sid, std::int64_t deadline_ms,
+                   const std::string& why);
   void on_deliver(const broadcast_ptr& b, const std::string& origin_key);
 
   // -- used by socket -----------------------------------------------------------------
@@ -41,6 +43,9 @@ class connection {
   void leave(socket& s, const std::string& room);
   bool leave_room(socket& s, const std::string& room);  // membership only
   void server_disconnect(socket& s, bool close_connection);
+  void arm_deadline(socket& s, const std::string& why);  // for socket::close_at
+  // The actor clock (virtual under the test coordinator and hub-sim), in ms.
+  std::int64_t clock_ms() const;
 
  private:
   void handle(packet&& p);

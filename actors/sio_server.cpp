@@ -125,6 +125,16 @@ void broadcaster::send(wire_packet_ptr packet) const {
   caf::anon_send(directory_, broadcast_atom::value, broadcast_ptr(std::move(b)));
 }
 
+void broadcaster::disconnect_sockets() const {
+  auto b = std::make_shared<broadcast>();
+  b->nsp = nsp_;
+  b->rooms = rooms_;
+  b->except_rooms = except_rooms_;
+  b->except_sids = except_sids_;
+  b->disconnect = true;
+  caf::anon_send(directory_, broadcast_atom::value, broadcast_ptr(std::move(b)));
+}
+
 // -- server --------------------------------------------------------------------------------
 
 server::server(caf::actor_system& sys, server_config cfg)
@@ -215,5 +225,13 @@ broadcaster socket::broadcast() const {
 }
 
 void socket::disconnect(bool close_connection) { conn_->server_disconnect(*this, close_connection); }
+
+void socket::close_at(std::chrono::system_clock::time_point when, std::string why) {
+  // Kept on the actor's clock, so that the same code runs on virtual time in tests and
+  // hub-sim: the wall-clock moment becomes a wait from now.
+  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(when - wall_now()).count();
+  close_at_ms_ = std::max<std::int64_t>(conn_->clock_ms() + std::max<std::int64_t>(wait, 0), 1);
+  conn_->arm_deadline(*this, why);
+}
 
 }  // namespace hub::sio

@@ -16,6 +16,7 @@
 #include <caf/all.hpp>
 
 #include <any>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -61,8 +62,10 @@ wire_packet_ptr encode_event_raw(const std::string& nsp, std::string_view name,
 class ack_sender {
  public:
   ack_sender() = default;
-  ack_sender(outlet_weak out, std::string nsp, std::uint64_t id)
-    : out_(std::move(out)), nsp_(std::move(nsp)), id_(id), valid_(true) {}
+  // `in_flight`: released when the last copy of this sender is gone (answered or
+  // dropped), which is what --max-pending-acks counts.
+  ack_sender(outlet_weak out, std::string nsp, std::uint64_t id, std::shared_ptr<void> in_flight = {})
+    : out_(std::move(out)), nsp_(std::move(nsp)), id_(id), valid_(true), in_flight_(std::move(in_flight)) {}
 
   explicit operator bool() const { return valid_; }
   // `results` is the ack's argument list (an array; a non-array is sent as one arg).
@@ -74,6 +77,7 @@ class ack_sender {
   std::string nsp_;
   std::uint64_t id_ = 0;
   bool valid_ = false;
+  std::shared_ptr<void> in_flight_;
 };
 
 // One received EVENT.
@@ -130,6 +134,10 @@ class broadcaster {
   void emit_raw(std::string_view name, std::string_view raw_args,
                 std::vector<std::string> attachments = {}) const;
   void send(wire_packet_ptr packet) const;
+  // Server-side disconnect of every matching socket (Node's disconnectSockets(false)):
+  // each gets a DISCONNECT, its disconnect handlers run, and its client does not
+  // reconnect by itself ("io server disconnect").
+  void disconnect_sockets() const;
 
  private:
   caf::actor directory_;
@@ -241,6 +249,10 @@ struct server_config {
   // the decoder) a client is unauthenticated: it gets a much smaller bound than
   // maxHttpBufferSize.
   std::size_t max_preconnect_bytes = 8 * 1024;
+  // Events from one socket that asked for an ack and are not answered yet. Past it an
+  // event is not handled: its ack is answered at once with `overload_reply`.
+  std::size_t max_pending_acks = 256;
+  json overload_reply = json{{"ok", false}, {"error", "too_many_pending_acks"}};
 };
 
 class server {
@@ -316,6 +328,12 @@ class socket {
   // Engine.IO session ends too.
   void disconnect(bool close_connection = false);
 
+  // Ends this socket's Engine.IO session at `when` (wall clock) as a transport close
+  // ("forced close", recoverable): the client reconnects by itself, authenticates
+  // afresh, and recovers what it missed. For credentials that expire. The latest call
+  // wins; `why` is logged.
+  void close_at(std::chrono::system_clock::time_point when, std::string why);
+
   caf::event_based_actor* self() const { return self_; }
 
  private:
@@ -362,6 +380,10 @@ class socket {
   std::set<std::string> rooms_;
   std::uint64_t next_ack_id_ = 0;
   std::unordered_map<std::uint64_t, pending_ack> pending_acks_;
+  // Client events awaiting our ack (shared with their ack_senders, which may run on
+  // other actors); allocated at the first one.
+  std::shared_ptr<std::atomic<std::uint32_t>> acks_owed_;
+  std::int64_t close_at_ms_ = 0;  // close_at() deadline on the actor clock (connection::clock_ms); 0: none
 };
 
 }  // namespace hub::sio

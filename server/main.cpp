@@ -105,6 +105,14 @@ int main(int argc, char** argv) {
                "or start with --dev-auth (HUB_DEV_AUTH=1) for development without tokens.");
     return 2;
   }
+  if (opt.app == "hub" && opt.hub.dev_auth && !opt.hub.jwt_secret.empty()) {
+    // Development mode signs a token for anyone who asks (/api/dev/token): with the
+    // production secret those tokens would be good on the production server too.
+    log::error("--dev-auth (HUB_DEV_AUTH) with JWT_SECRET set: development mode mints tokens for anyone "
+               "and will not sign them with a production secret. Unset JWT_SECRET for development "
+               "(a development secret is kept in the data directory), or drop --dev-auth.");
+    return 2;
+  }
   if (opt.app == "hub" && !opt.hub.jwt_secret.empty() && opt.hub.jwt_secret.size() < app::min_jwt_secret_bytes) {
     log::error("JWT_SECRET is ", opt.hub.jwt_secret.size(), " bytes; HS256 needs at least ",
                app::min_jwt_secret_bytes, " (e.g. openssl rand -hex 32).");
@@ -122,6 +130,7 @@ int main(int argc, char** argv) {
     scfg.connect_timeout = opt.connect_timeout;
     scfg.payload_limits = opt.json;
     scfg.max_preconnect_bytes = opt.max_preconnect_bytes;
+    scfg.max_pending_acks = opt.max_pending_acks;
 
     std::shared_ptr<storage::store> db;
     caf::actor storage_actor;
@@ -155,6 +164,7 @@ int main(int argc, char** argv) {
                   "Never use this in production.");
       }
       hub = std::make_unique<app::hub_app>(srv, opt.hub, storage_actor);
+      if (!hub->load_revocations()) return 1;
       hub->install();
     } else {
       apps::install_echo(srv);

@@ -37,7 +37,8 @@ server_options parse_server_options(int argc, char** argv) {
   server_options o;
   // The seed's environment first; flags override it.
   if (auto v = env("PORT")) o.port = static_cast<std::uint16_t>(std::atoi(v));
-  if (auto v = env("HOST")) o.host = v;
+  bool host_given = false;  // development mode listens on loopback unless told otherwise
+  if (auto v = env("HOST")) o.host = v, host_given = true;
   if (auto v = env("DATA_DIR")) o.data_dir = v;
   if (auto v = env("NEXT_PUBLIC_APP_URL")) o.cors_origins.push_back(v);
   if (auto v = env("JWT_SECRET")) o.hub.jwt_secret = v;
@@ -85,6 +86,10 @@ server_options parse_server_options(int argc, char** argv) {
   app.add_option("--max-preconnect-bytes", o.max_preconnect_bytes,
                  "Largest message before a namespace CONNECT succeeded (the handshake auth)")
     ->capture_default_str()->check(CLI::Range(std::size_t{256}, std::size_t{1} << 30));
+  app.add_option("--max-pending-acks", o.max_pending_acks,
+                 "Events of one socket awaiting the server's ack; past it an event is answered "
+                 "{ok:false, error:'too_many_pending_acks'} unhandled")
+    ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   app.add_option("--cors-origin", o.cors_origins,
                  "Allowed CORS origin (repeatable or comma-separated; * for any). Off by default")
     ->delimiter(',');
@@ -103,7 +108,8 @@ server_options parse_server_options(int argc, char** argv) {
                  "Record every connection's inbound packets (JSON lines) for hub-sim --replay");
   app.add_option("--data-dir", o.data_dir, "RocksDB data directory (env DATA_DIR)")->capture_default_str();
   app.add_flag("--dev-auth", o.hub.dev_auth,
-               "Development mode: accept {userId, userName} or no auth at all (env HUB_DEV_AUTH=1)");
+               "Development mode: accept {userId, userName} or no auth at all (env HUB_DEV_AUTH=1); "
+               "listens on 127.0.0.1 unless --host is given; refused with JWT_SECRET set");
   app.add_option_function<std::string>(
        "--jwt-audience", [&o](const std::string& v) { o.hub.token.audience = v; },
        "Require this value in each token's aud claim (env JWT_AUDIENCE)");
@@ -177,11 +183,15 @@ server_options parse_server_options(int argc, char** argv) {
   app.add_option("--max-rooms-per-socket", o.hub.max_rooms_per_socket,
                  "Chat and task rooms one socket may be in (each is in its session record)")
     ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  app.add_option("--max-reactions-per-message", o.hub.max_distinct_reactions,
+                 "Different emoji on one message (a new one past it: too_many_reactions)")
+    ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     std::exit(app.exit(e));
   }
+  if (o.hub.dev_auth && !host_given && app.count("--host") == 0) o.host = "127.0.0.1";
   return o;
 }
 

@@ -22,6 +22,7 @@ struct server_options {
   http::http_limits http;
   json_limits json;
   std::size_t max_preconnect_bytes = 8 * 1024;
+  std::size_t max_pending_acks = 256;  // client events awaiting our ack, per socket
   std::vector<std::string> cors_origins;
   std::string scheduler = "sharing";  // CAF policy: sharing | stealing
   std::size_t workers = 2;            // CAF worker threads

@@ -30,6 +30,9 @@ enum class refusal : std::uint8_t {
   slow_reader,            // a client's send queue passed --max-send-queue: dropped (close 1013)
   too_many_rooms,         // a join past --max-rooms-per-socket
   too_many_auth_failures, // a handshake from an address past --auth-failure-rate
+  token_expired,          // a session closed when its token expired, or a CONNECT with an expired token
+  token_revoked,          // a session closed by a revocation, or a CONNECT with a revoked token
+  too_many_pending_acks,  // an event asking for an ack past --max-pending-acks unanswered ones
   count
 };
 
@@ -38,7 +41,8 @@ constexpr std::string_view to_string(refusal r) {
       "json_too_deep", "json_too_wide", "preconnect_too_large", "handler_exception",
       "http_exception", "io_exception", "bad_token", "header_timeout", "bad_http_framing",
       "too_many_sessions_per_connection", "held_poll_flood", "too_many_connections",
-      "too_many_connections_per_address", "accept_failed", "slow_reader", "too_many_rooms", "too_many_auth_failures"};
+      "too_many_connections_per_address", "accept_failed", "slow_reader", "too_many_rooms", "too_many_auth_failures",
+      "token_expired", "token_revoked", "too_many_pending_acks"};
   return names[static_cast<std::size_t>(r)];
 }
 
@@ -52,6 +56,7 @@ struct counters {
   std::atomic<std::uint64_t> rate_limited{0};         // client events refused by a rate limit
   std::atomic<std::uint64_t> notifications{0};        // notifications stored (incl. coalesced updates)
   std::atomic<std::uint64_t> protocol_errors{0};      // sessions closed for bad input
+  std::atomic<std::uint64_t> sessions_expired{0};     // sessions closed at their deadline (token exp)
   std::atomic<std::uint64_t> ws_writes_through{0};    // WebSocket frames written on the sender's thread
   std::atomic<std::uint64_t> ws_write_through_rest{0};  // ...of which the socket took only part
   // A chat message accepted by its room -> durable -> broadcast -> handed to one

@@ -19,6 +19,7 @@ struct identity {
   std::set<std::string> projects;
   bool all_projects = false;  // development mode grants every project
   std::int64_t expires_at = 0;  // the token's exp (Unix seconds); 0: no token (development mode)
+  std::int64_t issued_at = 0;   // the token's iat (Unix seconds); 0: absent
   bool may_access(const std::string& project) const {
     return all_projects || projects.count(project) > 0;
   }
@@ -44,14 +45,24 @@ class authenticator {
   bool has_secret() const { return !secret_.empty(); }
 
   // Verifies an HS256 token with claims sub, name, projects, exp (jwt_hs256::verify).
-  // nullopt for anything but a valid token.
+  std::variant<identity, jwt_hs256::failure> check_token(const std::string& token) const;
+  // The same; nullopt for anything but a valid token.
   std::optional<identity> verify_token(const std::string& token) const;
 
   // The CONNECT auth object: {token} (always accepted when valid); in development
   // mode also {userId, userName}, or nothing at all (identity then comes from the
-  // first join-user-room). Error: nullopt.
+  // first join-user-room).
   struct anonymous {};
-  std::optional<std::variant<identity, anonymous>> authenticate(const json& auth) const;
+  struct refusal {
+    std::string message;    // for connect_error: "Token expired" or "Authentication failed"
+    bool guess = true;      // not a token we signed: counts against the address (--auth-failure-rate)
+    bool expired = false;
+  };
+  std::variant<identity, anonymous, refusal> authenticate(const json& auth) const;
+
+  // The wall-clock moment a session on `who`'s token must end: exp plus the leeway a
+  // reconnect with the same token would still get. nullopt without a token.
+  std::optional<std::chrono::system_clock::time_point> session_end(const identity& who) const;
 
   // "Authorization: Bearer <jwt>" header value.
   std::optional<identity> from_bearer(const std::string& header) const;

@@ -5,12 +5,14 @@
 // These take "Authorization: Bearer <JWT>" (401 without, 403 for another project).
 //   POST /api/notifications {userId, title, message, type, data?} -> 201 notification
 //   POST /api/tasks/:taskId/events {projectId, task}               -> 200 task-updated event
+//   POST /api/users/:userId/revoke                                 -> 200 {userId, revokedBefore}
 // These take "Authorization: Bearer <HUB_API_KEY>" (server to server).
 #include "actors/storage_actor.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "apps/hub/payloads.hpp"
 #include "net/protocol/json_limits.hpp"
 #include "net/protocol/ws_frame.hpp"
+#include "util/log.hpp"
 #include "util/metrics.hpp"
 #include "util/sources.hpp"
 #include "util/url.hpp"
@@ -100,7 +102,53 @@ std::optional<identity> hub_app::bearer_identity(const eio::request_info& req) {
   if (auth == req.headers.end()) return std::nullopt;
   auto who = auth_.from_bearer(auth->second);
   if (!who) auth_failures_.failed(req.remote_address);
+  if (who && revoked_.revoked(*who)) {
+    metrics::refused(metrics::refusal::token_revoked);
+    return std::nullopt;
+  }
   return who;
+}
+
+// POST /api/users/:userId/revoke with the server-to-server API key -> 200 {userId,
+// revokedBefore} once the revocation is durable. Its sessions get a DISCONNECT ("io
+// server disconnect": the client does not reconnect by itself), and tokens issued at or
+// before that second are refused from then on, here and on restart.
+void hub_app::handle_user_revoke(const eio::request_info& req, std::string_view rest,
+                                 const eio::responder_ptr& r) {
+  static constexpr std::string_view suffix = "/revoke";
+  if (rest.size() <= suffix.size() || rest.substr(rest.size() - suffix.size()) != suffix)
+    return r->reply(error_reply(404, "not found"));
+  std::string user = url_decode(rest.substr(0, rest.size() - suffix.size()), false);
+  if (req.method != "POST") return r->reply(error_reply(405, "method not allowed"));
+  if (!api_key_ok(req)) return r->reply(error_reply(401, "unauthorized"));
+  if (!valid_path_id(user) || user.find('/') != std::string::npos) return r->reply(error_reply(400, "invalid"));
+  const auto before = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
+  // In force at once (a reconnect racing the write is refused too), durable before the reply.
+  revoked_.revoke(user, before);
+  srv_.in("/").to(user_room(user)).disconnect_sockets();
+  if (!storage_) return r->reply(error_reply(503, "shutting down"));
+  srv_.system().spawn([r, storage = storage_, user, before](caf::event_based_actor* self) {
+    self->request(storage, http_request_timeout, storage::kv_put_atom::value, revocations::key(user),
+                  std::to_string(before))
+      .then([r, user, before](bool) { r->reply(json_reply(200, json{{"userId", user}, {"revokedBefore", before}})); },
+            [r](caf::error&) { r->reply(error_reply(500, "storage")); });
+  });
+}
+
+bool hub_app::load_revocations() {
+  bool ok = false;
+  caf::scoped_actor self{srv_.system()};
+  self->request(storage_, std::chrono::seconds(30), storage::kv_scan_atom::value,
+                std::string(revocations::key_prefix))
+    .receive(
+      [&](const storage::kv_scan_ptr& records) {
+        if (auto skipped = revoked_.load(*records)) log::warn(skipped, " malformed revocation records ignored");
+        if (revoked_.size() > 0) log::info(revoked_.size(), " users with revoked tokens on record");
+        ok = true;
+      },
+      [&](caf::error& e) { log::error("cannot read revocations: ", srv_.system().render(e)); });
+  return ok;
 }
 
 bool hub_app::refuse_blocked_address(const eio::request_info& req, const eio::responder_ptr& r) {
@@ -156,8 +204,15 @@ void hub_app::handle_notifications(const eio::request_info& req, const eio::resp
 bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr& r) {
   static const std::string chat = "/api/chat";
   static const std::string tasks = "/api/tasks/";
+  static const std::string users = "/api/users/";
   std::string path = path_of(req.target);
-  if ((path.rfind(tasks, 0) == 0 || path == "/api/notifications") && refuse_blocked_address(req, r)) return true;
+  if ((path.rfind(tasks, 0) == 0 || path.rfind(users, 0) == 0 || path == "/api/notifications") &&
+      refuse_blocked_address(req, r))
+    return true;
+  if (path.rfind(users, 0) == 0) {
+    handle_user_revoke(req, std::string_view(path).substr(users.size()), r);
+    return true;
+  }
   if (path.rfind(tasks, 0) == 0) {
     handle_task_event(req, std::string_view(path).substr(tasks.size()), r);
     return true;

@@ -198,7 +198,10 @@ struct hub_app::impl {
                       if (ack) ack(json::array({json{{"ok", true}, {"action", what}}}));
                       return;
                     }
-                    refuse(out, ack, what, what == "not_found" ? "Message not found" : "Failed to react");
+                    refuse(out, ack, what,
+                           what == "not_found"            ? "Message not found"
+                           : what == "too_many_reactions" ? "Too many different reactions on this message"
+                                                          : "Failed to react");
                   },
                   [ack](caf::error&) { ack_failure(ack, "unavailable"); });
             });
@@ -457,7 +460,8 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, caf::actor storage)
     auth_failures_(cfg_.auth_failures),
     rooms_([this](const std::string& project) {
       chat_room_config c{cfg_.typing_timeout, cfg_.presence_grace, cfg_.retention_count, cfg_.retention_age,
-                         [this](const std::string& user) { return users_.get(user); }};
+                         [this](const std::string& user) { return users_.get(user); },
+                         cfg_.max_distinct_reactions};
       return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
     }),
     // One configuration for every mailbox, not a copy per user.
@@ -482,12 +486,20 @@ void hub_app::install() {
       return sio::connect_refusal{"Too many failed authentications", json{{"retryAfterMs", wait}}};
     }
     auto result = auth_.authenticate(s.auth());
-    if (!result) {
-      auth_failures_.failed(address);
-      return sio::connect_refusal{"Authentication failed", std::nullopt};
+    if (auto* no = std::get_if<authenticator::refusal>(&result)) {
+      if (no->guess) auth_failures_.failed(address);
+      // The client's auth callback runs again at each reconnect: "Token expired" tells
+      // it to fetch a fresh token first.
+      return sio::connect_refusal{no->message, std::nullopt};
     }
     socket_state st;
-    if (auto* who = std::get_if<identity>(&*result)) st.who = *who;
+    if (auto* who = std::get_if<identity>(&result)) {
+      if (revoked_.revoked(*who)) {
+        metrics::refused(metrics::refusal::token_revoked);
+        return sio::connect_refusal{"Token revoked", std::nullopt};
+      }
+      st.who = std::move(*who);
+    }
     s.state() = std::move(st);
     return std::nullopt;
   });
@@ -495,6 +507,10 @@ void hub_app::install() {
     auto& st = state_of(s);
     if (!st.who) return;
     s.join(user_room(st.who->user_id));  // a recovered socket is in it already: no-op
+    // The session lasts as long as its token: then the transport is closed with a
+    // recoverable reason, the client reconnects with a fresh token from its auth
+    // callback and recovers what it missed meanwhile.
+    if (auto end = auth_.session_end(*st.who)) s.close_at(*end, "token expired");
     impl::come_online(*this, s);
   });
   nsp.on("mark-notifications-read",

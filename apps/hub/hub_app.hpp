@@ -10,6 +10,7 @@
 #include "actors/user_actor.hpp"
 #include "apps/hub/address_limiter.hpp"
 #include "apps/hub/auth.hpp"
+#include "apps/hub/revocations.hpp"
 #include "net/transport/engine_types.hpp"
 
 #include <chrono>
@@ -31,6 +32,7 @@ struct hub_config {
   rate_limit rate;                            // chat messages per user (--rate-limit)
   event_rates events = default_event_rates;   // other client events per user (--typing-rate, ...)
   std::size_t max_rooms_per_socket = 100;     // chat and task rooms a socket may be in
+  std::size_t max_distinct_reactions = 20;    // different emoji on one message
   rate_limit auth_failures{30, std::chrono::seconds(10)};  // failed handshakes per address
 };
 
@@ -64,6 +66,12 @@ class hub_app {
 
   void handle_task_event(const eio::request_info& req, std::string_view rest, const eio::responder_ptr& r);
   void handle_notifications(const eio::request_info& req, const eio::responder_ptr& r);
+  // POST /api/users/:userId/revoke (API key): ends the user's sessions, refuses their
+  // older tokens (revocations.hpp); 200 once the revocation is durable.
+  void handle_user_revoke(const eio::request_info& req, std::string_view rest, const eio::responder_ptr& r);
+  // Reads the revocations on record (blocking; at start, before install()). False when
+  // storage could not be read: the server must not start without them.
+  bool load_revocations();
   // Credentials on HTTP: a wrong one counts against the client's address (auth_failures_).
   bool api_key_ok(const eio::request_info& req);
   std::optional<identity> bearer_identity(const eio::request_info& req);
@@ -90,6 +98,7 @@ class hub_app {
   caf::actor storage_;
   authenticator auth_;
   address_limiter auth_failures_;
+  revocations revoked_;
   actor_registry rooms_;
   std::shared_ptr<const user_config> user_cfg_;  // shared by every user mailbox (users_)
   actor_registry users_;

@@ -689,3 +689,81 @@ TEST_CASE_METHOD(sio_fixture, "actors: a connect that joins a stream's room writ
   caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
   run();
 }
+
+// -- session deadlines and owed acks ------------------------------------------------------------
+
+TEST_CASE_METHOD(sio_fixture, "actors: close_at ends the session at its deadline as a forced close, in steps",
+                 "[actors][connection][deadline]") {
+  auto& srv = make_server();
+  auto log = std::make_shared<std::vector<std::string>>();
+  auto& nsp = srv.of("/");
+  // ["expire", seconds]: the socket's credentials end that far from now.
+  nsp.on("expire", [](sio::socket& s, sio::event& ev) {
+    s.close_at(hub::wall_now() + std::chrono::seconds(ev.args().at(0).get<long>()), "test deadline");
+  });
+  nsp.on_disconnect([log](sio::socket&, std::string_view reason) { log->push_back(std::string(reason)); });
+  auto& c = client();
+  auto& other = client();
+  c.connect();
+  other.connect();
+  c.take();
+
+  SECTION("a far deadline (past one 5-minute step) is kept across steps") {
+    c.feed(R"(42["expire",900])");
+    advance(899s);
+    CHECK_FALSE(c.out->closed());
+    advance(2s);
+    CHECK(c.out->close_calls() == 1);
+    c.transport_closed("forced close");  // what the transport reports after close()
+    CHECK(*log == std::vector<std::string>{"forced close"});
+  }
+  SECTION("the latest deadline wins") {
+    c.feed(R"(42["expire",10])");
+    c.feed(R"(42["expire",60])");
+    advance(30s);
+    CHECK_FALSE(c.out->closed());
+    advance(31s);
+    CHECK(c.out->close_calls() == 1);
+  }
+  SECTION("a deadline already past closes at once") {
+    c.feed(R"(42["expire",-5])");
+    advance(1ms);
+    CHECK(c.out->close_calls() == 1);
+  }
+  // Only that session.
+  CHECK_FALSE(other.out->closed());
+}
+
+TEST_CASE_METHOD(sio_fixture, "actors: events past max_pending_acks are answered with the overload reply, unhandled",
+                 "[actors][connection][ack]") {
+  sio::server_config cfg;
+  cfg.max_pending_acks = 2;
+  auto& srv = make_server(cfg);
+  auto held = std::make_shared<std::vector<sio::ack_sender>>();
+  auto handled = std::make_shared<int>(0);
+  // "hold" keeps its ack unanswered; "release" answers every held one.
+  srv.of("/").on("hold", [held, handled](sio::socket&, sio::event& ev) {
+    ++*handled;
+    held->push_back(ev.ack);
+  });
+  srv.of("/").on("release", [held](sio::socket&, sio::event&) {
+    for (auto& a : *held) a(json::array({"done"}));
+    held->clear();
+  });
+  auto& c = client();
+  c.connect();
+  c.take();
+  c.feed(R"(421["hold"])");
+  c.feed(R"(422["hold"])");
+  c.feed(R"(423["hold"])");  // a third one owed: refused
+  c.feed(R"(42["hold"])");   // no ack asked: not counted, handled
+  CHECK(*handled == 3);
+  CHECK(c.take_texts() == std::vector<std::string>{R"(433[{"ok":false,"error":"too_many_pending_acks"}])"});
+  // Answering frees the slots (the senders are gone once answered and dropped).
+  c.feed(R"(42["release"])");
+  CHECK(c.take_texts() == std::vector<std::string>{R"(431["done"])", R"(432["done"])"});
+  c.feed(R"(425["hold"])");
+  c.feed(R"(426["hold"])");
+  CHECK(*handled == 5);
+  CHECK(c.take_texts().empty());
+}
