@@ -493,6 +493,11 @@ void react(room_actor* self, const std::string& user, std::uint64_t seq, const s
   }
   auto next = s.reactions[seq];  // a copy: the committed state stays until the write lands
   if (next.empty()) s.reactions.erase(seq);
+  if (!next.count(emoji) && next.size() >= s.cfg.max_distinct_reactions) {
+    // Every distinct emoji is in the message's record and in each history page.
+    promise.deliver(false, std::string{"too_many_reactions"});
+    return self->state.reaction_writes.done();
+  }
   auto& users = next[emoji];
   bool added = users.insert(user).second;
   if (!added) users.erase(user);

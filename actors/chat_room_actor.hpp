@@ -23,6 +23,8 @@ struct chat_room_config {
   // The mailbox actor of a user, for chat notifications to members who are not in the
   // room when a message arrives (empty: no notifications).
   std::function<caf::actor(const std::string&)> user_mailbox;
+  // Different emoji on one message; a new one past it is refused (too_many_reactions).
+  std::size_t max_distinct_reactions = 20;
 };
 
 // Largest thread listed at once, and reactions per message and user.

@@ -1,5 +1,7 @@
 #include "apps/hub/payloads.hpp"
 
+#include "net/protocol/ws_frame.hpp"
+
 namespace hub::app {
 
 std::optional<std::string> id_from(const json& value, const char* key) {
@@ -77,11 +79,57 @@ std::optional<json> parse_mark_notifications(const json& value) {
   return json{{"ids", *ids}};
 }
 
+namespace {
+
+// The next code point of valid UTF-8 (ws::valid_utf8 ran first: no overlongs, no
+// surrogates, nothing truncated).
+char32_t next_code_point(std::string_view s, std::size_t& i) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  const std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+  char32_t c = n == 1 ? b : n == 2 ? (b & 0x1F) : n == 3 ? (b & 0x0F) : (b & 0x07);
+  for (std::size_t k = 1; k < n; ++k) c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  i += n;
+  return c;
+}
+
+// Code points that make up emoji (Unicode's emoji-data, coarsened to its blocks):
+// pictographs, symbols and dingbats, regional indicators, plus what joins and modifies
+// them (ZWJ, variation selectors, keycap, tags). Skin tones (1F3FB..1F3FF) lie inside
+// the 1F000 block.
+bool emoji_base(char32_t c) {
+  return (c >= 0x1F000 && c <= 0x1FAFF) || (c >= 0x2600 && c <= 0x27BF) || (c >= 0x2300 && c <= 0x23FF) ||
+         (c >= 0x2B00 && c <= 0x2BFF) || (c >= 0x2190 && c <= 0x21FF) || (c >= 0x25A0 && c <= 0x25FF) ||
+         (c >= 0x2900 && c <= 0x297F) || c == 0x00A9 || c == 0x00AE || c == 0x203C || c == 0x2049 ||
+         c == 0x2122 || c == 0x2139 || c == 0x24C2 || c == 0x3030 || c == 0x303D || c == 0x3297 || c == 0x3299;
+}
+
+bool emoji_joiner(char32_t c) {
+  return c == 0x200D || c == 0xFE0F || c == 0xFE0E || c == 0x20E3 || (c >= 0xE0020 && c <= 0xE007F);
+}
+
+}  // namespace
+
 bool valid_emoji(const json& value) {
   if (!bounded_string(value, 1, 32)) return false;
-  for (unsigned char c : value.get_ref<const std::string&>())
-    if (c <= 0x20 || c == 0x7f) return false;
-  return true;
+  const std::string& s = value.get_ref<const std::string&>();
+  if (!ws::valid_utf8(s)) return false;
+  // One emoji, possibly a ZWJ sequence or a keycap (#, *, 0-9 + FE0F? + 20E3): starts
+  // with a base, and contains nothing but bases and joiners.
+  std::size_t i = 0;
+  bool first = true;
+  std::size_t points = 0;
+  while (i < s.size()) {
+    const char32_t c = next_code_point(s, i);
+    ++points;
+    const bool keycap_base = first && (c == '#' || c == '*' || (c >= '0' && c <= '9'));
+    if (keycap_base) {
+      if (s.find("\xE2\x83\xA3") == std::string::npos) return false;  // U+20E3 must follow
+    } else if (!(emoji_base(c) || (!first && emoji_joiner(c)))) {
+      return false;
+    }
+    first = false;
+  }
+  return points <= 10;
 }
 
 }  // namespace hub::app

@@ -36,7 +36,10 @@ std::optional<notification_payload> parse_notification(const json& value);
 // {ids:[string...]} (1..500 ids) or {all:true} of mark-notifications-read.
 std::optional<json> parse_mark_notifications(const json& value);
 
-// An emoji for `react`: 1..32 bytes, no control characters or whitespace.
+// An emoji for `react` (the allow-list): 1..32 bytes of UTF-8 that make one emoji:
+// pictographic and symbol code points, optionally joined (ZWJ) and modified (variation
+// selectors, skin tones, tags), or a keycap. Letters, digits alone, whitespace and
+// markup are refused.
 bool valid_emoji(const json& value);
 
 }  // namespace hub::app

@@ -746,6 +746,24 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room reactions toggle, reach the wh
   CHECK(counts() == json{{"🎉", 1}});
 }
 
+TEST_CASE_METHOD(room_fixture, "actors: chat room caps the different emoji on one message", "[actors][chat_room]") {
+  post(room, posts, "alice", "Alice", "hello");
+  run();
+  heard();
+  using result = std::tuple<bool, std::string>;
+  auto react = [&](const std::string& user, const std::string& emoji) {
+    return ask<bool, std::string>(room, hub::react_atom::value, user, std::uint64_t{1}, emoji);
+  };
+  const std::size_t cap = hub::chat_room_config{}.max_distinct_reactions;
+  auto nth = [](std::size_t i) { return "e" + std::to_string(i); };  // the room does not parse emoji
+  for (std::size_t i = 0; i < cap; ++i) REQUIRE(react("bob", nth(i)) == result{true, "added"});
+  CHECK(react("carol", "one too many") == result{false, "too_many_reactions"});
+  CHECK(react("carol", nth(0)) == result{true, "added"});   // existing ones still toggle
+  CHECK(react("bob", nth(1)) == result{true, "removed"});  // a slot is free again
+  CHECK(react("carol", "one too many") == result{true, "added"});
+  heard();
+}
+
 // -- durability edges: answered and announced only once stored -----------------------------
 
 TEST_CASE_METHOD(room_fixture,
