@@ -4,11 +4,34 @@
 #include "net/protocol/base64.hpp"
 #include "net/protocol/json_args.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace hub {
 
-traffic_recorder::traffic_recorder(const std::string& path) : out_(path, std::ios::binary | std::ios::trunc) {
+namespace {
+
+// The record holds every handshake's auth, tokens included: readable by its owner only,
+// whatever the umask, and also when the file was there before with wider permissions.
+const std::string& create_private(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot create the traffic record " + path + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+  return path;
+}
+
+}  // namespace
+
+traffic_recorder::traffic_recorder(const std::string& path)
+  : out_(create_private(path), std::ios::binary | std::ios::app) {
   if (!out_) throw std::runtime_error("cannot write the traffic record " + path);
 }
 
