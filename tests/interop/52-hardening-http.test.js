@@ -180,9 +180,14 @@ describe('http: connection caps', { skip }, () => {
   it('bytes sent behind a held long-poll are bounded: the connection is closed', async () => {
     const hs = await request('GET', `${server.url}/socket.io/?EIO=4&transport=polling`);
     const sid = JSON.parse(hs.body.slice(1)).sid;
-    // The CONNECT reply, so that the next GET is held.
+    // Fetch the CONNECT reply and the echo profile's "auth" event, so that the next GET
+    // is held. They may come in one poll response or in two.
     await request('POST', `${server.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { body: '40' });
-    await request('GET', `${server.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`);
+    let fetched = '';
+    for (let i = 0; i < 5 && !fetched.includes('42["auth"'); i++) {
+      fetched += (await request('GET', `${server.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`)).body;
+    }
+    assert.match(fetched, /42\["auth"/, `no auth event: ${fetched}`);
     const c = await rawConnect(server.port);
     c.sock.write(`GET /socket.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\nHost: x\r\n\r\n`);
     await sleep(100);
