@@ -77,6 +77,12 @@ class outlet {
 
   // Ends the session after what is already queued has been written. Thread-safe.
   virtual void close() = 0;
+
+  // The actor has handled one inbound message (eio_text / eio_bin) and sent what it
+  // produced. A polling outlet holds its poll response until the inputs of one POST
+  // are handled, so that their replies share one response (as Node answers within the
+  // same tick). Thread-safe; a no-op by default.
+  virtual void input_done() {}
 };
 
 using outlet_ptr = std::shared_ptr<outlet>;

@@ -71,6 +71,10 @@ void connection::on_binary(std::string bytes) {
   on_decoded(decoder_.feed_binary(std::move(bytes)));
 }
 
+void connection::input_done() {
+  if (auto o = out.lock()) o->input_done();
+}
+
 void connection::on_transport_closed(const std::string& reason) {
   closing_ = true;
   while (!sockets_.empty()) remove_socket(sockets_.begin(), reason);
@@ -418,8 +422,14 @@ caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, cons
     return caf::exit_reason::unhandled_exception;
   });
   return {
-    [=](eio_text_atom, const std::string& text) { self->state.conn.on_text(text); },
-    [=](eio_binary_atom, std::string& bytes) { self->state.conn.on_binary(std::move(bytes)); },
+    [=](eio_text_atom, const std::string& text) {
+      self->state.conn.on_text(text);
+      self->state.conn.input_done();
+    },
+    [=](eio_binary_atom, std::string& bytes) {
+      self->state.conn.on_binary(std::move(bytes));
+      self->state.conn.input_done();
+    },
     [=](eio_closed_atom, const std::string& reason) {
       self->state.conn.on_transport_closed(reason);
     },

@@ -24,6 +24,8 @@ class connection {
   void on_text(std::string_view text);
   void on_binary(std::string bytes);
   void on_transport_closed(const std::string& reason);
+  // After each inbound message: what it produced may now go out as one poll response.
+  void input_done();
   void on_connect_timeout();
   // A handler threw: closes this session (and only it) and runs its disconnect handlers.
   void on_internal_error(const std::string& what) noexcept;

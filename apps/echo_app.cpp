@@ -43,12 +43,18 @@ caf::actor spawn_engine_echo(caf::actor_system& sys, outlet_weak out) {
         p->text.reserve(text.size() + 1);
         p->text += '4';
         p->text += text;
-        if (auto o = out.lock()) o->send(std::move(p));
+        if (auto o = out.lock()) {
+          o->send(std::move(p));
+          o->input_done();
+        }
       },
       [=](eio_binary_atom, std::string& bytes) {
         auto p = std::make_shared<wire_packet>();
         p->binaries.push_back(std::move(bytes));
-        if (auto o = out.lock()) o->send(std::move(p));
+        if (auto o = out.lock()) {
+          o->send(std::move(p));
+          o->input_done();
+        }
       },
       [=](eio_closed_atom, const std::string&) { self->quit(); },
     };

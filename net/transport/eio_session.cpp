@@ -118,8 +118,11 @@ void eio_session::poll(responder_ptr r) {
       return;
     }
     s.pending_get_ = std::move(r);
-    if (!s.queue_.empty()) s.flush_poll();
-    else if (s.upgrading_) s.reply_poll("6");
+    if (!s.queue_.empty()) {
+      if (!s.defer_flush()) s.flush_poll();
+    } else if (s.upgrading_) {
+      s.reply_poll("6");
+    }
   });
 }
 
@@ -151,9 +154,44 @@ void eio_session::post(std::string body, responder_ptr r) {
     r->reply(text_reply("ok"));
     for (auto& p : *packets) {
       if (s.closed_) break;
+      // Counted before it is sent: the actor's input_done() may come at once.
+      if (p.type == packet_type::message) s.inputs_.fetch_add(1, std::memory_order_acq_rel);
       s.on_packet(std::move(p));
     }
   });
+}
+
+bool eio_session::defer_flush() {
+  // Bounded: a client that keeps POSTing while its actor is behind still gets answers.
+  constexpr auto max_deferral = std::chrono::milliseconds(50);
+  const auto now = std::chrono::steady_clock::now();
+  if (deferred_since_ != never() && now - deferred_since_ > max_deferral) return false;
+  auto st = inputs_.load(std::memory_order_acquire);
+  while ((st & ~flush_waits) != 0) {
+    if (inputs_.compare_exchange_weak(st, st | flush_waits, std::memory_order_acq_rel)) {
+      if (deferred_since_ == never()) deferred_since_ = now;
+      return true;
+    }
+  }
+  return false;
+}
+
+void eio_session::input_done() {
+  auto st = inputs_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((st & ~flush_waits) == 0) return;  // not a counted input (WebSocket, or the count is spent)
+    const auto left = (st & ~flush_waits) - 1;
+    // The last input handled: clear the wait and flush what its handling produced.
+    const auto next = left == 0 ? 0 : (st - 1);
+    if (inputs_.compare_exchange_weak(st, next, std::memory_order_acq_rel)) {
+      if (left == 0 && (st & flush_waits)) {
+        dispatch([](eio_session& s) {
+          if (s.pending_get_ && !s.queue_.empty() && !s.flush_scheduled_) s.flush_poll();
+        });
+      }
+      return;
+    }
+  }
 }
 
 void eio_session::post_rejected(const std::string& reason) {
@@ -165,6 +203,7 @@ void eio_session::post_rejected(const std::string& reason) {
 
 void eio_session::flush_poll() {
   flush_scheduled_ = false;
+  deferred_since_ = never();
   if (!pending_get_) return;
   std::string payload;
   std::size_t reserve = queued_bytes_ + queue_.size() * 2;
@@ -389,8 +428,9 @@ void eio_session::enqueue(outbound packet) {
     terminate("transport error", true);
     return;
   }
-  // Coalesce: let packets posted right behind this one join the same poll response.
-  if (pending_get_ && !flush_scheduled_) {
+  // Coalesce: let packets posted right behind this one join the same poll response,
+  // and wait for the actor to finish with a POST's inputs (input_done).
+  if (pending_get_ && !flush_scheduled_ && !defer_flush()) {
     flush_scheduled_ = true;
     net::post(strand_, [self = shared_from_this()] { self->flush_poll(); });
   }

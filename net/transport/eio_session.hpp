@@ -60,9 +60,13 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   // -- outlet -------------------------------------------------------------------------
   void send(outbound packet) override;
   void close() override;
+  void input_done() override;
 
  private:
   void enqueue(outbound packet);
+  // Flushes to the held GET now, or once the actor has handled the inputs it was given
+  // (inputs_); true when it was deferred.
+  bool defer_flush();
   void flush_poll();
   void reply_poll(std::string payload);
   void on_packet(packet&& p);
@@ -94,6 +98,11 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   // thread hop less per packet); the WebSocket has its own strand and bounded queue.
   // Upgraded sessions keep the strand path so that nothing overtakes the flushed queue.
   std::atomic<std::shared_ptr<ws_link>> direct_ws_;
+  // Inputs from polling POSTs handed to the actor and not yet handled (low bits), and
+  // whether a poll response waits for them (flush_waits). Shared with the actor's
+  // thread (input_done), hence one atomic word for both.
+  static constexpr std::uint32_t flush_waits = 1u << 31;
+  std::atomic<std::uint32_t> inputs_{0};
 
   // -- strand-only state ------------------------------------------------------------------
   bool closed_ = false;
@@ -102,6 +111,7 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   std::size_t queued_bytes_ = 0;
   responder_ptr pending_get_;
   bool flush_scheduled_ = false;
+  std::chrono::steady_clock::time_point deferred_since_ = never();  // a flush waits for inputs since
   bool close_after_flush_ = false;
   // websocket
   ws_link_ptr ws_;

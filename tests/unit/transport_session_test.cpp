@@ -701,3 +701,23 @@ TEST_CASE("transport: outlet close without a GET held: the next GET drains, then
   CHECK(h.engine().sessions().find(sid) == nullptr);
   check_error(h.get_now(sid), 1, "Session ID unknown");
 }
+
+TEST_CASE("transport: the replies to one POST's packets share one poll response", "[transport]") {
+  // The official suite's "several plain text packets" case: a held GET used to be
+  // answered with the first echo alone, because it was flushed as soon as that one came.
+  transport_harness h(quiet_config(), {}, true);
+  constexpr int rounds = 200;
+  int together = 0;
+  for (int i = 0; i < rounds; ++i) {
+    auto sid = h.handshake_polling();
+    REQUIRE_FALSE(sid.empty());
+    auto g = h.get(sid);
+    h.run_for(1ms);
+    REQUIRE(g->count() == 0);
+    CHECK(h.post_now(sid, "4test1\x1e" "4test2\x1e" "4test3").body == "ok");
+    REQUIRE(h.run_until([&] { return g->count() > 0; }));
+    if (g->first().body == "4test1\x1e" "4test2\x1e" "4test3") ++together;
+    else INFO("round " << i << ": " << g->first().body);
+  }
+  CHECK(together == rounds);
+}

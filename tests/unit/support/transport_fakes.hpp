@@ -6,6 +6,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/outlet.hpp"
+#include "apps/echo_app.hpp"
 #include "net/transport/engine.hpp"
 #include "net/transport/engine_types.hpp"
 
@@ -165,10 +166,15 @@ class event_log {
 };
 using event_log_ptr = std::shared_ptr<event_log>;
 
-inline caf::behavior recording_actor(caf::event_based_actor*, event_log_ptr log) {
+// Records what the session delivers; tells the outlet each input is handled (as the
+// connection actor does), so that poll responses are not held for it.
+inline caf::behavior recording_actor(caf::event_based_actor*, event_log_ptr log, outlet_weak out) {
+  auto done = [out] {
+    if (auto o = out.lock()) o->input_done();
+  };
   return {
-    [log](eio_text_atom, const std::string& s) { log->push({actor_event::text, s}); },
-    [log](eio_binary_atom, const std::string& s) { log->push({actor_event::bin, s}); },
+    [log, done](eio_text_atom, const std::string& s) { log->push({actor_event::text, s}); done(); },
+    [log, done](eio_binary_atom, const std::string& s) { log->push({actor_event::bin, s}); done(); },
     [log](eio_closed_atom, const std::string& s) { log->push({actor_event::close, s}); },
   };
 }
@@ -194,14 +200,15 @@ class transport_harness {
     std::shared_ptr<const sio::handshake> hs;
   };
 
-  explicit transport_harness(eio::engine_config cfg = {}, eio::cors_config cors = {})
+  // `echo`: sessions get the Engine.IO echo actor (apps/echo_app) instead of a recorder.
+  explicit transport_harness(eio::engine_config cfg = {}, eio::cors_config cors = {}, bool echo = false)
     : sys_(caf_cfg_) {
     engine_ = std::make_unique<eio::engine>(
       ioc_, cfg, std::move(cors),
-      [this](outlet_weak out, std::shared_ptr<const sio::handshake> hs) {
+      [this, echo](outlet_weak out, std::shared_ptr<const sio::handshake> hs) {
         // Called synchronously from handle_http / attach_websocket, i.e. the test thread.
         auto log = std::make_shared<event_log>();
-        auto a = sys_.spawn(recording_actor, log);
+        auto a = echo ? apps::spawn_engine_echo(sys_, out) : sys_.spawn(recording_actor, log, out);
         sessions_.push_back({std::move(out), a, log, std::move(hs)});
         return a;
       });
