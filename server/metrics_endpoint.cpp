@@ -29,6 +29,9 @@ std::string render(const metrics_sources& src, const storage::storage_stats* st)
   line(os, "hub_rate_limited_total", "counter", "Client events refused by a per-user rate limit", c.rate_limited.load());
   line(os, "hub_notifications_total", "counter", "Notifications stored, coalesced updates included", c.notifications.load());
   line(os, "hub_protocol_errors_total", "counter", "Sessions closed for malformed input", c.protocol_errors.load());
+  line(os, "hub_inbound_pauses_total", "counter",
+       "Times a session stopped reading its client because its actor was --max-inbound-queue messages behind",
+       c.inbound_pauses.load());
   line(os, "hub_sessions_expired_total", "counter", "Sessions closed when their credentials expired (recoverable)",
        c.sessions_expired.load());
   line(os, "hub_ws_writes_through_total", "counter",

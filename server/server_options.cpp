@@ -60,6 +60,10 @@ server_options parse_server_options(int argc, char** argv) {
   app.add_option("--max-payload", o.engine.max_payload,
                  "Largest POST body / WebSocket message in bytes (maxHttpBufferSize)")
     ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+  app.add_option("--max-inbound-queue", o.engine.max_inbound_queue,
+                 "Client messages waiting for a session's actor; past it the session stops reading "
+                 "that client until the actor is down to half")
+    ->capture_default_str()->check(CLI::Range(std::size_t{2}, std::size_t{1'000'000}));
   app.add_option("--max-send-queue", o.engine.max_send_queue,
                  "Bytes queued for one client before it is dropped as too slow")
     ->capture_default_str()->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 34));

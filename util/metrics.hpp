@@ -57,6 +57,7 @@ struct counters {
   std::atomic<std::uint64_t> notifications{0};        // notifications stored (incl. coalesced updates)
   std::atomic<std::uint64_t> protocol_errors{0};      // sessions closed for bad input
   std::atomic<std::uint64_t> sessions_expired{0};     // sessions closed at their deadline (token exp)
+  std::atomic<std::uint64_t> inbound_pauses{0};       // reads paused: an actor max_inbound_queue behind
   std::atomic<std::uint64_t> ws_writes_through{0};    // WebSocket frames written on the sender's thread
   std::atomic<std::uint64_t> ws_write_through_rest{0};  // ...of which the socket took only part
   // A chat message accepted by its room -> durable -> broadcast -> handed to one

@@ -121,8 +121,17 @@ void ws_connection::on_readable(error_code ec) {
   read_available();
 }
 
+void ws_connection::pause_reading(bool paused) {
+  net::post(socket_.get_executor(), [self = shared_from_this(), paused] {
+    self->read_paused_ = paused;
+    // Unread bytes wait in the kernel (the client's TCP window fills and it slows
+    // down); a wake-up meanwhile reads nothing. Resuming reads what is there.
+    if (!paused) self->read_available();
+  });
+}
+
 void ws_connection::read_available() {
-  if (closed_ || read_done_) return;
+  if (closed_ || read_done_ || read_paused_) return;
   char* scratch = read_scratch();
   for (int i = 0; i < reads_per_wake; ++i) {
     error_code ec;

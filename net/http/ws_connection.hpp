@@ -52,6 +52,7 @@ class ws_connection : public eio::ws_link,
   void send(outbound packet) override;
   void send_text(std::string text) override;
   void close() override;
+  void pause_reading(bool paused) override;
 
   // Keeps `token` (the connection's slot in connection_limits) for as long as this lives.
   void hold(std::shared_ptr<void> token) { slot_ = std::move(token); }
@@ -126,6 +127,7 @@ class ws_connection : public eio::ws_link,
   bool close_sent_ = false;
   bool peer_closed_ = false;     // the client's close frame (or EOF) arrived
   bool read_done_ = false;       // EOF: nothing more to read
+  bool read_paused_ = false;     // backpressure: the session's actor is behind
   bool reported_ = false;
   bool closed_ = false;          // the socket is closed
 };

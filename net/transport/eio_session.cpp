@@ -151,13 +151,22 @@ void eio_session::post(std::string body, responder_ptr r) {
       s.terminate("parse error", true);
       return;
     }
-    r->reply(text_reply("ok"));
+    if (s.held_post_) {
+      // A POST while the last one waits for the actor: only a client that ignores the
+      // protocol (one POST at a time) does that.
+      r->reply(empty_reply(400));
+      s.terminate("transport error", true);
+      return;
+    }
     for (auto& p : *packets) {
       if (s.closed_) break;
-      // Counted before it is sent: the actor's input_done() may come at once.
-      if (p.type == packet_type::message) s.inputs_.fetch_add(1, std::memory_order_acq_rel);
       s.on_packet(std::move(p));
     }
+    if (s.closed_) return r->reply(error_reply(error_code::unknown_sid));
+    s.check_backpressure();
+    // Behind: the client gets its "ok" (and so sends its next POST) once the actor caught up.
+    if (s.inputs_.load(std::memory_order_acquire) & reading_paused) s.held_post_ = std::move(r);
+    else r->reply(text_reply("ok"));
   });
 }
 
@@ -167,7 +176,7 @@ bool eio_session::defer_flush() {
   const auto now = std::chrono::steady_clock::now();
   if (deferred_since_ != never() && now - deferred_since_ > max_deferral) return false;
   auto st = inputs_.load(std::memory_order_acquire);
-  while ((st & ~flush_waits) != 0) {
+  while ((st & count_mask) != 0) {
     if (inputs_.compare_exchange_weak(st, st | flush_waits, std::memory_order_acq_rel)) {
       if (deferred_since_ == never()) deferred_since_ = now;
       return true;
@@ -177,20 +186,53 @@ bool eio_session::defer_flush() {
 }
 
 void eio_session::input_done() {
+  const std::uint32_t low = static_cast<std::uint32_t>(cfg_.max_inbound_queue / 2);
   auto st = inputs_.load(std::memory_order_acquire);
   for (;;) {
-    if ((st & ~flush_waits) == 0) return;  // not a counted input (WebSocket, or the count is spent)
-    const auto left = (st & ~flush_waits) - 1;
-    // The last input handled: clear the wait and flush what its handling produced.
-    const auto next = left == 0 ? 0 : (st - 1);
+    const auto count = st & count_mask;
+    if (count == 0) return;  // not a counted input (the count is spent)
+    const auto left = count - 1;
+    auto next = (st & ~count_mask) | left;
+    // The last input handled: a held poll response goes out with what it produced.
+    const bool flush = left == 0 && (st & flush_waits);
+    if (flush) next &= ~flush_waits;
+    // Caught up to half the bound: read the client again.
+    const bool resume = left <= low && (st & reading_paused);
+    if (resume) next &= ~reading_paused;
     if (inputs_.compare_exchange_weak(st, next, std::memory_order_acq_rel)) {
-      if (left == 0 && (st & flush_waits)) {
-        dispatch([](eio_session& s) {
-          if (s.pending_get_ && !s.queue_.empty() && !s.flush_scheduled_) s.flush_poll();
+      if (flush || resume) {
+        dispatch([flush, resume](eio_session& s) {
+          if (resume) s.resume_reading();
+          if (flush && s.pending_get_ && !s.queue_.empty() && !s.flush_scheduled_) s.flush_poll();
         });
       }
       return;
     }
+  }
+}
+
+void eio_session::deliver_input(bool binary, std::string data) {
+  // Counted before it is sent: the actor's input_done() may come at once.
+  inputs_.fetch_add(1, std::memory_order_acq_rel);
+  if (binary) caf::anon_send(handler_, eio_binary_atom::value, std::move(data));
+  else caf::anon_send(handler_, eio_text_atom::value, std::move(data));
+}
+
+void eio_session::check_backpressure() {
+  auto st = inputs_.load(std::memory_order_acquire);
+  while ((st & count_mask) >= cfg_.max_inbound_queue && !(st & reading_paused)) {
+    if (inputs_.compare_exchange_weak(st, st | reading_paused, std::memory_order_acq_rel)) {
+      metrics::add(metrics::global().inbound_pauses);
+      if (ws_) ws_->pause_reading(true);
+      return;
+    }
+  }
+}
+
+void eio_session::resume_reading() {
+  if (ws_) ws_->pause_reading(false);
+  if (held_post_) std::exchange(held_post_, nullptr)->reply(text_reply("ok"));
+}
   }
 }
 
@@ -272,12 +314,13 @@ void eio_session::ws_frame(const ws_link_ptr& link, bool binary, std::string dat
     }
     if (link != s.ws_) return;
     if (binary) {
-      caf::anon_send(s.handler_, eio_binary_atom::value, std::move(data));
-      return;
+      s.deliver_input(true, std::move(data));
+    } else {
+      auto p = decode_text(data);
+      if (!p) return s.terminate("parse error", true);
+      s.on_packet(std::move(*p));
     }
-    auto p = decode_text(data);
-    if (!p) s.terminate("parse error", true);
-    else s.on_packet(std::move(*p));
+    s.check_backpressure();
   });
 }
 
@@ -319,8 +362,7 @@ void eio_session::abort_upgrade() {
 void eio_session::on_packet(packet&& p) {
   switch (p.type) {
     case packet_type::message:
-      if (p.binary) caf::anon_send(handler_, eio_binary_atom::value, std::move(p.data));
-      else caf::anon_send(handler_, eio_text_atom::value, std::move(p.data));
+      deliver_input(p.binary, std::move(p.data));
       break;
     case packet_type::pong:
       on_pong();
@@ -446,6 +488,7 @@ void eio_session::terminate(const std::string& reason, bool notify_actor) {
   deadlines_.fill(never());
   armed_for_ = never();
   timer_.cancel();
+  if (held_post_) std::exchange(held_post_, nullptr)->reply(text_reply("ok"));  // it was taken
   if (notify_actor && handler_) caf::anon_send(handler_, eio_closed_atom::value, reason);
   if (probe_) {
     probe_->close();

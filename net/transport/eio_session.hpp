@@ -70,6 +70,11 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   void flush_poll();
   void reply_poll(std::string payload);
   void on_packet(packet&& p);
+  // A client message for the actor: counted (backpressure, poll batching), then sent.
+  void deliver_input(bool binary, std::string data);
+  // Strand: pauses reading once the actor is max_inbound_queue inputs behind.
+  void check_backpressure();
+  void resume_reading();  // strand: the actor caught up
   void schedule_ping();
   void on_pong();
   // One timer serves every deadline of the session (heartbeat ping and pong, upgrade,
@@ -102,6 +107,8 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   // whether a poll response waits for them (flush_waits). Shared with the actor's
   // thread (input_done), hence one atomic word for both.
   static constexpr std::uint32_t flush_waits = 1u << 31;
+  static constexpr std::uint32_t reading_paused = 1u << 30;  // backpressure (max_inbound_queue)
+  static constexpr std::uint32_t count_mask = reading_paused - 1;
   std::atomic<std::uint32_t> inputs_{0};
 
   // -- strand-only state ------------------------------------------------------------------
@@ -111,6 +118,7 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   std::size_t queued_bytes_ = 0;
   responder_ptr pending_get_;
   bool flush_scheduled_ = false;
+  responder_ptr held_post_;  // a POST's "ok", held while the actor is behind (backpressure)
   std::chrono::steady_clock::time_point deferred_since_ = never();  // a flush waits for inputs since
   bool close_after_flush_ = false;
   // websocket

@@ -19,6 +19,10 @@ struct engine_config {
   std::chrono::milliseconds upgrade_timeout{10000};
   std::size_t max_payload = 1000000;           // maxHttpBufferSize
   std::size_t max_send_queue = 1 << 20;        // bytes queued per session before it is dropped
+  // Client messages handed to the session's actor and not yet handled. Past it the
+  // session stops reading its WebSocket (and holds a polling POST's "ok") until the
+  // actor is down to half: backpressure instead of an unbounded mailbox.
+  std::size_t max_inbound_queue = 1024;
   bool allow_upgrades = true;
   // Longest a WebSocket frame waits so that it shares a write with later ones; only
   // used while the process is busy (write_coalescer.hpp). 0: never wait.
@@ -59,6 +63,9 @@ class ws_link {
   virtual void send(outbound packet) = 0;             // text frame then binary frames
   virtual void send_text(std::string text) = 0;       // one text frame
   virtual void close() = 0;                           // close frame after the queue drains
+  // Stops (true) or resumes (false) reading client frames; thread-safe. Backpressure
+  // while the session's actor is behind (engine_config::max_inbound_queue).
+  virtual void pause_reading(bool paused) { (void)paused; }
 };
 using ws_link_ptr = std::shared_ptr<ws_link>;
 

@@ -294,3 +294,27 @@ describe('websocket: slow reader', { skip }, () => {
     assert.ok(rss < 200 * 1024, `hub-server RSS ${rss} KB after the slow reader`);
   });
 });
+
+// A client that sends faster than its session's actor handles: the session stops reading
+// it past --max-inbound-queue (the kernel's buffers fill, TCP slows the client down)
+// instead of growing the actor's mailbox, and everything it sent is still handled.
+describe('http: inbound backpressure', { skip }, () => {
+  let server;
+  const clients = new Clients();
+  before(async () => { server = await startServer(['--max-inbound-queue', '8']); });
+  after(async () => { clients.closeAll(); await server?.stop(); });
+
+  it('a flood over one WebSocket is paused and resumed, nothing lost; another client keeps echoing', async () => {
+    const good = await wellBehaved(server, clients);
+    const flood = await wellBehaved(server, clients);
+    const n = 3000;
+    const got = [];
+    const all = new Promise((resolve) => flood.socket.on('message-back', (i) => { got.push(i); if (got.length === n) resolve(); }));
+    for (let i = 0; i < n; i++) flood.socket.emit('message', i);
+    await stillEchoes(good, 'during');
+    assert.ok(await within(all, 20000), `${got.length} of ${n} echoes`);
+    assert.deepEqual(got, Array.from({ length: n }, (_, i) => i), 'order or content changed');
+    assert.ok((await metric(server, 'hub_inbound_pauses_total')) >= 1, 'the flood never paused reading');
+    await stillEchoes(flood, 'after');
+  });
+});

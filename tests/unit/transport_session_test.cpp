@@ -3,6 +3,7 @@
 // land in fakes, and the session's actor is a recording CAF actor.
 // See /work/shared/protocol.md §1 for the rules asserted here.
 #include "support/transport_fakes.hpp"
+#include "util/metrics.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -705,7 +706,7 @@ TEST_CASE("transport: outlet close without a GET held: the next GET drains, then
 TEST_CASE("transport: the replies to one POST's packets share one poll response", "[transport]") {
   // The official suite's "several plain text packets" case: a held GET used to be
   // answered with the first echo alone, because it was flushed as soon as that one came.
-  transport_harness h(quiet_config(), {}, true);
+  transport_harness h(quiet_config(), {}, transport_harness::actor_kind::echo);
   constexpr int rounds = 200;
   int together = 0;
   for (int i = 0; i < rounds; ++i) {
@@ -720,4 +721,63 @@ TEST_CASE("transport: the replies to one POST's packets share one poll response"
     else INFO("round " << i << ": " << g->first().body);
   }
   CHECK(together == rounds);
+}
+
+TEST_CASE("transport: a WebSocket stops being read while its actor is max_inbound_queue behind",
+          "[transport][backpressure]") {
+  auto cfg = quiet_config();
+  cfg.max_inbound_queue = 4;
+  transport_harness h(cfg, {}, transport_harness::actor_kind::manual_recorder);
+  auto link = std::make_shared<fake_ws_link>();
+  auto s = h.open_ws(link);
+  REQUIRE(s);
+  for (int i = 0; i < 3; ++i) s->ws_frame(link, false, "4m" + std::to_string(i));
+  REQUIRE(h.run_until([&] { return h.events().count(actor_event::text) == 3; }));
+  h.run_for(10ms);
+  CHECK(link->pauses().empty());
+  s->ws_frame(link, false, "4m3");  // the fourth unhandled one
+  REQUIRE(h.run_until([&] { return link->pauses().size() == 1; }));
+  CHECK(link->pauses() == std::vector<bool>{true});
+  CHECK(hub::metrics::global().inbound_pauses.load() >= 1);
+  // The actor catches up: reading resumes once it is down to half (2).
+  auto out = h.out();
+  out->input_done();
+  h.run_for(10ms);
+  CHECK(link->pauses().size() == 1);  // 3 behind: still paused
+  out->input_done();
+  REQUIRE(h.run_until([&] { return link->pauses().size() == 2; }));
+  CHECK(link->pauses() == std::vector<bool>{true, false});
+  CHECK_FALSE(h.events().closed());
+}
+
+TEST_CASE("transport: a polling POST's ok is held while its actor is behind, and a second POST meanwhile is refused",
+          "[transport][backpressure]") {
+  auto cfg = quiet_config();
+  cfg.max_inbound_queue = 4;
+  transport_harness h(cfg, {}, transport_harness::actor_kind::manual_recorder);
+  auto sid = h.handshake_polling();
+  REQUIRE_FALSE(sid.empty());
+  auto r = h.post(sid, "4a\x1e" "4b\x1e" "4c\x1e" "4d\x1e" "4e");
+  REQUIRE(h.run_until([&] { return h.events().count(actor_event::text) == 5; }));
+  h.run_for(20ms);
+  CHECK(r->count() == 0);  // held: the client sends nothing more until the actor caught up
+  auto out = h.out();
+  for (int i = 0; i < 2; ++i) out->input_done();
+  h.run_for(20ms);
+  CHECK(r->count() == 0);  // 3 behind
+  out->input_done();
+  REQUIRE(h.run_until([&] { return r->count() == 1; }));
+  CHECK(r->first().body == "ok");
+
+  SECTION("a POST while one is held ends the session") {
+    auto held = h.post(sid, "4f\x1e" "4g\x1e" "4h");
+    REQUIRE(h.run_until([&] { return h.events().count(actor_event::text) == 8; }));
+    h.run_for(20ms);
+    REQUIRE(held->count() == 0);
+    auto second = h.post(sid, "4i");
+    REQUIRE(h.run_until([&] { return second->count() == 1; }));
+    CHECK(second->first().status == 400);
+    REQUIRE(h.run_until([&] { return held->count() == 1; }));  // answered as the session ends
+    CHECK(h.events().closed());
+  }
 }

@@ -85,6 +85,15 @@ class fake_ws_link : public eio::ws_link {
     std::lock_guard lock(mutex_);
     ++closes_;
   }
+  void pause_reading(bool paused) override {
+    std::lock_guard lock(mutex_);
+    pauses_.push_back(paused);
+  }
+  // Every pause_reading() call in order (true: paused).
+  std::vector<bool> pauses() const {
+    std::lock_guard lock(mutex_);
+    return pauses_;
+  }
 
   std::vector<ws_frame_rec> frames() const {
     std::lock_guard lock(mutex_);
@@ -111,6 +120,7 @@ class fake_ws_link : public eio::ws_link {
  private:
   mutable std::mutex mutex_;
   std::vector<ws_frame_rec> frames_;
+  std::vector<bool> pauses_;
   int closes_ = 0;
   int sent_after_close_ = 0;
 };
@@ -168,8 +178,10 @@ using event_log_ptr = std::shared_ptr<event_log>;
 
 // Records what the session delivers; tells the outlet each input is handled (as the
 // connection actor does), so that poll responses are not held for it.
-inline caf::behavior recording_actor(caf::event_based_actor*, event_log_ptr log, outlet_weak out) {
-  auto done = [out] {
+// `manual`: the test calls input_done() itself (an actor that is behind).
+inline caf::behavior recording_actor(caf::event_based_actor*, event_log_ptr log, outlet_weak out, bool manual) {
+  auto done = [out, manual] {
+    if (manual) return;
     if (auto o = out.lock()) o->input_done();
   };
   return {
@@ -200,15 +212,20 @@ class transport_harness {
     std::shared_ptr<const sio::handshake> hs;
   };
 
-  // `echo`: sessions get the Engine.IO echo actor (apps/echo_app) instead of a recorder.
-  explicit transport_harness(eio::engine_config cfg = {}, eio::cors_config cors = {}, bool echo = false)
+  // What handles each session: a recorder that reports each input handled at once, one
+  // that leaves it to the test (out()->input_done()), or the Engine.IO echo actor.
+  enum class actor_kind { recorder, manual_recorder, echo };
+  explicit transport_harness(eio::engine_config cfg = {}, eio::cors_config cors = {},
+                             actor_kind kind = actor_kind::recorder)
     : sys_(caf_cfg_) {
     engine_ = std::make_unique<eio::engine>(
       ioc_, cfg, std::move(cors),
-      [this, echo](outlet_weak out, std::shared_ptr<const sio::handshake> hs) {
+      [this, kind](outlet_weak out, std::shared_ptr<const sio::handshake> hs) {
         // Called synchronously from handle_http / attach_websocket, i.e. the test thread.
         auto log = std::make_shared<event_log>();
-        auto a = echo ? apps::spawn_engine_echo(sys_, out) : sys_.spawn(recording_actor, log, out);
+        auto a = kind == actor_kind::echo
+                   ? apps::spawn_engine_echo(sys_, out)
+                   : sys_.spawn(recording_actor, log, out, kind == actor_kind::manual_recorder);
         sessions_.push_back({std::move(out), a, log, std::move(hs)});
         return a;
       });
