@@ -162,7 +162,7 @@ void eio_session::post(std::string body, responder_ptr r) {
       if (s.closed_) break;
       s.on_packet(std::move(p));
     }
-    if (s.closed_) return r->reply(error_reply(error_code::unknown_sid));
+    if (s.closed_) return r->reply(text_reply("ok"));  // e.g. its close packet: taken, as in Node
     s.check_backpressure();
     // Behind: the client gets its "ok" (and so sends its next POST) once the actor caught up.
     if (s.inputs_.load(std::memory_order_acquire) & reading_paused) s.held_post_ = std::move(r);
@@ -232,8 +232,6 @@ void eio_session::check_backpressure() {
 void eio_session::resume_reading() {
   if (ws_) ws_->pause_reading(false);
   if (held_post_) std::exchange(held_post_, nullptr)->reply(text_reply("ok"));
-}
-  }
 }
 
 void eio_session::post_rejected(const std::string& reason) {
