@@ -457,7 +457,9 @@ TEST_CASE_METHOD(sio_fixture, "actors: protocol errors leave the other sessions 
 
 TEST_CASE_METHOD(sio_fixture, "actors: a session that never CONNECTs is closed after connect_timeout",
                  "[actors][connection][timeout]") {
-  hub::apps::install_echo(make_server(sio::server_config{1000ms, std::nullopt}));
+  sio::server_config cfg;
+  cfg.connect_timeout = 1000ms;
+  hub::apps::install_echo(make_server(cfg));
   const auto base = running_actors();
 
   SECTION("closed at exactly the timeout, not before") {
@@ -504,7 +506,9 @@ TEST_CASE_METHOD(sio_fixture, "actors: a session that never CONNECTs is closed a
 // stays open.
 TEST_CASE_METHOD(sio_fixture, "actors: a session that connected once is not closed by the connect timeout",
                  "[actors][connection][timeout]") {
-  hub::apps::install_echo(make_server(sio::server_config{1000ms, std::nullopt}));
+  sio::server_config cfg;
+  cfg.connect_timeout = 1000ms;
+  hub::apps::install_echo(make_server(cfg));
   auto& c = client();
   c.connect();
   c.feed("41");
