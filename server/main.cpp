@@ -184,14 +184,19 @@ int main(int argc, char** argv) {
     http::route_table routes;
     routes.engines.emplace_back("/socket.io/", &socketio);
     if (opt.app == "echo") routes.engines.emplace_back("/engine.io/", &engineio);
-    routes.handlers.emplace_back([storage_stats](const eio::request_info& req, const eio::responder_ptr& r) {
+    auto healthz = [storage_stats](const eio::request_info& req, const eio::responder_ptr& r) {
       return serve_healthz(req, r, storage_stats.get());
-    });
+    };
     metrics_sources msrc{&sys, {&socketio, &engineio}, storage_actor, nullptr};
     if (hub) msrc.chat_rooms = [&hub] { return hub->room_count(); };
-    routes.handlers.emplace_back([msrc](const eio::request_info& req, const eio::responder_ptr& r) {
+    auto metrics_route = [msrc](const eio::request_info& req, const eio::responder_ptr& r) {
       return serve_metrics(req, r, msrc);
-    });
+    };
+    // Load balancers probe /healthz on the public address; /metrics tells how the server
+    // is doing under attack, so it can move to an address of its own.
+    const bool metrics_apart = !opt.metrics_host.empty();
+    routes.handlers.emplace_back(healthz);
+    if (!metrics_apart) routes.handlers.emplace_back(metrics_route);
     if (hub)
       routes.handlers.emplace_back([&hub](const eio::request_info& req, const eio::responder_ptr& r) {
         return hub->handle_http(req, r);
@@ -212,6 +217,20 @@ int main(int argc, char** argv) {
       log::error(e.what());
       return 1;
     }
+    std::unique_ptr<http::http_server> metrics_server;
+    if (metrics_apart) {
+      http::route_table mroutes;
+      mroutes.handlers.emplace_back(healthz);
+      mroutes.handlers.emplace_back(metrics_route);
+      metrics_server = std::make_unique<http::http_server>(ioc, std::move(mroutes), 4096, opt.http);
+      try {
+        metrics_server->listen(opt.metrics_host, opt.metrics_port);
+      } catch (const std::exception& e) {
+        log::error("--metrics-listen: ", e.what());
+        return 1;
+      }
+      std::cout << "metrics on http://" << opt.metrics_host << ":" << metrics_server->port() << std::endl;
+    }
     std::cout << "listening on http://" << opt.host << ":" << server.port() << std::endl;
     log::info("app '", opt.app, "', CAF scheduler ", opt.scheduler, " with ", opt.workers,
               " workers, ", opt.io_threads, " io threads",
@@ -223,6 +242,7 @@ int main(int argc, char** argv) {
       if (ec) return;
       log::info("signal ", sig, ": shutting down");
       server.stop_accepting();
+      if (metrics_server) metrics_server->stop_accepting();
       socketio.shutdown("server shutting down");
       engineio.shutdown("server shutting down");
       grace.expires_after(shutdown_grace);

@@ -53,6 +53,24 @@ server_options parse_server_options(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--host", o.host, "Address to listen on")->capture_default_str();
   app.add_option("--port,-p", o.port, "TCP port (0 picks a free one)")->capture_default_str();
+  app.add_option_function<std::string>(
+       "--metrics-listen",
+       [&o](const std::string& text) {
+         // HOST:PORT, or PORT alone for 127.0.0.1:PORT.
+         const auto colon = text.rfind(':');
+         std::string host = colon == std::string::npos ? "127.0.0.1" : text.substr(0, colon);
+         std::string port = colon == std::string::npos ? text : text.substr(colon + 1);
+         unsigned long value = 0;
+         bool ok = !host.empty() && !port.empty() && port.size() <= 5 &&
+                   port.find_first_not_of("0123456789") == std::string::npos;
+         if (ok) value = std::stoul(port);
+         if (!ok || value > 65535)
+           throw CLI::ValidationError("--metrics-listen", "'" + text + "' is not HOST:PORT (e.g. 127.0.0.1:9100)");
+         o.metrics_host = host;
+         o.metrics_port = static_cast<std::uint16_t>(value);
+       },
+       "Serve /metrics and /healthz on HOST:PORT only (not on the public listener); PORT alone: 127.0.0.1")
+    ->type_name("HOST:PORT");
   add_duration(app, "--ping-interval", o.engine.ping_interval, "Engine.IO heartbeat interval");
   add_duration(app, "--ping-timeout", o.engine.ping_timeout, "Time allowed for the client's pong");
   add_duration(app, "--upgrade-timeout", o.engine.upgrade_timeout, "Time allowed to finish a transport upgrade");

@@ -17,6 +17,10 @@ struct server_options {
   std::string app = "hub";
   std::string host = "0.0.0.0";
   std::uint16_t port = 3000;
+  // --metrics-listen HOST:PORT: /metrics (and /healthz) on a listener of their own, and
+  // no longer on the public one. Empty host: off.
+  std::string metrics_host;
+  std::uint16_t metrics_port = 0;
   eio::engine_config engine;
   std::chrono::milliseconds connect_timeout{45000};
   http::http_limits http;

@@ -1,8 +1,9 @@
 // Sessions and what they may hold: a socket closes when its token expires (recoverably:
 // the client comes back with a fresh token and recovers), a user's sessions can be
 // revoked (durably), pending acks per socket are bounded, reactions are emoji from an
-// allow-list with a bounded number of different ones per message, and development mode
-// is kept away from production secrets and networks. Each case shows the refusal and
+// allow-list with a bounded number of different ones per message, development mode
+// is kept away from production secrets and networks, and /metrics can move off the
+// public listener. Each case shows the refusal and
 // that a well-behaved client on the same server keeps working.
 'use strict';
 
@@ -259,6 +260,30 @@ describe('hub: development mode stays development', { skip: skipReason }, () => 
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it('--metrics-listen moves /metrics to a listener of its own; /healthz stays on both', async () => {
+    const hub = await startHub(['--metrics-listen', '127.0.0.1:0']);
+    try {
+      const line = hub.output.find((l) => /^metrics on http:\/\/127\.0\.0\.1:\d+$/.test(l));
+      assert.ok(line, `no metrics line in: ${hub.output.join('\n')}`);
+      const murl = line.slice('metrics on '.length);
+      const m = await api(murl, 'GET', '/metrics');
+      assert.equal(m.status, 200);
+      assert.match(m.body, /^hub_connections /m);
+      assert.equal((await api(murl, 'GET', '/healthz')).status, 200);
+      assert.equal((await api(murl, 'GET', '/api/notifications')).status, 404, 'only metrics there');
+      const pub = await api(hub.url, 'GET', '/metrics');
+      assert.equal(pub.status, 404, 'the public listener still serves /metrics');
+      assert.equal((await api(hub.url, 'GET', '/healthz')).status, 200);
+    } finally {
+      await hub.stop();
+    }
+    const bad = await runExpectingExit(['--app', 'hub', '--port', '0', '--metrics-listen', 'nonsense:', '--data-dir', freshDataDir()],
+      cleanEnv({ JWT_SECRET: SECRET }), 5000);
+    assert.equal(bad.timedOut, false);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--metrics-listen/);
   });
 
   it('--record creates its file 0600 (it holds tokens), even over a file with wider permissions', async () => {
