@@ -115,9 +115,14 @@ int main(int argc, char** argv) {
   }
   if (opt.app == "hub" && !opt.hub.jwt_secret.empty() && opt.hub.jwt_secret.size() < app::min_jwt_secret_bytes) {
     log::error("JWT_SECRET is ", opt.hub.jwt_secret.size(), " bytes; HS256 needs at least ",
-               app::min_jwt_secret_bytes, " (e.g. openssl rand -hex 32).");
+               app::min_jwt_secret_bytes, ", better ", app::recommended_jwt_secret_bytes,
+               " (e.g. openssl rand -hex 32).");
     return 2;
   }
+  if (opt.app == "hub" && !opt.hub.jwt_secret.empty() &&
+      opt.hub.jwt_secret.size() < app::recommended_jwt_secret_bytes)
+    log::warn("JWT_SECRET is ", opt.hub.jwt_secret.size(), " bytes; RFC 7518 asks for at least ",
+              app::recommended_jwt_secret_bytes, " for HS256 (e.g. openssl rand -hex 32): rotate it.");
 
   // A write past RLIMIT_FSIZE must fail with EFBIG (a storage error the server reports
   // and recovers from), not kill the process with SIGXFSZ.

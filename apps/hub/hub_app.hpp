@@ -36,9 +36,12 @@ struct hub_config {
   rate_limit auth_failures{30, std::chrono::seconds(10)};  // failed handshakes per address
 };
 
-// HS256 keys shorter than the hash (RFC 7518 §3.2 asks for at least 256 bits) are
-// refused at start: a short shared secret can be found offline from one token.
-inline constexpr std::size_t min_jwt_secret_bytes = 32;
+// HS256 keys shorter than the hash (RFC 7518 §3.2 asks for at least 256 bits) draw a
+// warning at start: a short shared secret can be found offline from one token. Below
+// half of that the server refuses to start. The key is the backend's, so a deployment
+// with an existing 16..31-byte key still runs while it is rotated.
+inline constexpr std::size_t recommended_jwt_secret_bytes = 32;
+inline constexpr std::size_t min_jwt_secret_bytes = 16;
 
 // Pages of the chat log (sync event, HTTP API).
 inline constexpr std::uint64_t default_page = 50;
