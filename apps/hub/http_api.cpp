@@ -59,6 +59,20 @@ std::optional<std::uint64_t> parse_u64(const std::string& text) {
 
 std::string path_of(const std::string& target) { return target.substr(0, target.find('?')); }
 
+// The decoded id in "<id><suffix>" (e.g. "t1/events"), or nullopt when the path does
+// not end in the suffix.
+std::optional<std::string> id_before(std::string_view rest, std::string_view suffix) {
+  if (rest.size() <= suffix.size() || rest.substr(rest.size() - suffix.size()) != suffix) return std::nullopt;
+  return url_decode(rest.substr(0, rest.size() - suffix.size()), false);
+}
+
+// The checks every server-to-server POST starts with; true when `r` was answered.
+bool refuse_backend_call(const eio::request_info& req, bool key_ok, const eio::responder_ptr& r) {
+  if (req.method != "POST") return r->reply(error_reply(405, "method not allowed")), true;
+  if (!key_ok) return r->reply(error_reply(401, "unauthorized")), true;
+  return false;
+}
+
 }  // namespace
 
 // POST /api/tasks/:taskId/events {projectId, task} with the server-to-server API key
@@ -66,12 +80,10 @@ std::string path_of(const std::string& target) { return target.substr(0, target.
 // group:<projectId>.
 void hub_app::handle_task_event(const eio::request_info& req, std::string_view rest,
                                 const eio::responder_ptr& r) {
-  static constexpr std::string_view suffix = "/events";
-  if (rest.size() <= suffix.size() || rest.substr(rest.size() - suffix.size()) != suffix)
-    return r->reply(error_reply(404, "not found"));
-  std::string task = url_decode(rest.substr(0, rest.size() - suffix.size()), false);
-  if (req.method != "POST") return r->reply(error_reply(405, "method not allowed"));
-  if (!api_key_ok(req)) return r->reply(error_reply(401, "unauthorized"));
+  auto task_id = id_before(rest, "/events");
+  if (!task_id) return r->reply(error_reply(404, "not found"));
+  const std::string& task = *task_id;
+  if (refuse_backend_call(req, req.method == "POST" && api_key_ok(req), r)) return;
   json body = parse_body(req.body);
   auto project = body.is_object() ? id_from(body, "projectId") : std::nullopt;
   if (!project || !valid_path_id(task) || !body.contains("task") || !body["task"].is_object())
@@ -115,12 +127,10 @@ std::optional<identity> hub_app::bearer_identity(const eio::request_info& req) {
 // before that second are refused from then on, here and on restart.
 void hub_app::handle_user_revoke(const eio::request_info& req, std::string_view rest,
                                  const eio::responder_ptr& r) {
-  static constexpr std::string_view suffix = "/revoke";
-  if (rest.size() <= suffix.size() || rest.substr(rest.size() - suffix.size()) != suffix)
-    return r->reply(error_reply(404, "not found"));
-  std::string user = url_decode(rest.substr(0, rest.size() - suffix.size()), false);
-  if (req.method != "POST") return r->reply(error_reply(405, "method not allowed"));
-  if (!api_key_ok(req)) return r->reply(error_reply(401, "unauthorized"));
+  auto user_id = id_before(rest, "/revoke");
+  if (!user_id) return r->reply(error_reply(404, "not found"));
+  const std::string& user = *user_id;
+  if (refuse_backend_call(req, req.method == "POST" && api_key_ok(req), r)) return;
   if (!valid_path_id(user) || user.find('/') != std::string::npos) return r->reply(error_reply(400, "invalid"));
   const auto before = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch()).count();
