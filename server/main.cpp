@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<app::hub_app> hub;
     if (opt.app == "hub") {
       if (opt.hub.dev_auth) {
-        if (opt.hub.jwt_secret.empty()) opt.hub.jwt_secret = dev_secret(*db);
+        opt.hub.jwt_secret = dev_secret(*db);  // never JWT_SECRET: refused above
         log::warn("DEVELOPMENT MODE (--dev-auth): clients may connect as any user with "
                   "{userId, userName} or no auth at all, and may join every project. "
                   "Never use this in production.");

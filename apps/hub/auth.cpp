@@ -50,7 +50,7 @@ authenticator::authenticate(const json& auth) const {
     // Our own signature on a token past its time: the client needs a fresh one, it is
     // not guessing.
     if (std::get<jwt_hs256::failure>(result) == jwt_hs256::failure::expired)
-      return refusal{"Token expired", false, true};
+      return refusal{"Token expired", false};
     return failed;
   }
   if (!dev_) return failed;

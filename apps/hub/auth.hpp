@@ -56,7 +56,6 @@ class authenticator {
   struct refusal {
     std::string message;    // for connect_error: "Token expired" or "Authentication failed"
     bool guess = true;      // not a token we signed: counts against the address (--auth-failure-rate)
-    bool expired = false;
   };
   std::variant<identity, anonymous, refusal> authenticate(const json& auth) const;
 
