@@ -5,7 +5,7 @@
 // canonical, so the bytes may differ from the input but not the packets), and
 // append_to_payload builds the same text as encode_payload.
 #include "fuzz/check.hpp"
-#include "net/protocol/engineio_packet.hpp"
+#include "protocol/engineio_packet.hpp"
 
 #include <cstdint>
 #include <string>

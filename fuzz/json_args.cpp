@@ -5,8 +5,8 @@
 // JSON arrays, and its elements, parsed or joined again, give the same values; a tree
 // with its placeholders filled and its binaries extracted again fills back the same.
 #include "fuzz/check.hpp"
-#include "net/protocol/json_args.hpp"
-#include "net/protocol/json_limits.hpp"
+#include "protocol/json_args.hpp"
+#include "protocol/json_limits.hpp"
 
 #include <cstdint>
 #include <string>

@@ -9,7 +9,7 @@
 // only with claims that pass the rules; what is accepted signs and verifies again.
 #include "fuzz/check.hpp"
 #include "apps/hub/jwt_hs256.hpp"
-#include "net/protocol/base64.hpp"
+#include "protocol/base64.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

@@ -11,7 +11,7 @@
 // actor code and are exercised by the unit and interop tests.
 #include "fuzz/check.hpp"
 #include "apps/hub/payloads.hpp"
-#include "net/protocol/json_limits.hpp"
+#include "protocol/json_limits.hpp"
 
 #include <cstdint>
 #include <string>

@@ -6,9 +6,9 @@
 // gives the same packet; the decoder's JSON bounds agree with json_bounds::check, and
 // its placeholder check with json_args::fill_placeholders.
 #include "fuzz/check.hpp"
-#include "net/protocol/json_args.hpp"
-#include "net/protocol/json_limits.hpp"
-#include "net/protocol/socketio_packet.hpp"
+#include "protocol/json_args.hpp"
+#include "protocol/json_limits.hpp"
+#include "protocol/socketio_packet.hpp"
 
 #include <cstdint>
 #include <string>

@@ -4,7 +4,7 @@
 // was taken; text is UTF-8; no message is over the bound; nothing follows a close or
 // an error; and a message framed again by a client parses back to itself.
 #include "fuzz/check.hpp"
-#include "net/protocol/ws_frame.hpp"
+#include "protocol/ws_frame.hpp"
 
 #include <cstdint>
 #include <cstring>

@@ -1,6 +1,6 @@
 #include "load/client.hpp"
 
-#include "net/protocol/engineio_packet.hpp"
+#include "protocol/engineio_packet.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>

@@ -4,7 +4,7 @@
 // io_context it is given (one strand-free thread per io_context).
 #pragma once
 
-#include "net/protocol/socketio_packet.hpp"
+#include "protocol/socketio_packet.hpp"
 
 #include <boost/asio/io_context.hpp>
 

@@ -1,4 +1,4 @@
-#include "net/protocol/base64.hpp"
+#include "protocol/base64.hpp"
 
 #include <openssl/evp.h>
 

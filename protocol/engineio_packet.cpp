@@ -1,6 +1,6 @@
-#include "net/protocol/engineio_packet.hpp"
+#include "protocol/engineio_packet.hpp"
 
-#include "net/protocol/base64.hpp"
+#include "protocol/base64.hpp"
 
 namespace hub::eio {
 namespace {

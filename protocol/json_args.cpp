@@ -1,4 +1,4 @@
-#include "net/protocol/json_args.hpp"
+#include "protocol/json_args.hpp"
 
 #include <cmath>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "net/protocol/json_limits.hpp"
+#include "protocol/json_limits.hpp"
 
 #include <vector>
 

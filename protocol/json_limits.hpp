@@ -4,7 +4,7 @@
 // or cost seconds of a worker (an object with 100k keys). Pure: no I/O.
 #pragma once
 
-#include "net/protocol/json_args.hpp"
+#include "protocol/json_args.hpp"
 
 #include <cstddef>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "net/protocol/socketio_packet.hpp"
+#include "protocol/socketio_packet.hpp"
 
 #include <nlohmann/json.hpp>
 

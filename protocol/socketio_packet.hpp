@@ -3,7 +3,7 @@
 // unchanged (key order and number text); see json_args.hpp to take it apart.
 #pragma once
 
-#include "net/protocol/json_limits.hpp"
+#include "protocol/json_limits.hpp"
 
 #include <cstdint>
 #include <memory>

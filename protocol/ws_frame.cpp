@@ -1,4 +1,4 @@
-#include "net/protocol/ws_frame.hpp"
+#include "protocol/ws_frame.hpp"
 
 #include <algorithm>
 #include <cstring>

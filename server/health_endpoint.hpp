@@ -5,13 +5,13 @@
 // stall the health check behind the storage actor's mailbox.
 #pragma once
 
-#include "actors/storage_actor.hpp"
+#include "storage/storage_actor.hpp"
 #include "net/transport/engine_types.hpp"
 
 namespace hub {
 
 // `storage` may be null (the echo app). Returns false for other paths.
-bool serve_healthz(const eio::request_info& req, const eio::responder_ptr& r,
+bool serve_healthz(const http::request_info& req, const http::responder_ptr& r,
                    const storage::storage_stats* storage);
 
 }  // namespace hub

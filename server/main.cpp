@@ -1,6 +1,6 @@
 // hub-server: the production server process.
-#include "actors/storage_actor.hpp"
-#include "apps/echo_app.hpp"
+#include "storage/storage_actor.hpp"
+#include "apps/echo/echo_app.hpp"
 #include "apps/hub/dev_token.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "net/http/http_server.hpp"
@@ -178,23 +178,24 @@ int main(int argc, char** argv) {
     eio::cors_config cors{opt.cors_origins, true};
     std::shared_ptr<traffic_recorder> recorder;
     if (!opt.record_path.empty()) recorder = std::make_shared<traffic_recorder>(opt.record_path);
-    eio::engine socketio(ioc, opt.engine, cors, [&srv, &sys, recorder](outlet_weak out, std::shared_ptr<const sio::handshake> hs) {
+    eio::engine socketio(ioc, opt.engine, cors, [&srv, &sys, recorder](outlet_weak out, std::shared_ptr<const handshake> hs) {
+      if (!recorder) return srv.open_session(std::move(out), std::move(hs));
       auto conn = srv.spawn_connection(std::move(out), hs);
-      return recorder ? recorder->wrap(sys, std::move(conn), *hs) : conn;
+      return session_handler_ptr(std::make_shared<actor_session>(recorder->wrap(sys, std::move(conn), *hs)));
     });
-    eio::engine engineio(ioc, opt.engine, cors, [&sys](outlet_weak out, std::shared_ptr<const sio::handshake>) {
-      return apps::spawn_engine_echo(sys, std::move(out));
+    eio::engine engineio(ioc, opt.engine, cors, [&sys](outlet_weak out, std::shared_ptr<const handshake>) {
+      return session_handler_ptr(std::make_shared<actor_session>(apps::spawn_engine_echo(sys, std::move(out))));
     });
 
     http::route_table routes;
     routes.engines.emplace_back("/socket.io/", &socketio);
     if (opt.app == "echo") routes.engines.emplace_back("/engine.io/", &engineio);
-    auto healthz = [storage_stats](const eio::request_info& req, const eio::responder_ptr& r) {
+    auto healthz = [storage_stats](const http::request_info& req, const http::responder_ptr& r) {
       return serve_healthz(req, r, storage_stats.get());
     };
     metrics_sources msrc{&sys, {&socketio, &engineio}, storage_actor, nullptr};
     if (hub) msrc.chat_rooms = [&hub] { return hub->room_count(); };
-    auto metrics_route = [msrc](const eio::request_info& req, const eio::responder_ptr& r) {
+    auto metrics_route = [msrc](const http::request_info& req, const http::responder_ptr& r) {
       return serve_metrics(req, r, msrc);
     };
     // Load balancers probe /healthz on the public address; /metrics tells how the server
@@ -203,12 +204,12 @@ int main(int argc, char** argv) {
     routes.handlers.emplace_back(healthz);
     if (!metrics_apart) routes.handlers.emplace_back(metrics_route);
     if (hub)
-      routes.handlers.emplace_back([&hub](const eio::request_info& req, const eio::responder_ptr& r) {
+      routes.handlers.emplace_back([&hub](const http::request_info& req, const http::responder_ptr& r) {
         return hub->handle_http(req, r);
       });
     // Signed tokens for the demo page; the path does not exist outside development mode.
     if (hub && opt.hub.dev_auth)
-      routes.handlers.emplace_back([&hub](const eio::request_info& req, const eio::responder_ptr& r) {
+      routes.handlers.emplace_back([&hub](const http::request_info& req, const http::responder_ptr& r) {
         return app::handle_dev_token(hub->auth(), req, r);
       });
     // Last: the page's files never shadow an API path.
@@ -248,8 +249,8 @@ int main(int argc, char** argv) {
       log::info("signal ", sig, ": shutting down");
       server.stop_accepting();
       if (metrics_server) metrics_server->stop_accepting();
-      socketio.shutdown("server shutting down");
-      engineio.shutdown("server shutting down");
+      socketio.shutdown();
+      engineio.shutdown();
       grace.expires_after(shutdown_grace);
       grace.async_wait([&ioc](boost::system::error_code) { ioc.stop(); });
     });

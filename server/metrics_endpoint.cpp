@@ -1,6 +1,6 @@
 #include "server/metrics_endpoint.hpp"
 
-#include "actors/storage_actor.hpp"
+#include "storage/storage_actor.hpp"
 #include "util/metrics.hpp"
 
 #include <sstream>
@@ -69,10 +69,10 @@ std::string render(const metrics_sources& src, const storage::storage_stats* st)
 
 }  // namespace
 
-bool serve_metrics(const eio::request_info& req, const eio::responder_ptr& r, const metrics_sources& src) {
+bool serve_metrics(const http::request_info& req, const http::responder_ptr& r, const metrics_sources& src) {
   if (req.target != "/metrics") return false;
   auto reply = [r, &src](const storage::storage_stats* st) {
-    r->reply(eio::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, st), {}, false});
+    r->reply(http::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, st), {}, false});
   };
   if (!src.storage) {
     reply(nullptr);
@@ -81,10 +81,10 @@ bool serve_metrics(const eio::request_info& req, const eio::responder_ptr& r, co
   src.sys->spawn([r, src](caf::event_based_actor* self) {
     self->request(src.storage, std::chrono::seconds(5), storage::stats_atom::value)
       .then([r, src](const storage::storage_stats_ptr& st) {
-              r->reply(eio::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, st.get()), {}, false});
+              r->reply(http::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, st.get()), {}, false});
             },
             [r, src](caf::error&) {
-              r->reply(eio::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, nullptr), {}, false});
+              r->reply(http::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, nullptr), {}, false});
             });
   });
   return true;

@@ -17,7 +17,7 @@ struct metrics_sources {
 };
 
 // Returns false for other paths.
-bool serve_metrics(const eio::request_info& req, const eio::responder_ptr& r,
+bool serve_metrics(const http::request_info& req, const http::responder_ptr& r,
                    const metrics_sources& src);
 
 }  // namespace hub

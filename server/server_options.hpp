@@ -3,7 +3,7 @@
 
 #include "apps/hub/hub_app.hpp"
 #include "net/http/http_server.hpp"
-#include "net/protocol/json_limits.hpp"
+#include "protocol/json_limits.hpp"
 #include "net/transport/engine.hpp"
 
 #include <chrono>

@@ -1,8 +1,8 @@
 #include "server/traffic_recorder.hpp"
 
-#include "actors/messages.hpp"
-#include "net/protocol/base64.hpp"
-#include "net/protocol/json_args.hpp"
+#include "sio/messages.hpp"
+#include "protocol/base64.hpp"
+#include "protocol/json_args.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -64,9 +64,9 @@ caf::actor traffic_recorder::wrap(caf::actor_system& sys, caf::actor conn, const
         rec->write(id, "bin", base64::encode(b));
         self->send(conn, eio_binary_atom::value, std::move(b));
       },
-      [=](eio_closed_atom, std::string& r) {
-        rec->write(id, "close", r);
-        self->send(conn, eio_closed_atom::value, std::move(r));
+      [=](eio_closed_atom, close_reason why) {
+        rec->write(id, "close", std::string(to_string(why)));
+        self->send(conn, eio_closed_atom::value, why);
       },
     };
   });

@@ -12,7 +12,7 @@
 // only exists when --record is given.
 #pragma once
 
-#include "actors/sio_server.hpp"
+#include "sio/sio_server.hpp"
 
 #include <caf/all.hpp>
 

@@ -56,7 +56,7 @@ void add_web_routes(http::route_table& routes, const fs::path& web_root) {
     // Node's headers: revalidate every time, the client's version as the ETag.
     http::static_options opt{"public, max-age=0", "\"" + client_version(package) + "\""};
     auto files = std::make_shared<http::static_files>(package / "dist", "/socket.io/", opt);
-    routes.before_engines.emplace_back([files](const eio::request_info& req, const eio::responder_ptr& r) {
+    routes.before_engines.emplace_back([files](const http::request_info& req, const http::responder_ptr& r) {
       if (!is_bundle_path(req.target)) return false;
       r->reply(files->serve(req));
       return true;
@@ -64,9 +64,9 @@ void add_web_routes(http::route_table& routes, const fs::path& web_root) {
   } else {
     log::warn("socket.io-client is not installed under ", package.string(),
               ": /socket.io/socket.io.js answers 503 (run scripts/setup.sh, or pass --web-root)");
-    routes.before_engines.emplace_back([](const eio::request_info& req, const eio::responder_ptr& r) {
+    routes.before_engines.emplace_back([](const http::request_info& req, const http::responder_ptr& r) {
       if (!is_bundle_path(req.target)) return false;
-      r->reply(eio::http_reply{503, "text/plain; charset=utf-8",
+      r->reply(http::http_reply{503, "text/plain; charset=utf-8",
                                "socket.io-client is not installed on this server: run scripts/setup.sh "
                                "(npm install in web/) or start hub-server with --web-root\n",
                                {{"Cache-Control", "no-store"}}, false});
@@ -78,7 +78,7 @@ void add_web_routes(http::route_table& routes, const fs::path& web_root) {
   if (!fs::is_regular_file(pages / "index.html", ec))
     log::warn("no demo page at ", (pages / "index.html").string(), ": / answers 404 (pass --web-root)");
   auto files = std::make_shared<http::static_files>(pages, "/");
-  routes.handlers.emplace_back([files](const eio::request_info& req, const eio::responder_ptr& r) {
+  routes.handlers.emplace_back([files](const http::request_info& req, const http::responder_ptr& r) {
     auto reply = files->serve(req);
     // No such file: decline, so that unknown paths keep the server's JSON 404.
     if (reply.status == 404) return false;

@@ -20,7 +20,7 @@
 //   client-protocol     the server sent something a client cannot decode
 #pragma once
 
-#include "net/protocol/json_args.hpp"
+#include "protocol/json_args.hpp"
 #include "sim/event_queue.hpp"
 
 #include <cstdint>

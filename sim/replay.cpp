@@ -1,6 +1,6 @@
 #include "sim/replay.hpp"
 
-#include "net/protocol/json_args.hpp"
+#include "protocol/json_args.hpp"
 
 #include <fstream>
 #include <map>

@@ -1,6 +1,6 @@
 #include "sim/sim_network.hpp"
 
-#include "actors/messages.hpp"
+#include "sio/messages.hpp"
 #include "sim/simulation.hpp"
 
 #include <algorithm>
@@ -97,7 +97,7 @@ void sim_network::drop(const std::shared_ptr<sim_link>& l, const std::string& re
 void sim_network::notify_server_closed(const std::shared_ptr<sim_link>& l, const std::string& reason, nanos when) {
   auto send = [this, l, reason] {
     if (!l->actor) return;
-    caf::anon_send(l->actor, eio_closed_atom::value, reason);
+    caf::anon_send(l->actor, eio_closed_atom::value, close_reason_from(reason).value_or(close_reason::transport_close));
     l->actor = caf::actor{};  // as a destroyed session drops its actor
     holders_.erase(l->id);
   };
@@ -190,7 +190,7 @@ void sim_network::close_all() {
   holders_.clear();
   for (auto& [id, l] : holders) {
     l->open = false;
-    if (l->actor) caf::anon_send(l->actor, eio_closed_atom::value, std::string("transport close"));
+    if (l->actor) caf::anon_send(l->actor, eio_closed_atom::value, close_reason::transport_close);
     l->actor = caf::actor{};
   }
   links_.clear();

@@ -10,7 +10,7 @@
 // delivered at heal, or the link times out), slow periods, server crash.
 #pragma once
 
-#include "actors/outlet.hpp"
+#include "net/transport/seam.hpp"
 #include "sim/event_queue.hpp"
 
 #include <caf/actor.hpp>

@@ -1,6 +1,6 @@
 #include "sim/sim_world.hpp"
 
-#include "actors/storage_actor.hpp"
+#include "storage/storage_actor.hpp"
 #include "util/random_id.hpp"
 
 #include <stdexcept>

@@ -6,7 +6,7 @@
 // again on the same data directory, as a restarted hub-server would.
 #pragma once
 
-#include "actors/hub_messages.hpp"
+#include "apps/hub/hub_messages.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "sim/deterministic.hpp"
 #include "storage/store.hpp"

@@ -1,6 +1,6 @@
 #include "sim/simulation.hpp"
 
-#include "actors/hub_messages.hpp"
+#include "apps/hub/hub_messages.hpp"
 #include "util/log.hpp"
 #include "util/sources.hpp"
 

@@ -1,6 +1,6 @@
 #include "sim/virtual_client.hpp"
 
-#include "net/protocol/engineio_packet.hpp"
+#include "protocol/engineio_packet.hpp"
 #include "sim/simulation.hpp"
 
 #include <algorithm>

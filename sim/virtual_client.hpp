@@ -6,8 +6,8 @@
 // It also keeps what it received, for the delivery invariants.
 #pragma once
 
-#include "net/protocol/json_args.hpp"
-#include "net/protocol/socketio_packet.hpp"
+#include "protocol/json_args.hpp"
+#include "protocol/socketio_packet.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/replay.hpp"
 #include "sim/rng.hpp"

@@ -2,7 +2,7 @@
 // CAF 0.17 atoms are at most 10 characters.
 #pragma once
 
-#include "actors/outlet.hpp"
+#include "net/transport/seam.hpp"
 
 #include <caf/all.hpp>
 
@@ -16,7 +16,7 @@ namespace hub {
 // -- transport -> connection actor ---------------------------------------------------
 using eio_text_atom = caf::atom_constant<caf::atom("eio_text")>;    // std::string payload
 using eio_binary_atom = caf::atom_constant<caf::atom("eio_bin")>;   // std::string bytes
-using eio_closed_atom = caf::atom_constant<caf::atom("eio_close")>; // std::string reason
+using eio_closed_atom = caf::atom_constant<caf::atom("eio_close")>; // close_reason
 
 // -- connection actor timers -----------------------------------------------------------
 using connect_timeout_atom = caf::atom_constant<caf::atom("conn_tout")>;
@@ -61,7 +61,22 @@ inline std::string room_key(const std::string& nsp, const std::string& room) {
   return key;
 }
 
+// The transport's side of the seam for an actor: each client message becomes a message
+// to `actor` (eio_text / eio_bin / eio_close), in order.
+class actor_session final : public session_handler {
+ public:
+  explicit actor_session(caf::actor actor) : actor_(std::move(actor)) {}
+  void on_text(std::string payload) override { caf::anon_send(actor_, eio_text_atom::value, std::move(payload)); }
+  void on_binary(std::string bytes) override { caf::anon_send(actor_, eio_binary_atom::value, std::move(bytes)); }
+  void on_close(close_reason why) override { caf::anon_send(actor_, eio_closed_atom::value, why); }
+  const caf::actor& actor() const { return actor_; }
+
+ private:
+  caf::actor actor_;
+};
+
 }  // namespace hub
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::close_reason)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::wire_packet_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::broadcast_ptr)

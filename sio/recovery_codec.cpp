@@ -1,4 +1,4 @@
-#include "actors/recovery_codec.hpp"
+#include "sio/recovery_codec.hpp"
 
 #include <charconv>
 

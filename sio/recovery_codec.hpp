@@ -7,7 +7,7 @@
 // exactly where to resume in each stream; replay then reads only what was missed.
 #pragma once
 
-#include "net/protocol/json_args.hpp"
+#include "protocol/json_args.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -1,6 +1,6 @@
-#include "actors/room_directory.hpp"
+#include "sio/room_directory.hpp"
 
-#include "actors/messages.hpp"
+#include "sio/messages.hpp"
 
 #include <algorithm>
 #include <unordered_map>

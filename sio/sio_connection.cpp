@@ -1,6 +1,6 @@
-#include "actors/sio_connection.hpp"
+#include "sio/sio_connection.hpp"
 
-#include "actors/recovery_codec.hpp"
+#include "sio/recovery_codec.hpp"
 #include "util/log.hpp"
 #include "util/metrics.hpp"
 #include "util/random_id.hpp"
@@ -75,9 +75,9 @@ void connection::input_done() {
   if (auto o = out.lock()) o->input_done();
 }
 
-void connection::on_transport_closed(const std::string& reason) {
+void connection::on_transport_closed(disconnect_reason why) {
   closing_ = true;
-  while (!sockets_.empty()) remove_socket(sockets_.begin(), reason);
+  while (!sockets_.empty()) remove_socket(sockets_.begin(), why);
   self->quit();
 }
 
@@ -88,7 +88,7 @@ void connection::on_internal_error(const std::string& what) noexcept {
     closing_ = true;
     if (auto o = out.lock()) o->close();
     // The transport's close report will find no actor: run the disconnect handlers now.
-    while (!sockets_.empty()) remove_socket(sockets_.begin(), "server error");
+    while (!sockets_.empty()) remove_socket(sockets_.begin(), disconnect_reason::server_error);
   } catch (...) {
     // Nothing more can be done for this session; the actor terminates.
   }
@@ -209,14 +209,14 @@ void connection::leave(socket& s, const std::string& room) {
 void connection::server_disconnect(socket& s, bool close_connection) {
   if (close_connection) {
     for (auto& [nsp, sock] : sockets_) send_packet(packet{packet_type::disconnect, nsp, {}, {}, {}});
-    while (!sockets_.empty()) remove_socket(sockets_.begin(), "server namespace disconnect");
+    while (!sockets_.empty()) remove_socket(sockets_.begin(), disconnect_reason::server_namespace_disconnect);
     close_transport("server disconnect");
     return;
   }
   auto it = sockets_.find(s.nsp_);
   if (it == sockets_.end()) return;
   send_packet(packet{packet_type::disconnect, s.nsp_, {}, {}, {}});
-  remove_socket(it, "server namespace disconnect");
+  remove_socket(it, disconnect_reason::server_namespace_disconnect);
 }
 
 // -- packet handling -------------------------------------------------------------------
@@ -235,7 +235,7 @@ void connection::handle(packet&& p) {
   }
   socket& s = *it->second;
   if (p.type == packet_type::disconnect) {
-    remove_socket(it, "client namespace disconnect");
+    remove_socket(it, disconnect_reason::client_namespace_disconnect);
   } else if (is_event(p.type)) {
     handle_event(s, std::move(p));
   } else if (is_ack(p.type)) {
@@ -362,11 +362,12 @@ void connection::close_transport(const std::string& why) {
   log::debug("closing connection: ", why);
   closing_ = true;
   if (auto o = out.lock()) o->close();
-  else on_transport_closed(why);
+  // The transport is already gone and its own close report is on its way; end now.
+  else on_transport_closed(disconnect_reason::transport_close);
 }
 
 void connection::remove_socket(std::map<std::string, std::unique_ptr<socket>>::iterator it,
-                               std::string_view reason) {
+                               disconnect_reason why) {
   auto& retired = occ().retired;
   retired.push_back(std::move(it->second));
   auto& s = retired.back();
@@ -376,13 +377,9 @@ void connection::remove_socket(std::map<std::string, std::unique_ptr<socket>>::i
   s->pending_acks_.clear();
   // The handler still sees the socket's rooms (Node's "disconnecting"), then it leaves them.
   // A socket still being recovered never reached the application.
-  if (s->def_->on_disconnect_ && !s->recovering_) s->def_->on_disconnect_(*s, reason);
+  if (s->def_->on_disconnect_ && !s->recovering_) s->def_->on_disconnect_(*s, why);
   if (recovery_on(*s)) {
-    // Node's RECOVERABLE_DISCONNECT_REASONS: the transport went away, not the client.
-    bool recoverable = reason == "transport close" || reason == "transport error" ||
-                       reason == "ping timeout" || reason == "forced close" ||
-                       reason == "server shutting down";
-    if (recoverable && !s->recovering_) persist(*s, recovery::to_ms(wall_now()));
+    if (recoverable(why) && !s->recovering_) persist(*s, recovery::to_ms(wall_now()));
     else forget(*s);
   }
   // Leave without touching the record just written.
@@ -430,8 +427,8 @@ caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, cons
       self->state.conn.on_binary(std::move(bytes));
       self->state.conn.input_done();
     },
-    [=](eio_closed_atom, const std::string& reason) {
-      self->state.conn.on_transport_closed(reason);
+    [=](eio_closed_atom, close_reason why) {
+      self->state.conn.on_transport_closed(from_transport(why));
     },
     [=](connect_timeout_atom) { self->state.conn.on_connect_timeout(); },
     [=](persist_atom, const std::string& nsp, const std::string& sid) {
@@ -452,6 +449,10 @@ caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, cons
 
 caf::actor server::spawn_connection(outlet_weak out, std::shared_ptr<const handshake> hs) const {
   return sys_.spawn(connection_actor, this, std::move(out), std::move(hs));
+}
+
+session_handler_ptr server::open_session(outlet_weak out, std::shared_ptr<const handshake> hs) const {
+  return std::make_shared<actor_session>(spawn_connection(std::move(out), std::move(hs)));
 }
 
 }  // namespace hub::sio

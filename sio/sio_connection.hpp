@@ -3,8 +3,8 @@
 // talks to the network only through its outlet.
 #pragma once
 
-#include "actors/sio_server.hpp"
-#include "net/protocol/socketio_packet.hpp"
+#include "sio/sio_server.hpp"
+#include "protocol/socketio_packet.hpp"
 
 #include <map>
 #include <memory>
@@ -23,7 +23,7 @@ class connection {
   // -- inputs -----------------------------------------------------------------------
   void on_text(std::string_view text);
   void on_binary(std::string bytes);
-  void on_transport_closed(const std::string& reason);
+  void on_transport_closed(disconnect_reason why);
   // After each inbound message: what it produced may now go out as one poll response.
   void input_done();
   void on_connect_timeout();
@@ -82,7 +82,7 @@ class connection {
   // Ends the Engine.IO session (the transport then reports the close back to us).
   void close_transport(const std::string& why);
   void remove_socket(std::map<std::string, std::unique_ptr<socket>>::iterator it,
-                     std::string_view reason);
+                     disconnect_reason why);
   void send_packet(const packet& p);
 
   // What a connection needs only now and then, in one heap block that exists while any

@@ -1,9 +1,9 @@
 // Connection state recovery in the connection actor (protocol.md §2.6, docs/recovery.md):
 // session records in storage, per-client offsets, and replay of what a client missed
 // from the durable streams (room logs, inboxes) its rooms map to.
-#include "actors/recovery_codec.hpp"
-#include "actors/sio_connection.hpp"
-#include "actors/storage_actor.hpp"
+#include "sio/recovery_codec.hpp"
+#include "sio/sio_connection.hpp"
+#include "storage/storage_actor.hpp"
 #include "util/log.hpp"
 #include "util/injected_bugs.hpp"
 #include "util/random_id.hpp"

@@ -1,8 +1,8 @@
-#include "actors/sio_server.hpp"
+#include "sio/sio_server.hpp"
 
-#include "actors/room_directory.hpp"
-#include "actors/sio_connection.hpp"
-#include "net/protocol/socketio_packet.hpp"
+#include "sio/room_directory.hpp"
+#include "sio/sio_connection.hpp"
+#include "protocol/socketio_packet.hpp"
 #include "util/metrics.hpp"
 
 namespace hub::sio {

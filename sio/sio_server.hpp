@@ -6,10 +6,10 @@
 // `socket::self()` (request/then) and answers later through the copied `ack`.
 #pragma once
 
-#include "actors/messages.hpp"
-#include "actors/outlet.hpp"
-#include "net/protocol/json_args.hpp"
-#include "net/protocol/json_limits.hpp"
+#include "sio/messages.hpp"
+#include "net/transport/seam.hpp"
+#include "protocol/json_args.hpp"
+#include "protocol/json_limits.hpp"
 #include "util/flat_fields.hpp"
 #include "util/sources.hpp"
 
@@ -29,15 +29,58 @@
 
 namespace hub::sio {
 
-// What the transport knew about the client when the Engine.IO session opened.
-// Kept for the connection's whole life: query and headers are packed (flat_fields).
-struct handshake {
-  std::string remote_address;
-  std::string url;
-  flat_fields query;    // decoded query parameters
-  flat_fields headers;  // lower-case names
-  std::chrono::system_clock::time_point issued;
+// What the transport knew about the client (net/transport/seam.hpp).
+using handshake = hub::handshake;
+
+// Why a socket left its namespace, as disconnect handlers get it. to_string() gives
+// Node's names (what a log or a handler written for Node expects); the wire never
+// carries them.
+enum class disconnect_reason : std::uint8_t {
+  transport_close,
+  transport_error,
+  ping_timeout,
+  parse_error,
+  forced_close,                 // the server closed the transport (socket::close_at, ...)
+  server_shutting_down,
+  server_namespace_disconnect,  // socket::disconnect()
+  client_namespace_disconnect,  // the client's DISCONNECT packet
+  server_error,                 // a handler threw; the session is closed
 };
+
+constexpr disconnect_reason from_transport(close_reason r) {
+  switch (r) {
+    case close_reason::transport_close: return disconnect_reason::transport_close;
+    case close_reason::transport_error: return disconnect_reason::transport_error;
+    case close_reason::ping_timeout: return disconnect_reason::ping_timeout;
+    case close_reason::parse_error: return disconnect_reason::parse_error;
+    case close_reason::forced_close: return disconnect_reason::forced_close;
+    case close_reason::server_shutting_down: return disconnect_reason::server_shutting_down;
+  }
+  return disconnect_reason::transport_error;
+}
+
+constexpr std::string_view to_string(disconnect_reason r) {
+  switch (r) {
+    case disconnect_reason::server_namespace_disconnect: return "server namespace disconnect";
+    case disconnect_reason::client_namespace_disconnect: return "client namespace disconnect";
+    case disconnect_reason::server_error: return "server error";
+    case disconnect_reason::transport_close: return to_string(close_reason::transport_close);
+    case disconnect_reason::transport_error: return to_string(close_reason::transport_error);
+    case disconnect_reason::ping_timeout: return to_string(close_reason::ping_timeout);
+    case disconnect_reason::parse_error: return to_string(close_reason::parse_error);
+    case disconnect_reason::forced_close: return to_string(close_reason::forced_close);
+    case disconnect_reason::server_shutting_down: return to_string(close_reason::server_shutting_down);
+  }
+  return "server error";
+}
+
+// Node's RECOVERABLE_DISCONNECT_REASONS: the transport went away, not the client, so
+// connection state recovery keeps the session.
+constexpr bool recoverable(disconnect_reason r) {
+  return r == disconnect_reason::transport_close || r == disconnect_reason::transport_error ||
+         r == disconnect_reason::ping_timeout || r == disconnect_reason::forced_close ||
+         r == disconnect_reason::server_shutting_down;
+}
 
 // A middleware's refusal of a CONNECT: the client gets connect_error(message, data).
 struct connect_refusal {
@@ -178,7 +221,7 @@ class socket_ref {
 using middleware = std::function<std::optional<connect_refusal>(socket&)>;
 using connection_handler = std::function<void(socket&)>;
 using event_handler = std::function<void(socket&, event&)>;
-using disconnect_handler = std::function<void(socket&, std::string_view reason)>;
+using disconnect_handler = std::function<void(socket&, disconnect_reason why)>;
 
 // A namespace's handlers. Configured before the server starts; read-only afterwards.
 class namespace_def {
@@ -270,6 +313,8 @@ class server {
   // Spawns the actor for a new Engine.IO session: it receives eio_text/eio_bin/
   // eio_close messages and answers through `out`.
   caf::actor spawn_connection(outlet_weak out, std::shared_ptr<const handshake> hs) const;
+  // The same, as the transport's session factory wants it (seam.hpp).
+  session_handler_ptr open_session(outlet_weak out, std::shared_ptr<const handshake> hs) const;
 
   caf::actor_system& system() const { return sys_; }
   const caf::actor& directory() const { return directory_; }

@@ -1,4 +1,4 @@
-#include "actors/storage_actor.hpp"
+#include "storage/storage_actor.hpp"
 
 #include "storage/storage_health.hpp"
 #include "util/log.hpp"

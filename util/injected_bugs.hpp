@@ -1,6 +1,7 @@
 // Deliberate bugs for proving that hub-sim's invariants can fail. Compiled in only
-// with -DHUB_SIM_BUGS=ON (CMake option); otherwise injected_bug() is constant false
-// and the hooks vanish. Enabled by `hub-sim --inject-bug NAME`.
+// where HUB_SIM_BUGS is defined: the build of sio/ that hub-sim and the tests link
+// (hub_sio_with_bugs). Everywhere else injected_bug() is constant false and the hooks
+// vanish, so hub-server never carries them. Enabled by `hub-sim --inject-bug NAME`.
 #pragma once
 
 #include <string>

@@ -30,13 +30,3 @@ void set_wall_clock(std::function<std::chrono::system_clock::time_point()> sourc
 void set_id_source(std::function<std::string()> source) { detail::id_source() = std::move(source); }
 
 }  // namespace hub
-
-#ifdef HUB_SIM_BUGS
-#include "util/injected_bugs.hpp"
-namespace hub {
-std::string& injected_bug_name() {
-  static std::string name;
-  return name;
-}
-}  // namespace hub
-#endif

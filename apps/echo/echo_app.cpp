@@ -1,4 +1,4 @@
-#include "apps/echo_app.hpp"
+#include "apps/echo/echo_app.hpp"
 
 namespace hub::apps {
 namespace {
@@ -56,7 +56,7 @@ caf::actor spawn_engine_echo(caf::actor_system& sys, outlet_weak out) {
           o->input_done();
         }
       },
-      [=](eio_closed_atom, const std::string&) { self->quit(); },
+      [=](eio_closed_atom, close_reason) { self->quit(); },
     };
   });
 }

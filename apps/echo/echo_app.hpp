@@ -2,7 +2,7 @@
 // Socket.IO tooling (see docs/protocol.md, "The echo profile").
 #pragma once
 
-#include "actors/sio_server.hpp"
+#include "sio/sio_server.hpp"
 
 namespace hub::apps {
 

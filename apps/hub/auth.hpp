@@ -3,7 +3,7 @@
 #pragma once
 
 #include "apps/hub/jwt_hs256.hpp"
-#include "net/protocol/json_args.hpp"
+#include "protocol/json_args.hpp"
 
 #include <chrono>
 #include <optional>

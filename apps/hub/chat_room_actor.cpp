@@ -1,7 +1,7 @@
-#include "actors/chat_room_actor.hpp"
+#include "apps/hub/chat_room_actor.hpp"
 
-#include "actors/serial_ops.hpp"
-#include "actors/storage_actor.hpp"
+#include "apps/hub/serial_ops.hpp"
+#include "storage/storage_actor.hpp"
 #include "util/log.hpp"
 #include "util/sources.hpp"
 #include "util/metrics.hpp"

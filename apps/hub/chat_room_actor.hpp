@@ -3,8 +3,8 @@
 // is typing, and expires typing on an actor timer so that no ghost "is typing" stays.
 #pragma once
 
-#include "actors/hub_messages.hpp"
-#include "actors/sio_server.hpp"
+#include "apps/hub/hub_messages.hpp"
+#include "sio/sio_server.hpp"
 
 #include <chrono>
 #include <functional>

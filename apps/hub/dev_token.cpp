@@ -1,7 +1,7 @@
 #include "apps/hub/dev_token.hpp"
 
 #include "apps/hub/payloads.hpp"
-#include "net/protocol/json_limits.hpp"
+#include "protocol/json_limits.hpp"
 
 namespace hub::app {
 namespace {
@@ -9,15 +9,15 @@ namespace {
 // A user of the demo belongs to a handful of projects; the bound keeps tokens small.
 constexpr std::size_t max_projects = 50;
 
-eio::http_reply reply(int status, const json& body) {
-  eio::http_reply r{status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace), {}, false};
+http::http_reply reply(int status, const json& body) {
+  http::http_reply r{status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace), {}, false};
   r.headers.emplace_back("Cache-Control", "no-store");  // a credential
   return r;
 }
 
 }  // namespace
 
-bool handle_dev_token(const authenticator& auth, const eio::request_info& req, const eio::responder_ptr& r) {
+bool handle_dev_token(const authenticator& auth, const http::request_info& req, const http::responder_ptr& r) {
   if (req.target.substr(0, req.target.find('?')) != "/dev/token") return false;
   if (req.method != "POST") {
     auto res = reply(405, json{{"error", "method not allowed"}});

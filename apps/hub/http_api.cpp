@@ -7,11 +7,11 @@
 //   POST /api/tasks/:taskId/events {projectId, task}               -> 200 task-updated event
 //   POST /api/users/:userId/revoke                                 -> 200 {userId, revokedBefore}
 // These take "Authorization: Bearer <HUB_API_KEY>" (server to server).
-#include "actors/storage_actor.hpp"
+#include "storage/storage_actor.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "apps/hub/payloads.hpp"
-#include "net/protocol/json_limits.hpp"
-#include "net/protocol/ws_frame.hpp"
+#include "protocol/json_limits.hpp"
+#include "protocol/ws_frame.hpp"
 #include "util/log.hpp"
 #include "util/metrics.hpp"
 #include "util/sources.hpp"
@@ -26,10 +26,10 @@ namespace {
 
 constexpr std::chrono::seconds http_request_timeout{10};
 
-eio::http_reply json_reply(int status, const json& body) {
+http::http_reply json_reply(int status, const json& body) {
   // Replace, never throw: every text in a reply was validated, but a dump() that throws
   // on a stray byte would turn a bad request into a dead one.
-  return eio::http_reply{status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace),
+  return http::http_reply{status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace),
                          {}, false};
 }
 
@@ -46,7 +46,7 @@ bool valid_path_id(const std::string& id) {
   return !id.empty() && id.size() <= max_id_length && ws::valid_utf8(id);
 }
 
-eio::http_reply error_reply(int status, const std::string& error) {
+http::http_reply error_reply(int status, const std::string& error) {
   return json_reply(status, json{{"error", error}});
 }
 
@@ -67,7 +67,7 @@ std::optional<std::string> id_before(std::string_view rest, std::string_view suf
 }
 
 // The checks every server-to-server POST starts with; true when `r` was answered.
-bool refuse_backend_call(const eio::request_info& req, bool key_ok, const eio::responder_ptr& r) {
+bool refuse_backend_call(const http::request_info& req, bool key_ok, const http::responder_ptr& r) {
   if (req.method != "POST") return r->reply(error_reply(405, "method not allowed")), true;
   if (!key_ok) return r->reply(error_reply(401, "unauthorized")), true;
   return false;
@@ -78,8 +78,8 @@ bool refuse_backend_call(const eio::request_info& req, bool key_ok, const eio::r
 // POST /api/tasks/:taskId/events {projectId, task} with the server-to-server API key
 // -> task-updated {taskId, projectId, task, updatedAt} to the task's room in that project and
 // group:<projectId>.
-void hub_app::handle_task_event(const eio::request_info& req, std::string_view rest,
-                                const eio::responder_ptr& r) {
+void hub_app::handle_task_event(const http::request_info& req, std::string_view rest,
+                                const http::responder_ptr& r) {
   auto task_id = id_before(rest, "/events");
   if (!task_id) return r->reply(error_reply(404, "not found"));
   const std::string& task = *task_id;
@@ -99,7 +99,7 @@ void hub_app::handle_task_event(const eio::request_info& req, std::string_view r
   r->reply(json_reply(200, event));
 }
 
-bool hub_app::api_key_ok(const eio::request_info& req) {
+bool hub_app::api_key_ok(const http::request_info& req) {
   auto auth = req.headers.find("authorization");
   std::string expected = "Bearer " + cfg_.api_key;
   // Constant time: the key is a secret.
@@ -109,7 +109,7 @@ bool hub_app::api_key_ok(const eio::request_info& req) {
   return ok;
 }
 
-std::optional<identity> hub_app::bearer_identity(const eio::request_info& req) {
+std::optional<identity> hub_app::bearer_identity(const http::request_info& req) {
   auto auth = req.headers.find("authorization");
   if (auth == req.headers.end()) return std::nullopt;
   auto who = auth_.from_bearer(auth->second);
@@ -125,8 +125,8 @@ std::optional<identity> hub_app::bearer_identity(const eio::request_info& req) {
 // revokedBefore} once the revocation is durable. Its sessions get a DISCONNECT ("io
 // server disconnect": the client does not reconnect by itself), and tokens issued at or
 // before that second are refused from then on, here and on restart.
-void hub_app::handle_user_revoke(const eio::request_info& req, std::string_view rest,
-                                 const eio::responder_ptr& r) {
+void hub_app::handle_user_revoke(const http::request_info& req, std::string_view rest,
+                                 const http::responder_ptr& r) {
   auto user_id = id_before(rest, "/revoke");
   if (!user_id) return r->reply(error_reply(404, "not found"));
   const std::string& user = *user_id;
@@ -161,7 +161,7 @@ bool hub_app::load_revocations() {
   return ok;
 }
 
-bool hub_app::refuse_blocked_address(const eio::request_info& req, const eio::responder_ptr& r) {
+bool hub_app::refuse_blocked_address(const http::request_info& req, const http::responder_ptr& r) {
   auto wait = auth_failures_.blocked_ms(req.remote_address);
   if (wait == 0) return false;
   metrics::refused(metrics::refusal::too_many_auth_failures);
@@ -172,7 +172,7 @@ bool hub_app::refuse_blocked_address(const eio::request_info& req, const eio::re
 }
 
 // POST (API key): store and deliver a notification. GET (the user's JWT): list the inbox.
-void hub_app::handle_notifications(const eio::request_info& req, const eio::responder_ptr& r) {
+void hub_app::handle_notifications(const http::request_info& req, const http::responder_ptr& r) {
   if (req.method == "POST") {
     if (!api_key_ok(req)) return r->reply(error_reply(401, "unauthorized"));
     json body = parse_body(req.body);
@@ -211,7 +211,7 @@ void hub_app::handle_notifications(const eio::request_info& req, const eio::resp
   });
 }
 
-bool hub_app::handle_http(const eio::request_info& req, const eio::responder_ptr& r) {
+bool hub_app::handle_http(const http::request_info& req, const http::responder_ptr& r) {
   static const std::string chat = "/api/chat";
   static const std::string tasks = "/api/tasks/";
   static const std::string users = "/api/users/";

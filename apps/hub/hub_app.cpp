@@ -1,7 +1,7 @@
 #include "apps/hub/hub_app.hpp"
 
-#include "actors/inbox.hpp"
-#include "actors/storage_actor.hpp"
+#include "apps/hub/inbox.hpp"
+#include "storage/storage_actor.hpp"
 #include "apps/hub/payloads.hpp"
 #include "util/log.hpp"
 #include "util/metrics.hpp"
@@ -527,7 +527,7 @@ void hub_app::install() {
   nsp.on("sync", [this](sio::socket& s, sio::event& ev) { impl::on_sync(*this, s, ev); });
   nsp.on("typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, true); });
   nsp.on("stop-typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, false); });
-  nsp.on_disconnect([this](sio::socket& s, std::string_view) { impl::on_disconnect(*this, s); });
+  nsp.on_disconnect([this](sio::socket& s, sio::disconnect_reason) { impl::on_disconnect(*this, s); });
   nsp.recovery(
     // group:<project> rooms receive the project's chat log; user:<id> rooms the user's
     // notification inbox.

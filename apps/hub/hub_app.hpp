@@ -3,15 +3,15 @@
 // connection actor per client, RocksDB (through the storage actor) for what survives.
 #pragma once
 
-#include "actors/actor_registry.hpp"
-#include "actors/chat_room_actor.hpp"
-#include "actors/sio_server.hpp"
-#include "actors/storage_actor.hpp"
-#include "actors/user_actor.hpp"
+#include "apps/hub/actor_registry.hpp"
+#include "apps/hub/chat_room_actor.hpp"
+#include "sio/sio_server.hpp"
+#include "storage/storage_actor.hpp"
+#include "apps/hub/user_actor.hpp"
 #include "apps/hub/address_limiter.hpp"
 #include "apps/hub/auth.hpp"
 #include "apps/hub/revocations.hpp"
-#include "net/transport/engine_types.hpp"
+#include "net/http/http_types.hpp"
 
 #include <chrono>
 #include <memory>
@@ -65,21 +65,21 @@ class hub_app {
   void install();
 
   // The HTTP API (/api/chat...). Returns false for paths it does not serve.
-  bool handle_http(const eio::request_info& req, const eio::responder_ptr& r);
+  bool handle_http(const http::request_info& req, const http::responder_ptr& r);
 
-  void handle_task_event(const eio::request_info& req, std::string_view rest, const eio::responder_ptr& r);
-  void handle_notifications(const eio::request_info& req, const eio::responder_ptr& r);
+  void handle_task_event(const http::request_info& req, std::string_view rest, const http::responder_ptr& r);
+  void handle_notifications(const http::request_info& req, const http::responder_ptr& r);
   // POST /api/users/:userId/revoke (API key): ends the user's sessions, refuses their
   // older tokens (revocations.hpp); 200 once the revocation is durable.
-  void handle_user_revoke(const eio::request_info& req, std::string_view rest, const eio::responder_ptr& r);
+  void handle_user_revoke(const http::request_info& req, std::string_view rest, const http::responder_ptr& r);
   // Reads the revocations on record (blocking; at start, before install()). False when
   // storage could not be read: the server must not start without them.
   bool load_revocations();
   // Credentials on HTTP: a wrong one counts against the client's address (auth_failures_).
-  bool api_key_ok(const eio::request_info& req);
-  std::optional<identity> bearer_identity(const eio::request_info& req);
+  bool api_key_ok(const http::request_info& req);
+  std::optional<identity> bearer_identity(const http::request_info& req);
   // Replies 429 when the address failed too often; true when it did.
-  bool refuse_blocked_address(const eio::request_info& req, const eio::responder_ptr& r);
+  bool refuse_blocked_address(const http::request_info& req, const http::responder_ptr& r);
 
   // Drops the handles of rooms and users so that their actors can terminate.
   void shutdown();

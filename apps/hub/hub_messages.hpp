@@ -1,7 +1,7 @@
 // Message vocabulary of Project Hub's domain actors (chat rooms, user mailboxes).
 #pragma once
 
-#include "net/protocol/json_args.hpp"
+#include "protocol/json_args.hpp"
 
 #include <caf/all.hpp>
 

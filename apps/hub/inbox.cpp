@@ -1,4 +1,4 @@
-#include "actors/inbox.hpp"
+#include "apps/hub/inbox.hpp"
 
 #include <set>
 

@@ -10,7 +10,7 @@
 // The same entries are what connection state recovery replays to a returning client.
 #pragma once
 
-#include "net/protocol/json_args.hpp"
+#include "protocol/json_args.hpp"
 
 #include <cstdint>
 #include <map>

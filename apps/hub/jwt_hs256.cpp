@@ -1,7 +1,7 @@
 #include "apps/hub/jwt_hs256.hpp"
 
-#include "net/protocol/base64.hpp"
-#include "net/protocol/json_limits.hpp"
+#include "protocol/base64.hpp"
+#include "protocol/json_limits.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

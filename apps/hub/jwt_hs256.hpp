@@ -6,7 +6,7 @@
 // OpenSSL's HMAC compared in constant time. Pure: no I/O (the clock is a parameter).
 #pragma once
 
-#include "net/protocol/json_args.hpp"
+#include "protocol/json_args.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -1,6 +1,6 @@
 #include "apps/hub/payloads.hpp"
 
-#include "net/protocol/ws_frame.hpp"
+#include "protocol/ws_frame.hpp"
 
 namespace hub::app {
 

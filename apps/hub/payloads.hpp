@@ -1,7 +1,7 @@
 // Validation of Project Hub's client payloads. Pure functions.
 #pragma once
 
-#include "net/protocol/json_args.hpp"
+#include "protocol/json_args.hpp"
 
 #include <optional>
 #include <string>

@@ -4,8 +4,8 @@
 // the user (the `user:<id>` room).
 #pragma once
 
-#include "actors/hub_messages.hpp"
-#include "actors/sio_server.hpp"
+#include "apps/hub/hub_messages.hpp"
+#include "sio/sio_server.hpp"
 #include "util/token_bucket.hpp"
 
 #include <array>

@@ -5,6 +5,8 @@
 #include "util/log.hpp"
 #include "util/metrics.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>

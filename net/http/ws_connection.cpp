@@ -172,7 +172,7 @@ void ws_connection::on_bytes(char* data, std::size_t size) {
       case ws::event::error:
         if (e.code == ws::close_code::too_big) log::debug("websocket message over maxPayload");
         else log::debug("websocket protocol error: ", e.what);
-        report("transport close");
+        report(close_reason::transport_close);
         if (close_sent_) shut();                      // no answer to our close frame to wait for
         else if (!close_queued_) send_close(e.code);  // the rest it sends is read and dropped
         break;
@@ -182,7 +182,7 @@ void ws_connection::on_bytes(char* data, std::size_t size) {
 
 void ws_connection::on_peer_close(std::uint16_t code) {
   peer_closed_ = true;
-  report("transport close");
+  report(close_reason::transport_close);
   if (close_sent_) return shut();               // it answered ours
   if (!close_queued_) send_close(code ? code : ws::close_code::normal);  // echo it
   // The socket closes once the close frame is written (on_write).
@@ -376,7 +376,7 @@ void ws_connection::on_write(error_code ec, std::size_t) {
 void ws_connection::fail(const std::string& reason) {
   if (closed_) return;
   log::debug("websocket dropped: ", reason);
-  report("transport error");
+  report(close_reason::transport_error);
   shut();
 }
 
@@ -387,7 +387,7 @@ void ws_connection::drop_slow_reader() {
   if (closed_ || close_queued_) return;
   metrics::refused(metrics::refusal::slow_reader);
   log::info("websocket dropped: send queue over ", max_queue_, " bytes (the client reads too slowly)");
-  report("transport error");
+  report(close_reason::transport_error);
   std::string().swap(control_);  // pongs it did not read either
   send_close(ws::close_code::try_again_later, "send queue full: the client reads too slowly");
 }
@@ -410,13 +410,13 @@ void ws_connection::shut() {
   error_code ec;
   socket_.shutdown(net::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
-  report("transport close");
+  report(close_reason::transport_close);
 }
 
-void ws_connection::report(const char* reason) {
+void ws_connection::report(close_reason why) {
   if (reported_ || !session_) return;
   reported_ = true;
-  session_->ws_closed(shared_from_this(), reason);
+  session_->ws_closed(shared_from_this(), why);
 }
 
 }  // namespace hub::http

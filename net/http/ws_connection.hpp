@@ -2,7 +2,7 @@
 // stream is then dropped and the socket is read and written here, because Beast's stream
 // cost every idle connection ~3 KB (an inline read buffer, a timer, saved handlers, the
 // pending read). Reads wait until the socket is readable, read into a per-thread buffer
-// and parse the frames there (net/protocol/ws_frame), so an idle connection holds no read
+// and parse the frames there (protocol/ws_frame), so an idle connection holds no read
 // buffer; only an unfinished frame or message keeps bytes.
 //
 // While the server is not busy (the write coalescer holds nothing back) and this socket
@@ -19,7 +19,7 @@
 // per socket until the write.
 #pragma once
 
-#include "net/protocol/ws_frame.hpp"
+#include "protocol/ws_frame.hpp"
 #include "net/transport/engine.hpp"
 #include "net/transport/write_coalescer.hpp"
 
@@ -88,7 +88,7 @@ class ws_connection : public eio::ws_link,
   void on_write(boost::system::error_code ec, std::size_t n);
   void fail(const std::string& reason);
   void shut();                          // closes the socket; the session hears of it
-  void report(const char* reason);      // tells the session, once
+  void report(close_reason why);        // tells the session, once
 
   socket_type socket_;
   std::shared_ptr<void> slot_;

@@ -1,8 +1,7 @@
 #include "net/transport/eio_session.hpp"
 
-#include "actors/messages.hpp"
-#include "net/protocol/base64.hpp"
-#include "net/protocol/engineio_packet.hpp"
+#include "protocol/base64.hpp"
+#include "protocol/engineio_packet.hpp"
 #include "net/transport/session_table.hpp"
 #include "util/log.hpp"
 #include "util/metrics.hpp"
@@ -55,7 +54,7 @@ eio_session::eio_session(net::io_context& ioc, std::string sid, const engine_con
 
 eio_session::~eio_session() {
   // Covers sessions destroyed by ~io_context without a regular close.
-  if (!closed_ && handler_) caf::anon_send(handler_, eio_closed_atom::value, std::string("transport close"));
+  if (!closed_ && handler_) handler_->on_close(close_reason::transport_close);
 }
 
 template <class F>
@@ -114,7 +113,7 @@ void eio_session::poll(responder_ptr r) {
     if (s.pending_get_) {
       // Two GETs at once: the newcomer gets 400, the session ends, the held GET gets "1".
       r->reply(empty_reply(400));
-      s.terminate("transport error", true);
+      s.terminate(close_reason::transport_error, true);
       return;
     }
     s.pending_get_ = std::move(r);
@@ -130,7 +129,7 @@ void eio_session::poll_aborted(const responder_ptr& r) {
   dispatch([r](eio_session& s) {
     if (s.pending_get_ != r) return;
     s.pending_get_.reset();
-    s.terminate("transport close", true);  // "poll connection closed prematurely"
+    s.terminate(close_reason::transport_close, true);  // "poll connection closed prematurely"
   });
 }
 
@@ -148,14 +147,14 @@ void eio_session::post(std::string body, responder_ptr r) {
     auto packets = decode_payload(body);
     if (!packets) {
       r->reply(empty_reply(400));
-      s.terminate("parse error", true);
+      s.terminate(close_reason::parse_error, true);
       return;
     }
     if (s.held_post_) {
       // A POST while the last one waits for the actor: only a client that ignores the
       // protocol (one POST at a time) does that.
       r->reply(empty_reply(400));
-      s.terminate("transport error", true);
+      s.terminate(close_reason::transport_error, true);
       return;
     }
     for (auto& p : *packets) {
@@ -214,8 +213,9 @@ void eio_session::input_done() {
 void eio_session::deliver_input(bool binary, std::string data) {
   // Counted before it is sent: the actor's input_done() may come at once.
   inputs_.fetch_add(1, std::memory_order_acq_rel);
-  if (binary) caf::anon_send(handler_, eio_binary_atom::value, std::move(data));
-  else caf::anon_send(handler_, eio_text_atom::value, std::move(data));
+  if (!handler_) return;
+  if (binary) handler_->on_binary(std::move(data));
+  else handler_->on_text(std::move(data));
 }
 
 void eio_session::check_backpressure() {
@@ -234,10 +234,10 @@ void eio_session::resume_reading() {
   if (held_post_) std::exchange(held_post_, nullptr)->reply(text_reply("ok"));
 }
 
-void eio_session::post_rejected(const std::string& reason) {
-  dispatch([reason](eio_session& s) {
+void eio_session::post_rejected(close_reason why) {
+  dispatch([why](eio_session& s) {
     s.release_post();
-    s.terminate(reason, true);
+    s.terminate(why, true);
   });
 }
 
@@ -315,21 +315,21 @@ void eio_session::ws_frame(const ws_link_ptr& link, bool binary, std::string dat
       s.deliver_input(true, std::move(data));
     } else {
       auto p = decode_text(data);
-      if (!p) return s.terminate("parse error", true);
+      if (!p) return s.terminate(close_reason::parse_error, true);
       s.on_packet(std::move(*p));
     }
     s.check_backpressure();
   });
 }
 
-void eio_session::ws_closed(const ws_link_ptr& link, const std::string& reason) {
-  dispatch([link, reason](eio_session& s) {
+void eio_session::ws_closed(const ws_link_ptr& link, close_reason why) {
+  dispatch([link, why](eio_session& s) {
     if (link == s.probe_) {
       s.probe_.reset();
       s.upgrading_ = false;
       s.clear_deadline(upgrade_due);
     } else if (link == s.ws_) {
-      s.terminate(reason, true);  // takes the WebSocket branch: closes and forgets the link
+      s.terminate(why, true);  // takes the WebSocket branch: closes and forgets the link
     }
   });
 }
@@ -366,11 +366,11 @@ void eio_session::on_packet(packet&& p) {
       on_pong();
       break;
     case packet_type::close:
-      terminate("transport close", true);
+      terminate(close_reason::transport_close, true);
       break;
     case packet_type::ping:
       // In v4 only the server pings; a client ping is a protocol error.
-      terminate("parse error", true);
+      terminate(close_reason::parse_error, true);
       break;
     default:  // open, upgrade, noop: nothing to do outside an upgrade
       break;
@@ -424,7 +424,7 @@ void eio_session::on_timer() {
     return;
   }
   if (due(upgrade_due) && probe_) abort_upgrade();
-  if (due(pong_due) && awaiting_pong_) terminate("ping timeout", true);
+  if (due(pong_due) && awaiting_pong_) terminate(close_reason::ping_timeout, true);
   if (due(ping_due) && !closed_) {
     awaiting_pong_ = true;
     enqueue(ping_packet());  // may end the session (send queue over its bound)
@@ -446,11 +446,11 @@ void eio_session::send(outbound packet) {
 }
 
 void eio_session::close() {
-  dispatch([](eio_session& s) { s.terminate("forced close", true); });
+  dispatch([](eio_session& s) { s.terminate(close_reason::forced_close, true); });
 }
 
-void eio_session::shutdown(const std::string& reason) {
-  dispatch([reason](eio_session& s) { s.terminate(reason, true); });
+void eio_session::shutdown() {
+  dispatch([](eio_session& s) { s.terminate(close_reason::server_shutting_down, true); });
 }
 
 void eio_session::enqueue(outbound packet) {
@@ -465,7 +465,7 @@ void eio_session::enqueue(outbound packet) {
     log::info("session ", sid_, ": send queue over ", cfg_.max_send_queue, " bytes (the client polls too slowly), dropping it");
     queue_.clear();
     queued_bytes_ = 0;
-    terminate("transport error", true);
+    terminate(close_reason::transport_error, true);
     return;
   }
   // Coalesce: let packets posted right behind this one join the same poll response,
@@ -478,16 +478,16 @@ void eio_session::enqueue(outbound packet) {
 
 // -- ending ----------------------------------------------------------------------------------------
 
-void eio_session::terminate(const std::string& reason, bool notify_actor) {
+void eio_session::terminate(close_reason why, bool notify_actor) {
   if (closed_) return;
   closed_ = true;
   direct_ws_.store(nullptr);
-  log::debug("session ", sid_, " closed: ", reason);
+  log::debug("session ", sid_, " closed: ", to_string(why));
   deadlines_.fill(never());
   armed_for_ = never();
   timer_.cancel();
   if (held_post_) std::exchange(held_post_, nullptr)->reply(text_reply("ok"));  // it was taken
-  if (notify_actor && handler_) caf::anon_send(handler_, eio_closed_atom::value, reason);
+  if (notify_actor && handler_) handler_->on_close(why);
   if (probe_) {
     probe_->close();
     probe_.reset();
@@ -499,9 +499,9 @@ void eio_session::terminate(const std::string& reason, bool notify_actor) {
     return;
   }
   // Polling: the close packet goes out with what is queued, in this GET or the next.
-  bool client_closed = reason == "transport close";
-  if (client_closed || reason == "ping timeout" || reason == "transport error" ||
-      reason == "parse error") {
+  bool client_closed = why == close_reason::transport_close;
+  if (client_closed || why == close_reason::ping_timeout || why == close_reason::transport_error ||
+      why == close_reason::parse_error) {
     queue_.clear();
     queued_bytes_ = 0;
     table_.remove(sid_);

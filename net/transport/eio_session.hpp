@@ -4,13 +4,12 @@
 // public entry points post there first, so they are safe from any thread.
 #pragma once
 
-#include "net/protocol/engineio_packet.hpp"
+#include "protocol/engineio_packet.hpp"
 #include "net/transport/engine_types.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <caf/actor.hpp>
 
 #include <array>
 #include <atomic>
@@ -35,8 +34,8 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   const std::string& sid() const { return sid_; }
   bool is_websocket() const { return websocket_.load(); }
 
-  // The actor that handles this session's messages; set once, before start.
-  void set_handler(caf::actor handler) { handler_ = std::move(handler); }
+  // What this session's client messages go to; set once, before start.
+  void set_handler(session_handler_ptr handler) { handler_ = std::move(handler); }
 
   // The open packet ("0{...}") this session answers its handshake with.
   std::string open_packet() const;
@@ -47,11 +46,11 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   void poll(responder_ptr r);                 // a long-poll GET
   void poll_aborted(const responder_ptr& r);  // its client went away before the reply
   void post(std::string body, responder_ptr r);
-  void post_rejected(const std::string& reason);  // duplicate POST, octet-stream, ...
+  void post_rejected(close_reason why);  // duplicate POST, octet-stream, ...
   void probe(ws_link_ptr link);               // a WebSocket asking to upgrade
   void ws_frame(const ws_link_ptr& link, bool binary, std::string data);
-  void ws_closed(const ws_link_ptr& link, const std::string& reason);
-  void shutdown(const std::string& reason);   // server going down
+  void ws_closed(const ws_link_ptr& link, close_reason why);
+  void shutdown();   // server going down
 
   // One POST in flight per session; the HTTP layer claims it when the headers arrive.
   bool claim_post() { return !post_in_flight_.exchange(true); }
@@ -89,14 +88,14 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   void abort_upgrade();
   // Ends the session: tells the actor (which quits on it, even when it asked for the
   // close), releases the transports.
-  void terminate(const std::string& reason, bool notify_actor);
+  void terminate(close_reason why, bool notify_actor);
   template <class F> void dispatch(F&& f);
 
   strand_type strand_;
   std::string sid_;
   const engine_config& cfg_;
   session_table& table_;
-  caf::actor handler_;
+  session_handler_ptr handler_;
   std::atomic<bool> websocket_{false};
   std::atomic<bool> post_in_flight_{false};
   // Sessions that start on WebSocket send straight to it, skipping this strand (one

@@ -71,8 +71,8 @@ std::optional<http_reply> engine::validate(const request_info& req, session_ptr&
   return std::nullopt;
 }
 
-std::shared_ptr<const sio::handshake> engine::make_handshake(const request_info& req) const {
-  auto hs = std::make_shared<sio::handshake>();
+std::shared_ptr<const handshake> engine::make_handshake(const request_info& req) const {
+  auto hs = std::make_shared<handshake>();
   hs->remote_address = req.remote_address;
   hs->url = req.target;
   hs->query = flat_fields::from(req.query);
@@ -81,7 +81,7 @@ std::shared_ptr<const sio::handshake> engine::make_handshake(const request_info&
   return hs;
 }
 
-session_ptr engine::create_session(std::shared_ptr<const sio::handshake> hs) {
+session_ptr engine::create_session(std::shared_ptr<const handshake> hs) {
   auto s = std::make_shared<eio_session>(ioc_, random_id(), cfg_, table_);
   s->set_handler(factory_(s, std::move(hs)));
   table_.add(s->sid(), s);
@@ -118,7 +118,7 @@ session_ptr engine::handle_http(request_info&& req, const responder_ptr& r) {
       http_reply dup;
       dup.status = 400;
       r->reply(std::move(dup));
-      session->post_rejected("transport error");  // a second POST in flight
+      session->post_rejected(close_reason::transport_error);  // a second POST in flight
       return nullptr;
     }
     auto ct = find(req.headers, "content-type");
@@ -126,7 +126,7 @@ session_ptr engine::handle_http(request_info&& req, const responder_ptr& r) {
       http_reply bad;
       bad.status = 400;
       r->reply(std::move(bad));
-      session->post_rejected("transport error");
+      session->post_rejected(close_reason::transport_error);
       return nullptr;
     }
     session->post(std::move(req.body), r);
@@ -154,8 +154,8 @@ session_ptr engine::attach_websocket(ws_plan plan, const ws_link_ptr& link) {
   return s;
 }
 
-void engine::shutdown(const std::string& reason) {
-  for (auto& s : table_.snapshot()) s->shutdown(reason);
+void engine::shutdown() {
+  for (auto& s : table_.snapshot()) s->shutdown();
 }
 
 }  // namespace hub::eio

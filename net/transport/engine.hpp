@@ -1,9 +1,9 @@
 // The Engine.IO server for one path (/socket.io/ or /engine.io/): validates requests
 // (protocol.md §1.9, in Node's order), performs handshakes and routes each request to
-// its session. Knows nothing of Socket.IO; the session factory supplies the actor.
+// its session. Knows nothing of Socket.IO: the session factory (seam.hpp) supplies
+// what each session's messages go to.
 #pragma once
 
-#include "actors/sio_server.hpp"
 #include "net/transport/engine_types.hpp"
 #include "net/transport/eio_session.hpp"
 #include "net/transport/session_table.hpp"
@@ -23,9 +23,6 @@ struct cors_config {
 
 class engine {
  public:
-  using session_factory =
-    std::function<caf::actor(outlet_weak, std::shared_ptr<const sio::handshake>)>;
-
   engine(boost::asio::io_context& ioc, engine_config cfg, cors_config cors, session_factory f);
 
   // A plain HTTP request under this engine's path. The reply goes through `r`, maybe
@@ -36,7 +33,7 @@ class engine {
   // A WebSocket upgrade request: either a refusal (sent before the 101) or a plan.
   struct ws_plan {
     session_ptr existing;  // set for an upgrade of a polling session
-    std::shared_ptr<const sio::handshake> hs;
+    std::shared_ptr<const handshake> hs;
   };
   std::variant<http_reply, ws_plan> check_websocket(const request_info& req);
   // After the WebSocket handshake completed: returns the session its frames go to.
@@ -48,12 +45,12 @@ class engine {
   const engine_config& config() const { return cfg_; }
   session_table& sessions() { return table_; }
   write_coalescer& coalescer() { return coalescer_; }
-  void shutdown(const std::string& reason);
+  void shutdown();  // every session ends as "server shutting down"
 
  private:
   std::optional<http_reply> validate(const request_info& req, session_ptr& session) const;
-  session_ptr create_session(std::shared_ptr<const sio::handshake> hs);
-  std::shared_ptr<const sio::handshake> make_handshake(const request_info& req) const;
+  session_ptr create_session(std::shared_ptr<const handshake> hs);
+  std::shared_ptr<const handshake> make_handshake(const request_info& req) const;
 
   boost::asio::io_context& ioc_;
   engine_config cfg_;

@@ -1,8 +1,9 @@
-// Plain types shared by the HTTP layer and the Engine.IO transport. No Beast here, so
+// Plain types of the Engine.IO transport shared with the HTTP layer. No Beast here, so
 // that the transport logic compiles without Beast's heavy headers.
 #pragma once
 
-#include "actors/outlet.hpp"
+#include "net/http/http_types.hpp"
+#include "net/transport/seam.hpp"
 
 #include <chrono>
 #include <map>
@@ -29,32 +30,11 @@ struct engine_config {
   std::chrono::milliseconds max_write_delay{20};
 };
 
-// What the transport needs from an HTTP request.
-struct request_info {
-  std::string method;                           // "GET", "POST", ...
-  std::string target;                           // full request target, for the handshake
-  std::map<std::string, std::string> query;     // decoded
-  std::map<std::string, std::string> headers;   // lower-case names
-  std::string body;
-  std::string remote_address;
-  bool websocket_upgrade = false;
-};
-
-struct http_reply {
-  int status = 200;
-  std::string content_type;
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-  bool close_connection = false;
-};
-
-// Completes a held HTTP request (a long-poll GET, or a POST). Thread-safe.
-class responder {
- public:
-  virtual ~responder() = default;
-  virtual void reply(http_reply r) = 0;
-};
-using responder_ptr = std::shared_ptr<responder>;
+// The plain HTTP types live with the HTTP layer; the transport speaks them too.
+using http::http_reply;
+using http::request_info;
+using http::responder;
+using http::responder_ptr;
 
 // A WebSocket as the transport sees it. Implemented on Beast in net/http.
 class ws_link {

@@ -1,10 +1,19 @@
-// The seam between actors and the network. In hub-server an outlet is an Engine.IO
-// session on Boost.Beast; in hub-sim a virtual link; in tests a recorder. Actors only
-// ever see this interface, so the same actor code runs in all three.
+// The seam between the Engine.IO transport and whatever runs on top of it (the
+// Socket.IO server), in both directions, owned by the transport (as engineioxide's
+// handler trait is): the transport delivers a session's messages to a session_handler
+// and accepts packets through an outlet. In hub-server an outlet is an Engine.IO
+// session on Boost.Beast; in hub-sim a virtual link; in tests a recorder. Nothing here
+// knows CAF or Beast, so the layers above and below meet only in this header.
 #pragma once
 
+#include "util/flat_fields.hpp"
+
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,5 +96,62 @@ class outlet {
 
 using outlet_ptr = std::shared_ptr<outlet>;
 using outlet_weak = std::weak_ptr<outlet>;
+
+// -- what the transport delivers ----------------------------------------------------------
+
+// What the transport knew about the client when the session opened. Kept for the
+// connection's whole life: query and headers are packed (flat_fields).
+struct handshake {
+  std::string remote_address;
+  std::string url;
+  flat_fields query;    // decoded query parameters
+  flat_fields headers;  // lower-case names
+  std::chrono::system_clock::time_point issued;
+};
+
+// Why a session ended, as the transport saw it. Socket.IO hands these to disconnect
+// handlers under the names to_string() gives (Node's reasons, protocol.md §2.5).
+enum class close_reason : std::uint8_t {
+  transport_close,       // the client closed it or its connection went away
+  transport_error,       // a transport failure, or a send queue over its bound
+  ping_timeout,          // no pong within pingInterval + pingTimeout
+  parse_error,           // the client sent something that is not Engine.IO
+  forced_close,          // the server ended it (outlet::close)
+  server_shutting_down,  // the process is stopping
+};
+constexpr std::string_view to_string(close_reason r) {
+  switch (r) {
+    case close_reason::transport_close: return "transport close";
+    case close_reason::transport_error: return "transport error";
+    case close_reason::ping_timeout: return "ping timeout";
+    case close_reason::parse_error: return "parse error";
+    case close_reason::forced_close: return "forced close";
+    case close_reason::server_shutting_down: return "server shutting down";
+  }
+  return "transport error";
+}
+// The reason to_string() names (a recorded trace's text); nullopt for any other text.
+constexpr std::optional<close_reason> close_reason_from(std::string_view name) {
+  for (auto r : {close_reason::transport_close, close_reason::transport_error, close_reason::ping_timeout,
+                 close_reason::parse_error, close_reason::forced_close, close_reason::server_shutting_down})
+    if (to_string(r) == name) return r;
+  return std::nullopt;
+}
+
+// Receives one session's client messages, in order. Called from the transport's
+// threads, so an implementation hands them on (the Socket.IO server posts each to the
+// session's connection actor) and returns at once. After on_close nothing follows.
+class session_handler {
+ public:
+  virtual ~session_handler() = default;
+  virtual void on_text(std::string payload) = 0;
+  virtual void on_binary(std::string bytes) = 0;
+  virtual void on_close(close_reason why) = 0;
+};
+using session_handler_ptr = std::shared_ptr<session_handler>;
+
+// Called once per new session, with its outlet and what the handshake carried.
+using session_factory =
+  std::function<session_handler_ptr(outlet_weak out, std::shared_ptr<const handshake> hs)>;
 
 }  // namespace hub

@@ -1,6 +1,6 @@
 // WebSocket frames the `ws` client would never send: fragments with a ping between
 // them, frames trickled in small pieces, close codes, protocol errors. hub-server reads
-// frames itself after Beast's handshake (net/protocol/ws_frame); these go through a raw
+// frames itself after Beast's handshake (protocol/ws_frame); these go through a raw
 // TCP socket against the bare Engine.IO echo at /engine.io/.
 'use strict';
 

@@ -1,10 +1,10 @@
-// The chat room actor (actors/chat_room_actor.cpp) on CAF's test coordinator with
+// The chat room actor (apps/hub/chat_room_actor.cpp) on CAF's test coordinator with
 // virtual time: a real RocksDB store behind a non-detached storage actor, broadcasts
 // observed through recorder-outlet connections in group:<p> / user:<id> rooms of
 // namespace "/". See tests/unit/support/hub_fixture.hpp. No sleeping.
-#include "actors/chat_room_actor.hpp"
-#include "actors/hub_messages.hpp"
-#include "actors/storage_actor.hpp"
+#include "apps/hub/chat_room_actor.hpp"
+#include "apps/hub/hub_messages.hpp"
+#include "storage/storage_actor.hpp"
 #include "tests/unit/support/hub_fixture.hpp"
 
 #include <catch2/catch.hpp>

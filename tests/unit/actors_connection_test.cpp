@@ -1,10 +1,10 @@
-// The connection actor (actors/sio_connection.cpp) with the echo profile
-// (apps/echo_app.cpp), run deterministically on CAF's test coordinator with virtual
+// The connection actor (sio/sio_connection.cpp) with the echo profile
+// (apps/echo/echo_app.cpp), run deterministically on CAF's test coordinator with virtual
 // time; output observed through recorder outlets. See tests/unit/support/.
-#include "actors/sio_connection.hpp"
-#include "actors/sio_server.hpp"
-#include "actors/storage_actor.hpp"
-#include "apps/echo_app.hpp"
+#include "sio/sio_connection.hpp"
+#include "sio/sio_server.hpp"
+#include "storage/storage_actor.hpp"
+#include "apps/echo/echo_app.hpp"
 #include "tests/unit/support/deterministic.hpp"
 #include "tests/unit/support/recorder_outlet.hpp"
 
@@ -57,8 +57,8 @@ log_ptr install_probe(sio::server& srv, const std::string& name = "/probe") {
   });
   nsp.on("kick", [](sio::socket& s, sio::event&) { s.disconnect(false); });
   nsp.on("kick-all", [](sio::socket& s, sio::event&) { s.disconnect(true); });
-  nsp.on_disconnect([log](sio::socket&, std::string_view reason) {
-    log->push_back("disconnect " + std::string(reason));
+  nsp.on_disconnect([log](sio::socket&, sio::disconnect_reason why) {
+    log->push_back("disconnect " + std::string(to_string(why)));
   });
   return log;
 }
@@ -595,7 +595,7 @@ TEST_CASE_METHOD(sio_fixture, "actors: transport close removes every socket and 
   log->clear();
   CHECK(running_actors() > base);
 
-  c.transport_closed("ping timeout");
+  c.transport_closed(hub::close_reason::ping_timeout);
   CHECK(*log == std::vector<std::string>{"reply@0 none", "disconnect ping timeout"});
   CHECK_FALSE(c.out->closed());  // the transport closed itself; no close() asked
   // The connection and the namespace rooms it alone was in are gone.
@@ -618,7 +618,7 @@ TEST_CASE_METHOD(hub::test::deterministic, "actors: engine echo sends text and b
   CHECK(out->at(0).binaries.empty());
   CHECK(out->at(1).text.empty());
   CHECK(out->at(1).binaries == std::vector<std::string>{std::string("\0b", 2)});
-  caf::anon_send(echo, hub::eio_closed_atom::value, "bye"s);
+  caf::anon_send(echo, hub::eio_closed_atom::value, hub::close_reason::transport_close);
   run();
   CHECK(running_actors() == 0);
   echo = caf::actor{};
@@ -705,7 +705,7 @@ TEST_CASE_METHOD(sio_fixture, "actors: close_at ends the session at its deadline
   nsp.on("expire", [](sio::socket& s, sio::event& ev) {
     s.close_at(hub::wall_now() + std::chrono::seconds(ev.args().at(0).get<long>()), "test deadline");
   });
-  nsp.on_disconnect([log](sio::socket&, std::string_view reason) { log->push_back(std::string(reason)); });
+  nsp.on_disconnect([log](sio::socket&, sio::disconnect_reason why) { log->push_back(std::string(to_string(why))); });
   auto& c = client();
   auto& other = client();
   c.connect();
@@ -718,7 +718,7 @@ TEST_CASE_METHOD(sio_fixture, "actors: close_at ends the session at its deadline
     CHECK_FALSE(c.out->closed());
     advance(2s);
     CHECK(c.out->close_calls() == 1);
-    c.transport_closed("forced close");  // what the transport reports after close()
+    c.transport_closed(hub::close_reason::forced_close);  // what the transport reports after close()
     CHECK(*log == std::vector<std::string>{"forced close"});
   }
   SECTION("the latest deadline wins") {

@@ -1,9 +1,9 @@
-// Notifications: the pure inbox fold (actors/inbox.cpp) and the user mailbox actor
-// (actors/user_actor.cpp) on CAF's test coordinator with a real store, including chat
+// Notifications: the pure inbox fold (apps/hub/inbox.cpp) and the user mailbox actor
+// (apps/hub/user_actor.cpp) on CAF's test coordinator with a real store, including chat
 // notifications coalesced per project for members who are not in the room.
-#include "actors/inbox.hpp"
-#include "actors/hub_messages.hpp"
-#include "actors/user_actor.hpp"
+#include "apps/hub/inbox.hpp"
+#include "apps/hub/hub_messages.hpp"
+#include "apps/hub/user_actor.hpp"
 #include "tests/unit/support/hub_fixture.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
-// Recovery offsets (actors/recovery_codec.cpp): the text a client carries between
+// Recovery offsets (sio/recovery_codec.cpp): the text a client carries between
 // connections, `epoch~stream=seq...`, formatted once per delivered event.
-#include "actors/recovery_codec.hpp"
+#include "sio/recovery_codec.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
-// Rooms and broadcasts (actors/room_directory.cpp, the broadcast part of
-// actors/sio_connection.cpp): several connection actors with recorder outlets on CAF's
+// Rooms and broadcasts (sio/room_directory.cpp, the broadcast part of
+// sio/sio_connection.cpp): several connection actors with recorder outlets on CAF's
 // test coordinator. See tests/unit/support/.
-#include "actors/sio_server.hpp"
+#include "sio/sio_server.hpp"
 #include "tests/unit/support/deterministic.hpp"
 #include "tests/unit/support/recorder_outlet.hpp"
 

@@ -1,4 +1,4 @@
-#include "actors/storage_actor.hpp"
+#include "storage/storage_actor.hpp"
 
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>

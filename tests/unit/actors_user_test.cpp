@@ -1,7 +1,7 @@
-// The user actor's rate limiter (actors/user_actor.cpp) on CAF's test coordinator:
+// The user actor's rate limiter (apps/hub/user_actor.cpp) on CAF's test coordinator:
 // virtual time, so a 60 s window is checked to the millisecond without sleeping.
 // See tests/unit/support/hub_fixture.hpp.
-#include "actors/user_actor.hpp"
+#include "apps/hub/user_actor.hpp"
 #include "tests/unit/support/hub_fixture.hpp"
 
 #include <catch2/catch.hpp>

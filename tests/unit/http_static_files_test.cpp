@@ -12,8 +12,8 @@ using hub::http::static_files;
 
 namespace {
 
-hub::eio::request_info get(const std::string& target, const std::string& method = "GET") {
-  hub::eio::request_info r;
+hub::http::request_info get(const std::string& target, const std::string& method = "GET") {
+  hub::http::request_info r;
   r.method = method;
   r.target = target;
   return r;
@@ -24,7 +24,7 @@ void write(const std::filesystem::path& p, const std::string& text) {
   std::ofstream(p, std::ios::binary) << text;
 }
 
-std::string header(const hub::eio::http_reply& r, const std::string& name) {
+std::string header(const hub::http::http_reply& r, const std::string& name) {
   for (const auto& [k, v] : r.headers)
     if (k == name) return v;
   return {};

@@ -9,14 +9,14 @@ using namespace hub;
 
 namespace {
 
-struct capture : eio::responder {
-  std::optional<eio::http_reply> got;
-  void reply(eio::http_reply r) override { got = std::move(r); }
+struct capture : http::responder {
+  std::optional<http::http_reply> got;
+  void reply(http::http_reply r) override { got = std::move(r); }
 };
 
-std::optional<eio::http_reply> call(const app::authenticator& auth, const std::string& method,
+std::optional<http::http_reply> call(const app::authenticator& auth, const std::string& method,
                                     const std::string& target, const std::string& body) {
-  eio::request_info req;
+  http::request_info req;
   req.method = method;
   req.target = target;
   req.body = body;

@@ -2,7 +2,7 @@
 // hostile shape is a refusal (never a throw).
 #include "apps/hub/auth.hpp"
 #include "apps/hub/jwt_hs256.hpp"
-#include "net/protocol/base64.hpp"
+#include "protocol/base64.hpp"
 
 #include <catch2/catch.hpp>
 #include <jwt/jwt.hpp>

@@ -1,4 +1,4 @@
-#include "net/protocol/engineio_packet.hpp"
+#include "protocol/engineio_packet.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "net/protocol/json_args.hpp"
+#include "protocol/json_args.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -477,7 +477,7 @@ TEST_CASE("transport: websocket session frames reach the actor; sends become fra
   // A polling request for a websocket session is a transport mismatch.
   check_error(h.get_now(s->sid()), 3, "Bad request");
 
-  s->ws_closed(link, "transport close");
+  s->ws_closed(link, hub::close_reason::transport_close);
   REQUIRE(h.run_until([&] { return h.events().closed(); }));
   CHECK(h.events().close_reason() == "transport close"s);
   CHECK(h.engine().sessions().find(s->sid()) == nullptr);

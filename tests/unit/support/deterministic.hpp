@@ -9,8 +9,8 @@
 // Do not use caf/test/dsl.hpp here: its checks crash outside CAF's test runner.
 #pragma once
 
-#include "actors/messages.hpp"
-#include "actors/sio_server.hpp"
+#include "sio/messages.hpp"
+#include "sio/sio_server.hpp"
 #include "sim/deterministic.hpp"
 #include "tests/unit/support/recorder_outlet.hpp"
 
@@ -60,8 +60,8 @@ class sio_client {
     env_.run();
   }
   // The transport went away (client closed, ping timeout, ...).
-  void transport_closed(std::string reason = "transport close") {
-    caf::anon_send(actor, eio_closed_atom::value, std::move(reason));
+  void transport_closed(close_reason why = close_reason::transport_close) {
+    caf::anon_send(actor, eio_closed_atom::value, why);
     env_.run();
   }
 
@@ -112,7 +112,7 @@ class sio_fixture : public deterministic {
 
   void shutdown() {
     for (auto& c : clients_)
-      if (c->actor) caf::anon_send(c->actor, eio_closed_atom::value, std::string("test teardown"));
+      if (c->actor) caf::anon_send(c->actor, eio_closed_atom::value, close_reason::server_shutting_down);  // test teardown
     drain();
     for (auto& c : clients_) {
       c->out->detach();

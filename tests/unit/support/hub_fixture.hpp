@@ -10,10 +10,10 @@
 // dir; then sio_fixture closes the sessions and drops the server.
 #pragma once
 
-#include "actors/chat_room_actor.hpp"
-#include "actors/hub_messages.hpp"
-#include "actors/storage_actor.hpp"
-#include "actors/user_actor.hpp"
+#include "apps/hub/chat_room_actor.hpp"
+#include "apps/hub/hub_messages.hpp"
+#include "storage/storage_actor.hpp"
+#include "apps/hub/user_actor.hpp"
 #include "storage/store.hpp"
 #include "tests/unit/support/deterministic.hpp"
 #include "tests/unit/support/temp_dir.hpp"

@@ -6,8 +6,8 @@
 // actors and the test then share one thread, so nothing here is synchronized.
 #pragma once
 
-#include "actors/messages.hpp"
-#include "actors/outlet.hpp"
+#include "sio/messages.hpp"
+#include "net/transport/seam.hpp"
 
 #include <caf/all.hpp>
 
@@ -45,7 +45,7 @@ class recorder_outlet final : public outlet {
 
   void close() override {
     if (close_calls_++ == 0 && peer_)
-      caf::anon_send(peer_, eio_closed_atom::value, std::string("forced close"));
+      caf::anon_send(peer_, eio_closed_atom::value, close_reason::forced_close);
   }
 
   // -- inspection --------------------------------------------------------------------------

@@ -4,9 +4,9 @@
 // io_context run in the test thread. No sockets anywhere.
 #pragma once
 
-#include "actors/messages.hpp"
-#include "actors/outlet.hpp"
-#include "apps/echo_app.hpp"
+#include "sio/messages.hpp"
+#include "net/transport/seam.hpp"
+#include "apps/echo/echo_app.hpp"
 #include "net/transport/engine.hpp"
 #include "net/transport/engine_types.hpp"
 
@@ -187,7 +187,7 @@ inline caf::behavior recording_actor(caf::event_based_actor*, event_log_ptr log,
   return {
     [log, done](eio_text_atom, const std::string& s) { log->push({actor_event::text, s}); done(); },
     [log, done](eio_binary_atom, const std::string& s) { log->push({actor_event::bin, s}); done(); },
-    [log](eio_closed_atom, const std::string& s) { log->push({actor_event::close, s}); },
+    [log](eio_closed_atom, close_reason why) { log->push({actor_event::close, std::string(to_string(why))}); },
   };
 }
 
@@ -209,7 +209,7 @@ class transport_harness {
     outlet_weak out;
     caf::actor actor;
     event_log_ptr log;
-    std::shared_ptr<const sio::handshake> hs;
+    std::shared_ptr<const handshake> hs;
   };
 
   // What handles each session: a recorder that reports each input handled at once, one
@@ -220,14 +220,14 @@ class transport_harness {
     : sys_(caf_cfg_) {
     engine_ = std::make_unique<eio::engine>(
       ioc_, cfg, std::move(cors),
-      [this, kind](outlet_weak out, std::shared_ptr<const sio::handshake> hs) {
+      [this, kind](outlet_weak out, std::shared_ptr<const handshake> hs) {
         // Called synchronously from handle_http / attach_websocket, i.e. the test thread.
         auto log = std::make_shared<event_log>();
         auto a = kind == actor_kind::echo
                    ? apps::spawn_engine_echo(sys_, out)
                    : sys_.spawn(recording_actor, log, out, kind == actor_kind::manual_recorder);
         sessions_.push_back({std::move(out), a, log, std::move(hs)});
-        return a;
+        return std::make_shared<actor_session>(a);
       });
   }
 
