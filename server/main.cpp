@@ -1,4 +1,5 @@
 // hub-server: the production server process.
+#include "storage/keys.hpp"
 #include "storage/storage_actor.hpp"
 #include "apps/echo/echo_app.hpp"
 #include "apps/hub/dev_token.hpp"
@@ -32,7 +33,7 @@ namespace {
 // Names this data directory's lifetime in recovery offsets: a wiped directory gets a
 // new epoch, so offsets from before are recognised as foreign rather than misread.
 std::string data_epoch(hub::storage::store& db) {
-  static const std::string key = "meta/epoch";
+  static const std::string key = hub::keys::epoch();
   if (auto e = db.get(key)) return *e;
   std::string epoch = hub::random_id().substr(0, 8);
   db.put(key, epoch);
@@ -43,7 +44,7 @@ std::string data_epoch(hub::storage::store& db) {
 // so that tokens handed out by /dev/token still verify after a restart (open pages
 // reconnect and recover instead of failing authentication).
 std::string dev_secret(hub::storage::store& db) {
-  static const std::string key = "meta/dev-jwt-secret";
+  static const std::string key = hub::keys::dev_jwt_secret();
   if (auto s = db.get(key)) return *s;
   std::string secret = hub::random_id() + hub::random_id();
   db.put(key, secret);

@@ -1,5 +1,6 @@
 #include "sim/sim_world.hpp"
 
+#include "storage/keys.hpp"
 #include "storage/storage_actor.hpp"
 #include "util/random_id.hpp"
 
@@ -18,10 +19,10 @@ void sim_world::start() {
   storage_ = spawn_storage_actor(env_.sys, db_, false);
   // The data directory's epoch, as hub-server's main reads or creates it.
   std::string epoch;
-  if (auto e = db_->get("meta/epoch")) epoch = *e;
+  if (auto e = db_->get(keys::epoch())) epoch = *e;
   else {
     epoch = random_id().substr(0, 8);
-    db_->put("meta/epoch", epoch);
+    db_->put(keys::epoch(), epoch);
   }
   sio::server_config scfg;
   if (cfg_.recovery_window.count() > 0) {

@@ -170,7 +170,7 @@ void simulation::final_checks() {
     for (auto& [p, r] : c->rooms) projects.insert(p);
   for (const auto& p : projects) {
     bool more = false;
-    auto entries = world.db().read(room_log(p), 0, 1'000'000, &more);
+    auto entries = world.db().read(keys::room_log(p), 0, 1'000'000, &more);
     std::uint64_t expect = entries.empty() ? 0 : entries.front().seq;
     std::map<std::uint64_t, std::string> ids;
     for (const auto& e : entries) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "protocol/json_args.hpp"
+#include "storage/keys.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -52,9 +53,6 @@ struct session_record {
 
 std::string encode_record(const session_record& r);
 std::optional<session_record> decode_record(const std::string& text);
-
-// Storage key of a session record.
-inline std::string session_key(const std::string& pid) { return "sess/" + pid; }
 
 std::int64_t to_ms(std::chrono::system_clock::time_point t);
 

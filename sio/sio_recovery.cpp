@@ -102,14 +102,14 @@ void connection::write_record(socket& s, std::optional<std::int64_t> disconnecte
   r.updated_at_ms = now_ms();
   r.disconnected_at_ms = disconnected_at_ms;
   self->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_put_atom::value,
-                recovery::session_key(s.pid_), recovery::encode_record(r))
+                keys::session(s.pid_), recovery::encode_record(r))
     .then([](bool) {}, [](caf::error&) { log::warn("could not store a session record"); });
 }
 
 void connection::forget(socket& s) {
   if (s.pid_.empty()) return;
   self->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_erase_atom::value,
-                recovery::session_key(s.pid_))
+                keys::session(s.pid_))
     .then([](bool) {}, [](caf::error&) {});
 }
 
@@ -155,7 +155,7 @@ void connection::start_recovery(std::unique_ptr<socket> s, std::string pid,
   auto nsp = s->nsp_;
   occ().pending_connects[nsp] = std::move(s);
   self->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_get_atom::value,
-                recovery::session_key(pid))
+                keys::session(pid))
     .then([this, nsp, offset](bool found, const std::string& value) {
             on_session_record(nsp, found, value, offset);
           },

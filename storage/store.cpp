@@ -1,5 +1,6 @@
 #include "storage/store.hpp"
 
+#include "storage/keys.hpp"
 #include "storage/info_log.hpp"
 
 #include <rocksdb/db.h>
@@ -175,7 +176,7 @@ std::optional<std::string> store::recover() {
     return std::string{"probe write: injected write fault"};
   rocksdb::WriteOptions wo;
   wo.sync = opts_.sync;
-  auto s = db_->Put(wo, kv_key("meta/storage-probe"), "ok");
+  auto s = db_->Put(wo, kv_key(keys::storage_probe()), "ok");
   if (!s.ok())
     return "probe write: " + s.ToString();
   return std::nullopt;

@@ -77,7 +77,7 @@ void prune_by_count(room_actor* self, std::uint64_t seq) {
   std::uint64_t step = std::max<std::uint64_t>(1, s.cfg.retention_count / 100);
   if (keep_from < s.pruned_below + step) return;
   s.pruned_below = keep_from;
-  self->request(s.storage, storage::request_timeout, storage::prune_atom::value, room_log(s.project), keep_from)
+  self->request(s.storage, storage::request_timeout, storage::prune_atom::value, keys::room_log(s.project), keep_from)
     .then([](std::uint64_t) {}, [self](caf::error& e) {
       log::warn("room ", self->state.project, ": prune failed: ", self->system().render(e));
     });
@@ -99,7 +99,7 @@ void arm_sweep(room_actor* self) {
 void sweep_by_age(room_actor* self) {
   auto& s = self->state;
   auto cutoff = iso8601(wall_now() - s.cfg.retention_age);
-  self->request(s.storage, storage::request_timeout, storage::read_atom::value, room_log(s.project),
+  self->request(s.storage, storage::request_timeout, storage::read_atom::value, keys::room_log(s.project),
                 std::uint64_t{0}, std::uint64_t{256})
     .then(
       [self, cutoff](const storage::read_result_ptr& r) {
@@ -112,7 +112,7 @@ void sweep_by_age(room_actor* self) {
         }
         if (keep_from == 0) return;
         self->request(self->state.storage, storage::request_timeout, storage::prune_atom::value,
-                      room_log(self->state.project), keep_from)
+                      keys::room_log(self->state.project), keep_from)
           .then([](std::uint64_t) {}, [](caf::error&) {});
       },
       [](caf::error&) {});
@@ -129,7 +129,7 @@ void with_read_marker(room_actor* self, const std::string& user, F then, G faile
     return;
   }
   self->request(self->state.storage, storage::request_timeout, storage::kv_get_atom::value,
-                read_marker_key(self->state.project, user))
+                keys::read_marker(self->state.project, user))
     .then(
       [self, user, then](bool found, const std::string& value) mutable {
         std::uint64_t seq = 0;
@@ -160,7 +160,7 @@ void decorate(room_actor* self, json& m, std::uint64_t reply_count) {
 // page; `extra` fields (hasMore, root) are merged into the reply.
 void deliver_page(room_actor* self, json messages, json extra, caf::response_promise promise) {
   std::vector<std::string> logs;
-  for (const auto& m : messages) logs.push_back(thread_log(self->state.project, m["seq"].get<std::uint64_t>()));
+  for (const auto& m : messages) logs.push_back(keys::thread_log(self->state.project, m["seq"].get<std::uint64_t>()));
   self->request(self->state.storage, storage::request_timeout, storage::last_seqs_atom::value, std::move(logs))
     .then(
       [self, messages = std::move(messages), extra = std::move(extra), promise](
@@ -175,7 +175,7 @@ void deliver_page(room_actor* self, json messages, json extra, caf::response_pro
 }
 
 void room_history(room_actor* self, std::uint64_t after, std::uint64_t limit, caf::response_promise promise) {
-  self->request(self->state.storage, storage::request_timeout, storage::read_atom::value, room_log(self->state.project),
+  self->request(self->state.storage, storage::request_timeout, storage::read_atom::value, keys::room_log(self->state.project),
                 after, limit)
     .then(
       [self, after, promise](const storage::read_result_ptr& r) mutable {
@@ -198,7 +198,7 @@ void thread_history(room_actor* self, std::uint64_t root, std::uint64_t after, s
     promise.deliver(make_json(json{{"ok", false}, {"error", "not_found"}}));
     return;
   }
-  self->request(s.storage, storage::request_timeout, storage::read_atom::value, thread_log(s.project, root),
+  self->request(s.storage, storage::request_timeout, storage::read_atom::value, keys::thread_log(s.project, root),
                 std::uint64_t{0}, max_thread_replies)
     .then(
       [self, root, after, limit, promise](const storage::read_result_ptr& index) mutable {
@@ -214,7 +214,7 @@ void thread_history(room_actor* self, std::uint64_t root, std::uint64_t after, s
           seqs.push_back(seq);
         }
         self->request(self->state.storage, storage::request_timeout, storage::read_seqs_atom::value,
-                      room_log(self->state.project), std::move(seqs))
+                      keys::room_log(self->state.project), std::move(seqs))
           .then(
             [self, root, has_more, reply_count = index->last_seq, promise](const storage::read_result_ptr& r) mutable {
               json root_message;  // null when pruned
@@ -258,7 +258,7 @@ void ensure_member(room_actor* self, const std::string& user, F then) {
     json all = json::array();
     for (const auto& m : s.members) all.push_back(m);
     all.push_back(user);  // a std::set's order is not needed: the load takes any order
-    self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, members_key(s.project), all.dump())
+    self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, keys::members(s.project), all.dump())
       .then(
         [self, user, then](bool) mutable {
           self->state.members.insert(user);
@@ -291,7 +291,7 @@ void mark_read(room_actor* self, const std::string& user, std::uint64_t seq,
         promise.deliver(true, current);
         return finish();
       }
-      self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, read_marker_key(s.project, user),
+      self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, keys::read_marker(s.project, user),
                     std::to_string(seq))
         .then(
           [self, user, seq, promise, finish](bool) mutable {
@@ -381,7 +381,7 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
       self->set_default_handler(caf::print_and_drop);
       self->become(running_room(self));
     };
-    self->request(storage, storage::request_timeout, storage::last_seq_atom::value, room_log(project))
+    self->request(storage, storage::request_timeout, storage::last_seq_atom::value, keys::room_log(project))
       .then([self, loaded](std::uint64_t seq) {
               self->state.last_seq = std::max(self->state.last_seq, seq);
               loaded();
@@ -390,7 +390,7 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
               log::error("room ", self->state.project, ": last seq: ", self->system().render(e));
               loaded();
             });
-    self->request(storage, storage::request_timeout, storage::kv_get_atom::value, members_key(project))
+    self->request(storage, storage::request_timeout, storage::kv_get_atom::value, keys::members(project))
       .then([self, loaded](bool found, const std::string& value) {
               json all = found ? json::parse(value, nullptr, false) : json::array();
               if (all.is_array())
@@ -402,14 +402,13 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::act
               log::error("room ", self->state.project, ": members: ", self->system().render(e));
               loaded();
             });
-    self->request(storage, storage::request_timeout, storage::kv_scan_atom::value, reactions_prefix(project))
+    self->request(storage, storage::request_timeout, storage::kv_scan_atom::value, keys::reactions_prefix(project))
       .then([self, loaded](const storage::kv_scan_ptr& rows) {
-              const auto prefix = reactions_prefix(self->state.project);
               for (const auto& [key, value] : *rows) {
-                auto seq = std::strtoull(key.c_str() + prefix.size(), nullptr, 10);
+                auto seq = keys::parse_reactions(self->state.project, key);
                 json r = json::parse(value, nullptr, false);
-                if (seq == 0 || !r.is_object()) continue;
-                auto& by_emoji = self->state.reactions[seq];
+                if (!seq || *seq == 0 || !r.is_object()) continue;
+                auto& by_emoji = self->state.reactions[*seq];
                 for (const auto& [emoji, users] : r.items())
                   if (users.is_array())
                     for (const auto& u : users)
@@ -456,10 +455,10 @@ void post(room_actor* self, const chat_post_ptr& post) {
   if (root != 0) stored["replyTo"] = post->reply_to;
   std::string value = stored.dump();
   // A reply is indexed in its thread's log in the same batch as the message.
-  std::string index = root != 0 ? thread_log(s.project, root) : std::string{};
+  std::string index = root != 0 ? keys::thread_log(s.project, root) : std::string{};
   // Responses from one storage actor arrive in request order, so broadcasts go out in
   // seq order.
-  self->request(s.storage, storage::request_timeout, storage::append_atom::value, room_log(s.project), value, index)
+  self->request(s.storage, storage::request_timeout, storage::append_atom::value, keys::room_log(s.project), value, index)
     .then(
       [self, post, value, accepted](std::uint64_t seq) {
         auto& s = self->state;
@@ -471,7 +470,7 @@ void post(room_actor* self, const chat_post_ptr& post) {
         json message = message_from_log(seq, value);
         stop_typing(self, post->user_id);
         auto b = s.group;
-        b.from_stream(room_log(s.project), seq).accepted_at(accepted).emit("new-message", json::array({message}));
+        b.from_stream(keys::room_log(s.project), seq).accepted_at(accepted).emit("new-message", json::array({message}));
         notify_absent(self, post->user_id, message);
         if (post->done) post->done(post_result{true, {}, std::move(message)});
       },
@@ -525,10 +524,10 @@ void react(room_actor* self, const std::string& user, std::uint64_t seq, const s
     self->state.reaction_writes.done();
   };
   if (stored.empty())
-    self->request(s.storage, storage::request_timeout, storage::kv_erase_atom::value, reactions_key(s.project, seq))
+    self->request(s.storage, storage::request_timeout, storage::kv_erase_atom::value, keys::reactions(s.project, seq))
       .then(announce, failed);
   else
-    self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, reactions_key(s.project, seq),
+    self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, keys::reactions(s.project, seq),
                   stored.dump())
       .then(announce, failed);
 }

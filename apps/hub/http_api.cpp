@@ -139,7 +139,7 @@ void hub_app::handle_user_revoke(const http::request_info& req, std::string_view
   srv_.in("/").to(user_room(user)).disconnect_sockets();
   if (!storage_) return r->reply(error_reply(503, "shutting down"));
   srv_.system().spawn([r, storage = storage_, user, before](caf::event_based_actor* self) {
-    self->request(storage, http_request_timeout, storage::kv_put_atom::value, revocations::key(user),
+    self->request(storage, http_request_timeout, storage::kv_put_atom::value, keys::revoked(user),
                   std::to_string(before))
       .then([r, user, before](bool) { r->reply(json_reply(200, json{{"userId", user}, {"revokedBefore", before}})); },
             [r](caf::error&) { r->reply(error_reply(500, "storage")); });
@@ -150,7 +150,7 @@ bool hub_app::load_revocations() {
   bool ok = false;
   caf::scoped_actor self{srv_.system()};
   self->request(storage_, std::chrono::seconds(30), storage::kv_scan_atom::value,
-                std::string(revocations::key_prefix))
+                std::string(keys::revoked_prefix))
     .receive(
       [&](const storage::kv_scan_ptr& records) {
         if (auto skipped = revoked_.load(*records)) log::warn(skipped, " malformed revocation records ignored");

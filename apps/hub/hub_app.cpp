@@ -397,18 +397,17 @@ struct hub_app::impl {
       for (const auto& p : saved.value("projects", json::array())) who.projects.insert(p.get<std::string>());
       st.who = std::move(who);
     }
-    static const std::string prefix = "group:";
     for (const auto& r : s.rooms()) {
-      if (r.rfind(prefix, 0) == 0 && !st.who->may_access(r.substr(prefix.size())))
+      if (auto project = parse_group_room(r); project && !st.who->may_access(*project))
         return false;  // the token no longer grants that project
-      if (r.rfind("task:", 0) == 0) {
+      if (is_task_room(r)) {
         auto t = parse_task_room(r);
         if (!t || !st.who->may_access(t->project)) return false;  // nor that project's tasks
       }
     }
     for (const auto& r : s.rooms())
-      if (r.rfind(prefix, 0) == 0)
-        s.self()->send(app.room(r.substr(prefix.size())), present_atom::value, st.who->user_id, st.who->name);
+      if (auto project = parse_group_room(r))
+        s.self()->send(app.room(*project), present_atom::value, st.who->user_id, st.who->name);
     return true;
   }
 
@@ -417,10 +416,9 @@ struct hub_app::impl {
     if (!st.who) return;
     if (st.online)
       if (auto mailbox = app.user(st.who->user_id)) s.self()->send(mailbox, offline_atom::value);
-    static const std::string prefix = "group:";
     for (const auto& r : s.rooms())
-      if (r.rfind(prefix, 0) == 0)
-        s.self()->send(app.room(r.substr(prefix.size())), absent_atom::value, st.who->user_id);
+      if (auto project = parse_group_room(r))
+        s.self()->send(app.room(*project), absent_atom::value, st.who->user_id);
   }
 };
 
@@ -532,16 +530,15 @@ void hub_app::install() {
     // group:<project> rooms receive the project's chat log; user:<id> rooms the user's
     // notification inbox.
     [](const std::string& room) -> std::optional<std::string> {
-      static const std::string group = "group:", user = "user:";
-      if (room.rfind(group, 0) == 0) return room_log(room.substr(group.size()));
-      if (room.rfind(user, 0) == 0) return inbox_log(room.substr(user.size()));
+      if (auto project = parse_group_room(room)) return keys::room_log(*project);
+      if (auto user = parse_user_room(room)) return keys::inbox_log(*user);
       return std::nullopt;
     },
     [](const std::string& stream, std::uint64_t seq, const std::string& value)
       -> std::optional<std::pair<std::string, json>> {
-      if (stream.rfind("room/", 0) == 0)
+      if (keys::parse_room_log(stream))
         return std::make_pair(std::string("new-message"), json::array({message_from_log(seq, value)}));
-      if (stream.rfind("inbox/", 0) == 0) {
+      if (keys::parse_inbox_log(stream)) {
         auto ev = inbox::replay_event(json::parse(value, nullptr, false));
         if (!ev) return std::nullopt;
         return std::make_pair(std::move(ev->first), json::array({std::move(ev->second)}));

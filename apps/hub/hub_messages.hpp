@@ -2,6 +2,7 @@
 #pragma once
 
 #include "protocol/json_args.hpp"
+#include "storage/keys.hpp"
 
 #include <caf/all.hpp>
 
@@ -69,10 +70,23 @@ struct room_info {
 };
 using room_info_ptr = std::shared_ptr<const room_info>;
 
-// Names of the Socket.IO rooms a chat room and a user broadcast to.
+// -- Socket.IO room names ----------------------------------------------------------------
+// Each build function has its parse function beside it; nothing else takes a name apart.
+
+// A project's chat room: its members' sockets get its messages, typing and presence.
 inline std::string group_room(const std::string& project) { return "group:" + project; }
+inline std::optional<std::string> parse_group_room(std::string_view room) {
+  static constexpr std::string_view prefix = "group:";
+  if (room.size() <= prefix.size() || room.substr(0, prefix.size()) != prefix) return std::nullopt;
+  return std::string(room.substr(prefix.size()));
+}
+// Every socket of one user (notifications, revocation).
 inline std::string user_room(const std::string& user) { return "user:" + user; }
-inline std::string room_log(const std::string& project) { return "room/" + project; }
+inline std::optional<std::string> parse_user_room(std::string_view room) {
+  static constexpr std::string_view prefix = "user:";
+  if (room.size() <= prefix.size() || room.substr(0, prefix.size()) != prefix) return std::nullopt;
+  return std::string(room.substr(prefix.size()));
+}
 // A task's room is named after its project too, so that a task event reaches only the
 // project's members: joining is checked against the project, an event for the task in
 // another project (a task nobody had seen, or one that moved) goes to another room, and
@@ -84,8 +98,10 @@ inline std::string task_room(const std::string& project, const std::string& task
 struct task_room_name {
   std::string project, task;
 };
+inline constexpr std::string_view task_room_prefix = "task:";
+inline bool is_task_room(std::string_view room) { return room.substr(0, task_room_prefix.size()) == task_room_prefix; }
 inline std::optional<task_room_name> parse_task_room(std::string_view room) {
-  static constexpr std::string_view prefix = "task:";
+  static constexpr std::string_view prefix = task_room_prefix;
   if (room.substr(0, prefix.size()) != prefix) return std::nullopt;
   room.remove_prefix(prefix.size());
   auto colon = room.find(':');
@@ -98,28 +114,6 @@ inline std::optional<task_room_name> parse_task_room(std::string_view room) {
   room.remove_prefix(colon + 1);
   if (length == 0 || room.size() < length + 2 || room[length] != ':') return std::nullopt;
   return task_room_name{std::string(room.substr(0, length)), std::string(room.substr(length + 1))};
-}
-// Storage keys: a user's read marker in a room.
-inline std::string read_marker_key(const std::string& project, const std::string& user) {
-  return "read/" + std::to_string(project.size()) + "/" + project + "/" + user;
-}
-// A user's notification inbox (a durable stream) and how far it was delivered.
-inline std::string inbox_log(const std::string& user) { return "inbox/" + user; }
-inline std::string inbox_delivered_key(const std::string& user) { return "inbox-delivered/" + user; }
-// Who joined a project's chat at least once (JSON array of user ids).
-inline std::string members_key(const std::string& project) {
-  return "members/" + std::to_string(project.size()) + "/" + project;
-}
-// Reactions to one message: {emoji: [user ids]}.
-inline std::string reactions_prefix(const std::string& project) {
-  return "react/" + std::to_string(project.size()) + "/" + project + "/";
-}
-inline std::string reactions_key(const std::string& project, std::uint64_t seq) {
-  return reactions_prefix(project) + std::to_string(seq);
-}
-// The replies to one message: an index log of room seqs, written with each reply.
-inline std::string thread_log(const std::string& project, std::uint64_t root) {
-  return "thread/" + std::to_string(project.size()) + "/" + project + "/" + std::to_string(root);
 }
 // Message ids are "<projectId>:<seq>": unique (seqs are never reused) and checkable
 // against the room without an index.

@@ -10,12 +10,12 @@ std::size_t revocations::load(const std::vector<std::pair<std::string, std::stri
   for (const auto& [key, value] : records) {
     std::int64_t before = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), before);
-    if (key.size() <= key_prefix.size() || key.compare(0, key_prefix.size(), key_prefix) != 0 ||
-        ec != std::errc{} || end != value.data() + value.size()) {
+    auto user = keys::parse_revoked(key);
+    if (!user || ec != std::errc{} || end != value.data() + value.size()) {
       ++skipped;
       continue;
     }
-    revoke(key.substr(key_prefix.size()), before);
+    revoke(*user, before);
   }
   return skipped;
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "apps/hub/auth.hpp"
+#include "storage/keys.hpp"
 
 #include <cstdint>
 #include <shared_mutex>
@@ -22,10 +23,7 @@ namespace hub::app {
 
 class revocations {
  public:
-  static constexpr std::string_view key_prefix = "revoked/";
-  static std::string key(const std::string& user) { return std::string(key_prefix) + user; }
-
-  // Records as stored (key, Unix seconds as decimal text); malformed ones are skipped
+  // Records as stored (keys::revoked(user), Unix seconds as decimal text); malformed ones are skipped
   // and counted in the result.
   std::size_t load(const std::vector<std::pair<std::string, std::string>>& records);
 

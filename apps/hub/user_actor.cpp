@@ -56,7 +56,7 @@ void persist_delivered(user_actor* self) {
   auto& s = self->state;
   if (s.delivered_through == s.delivered_stored) return;
   s.delivered_stored = s.delivered_through;
-  self->request(s.cfg().storage, storage::request_timeout, storage::kv_put_atom::value, inbox_delivered_key(s.user),
+  self->request(s.cfg().storage, storage::request_timeout, storage::kv_put_atom::value, keys::inbox_delivered(s.user),
                 std::to_string(s.delivered_through))
     .then([](bool) {}, [self](caf::error& e) {
       log::warn("user ", self->state.user, ": delivery mark not stored: ", self->system().render(e));
@@ -69,7 +69,7 @@ void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t
                   std::function<void(caf::error&)> failed) {
   auto& s = self->state;
   auto value = entry.dump();
-  self->request(s.cfg().storage, storage::request_timeout, storage::append_atom::value, inbox_log(s.user), std::move(value))
+  self->request(s.cfg().storage, storage::request_timeout, storage::append_atom::value, keys::inbox_log(s.user), std::move(value))
     .then(
       [self, entry = std::move(entry), done](std::uint64_t seq) {
         auto& s = self->state;
@@ -77,7 +77,7 @@ void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t
         // A connection of the user is up: it gets this live.
         if (s.online > 0) s.delivered_through = seq;
         if (auto keep_from = s.box.trim(s.cfg().inbox_keep); keep_from > 0)
-          self->request(s.cfg().storage, storage::request_timeout, storage::prune_atom::value, inbox_log(s.user), keep_from)
+          self->request(s.cfg().storage, storage::request_timeout, storage::prune_atom::value, keys::inbox_log(s.user), keep_from)
             .then([](std::uint64_t) {}, [](caf::error&) {});
         done(seq);
         self->state.writes.done();
@@ -93,7 +93,7 @@ void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t
 void announce(user_actor* self, std::uint64_t seq, json view) {
   auto b = self->state.cfg().io;
   b.to(user_room(self->state.user))
-    .from_stream(inbox_log(self->state.user), seq)
+    .from_stream(keys::inbox_log(self->state.user), seq)
     .emit("notification", json::array({std::move(view)}));
 }
 
@@ -140,7 +140,7 @@ void mark_read(user_actor* self, const json_ptr& request, const std::string& exc
       auto& s = self->state;
       auto event = inbox::replay_event(entry);
       auto b = s.cfg().io;
-      b.to(user_room(s.user)).from_stream(inbox_log(s.user), seq);
+      b.to(user_room(s.user)).from_stream(keys::inbox_log(s.user), seq);
       // The connection that asked gets the ack instead; its other tabs get the event.
       if (!except_sid.empty()) b.except_socket(except_sid);
       b.emit(event->first, json::array({std::move(event->second)}));
@@ -153,7 +153,7 @@ void mark_read(user_actor* self, const json_ptr& request, const std::string& exc
 
 void load_inbox(user_actor* self, std::uint64_t after) {
   auto& s = self->state;
-  self->request(s.cfg().storage, storage::request_timeout, storage::read_atom::value, inbox_log(s.user), after, load_page)
+  self->request(s.cfg().storage, storage::request_timeout, storage::read_atom::value, keys::inbox_log(s.user), after, load_page)
     .then(
       [self](const storage::read_result_ptr& r) {
         auto& s = self->state;
@@ -161,7 +161,7 @@ void load_inbox(user_actor* self, std::uint64_t after) {
         if (r->has_more && !r->entries.empty()) return load_inbox(self, r->entries.back().seq);
         // The last seq may lie past the last kept entry (pruned versions).
         s.box.apply(r->last_seq, json());
-        self->request(s.cfg().storage, storage::request_timeout, storage::kv_get_atom::value, inbox_delivered_key(s.user))
+        self->request(s.cfg().storage, storage::request_timeout, storage::kv_get_atom::value, keys::inbox_delivered(s.user))
           .then(
             [self](bool found, const std::string& value) {
               auto& s = self->state;

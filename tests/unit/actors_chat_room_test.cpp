@@ -228,7 +228,7 @@ TEST_CASE_METHOD(room_fixture,
   CHECK(created <= hub::iso8601(std::chrono::system_clock::now() + 60s));
 
   // Durable: in the room's log at seq 1, without the seq.
-  auto entries = db->read(hub::room_log("p1"), 0, 10);
+  auto entries = db->read(hub::keys::room_log("p1"), 0, 10);
   REQUIRE(entries.size() == 1);
   CHECK(entries[0].seq == 1);
   json stored = json::parse(entries[0].value);
@@ -271,11 +271,11 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room three posts get seqs 1, 2, 3 i
   REQUIRE(names(evs) == strings{"new-message", "new-message", "new-message"});
   for (std::size_t i = 0; i < 3; ++i) CHECK(evs[i].payload() == posts->results[i].message);
 
-  auto entries = db->read(hub::room_log("p1"), 0, 10);
+  auto entries = db->read(hub::keys::room_log("p1"), 0, 10);
   REQUIRE(entries.size() == 3);
   CHECK(json::parse(entries[2].value)["content"] == "three");
   CHECK(room_info_of(room)->last_seq == 3);
-  CHECK(db->last_seq(hub::room_log("p2")) == 0);  // other rooms' logs untouched
+  CHECK(db->last_seq(hub::keys::room_log("p2")) == 0);  // other rooms' logs untouched
 }
 
 TEST_CASE_METHOD(room_fixture, "actors: chat room a restarted room continues the seq",
@@ -320,8 +320,8 @@ TEST_CASE_METHOD(hub_fixture,
                  "actors: chat room room_info right after spawn answers the stored last seq",
                  "[actors][chat_room]") {
   std::vector<hub::storage::store::append_item> items;
-  for (int i = 0; i < 5; ++i) items.push_back({hub::room_log("p1"), json{{"content", i}}.dump()});
-  items.push_back({hub::room_log("p2"), "{}"});
+  for (int i = 0; i < 5; ++i) items.push_back({hub::keys::room_log("p1"), json{{"content", i}}.dump()});
+  items.push_back({hub::keys::room_log("p2"), "{}"});
   db->append(items);
 
   auto room = spawn_room("p1");
@@ -774,7 +774,7 @@ TEST_CASE_METHOD(room_fixture,
   post(room, posts, "bob", "Bob", "two");
   run();
   heard();  // the new-messages
-  const auto key = hub::read_marker_key("p1", "alice");
+  const auto key = hub::keys::read_marker("p1", "alice");
 
   CHECK(ask<bool, std::uint64_t>(room, hub::mark_read_atom::value, std::string{"alice"}, std::uint64_t{1}) ==
         marker{true, 1});
@@ -817,7 +817,7 @@ TEST_CASE_METHOD(room_fixture,
   });
   run();
   CHECK(*answers == std::vector<std::uint64_t>{1, 3, 3, 5, 5});
-  CHECK(db->get(hub::read_marker_key("p1", "alice")) == std::optional<std::string>{"5"});
+  CHECK(db->get(hub::keys::read_marker("p1", "alice")) == std::optional<std::string>{"5"});
   for (const auto& [conn, evs] : heard())
     if (conn == "bob" || conn == "carol") CHECK(names(evs) == strings{"message-read", "message-read", "message-read"});
 }
@@ -825,7 +825,7 @@ TEST_CASE_METHOD(room_fixture,
 TEST_CASE_METHOD(room_fixture,
                  "actors: chat room a join is answered once its membership is stored, else with the error",
                  "[actors][chat_room][durability]") {
-  const auto key = hub::members_key("p1");
+  const auto key = hub::keys::members("p1");
   auto stored_members = [&] {
     std::set<std::string> out;
     if (auto v = db->get(key))

@@ -259,7 +259,7 @@ TEST_CASE_METHOD(mailbox_fixture, "user mailbox: old notifications are pruned be
   REQUIRE((*list)["notifications"].size() == 3);
   CHECK((*list)["notifications"][0]["title"] == "n4");
   CHECK((*list)["notifications"][2]["title"] == "n2");
-  CHECK(db->first_seq(hub::inbox_log("alice")) == 3);
+  CHECK(db->first_seq(hub::keys::inbox_log("alice")) == 3);
   forget_mailbox("alice");
   auto [reloaded] = ask<json_ptr>(mailbox("alice", 3), hub::inbox_list_atom::value, false, std::uint64_t{10});
   CHECK((*reloaded)["notifications"] == (*list)["notifications"]);

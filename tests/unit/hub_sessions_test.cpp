@@ -97,7 +97,7 @@ TEST_CASE("hub: revocations cover tokens issued at or before, survive a reload, 
   CHECK(loaded.size() == 1);
   who.issued_at = 1000;
   CHECK(loaded.revoked(who));
-  CHECK(app::revocations::key("u1") == "revoked/u1");
+  CHECK(hub::keys::revoked("u1") == "revoked/u1");
 }
 
 TEST_CASE("hub: reactions take emoji from the allow-list only", "[hub][payloads]") {
