@@ -10,6 +10,8 @@ case "$flavour" in
   asan)    dir=build-asan; args=(-DCMAKE_BUILD_TYPE=Debug -DHUB_SANITIZE=ON "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1") ;;
   *) echo "usage: $0 [release|asan]" >&2; exit 2 ;;
 esac
+# HUB_WERROR=1 (CI): warnings are errors.
+args+=("-DHUB_WERROR=$([[ ${HUB_WERROR:-0} == 1 ]] && echo ON || echo OFF)")
 cmake -S . -B "$dir" "${args[@]}" >/dev/null
 # Beast translation units need ~1.5 GiB each to compile: two jobs at most.
 cmake --build "$dir" -j2

@@ -8,6 +8,9 @@ scripts/setup.sh
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$PWD/tests/ubsan.supp}
 
+# Warnings are errors here (not in a newcomer's scripts/run.sh build).
+export HUB_WERROR=${HUB_WERROR:-1}
+
 for flavour in release asan; do
   echo "== $flavour build"
   scripts/build.sh "$flavour"

@@ -36,7 +36,7 @@ struct server_options {
   std::string record_path;  // --record: inbound traffic for hub-sim --replay
   // --app hub
   std::string data_dir = "./data";
-  std::chrono::milliseconds recovery_window{120000};  // 0: connection state recovery off
+  std::chrono::milliseconds recovery_window = sio::recovery_config::default_window;  // 0: recovery off
   app::hub_config hub;
 };
 

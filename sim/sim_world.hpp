@@ -19,7 +19,7 @@ namespace hub::sim {
 
 struct world_config {
   app::hub_config hub;
-  std::chrono::milliseconds recovery_window{120000};
+  std::chrono::milliseconds recovery_window = sio::recovery_config::default_window;
   std::string data_dir;  // a fresh temporary directory, removed by the caller
 };
 

@@ -276,7 +276,9 @@ class namespace_def {
 // Connection state recovery (protocol.md §2.6), backed by the storage actor so that it
 // survives restarts. See docs/recovery.md.
 struct recovery_config {
-  std::chrono::milliseconds window{120000};  // maxDisconnectionDuration
+  // maxDisconnectionDuration; Node's default, and --recovery-window's.
+  static constexpr std::chrono::milliseconds default_window{120000};
+  std::chrono::milliseconds window = default_window;
   caf::actor storage;                        // kv for session records, logs for replay
   std::string epoch;                         // names the data directory's lifetime
   // Sessions persisted without a disconnect time (the process died) count as

@@ -27,9 +27,8 @@ struct chat_room_config {
   std::size_t max_distinct_reactions = 20;
 };
 
-// Largest thread listed at once, and reactions per message and user.
+// Largest thread listed at once.
 inline constexpr std::uint64_t max_thread_replies = 10000;
-inline constexpr std::size_t max_emoji_bytes = 32;
 
 // Where a read after `after` stands against retention: the oldest entry still kept when
 // entries after `after` were pruned, else nullopt.

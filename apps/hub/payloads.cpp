@@ -53,8 +53,9 @@ std::optional<notification_payload> parse_notification(const json& value) {
   auto user = id_from(value.contains("userId") ? value["userId"] : json(), "userId");
   if (!user) return std::nullopt;
   auto field = [&](const char* key) { return value.contains(key) ? value[key] : json(); };
-  if (!bounded_string(field("title"), 1, 200) || !bounded_string(field("message"), 0, 2000) ||
-      !bounded_string(field("type"), 1, 64))
+  if (!bounded_string(field("title"), 1, max_title_bytes) ||
+      !bounded_string(field("message"), 0, max_notification_text_bytes) ||
+      !bounded_string(field("type"), 1, max_type_bytes))
     return std::nullopt;
   notification_payload p;
   p.user = std::move(*user);
@@ -73,9 +74,10 @@ std::optional<json> parse_mark_notifications(const json& value) {
     return json{{"all", true}};
   }
   auto ids = value.find("ids");
-  if (ids == value.end() || !ids->is_array() || ids->empty() || ids->size() > 500) return std::nullopt;
+  if (ids == value.end() || !ids->is_array() || ids->empty() || ids->size() > max_mark_read_ids)
+    return std::nullopt;
   for (const auto& id : *ids)
-    if (!bounded_string(id, 1, 64)) return std::nullopt;
+    if (!bounded_string(id, 1, max_notification_id_bytes)) return std::nullopt;
   return json{{"ids", *ids}};
 }
 
@@ -110,7 +112,7 @@ bool emoji_joiner(char32_t c) {
 }  // namespace
 
 bool valid_emoji(const json& value) {
-  if (!bounded_string(value, 1, 32)) return false;
+  if (!bounded_string(value, 1, max_emoji_bytes)) return false;
   const std::string& s = value.get_ref<const std::string&>();
   if (!ws::valid_utf8(s)) return false;
   // One emoji, possibly a ZWJ sequence or a keycap (#, *, 0-9 + FE0F? + 20E3): starts
@@ -129,7 +131,7 @@ bool valid_emoji(const json& value) {
     }
     first = false;
   }
-  return points <= 10;
+  return points <= max_emoji_code_points;
 }
 
 }  // namespace hub::app
