@@ -18,6 +18,8 @@ APT_PACKAGES=(
   chromium fonts-noto-color-emoji
   # scripts/fuzz.sh: the libFuzzer targets in fuzz/ are built with clang.
   clang-14 libfuzzer-14-dev
+  # scripts/tidy.sh (CI) and .clang-format.
+  clang-tidy-14 clang-format-14
 )
 
 missing=()

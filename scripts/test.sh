@@ -17,6 +17,10 @@ for flavour in release asan; do
   dir=build; [[ $flavour == asan ]] && dir=build-asan
   echo "== $flavour tests"
   (cd "$dir" && ctest --output-on-failure --timeout 600)
+  if [[ $flavour == release ]]; then
+    echo "== clang-tidy (the pure layers; TIDY_ALL=1 scripts/tidy.sh for all)"
+    scripts/tidy.sh
+  fi
 done
 
 # Each libFuzzer target briefly (about 2 min with the clang build): the committed seeds,

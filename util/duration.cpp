@@ -1,5 +1,6 @@
 #include "util/duration.hpp"
 
+#include <cmath>
 #include <charconv>
 #include <cstdint>
 
@@ -22,7 +23,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   else return std::nullopt;
   double ms = value * factor;
   if (ms > 1e15) return std::nullopt;  // beyond any sane timer
-  return std::chrono::milliseconds(static_cast<std::int64_t>(ms + 0.5));
+  return std::chrono::milliseconds(std::llround(ms));  // value >= 0 (checked above)
 }
 
 std::string format_duration(std::chrono::milliseconds d) {

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 // Static files are small (a page, a script, a ~50 KB bundle); anything bigger is not
 // what this handler is for and would be read into memory whole.
-constexpr std::uintmax_t max_file_size = 8 * 1024 * 1024;
+constexpr std::uintmax_t max_file_size = std::uintmax_t{8} * 1024 * 1024;
 
 eio::http_reply text_reply(int status, std::string body) {
   return eio::http_reply{status, "text/plain; charset=utf-8", std::move(body), {}, false};
