@@ -73,7 +73,7 @@ std::size_t within_descriptor_limit(std::size_t wanted) {
 }
 
 // The storage actor's counters, read by /healthz without a round trip through its mailbox.
-hub::storage::storage_stats_ptr storage_stats_of(caf::actor_system& sys, const caf::actor& storage) {
+hub::storage::storage_stats_ptr storage_stats_of(caf::actor_system& sys, const hub::storage::storage_actor& storage) {
   hub::storage::storage_stats_ptr stats;
   caf::scoped_actor self{sys};
   self->request(storage, std::chrono::seconds(10), hub::storage::stats_atom::value)
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
     scfg.max_pending_acks = opt.max_pending_acks;
 
     std::shared_ptr<storage::store> db;
-    caf::actor storage_actor;
+    storage::storage_actor storage_actor;
     storage::storage_stats_ptr storage_stats;
     if (opt.app == "hub") {
       try {

@@ -1,6 +1,7 @@
 // GET /metrics in Prometheus' text format.
 #pragma once
 
+#include "storage/storage_actor.hpp"
 #include "net/transport/engine.hpp"
 
 #include <caf/all.hpp>
@@ -12,7 +13,7 @@ namespace hub {
 struct metrics_sources {
   caf::actor_system* sys = nullptr;
   std::vector<eio::engine*> engines;    // live sessions
-  caf::actor storage;                   // may be null (echo app)
+  storage::storage_actor storage;       // may be null (echo app)
   std::function<std::size_t()> chat_rooms;  // may be empty
 };
 

@@ -61,7 +61,7 @@ void sim_world::stop() {
 }
 
 void sim_world::teardown() {
-  storage_ = caf::actor{};
+  storage_ = storage::storage_actor{};
   if (hub_) hub_->shutdown();
   env_.run();
   hub_.reset();

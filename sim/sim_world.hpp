@@ -49,7 +49,7 @@ class sim_world {
   deterministic& env_;
   world_config cfg_;
   std::shared_ptr<storage::store> db_;
-  caf::actor storage_;
+  storage::storage_actor storage_;
   std::unique_ptr<sio::server> server_;
   std::unique_ptr<app::hub_app> hub_;
   int incarnation_ = 0;

@@ -6,6 +6,7 @@
 // `socket::self()` (request/then) and answers later through the copied `ack`.
 #pragma once
 
+#include "storage/storage_actor.hpp"
 #include "sio/messages.hpp"
 #include "net/transport/seam.hpp"
 #include "protocol/json_args.hpp"
@@ -279,7 +280,7 @@ struct recovery_config {
   // maxDisconnectionDuration; Node's default, and --recovery-window's.
   static constexpr std::chrono::milliseconds default_window{120000};
   std::chrono::milliseconds window = default_window;
-  caf::actor storage;                        // kv for session records, logs for replay
+  storage::storage_actor storage;            // kv for session records, logs for replay
   std::string epoch;                         // names the data directory's lifetime
   // Sessions persisted without a disconnect time (the process died) count as
   // disconnected at this process's start.

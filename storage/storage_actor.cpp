@@ -44,7 +44,7 @@ struct storage_state {
   static inline const char* name = "hub.storage";
 };
 
-using storage_actor_ptr = caf::stateful_actor<storage_state>*;
+using storage_actor_ptr = storage::storage_actor::stateful_pointer<storage_state>;
 
 caf::error storage_error(const std::exception& e) {
   return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
@@ -196,7 +196,7 @@ caf::result<bool> queue_kv(storage_actor_ptr self, std::string key, std::optiona
   return rp;
 }
 
-caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
+storage::storage_actor::behavior_type storage_behavior(storage_actor_ptr self, std::shared_ptr<store> db) {
   self->state.db = std::move(db);
   // A regular exit request: commit what is pending (its requesters were promised an
   // answer), then leave.
@@ -338,11 +338,11 @@ caf::behavior storage_actor(storage_actor_ptr self, std::shared_ptr<store> db) {
 
 }  // namespace
 
-caf::actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::store> db,
-                               bool detached) {
+storage::storage_actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::store> db,
+                                           bool detached) {
   if (detached)
-    return sys.spawn<caf::detached>(storage_actor, std::move(db));
-  return sys.spawn(storage_actor, std::move(db));
+    return sys.spawn<caf::detached>(storage_behavior, std::move(db));
+  return sys.spawn(storage_behavior, std::move(db));
 }
 
 }  // namespace hub

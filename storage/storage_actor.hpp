@@ -3,23 +3,8 @@
 // the mailbox before the pending flush is written in one WriteBatch (one fsync), and
 // each requester is answered only once that batch is durable.
 //
-// Protocol (request/response; atoms live here, not in messages.hpp):
-//   (append_atom, std::string log, std::string value)  -> std::uint64_t seq
-//   (append_atom, log, value, std::string index_log)   -> std::uint64_t seq
-//                                (also appends the seq to index_log, same batch)
-//   (read_seqs_atom, std::string log, std::vector<std::uint64_t> seqs)
-//                                                       -> read_result_ptr (those that exist)
-//   (last_seqs_atom, std::vector<std::string> logs)     -> std::vector<std::uint64_t>
-//   (kv_scan_atom, std::string prefix)                  -> kv_scan_ptr (key order)
-//   (read_atom, std::string log, std::uint64_t after, std::uint64_t limit)
-//                                                       -> read_result_ptr
-//   (last_seq_atom, std::string log)                    -> std::uint64_t  (durable; 0 = empty)
-//   (kv_put_atom, std::string key, std::string value)   -> bool (true, once durable)
-//   (kv_get_atom, std::string key)                      -> (bool found, std::string value)
-//   (kv_erase_atom, std::string key)                    -> bool (true, once durable)
-//   (stats_atom)                                        -> storage_stats_ptr
-//   (prune_atom, std::string log, std::uint64_t keep_from) -> std::uint64_t removed
-//                                                       (retention: entries with seq < keep_from)
+// Protocol: the typed interface `storage_actor` below; the compiler checks every
+// request and every response handler against it.
 //
 // Errors: a failed write or read answers with
 //   caf::make_error(caf::sec::runtime_error, "<what RocksDB said>")
@@ -48,6 +33,8 @@
 #include "util/latency_histogram.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
@@ -130,12 +117,42 @@ using storage_stats_ptr = std::shared_ptr<const storage_stats>;
 // Appends committed per WriteBatch at most; the rest wait for the next flush.
 inline constexpr std::size_t max_batch_items = 256;
 
+// The storage actor's whole protocol. Each request is answered once what it asks is
+// durable (writes) or read; an error answers caf::sec::runtime_error (above).
+using storage_actor = caf::typed_actor<
+  // (log, value) -> seq
+  caf::replies_to<append_atom, std::string, std::string>::with<std::uint64_t>,
+  // (log, value, index log) -> seq; also appends the seq to the index log, same batch
+  caf::replies_to<append_atom, std::string, std::string, std::string>::with<std::uint64_t>,
+  // (log, after, limit) -> entries with seq > after, at most limit
+  caf::replies_to<read_atom, std::string, std::uint64_t, std::uint64_t>::with<read_result_ptr>,
+  // (log, seqs) -> those of the entries that exist
+  caf::replies_to<read_seqs_atom, std::string, std::vector<std::uint64_t>>::with<read_result_ptr>,
+  // (log) -> its last durable seq (0: empty)
+  caf::replies_to<last_seq_atom, std::string>::with<std::uint64_t>,
+  // (logs) -> the last seq of each
+  caf::replies_to<last_seqs_atom, std::vector<std::string>>::with<std::vector<std::uint64_t>>,
+  // (key, value) -> true once durable
+  caf::replies_to<kv_put_atom, std::string, std::string>::with<bool>,
+  // (key) -> (found, value)
+  caf::replies_to<kv_get_atom, std::string>::with<bool, std::string>,
+  // (key) -> true once durable
+  caf::replies_to<kv_erase_atom, std::string>::with<bool>,
+  // (prefix) -> every key/value under it, in key order
+  caf::replies_to<kv_scan_atom, std::string>::with<kv_scan_ptr>,
+  // (log, keep_from) -> entries removed (retention: seq < keep_from)
+  caf::replies_to<prune_atom, std::string, std::uint64_t>::with<std::uint64_t>,
+  caf::replies_to<stats_atom>::with<storage_stats_ptr>,
+  // internal: the group commit's flush, and a recovery attempt after a failed write
+  caf::reacts_to<flush_atom>,
+  caf::reacts_to<recover_atom>>;
+
 }  // namespace hub::storage
 
 namespace hub {
 
-caf::actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::store> db,
-                               bool detached);
+storage::storage_actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::store> db,
+                                           bool detached);
 
 }  // namespace hub
 

@@ -33,7 +33,7 @@ struct leaving_entry {
 
 struct chat_room_state {
   std::string project;
-  caf::actor storage;
+  storage::storage_actor storage;
   sio::broadcaster group{caf::actor{}, "/"};
   chat_room_config cfg;
   std::uint64_t last_seq = 0;
@@ -362,7 +362,7 @@ std::optional<std::uint64_t> message_seq(const std::string& project, const json&
   return seq;
 }
 
-caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::actor storage,
+caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, storage::storage_actor storage,
                            sio::broadcaster io, chat_room_config cfg) {
   return sys.spawn([project = std::move(project), storage = std::move(storage), io = std::move(io),
                     cfg](room_actor* self) -> caf::behavior {

@@ -3,6 +3,7 @@
 // is typing, and expires typing on an actor timer so that no ghost "is typing" stays.
 #pragma once
 
+#include "storage/storage_actor.hpp"
 #include "apps/hub/hub_messages.hpp"
 #include "sio/sio_server.hpp"
 
@@ -35,7 +36,7 @@ inline constexpr std::uint64_t max_thread_replies = 10000;
 std::optional<std::uint64_t> pruned_gap(std::uint64_t after, std::uint64_t first_seq, std::uint64_t last_seq);
 
 // `io` targets the Socket.IO namespace the room broadcasts in.
-caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, caf::actor storage,
+caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, storage::storage_actor storage,
                            sio::broadcaster io, chat_room_config cfg);
 
 // ISO-8601 UTC with milliseconds, as JavaScript's Date.toISOString().

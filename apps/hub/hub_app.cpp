@@ -452,7 +452,7 @@ void hub_app::post_message(caf::event_based_actor* self, const identity& who, co
       [done](caf::error&) { done(post_outcome{false, "storage", json(), 0}); });
 }
 
-hub_app::hub_app(sio::server& srv, hub_config cfg, caf::actor storage)
+hub_app::hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storage)
   : srv_(srv), cfg_(std::move(cfg)), storage_(std::move(storage)),
     auth_(cfg_.jwt_secret, cfg_.dev_auth, cfg_.token),
     auth_failures_(cfg_.auth_failures),

@@ -58,7 +58,7 @@ struct post_outcome {
 
 class hub_app {
  public:
-  hub_app(sio::server& srv, hub_config cfg, caf::actor storage);
+  hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storage);
   ~hub_app();
 
   // Registers the "/" namespace's middleware and events on the server.
@@ -98,7 +98,7 @@ class hub_app {
   struct impl;
   sio::server& srv_;
   hub_config cfg_;
-  caf::actor storage_;
+  storage::storage_actor storage_;
   authenticator auth_;
   address_limiter auth_failures_;
   revocations revoked_;

@@ -4,6 +4,7 @@
 // the user (the `user:<id>` room).
 #pragma once
 
+#include "storage/storage_actor.hpp"
 #include "apps/hub/hub_messages.hpp"
 #include "sio/sio_server.hpp"
 #include "util/token_bucket.hpp"
@@ -40,7 +41,7 @@ inline constexpr event_rates default_event_rates{{
 struct user_config {
   rate_limit rate;  // chat messages (a sliding window, as the seed's limiter)
   event_rates events = default_event_rates;
-  caf::actor storage;  // null: rate limiter only (no inbox)
+  storage::storage_actor storage;  // null: rate limiter only (no inbox)
   sio::broadcaster io{caf::actor{}, "/"};  // the namespace of the user's room
   std::size_t inbox_keep = 500;  // notifications kept per user (older ones are pruned)
 };

@@ -43,7 +43,7 @@ struct outcomes {
 };
 
 // Sends `count` appends to `log` at once (values "<tag>-<i>"), records every answer.
-caf::behavior requester(caf::event_based_actor* self, caf::actor storage, std::string log,
+caf::behavior requester(caf::event_based_actor* self, st::storage_actor storage, std::string log,
                         std::string tag, int count, std::shared_ptr<outcomes> out) {
   for (int i = 0; i < count; ++i) {
     auto value = tag + "-" + std::to_string(i);
@@ -81,12 +81,12 @@ struct sim_fixture {
     } while (sched.trigger_timeouts());
   }
 
-  st::storage_stats_ptr stats(const caf::actor& storage) {
+  st::storage_stats_ptr stats(const st::storage_actor& storage) {
     st::storage_stats_ptr res;
     // The handle goes in as a spawn argument: spawning a function with no arguments
     // makes CAF 0.17 dereference a null std::shared_ptr<std::tuple<>> (UBSan reports it).
     sys.spawn(
-        [&res](caf::event_based_actor* self, caf::actor storage) {
+        [&res](caf::event_based_actor* self, st::storage_actor storage) {
           self->request(storage, timeout, st::stats_atom::value)
               .then([&res](st::storage_stats_ptr p) { res = std::move(p); });
         },
@@ -187,7 +187,7 @@ TEST_CASE_METHOD(sim_fixture, "actors: storage group-commits kv writes with appe
   auto got = std::make_shared<seen>();
   // One requester: append, put, get, erase, get, all enqueued before anything runs.
   sys.spawn(
-      [got](caf::event_based_actor* self, caf::actor storage) {
+      [got](caf::event_based_actor* self, st::storage_actor storage) {
         self->request(storage, timeout, st::append_atom::value, std::string{"room/x"}, std::string{"m1"})
             .then([got](std::uint64_t seq) { got->order.push_back("append " + std::to_string(seq)); });
         self->request(storage, timeout, st::kv_put_atom::value, std::string{"sess/1"}, std::string{"rec"})
@@ -214,7 +214,7 @@ TEST_CASE_METHOD(sim_fixture, "actors: storage group-commits kv writes with appe
   db->inject_write_faults(true);
   got->order.clear();
   sys.spawn(
-      [got](caf::event_based_actor* self, caf::actor storage) {
+      [got](caf::event_based_actor* self, st::storage_actor storage) {
         self->request(storage, timeout, st::kv_erase_atom::value, std::string{"sess/1"})
             .then([got](bool) { got->order.push_back("erased"); },
                   [got](caf::error&) { got->order.push_back("erase failed"); });

@@ -93,7 +93,7 @@ class hub_fixture : public sio_fixture {
   void close_storage() {
     if (storage) {
       caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
-      storage = caf::actor{};
+      storage = storage::storage_actor{};
     }
     drain();
     if (db && db.use_count() != 1)
@@ -280,7 +280,7 @@ class hub_fixture : public sio_fixture {
   // Declared first among this class's members: removed last, after the store closed.
   unique_temp_dir dir{"hub-actors-test"};
   std::shared_ptr<storage::store> db;
-  caf::actor storage;
+  storage::storage_actor storage;
 
  private:
   std::vector<caf::actor> domain_;
