@@ -146,21 +146,6 @@ void hub_app::handle_user_revoke(const http::request_info& req, std::string_view
   });
 }
 
-bool hub_app::load_revocations() {
-  bool ok = false;
-  caf::scoped_actor self{srv_.system()};
-  self->request(storage_, std::chrono::seconds(30), storage::kv_scan_atom::value,
-                std::string(keys::revoked_prefix))
-    .receive(
-      [&](const storage::kv_scan_ptr& records) {
-        if (auto skipped = revoked_.load(*records)) log::warn(skipped, " malformed revocation records ignored");
-        if (revoked_.size() > 0) log::info(revoked_.size(), " users with revoked tokens on record");
-        ok = true;
-      },
-      [&](caf::error& e) { log::error("cannot read revocations: ", srv_.system().render(e)); });
-  return ok;
-}
-
 bool hub_app::refuse_blocked_address(const http::request_info& req, const http::responder_ptr& r) {
   auto wait = auth_failures_.blocked_ms(req.remote_address);
   if (wait == 0) return false;

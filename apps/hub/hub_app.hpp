@@ -48,6 +48,12 @@ inline constexpr std::uint64_t default_page = 50;
 inline constexpr std::uint64_t max_page = 500;
 
 
+// Requests from a connection actor to the domain actors (its user's mailbox, chat
+// rooms, storage) carry no timeout: they are local and answer every request, and if
+// one terminates CAF answers with `request_receiver_down`. A timeout would put a timer
+// in CAF's clock thread (and wake it) for every chat message.
+inline constexpr caf::infinite_t request_timeout{};
+
 // The outcome of posting a chat message, whichever step ended it.
 struct post_outcome {
   bool ok = false;

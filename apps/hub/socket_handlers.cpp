@@ -1,3 +1,5 @@
+// The "/" namespace of `--app hub`: the connect middleware, each client event's
+// handler and the recovery hooks, installed on the server by hub_app::install().
 #include "apps/hub/hub_app.hpp"
 
 #include "apps/hub/inbox.hpp"
@@ -10,12 +12,6 @@
 
 namespace hub::app {
 namespace {
-
-// Requests from a connection actor to the domain actors (its user's mailbox, chat
-// rooms, storage) carry no timeout: they are local and answer every request, and if
-// one terminates CAF answers with `request_receiver_down`. A timeout would put a timer
-// in CAF's clock thread (and wake it) for every chat message.
-constexpr caf::infinite_t request_timeout{};
 
 // What the "/" namespace keeps per socket.
 struct socket_state {
@@ -421,59 +417,6 @@ struct hub_app::impl {
         s.self()->send(app.room(*project), absent_atom::value, st.who->user_id);
   }
 };
-
-void hub_app::post_message(caf::event_based_actor* self, const identity& who, const std::string& project,
-                           std::string content, json reply_to,
-                           std::function<void(const post_outcome&)> done) {
-  auto room = rooms_.get(project);
-  auto mailbox = users_.get(who.user_id);
-  if (!room || !mailbox) {  // shutting down
-    done(post_outcome{false, "unavailable", json(), 0});
-    return;
-  }
-  auto post = std::make_shared<chat_post>();
-  post->user_id = who.user_id;
-  post->user_name = who.name;
-  post->content = std::move(content);
-  post->reply_to = std::move(reply_to);
-  post->done = [done](const post_result& r) {
-    std::string error = r.ok ? std::string{} : r.error == "invalid_reply" ? std::string{"invalid"} : r.error;
-    done(post_outcome{r.ok, std::move(error), r.message, 0});
-  };
-  self->request(mailbox, request_timeout, rate_take_atom::value)
-    .then(
-      [self, room, post = chat_post_ptr(std::move(post)), done](bool ok, std::int64_t retry_ms) {
-        if (!ok) {
-          done(post_outcome{false, "rate_limited", json(), retry_ms});
-          return;
-        }
-        self->send(room, post_atom::value, post);
-      },
-      [done](caf::error&) { done(post_outcome{false, "storage", json(), 0}); });
-}
-
-hub_app::hub_app(sio::server& srv, hub_config cfg, caf::actor storage)
-  : srv_(srv), cfg_(std::move(cfg)), storage_(std::move(storage)),
-    auth_(cfg_.jwt_secret, cfg_.dev_auth, cfg_.token),
-    auth_failures_(cfg_.auth_failures),
-    rooms_([this](const std::string& project) {
-      chat_room_config c{cfg_.typing_timeout, cfg_.presence_grace, cfg_.retention_count, cfg_.retention_age,
-                         [this](const std::string& user) { return users_.get(user); },
-                         cfg_.max_distinct_reactions};
-      return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
-    }),
-    // One configuration for every mailbox, not a copy per user.
-    user_cfg_(std::make_shared<const user_config>(user_config{cfg_.rate, cfg_.events, storage_, srv_.in("/")})),
-    users_([this](const std::string& user) { return spawn_user_actor(srv_.system(), user, user_cfg_); }) {}
-
-hub_app::~hub_app() { shutdown(); }
-
-void hub_app::shutdown() {
-  rooms_.clear();
-  users_.clear();
-  user_cfg_ = nullptr;  // it holds the storage actor; no mailbox is spawned after clear()
-  storage_ = nullptr;
-}
 
 void hub_app::install() {
   auto& nsp = srv_.of("/");

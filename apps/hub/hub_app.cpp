@@ -1,0 +1,79 @@
+// hub_app's construction, its registries of domain actors (chat rooms, user mailboxes,
+// revocations) and the post pipeline that Socket.IO and HTTP share. The Socket.IO
+// events are in socket_handlers.cpp, the HTTP API in http_routes.cpp.
+#include "apps/hub/hub_app.hpp"
+
+#include "storage/storage_actor.hpp"
+#include "util/log.hpp"
+
+namespace hub::app {
+
+hub_app::hub_app(sio::server& srv, hub_config cfg, caf::actor storage)
+  : srv_(srv), cfg_(std::move(cfg)), storage_(std::move(storage)),
+    auth_(cfg_.jwt_secret, cfg_.dev_auth, cfg_.token),
+    auth_failures_(cfg_.auth_failures),
+    rooms_([this](const std::string& project) {
+      chat_room_config c{cfg_.typing_timeout, cfg_.presence_grace, cfg_.retention_count, cfg_.retention_age,
+                         [this](const std::string& user) { return users_.get(user); },
+                         cfg_.max_distinct_reactions};
+      return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
+    }),
+    // One configuration for every mailbox, not a copy per user.
+    user_cfg_(std::make_shared<const user_config>(user_config{cfg_.rate, cfg_.events, storage_, srv_.in("/")})),
+    users_([this](const std::string& user) { return spawn_user_actor(srv_.system(), user, user_cfg_); }) {}
+
+hub_app::~hub_app() { shutdown(); }
+
+void hub_app::shutdown() {
+  rooms_.clear();
+  users_.clear();
+  user_cfg_ = nullptr;  // it holds the storage actor; no mailbox is spawned after clear()
+  storage_ = nullptr;
+}
+
+bool hub_app::load_revocations() {
+  bool ok = false;
+  caf::scoped_actor self{srv_.system()};
+  self->request(storage_, std::chrono::seconds(30), storage::kv_scan_atom::value,
+                std::string(keys::revoked_prefix))
+    .receive(
+      [&](const storage::kv_scan_ptr& records) {
+        if (auto skipped = revoked_.load(*records)) log::warn(skipped, " malformed revocation records ignored");
+        if (revoked_.size() > 0) log::info(revoked_.size(), " users with revoked tokens on record");
+        ok = true;
+      },
+      [&](caf::error& e) { log::error("cannot read revocations: ", srv_.system().render(e)); });
+  return ok;
+}
+
+void hub_app::post_message(caf::event_based_actor* self, const identity& who, const std::string& project,
+                           std::string content, json reply_to,
+                           std::function<void(const post_outcome&)> done) {
+  auto room = rooms_.get(project);
+  auto mailbox = users_.get(who.user_id);
+  if (!room || !mailbox) {  // shutting down
+    done(post_outcome{false, "unavailable", json(), 0});
+    return;
+  }
+  auto post = std::make_shared<chat_post>();
+  post->user_id = who.user_id;
+  post->user_name = who.name;
+  post->content = std::move(content);
+  post->reply_to = std::move(reply_to);
+  post->done = [done](const post_result& r) {
+    std::string error = r.ok ? std::string{} : r.error == "invalid_reply" ? std::string{"invalid"} : r.error;
+    done(post_outcome{r.ok, std::move(error), r.message, 0});
+  };
+  self->request(mailbox, request_timeout, rate_take_atom::value)
+    .then(
+      [self, room, post = chat_post_ptr(std::move(post)), done](bool ok, std::int64_t retry_ms) {
+        if (!ok) {
+          done(post_outcome{false, "rate_limited", json(), retry_ms});
+          return;
+        }
+        self->send(room, post_atom::value, post);
+      },
+      [done](caf::error&) { done(post_outcome{false, "storage", json(), 0}); });
+}
+
+}  // namespace hub::app
