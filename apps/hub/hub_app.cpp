@@ -52,7 +52,7 @@ void hub_app::post_message(caf::event_based_actor* self, const identity& who, co
   auto room = rooms_.get(project);
   auto mailbox = users_.get(who.user_id);
   if (!room || !mailbox) {  // shutting down
-    done(post_outcome{false, "unavailable", json(), 0});
+    done(post_outcome{false, error_code::unavailable, json(), 0});
     return;
   }
   auto post = std::make_shared<chat_post>();
@@ -60,20 +60,17 @@ void hub_app::post_message(caf::event_based_actor* self, const identity& who, co
   post->user_name = who.name;
   post->content = std::move(content);
   post->reply_to = std::move(reply_to);
-  post->done = [done](const post_result& r) {
-    std::string error = r.ok ? std::string{} : r.error == "invalid_reply" ? std::string{"invalid"} : r.error;
-    done(post_outcome{r.ok, std::move(error), r.message, 0});
-  };
+  post->done = [done](const post_result& r) { done(post_outcome{r.ok, r.error, r.message, 0}); };
   self->request(mailbox, request_timeout, rate_take_atom::value)
     .then(
       [self, room, post = chat_post_ptr(std::move(post)), done](bool ok, std::int64_t retry_ms) {
         if (!ok) {
-          done(post_outcome{false, "rate_limited", json(), retry_ms});
+          done(post_outcome{false, error_code::rate_limited, json(), retry_ms});
           return;
         }
         self->send(room, post_atom::value, post);
       },
-      [done](caf::error&) { done(post_outcome{false, "storage", json(), 0}); });
+      [done](caf::error&) { done(post_outcome{false, error_code::storage, json(), 0}); });
 }
 
 }  // namespace hub::app

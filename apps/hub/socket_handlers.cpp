@@ -21,27 +21,33 @@ struct socket_state {
 
 socket_state& state_of(sio::socket& s) { return *std::any_cast<socket_state>(&s.state()); }
 
-// Refuses a client request: an `error` event, and {ok:false, error} when it asked for an
-// ack. From any thread (the emitter and the ack are thread-safe).
-void refuse(const sio::direct_emitter& out, const sio::ack_sender& ack, const std::string& code,
-            const std::string& message, json extra = json::object()) {
-  out.emit("error", json::array({json{{"message", message}}}));
-  if (ack) {
-    json reply = json{{"ok", false}, {"error", code}};
-    for (auto& [k, v] : extra.items()) reply[k] = v;
-    ack(json::array({std::move(reply)}));
-  }
+// The ack of a refused or failed request: {ok:false, error} and the `extra` fields
+// (retryAfterMs, maxRooms). The one place a code becomes text on Socket.IO.
+json failure_reply(error_code code, json extra = json::object()) {
+  json reply = json{{"ok", false}, {"error", to_string(code)}};
+  for (auto& [k, v] : extra.items()) reply[k] = std::move(v);
+  return json::array({std::move(reply)});
 }
 
-void refuse(sio::socket& s, sio::event& ev, const std::string& code, const std::string& message,
+// Refuses a client request: an `error` event, and {ok:false, error} when it asked for an
+// ack. From any thread (the emitter and the ack are thread-safe).
+void refuse(const sio::direct_emitter& out, const sio::ack_sender& ack, error_code code,
+            const std::string& message, json extra = json::object()) {
+  out.emit("error", json::array({json{{"message", message}}}));
+  if (ack) ack(failure_reply(code, std::move(extra)));
+}
+
+void refuse(sio::socket& s, sio::event& ev, error_code code, const std::string& message,
             json extra = json::object()) {
   refuse(s.emitter(), ev.ack, code, message, std::move(extra));
 }
 
-// {ok:false, error} to a request whose domain actor failed (no error event: the client
-// did nothing wrong).
-void ack_failure(const sio::ack_sender& ack, const char* code) {
-  if (ack) ack(json::array({json{{"ok", false}, {"error", code}}}));
+// The error handler of a request to a domain actor: {ok:false, error} to the client's
+// ack, and no error event (the client did nothing wrong).
+auto fail_with(const sio::ack_sender& ack, error_code code) {
+  return [ack, code](caf::error&) {
+    if (ack) ack(failure_reply(code));
+  };
 }
 
 // The first argument of an event (its payload), or null. A reference, not a copy: the
@@ -57,16 +63,16 @@ const json& first_arg(sio::event& ev) {
 std::optional<std::string> member_project(sio::socket& s, sio::event& ev, const json& named) {
   auto& st = state_of(s);
   if (!st.who) {
-    refuse(s, ev, "unauthenticated", "Not authenticated");
+    refuse(s, ev, error_code::unauthenticated, "Not authenticated");
     return std::nullopt;
   }
   auto project = id_from(named, "projectId");
   if (!project) {
-    refuse(s, ev, "invalid", "Invalid project id");
+    refuse(s, ev, error_code::invalid, "Invalid project id");
     return std::nullopt;
   }
   if (!st.who->may_access(*project)) {
-    refuse(s, ev, "forbidden", "Forbidden");
+    refuse(s, ev, error_code::forbidden, "Forbidden");
     return std::nullopt;
   }
   return project;
@@ -79,27 +85,27 @@ std::optional<std::string> member_project(sio::socket& s, sio::event& ev, const 
 template <class Act>
 void limited(hub_app& app, sio::socket& s, sio::event& ev, limited_event kind, Act act) {
   auto mailbox = app.user(state_of(s).who->user_id);
-  if (!mailbox) return refuse(s, ev, "unavailable", "Shutting down");
+  if (!mailbox) return refuse(s, ev, error_code::unavailable, "Shutting down");
   s.self()
     ->request(mailbox, request_timeout, event_rate_atom::value, static_cast<std::uint8_t>(kind))
     .then(
       [ref = s.ref(), out = s.emitter(), ack = ev.ack, act = std::move(act)](bool ok, std::int64_t retry_ms) mutable {
-        if (!ok) return refuse(out, ack, "rate_limited", "Rate limit exceeded", json{{"retryAfterMs", retry_ms}});
+        if (!ok) return refuse(out, ack, error_code::rate_limited, "Rate limit exceeded", json{{"retryAfterMs", retry_ms}});
         if (auto* sock = ref.get()) act(*sock, ack);
       },
-      [ack = ev.ack](caf::error&) { ack_failure(ack, "unavailable"); });
+      fail_with(ev.ack, error_code::unavailable));
 }
 
 }  // namespace
 
-struct hub_app::impl {
+struct hub_app::socket_handlers {
   static void on_send_message(hub_app& app, sio::socket& s, sio::event& ev) {
     auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
+    if (!st.who) return refuse(s, ev, error_code::unauthenticated, "Not authenticated");
     const json& args = ev.args();
     auto p = parse_send_message(args.empty() ? json() : args[0], app.cfg_.max_content);
-    if (!p) return refuse(s, ev, "invalid", "Invalid message");
-    if (!st.who->may_access(p->project)) return refuse(s, ev, "forbidden", "Forbidden");
+    if (!p) return refuse(s, ev, error_code::invalid, "Invalid message");
+    if (!st.who->may_access(p->project)) return refuse(s, ev, error_code::forbidden, "Forbidden");
     auto ack = ev.ack;
     auto out = s.emitter();
     app.post_message(s.self(), *st.who, p->project, std::move(p->content), std::move(p->reply_to),
@@ -108,16 +114,14 @@ struct hub_app::impl {
                      ack(json::array({json{{"ok", true}, {"message", o.message}}}));
                      return;
                    }
-                   json reply = json{{"ok", false}, {"error", o.error}};
-                   if (o.error == "rate_limited") {
-                     reply["retryAfterMs"] = o.retry_after_ms;
-                     out.emit("error", json::array({json{{"message", "Rate limit exceeded"}}}));
-                   } else if (o.error == "invalid") {
-                     out.emit("error", json::array({json{{"message", "Invalid reply target"}}}));
-                   } else {
-                     out.emit("error", json::array({json{{"message", "Failed to send message"}}}));
+                   switch (o.error) {
+                     case error_code::rate_limited:
+                       return refuse(out, ack, o.error, "Rate limit exceeded", json{{"retryAfterMs", o.retry_after_ms}});
+                     case error_code::invalid_reply_target:  // Socket.IO clients get the general code
+                       return refuse(out, ack, error_code::invalid, "Invalid reply target");
+                     default:
+                       return refuse(out, ack, o.error, "Failed to send message");
                    }
-                   ack(json::array({std::move(reply)}));
                  });
   }
 
@@ -125,7 +129,7 @@ struct hub_app::impl {
     auto& st = state_of(s);
     const json& args = ev.args();
     auto user = args.empty() ? std::nullopt : id_from(args[0], "userId");
-    if (!user) return refuse(s, ev, "invalid", "Invalid user id");
+    if (!user) return refuse(s, ev, error_code::invalid, "Invalid user id");
     if (!st.who) {
       // Development mode, no auth sent: the seed's client names itself here.
       identity who;
@@ -136,13 +140,13 @@ struct hub_app::impl {
       s.join(user_room(*user));
       come_online(app, s);
     } else if (st.who->user_id != *user) {
-      return refuse(s, ev, "forbidden", "Forbidden");
+      return refuse(s, ev, error_code::forbidden, "Forbidden");
     }
     if (!ev.wants_ack()) return;
     auto ack = ev.ack;
     s.self()->request(app.user(st.who->user_id), request_timeout, inbox_unread_atom::value)
       .then([ack](std::uint64_t unread) { ack(json::array({json{{"ok", true}, {"unread", unread}}})); },
-            [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
+            fail_with(ack, error_code::unavailable));
   }
 
   // The user's mailbox counts the connection, and hands over what was stored while the
@@ -164,15 +168,15 @@ struct hub_app::impl {
   // connections get notifications-read.
   static void on_mark_notifications_read(hub_app& app, sio::socket& s, sio::event& ev) {
     auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
+    if (!st.who) return refuse(s, ev, error_code::unauthenticated, "Not authenticated");
     auto request = parse_mark_notifications(first_arg(ev));
-    if (!request) return refuse(s, ev, "invalid", "Invalid notification ids");
+    if (!request) return refuse(s, ev, error_code::invalid, "Invalid notification ids");
     limited(app, s, ev, limited_event::mark_read,
             [&app, request = make_json(std::move(*request))](sio::socket& s, const sio::ack_sender& ack) {
               s.self()->request(app.user(state_of(s).who->user_id), request_timeout, inbox_read_atom::value,
                                 request, s.id())
                 .then([ack](std::uint64_t unread) { if (ack) ack(json::array({json{{"ok", true}, {"unread", unread}}})); },
-                      [ack](caf::error&) { ack_failure(ack, "storage"); });
+                      fail_with(ack, error_code::storage));
             });
   }
 
@@ -182,24 +186,24 @@ struct hub_app::impl {
     auto project = member_project(s, ev, payload.is_object() ? payload : json());
     if (!project) return;
     auto seq = message_seq(*project, payload.value("messageId", json()));
-    if (!seq) return refuse(s, ev, "invalid", "Invalid message id");
-    if (!valid_emoji(payload.value("emoji", json()))) return refuse(s, ev, "invalid", "Invalid emoji");
+    if (!seq) return refuse(s, ev, error_code::invalid, "Invalid message id");
+    if (!valid_emoji(payload.value("emoji", json()))) return refuse(s, ev, error_code::invalid, "Invalid emoji");
     limited(app, s, ev, limited_event::reaction,
             [&app, project = *project, seq = *seq, emoji = payload["emoji"].get<std::string>()](
               sio::socket& s, const sio::ack_sender& ack) {
               s.self()->request(app.room(project), request_timeout, react_atom::value, state_of(s).who->user_id, seq, emoji)
                 .then(
-                  [ack, out = s.emitter()](bool ok, const std::string& what) {
-                    if (ok) {
-                      if (ack) ack(json::array({json{{"ok", true}, {"action", what}}}));
+                  [ack, out = s.emitter()](const react_result& r) {
+                    if (r.ok) {
+                      if (ack) ack(json::array({json{{"ok", true}, {"action", r.added ? "added" : "removed"}}}));
                       return;
                     }
-                    refuse(out, ack, what,
-                           what == "not_found"            ? "Message not found"
-                           : what == "too_many_reactions" ? "Too many different reactions on this message"
-                                                          : "Failed to react");
+                    refuse(out, ack, r.error,
+                           r.error == error_code::not_found            ? "Message not found"
+                           : r.error == error_code::too_many_reactions ? "Too many different reactions on this message"
+                                                                       : "Failed to react");
                   },
-                  [ack](caf::error&) { ack_failure(ack, "unavailable"); });
+                  fail_with(ack, error_code::unavailable));
             });
   }
 
@@ -208,7 +212,7 @@ struct hub_app::impl {
   static bool room_allowed(hub_app& app, sio::socket& s, const std::string& room, const sio::ack_sender& ack) {
     if (s.rooms().count(room) || s.rooms().size() < app.cfg_.max_rooms_per_socket) return true;
     metrics::refused(metrics::refusal::too_many_rooms);
-    refuse(s.emitter(), ack, "too_many_rooms", "Too many rooms",
+    refuse(s.emitter(), ack, error_code::too_many_rooms, "Too many rooms",
            json{{"maxRooms", app.cfg_.max_rooms_per_socket}});
     return false;
   }
@@ -230,7 +234,7 @@ struct hub_app::impl {
                 ack(json::array({json{{"ok", true}, {"lastSeq", info->last_seq}, {"online", info->online},
                                       {"lastReadSeq", info->last_read_seq}}}));
               },
-              [ack](caf::error&) { ack_failure(ack, "unavailable"); });
+              fail_with(ack, error_code::unavailable));
     });
   }
 
@@ -240,29 +244,28 @@ struct hub_app::impl {
     const json& payload = first_arg(ev);
     auto project = member_project(s, ev, payload.is_object() ? payload : json());
     if (!project) return;
-    std::uint64_t after = 0, limit = default_page;
+    std::uint64_t after = 0;
     bool valid = true;
     if (payload.contains("afterSeq")) {
       valid = valid && payload["afterSeq"].is_number_unsigned();
       if (valid) after = payload["afterSeq"].get<std::uint64_t>();
     }
-    if (payload.contains("limit")) {
-      valid = valid && payload["limit"].is_number_unsigned();
-      if (valid) limit = payload["limit"].get<std::uint64_t>();
-    }
+    auto asked = payload.find("limit");
+    auto limit = page_limit(asked == payload.end() ? nullptr : &*asked);
+    valid = valid && limit.has_value();
     std::uint64_t thread = 0;
     if (payload.contains("thread")) {
       auto root = message_seq(*project, payload["thread"]);
       valid = valid && root.has_value();
       if (root) thread = *root;
     }
-    if (!valid || limit == 0 || limit > max_page) return refuse(s, ev, "invalid", "Invalid sync request");
+    if (!valid) return refuse(s, ev, error_code::invalid, "Invalid sync request");
     if (!ev.wants_ack()) return;
     limited(app, s, ev, limited_event::sync,
-            [&app, project = *project, after, limit, thread](sio::socket& s, const sio::ack_sender& ack) {
+            [&app, project = *project, after, limit = *limit, thread](sio::socket& s, const sio::ack_sender& ack) {
               s.self()->request(app.room(project), request_timeout, history_atom::value, after, limit, thread)
                 .then([ack](const json_ptr& reply) { ack(json::array({*reply})); },
-                      [ack](caf::error&) { ack_failure(ack, "storage"); });
+                      fail_with(ack, error_code::storage));
             });
   }
 
@@ -273,7 +276,7 @@ struct hub_app::impl {
     auto ack = ev.ack;
     s.self()->request(app.room(*project), request_timeout, room_info_atom::value)
       .then([ack](const room_info_ptr& info) { ack(json::array({json{{"ok", true}, {"online", info->online}}})); },
-            [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
+            fail_with(ack, error_code::unavailable));
   }
 
   // mark-read {projectId, seq}: the user's read marker in the room (never backwards).
@@ -282,17 +285,17 @@ struct hub_app::impl {
     auto project = member_project(s, ev, payload.is_object() ? payload : json());
     if (!project) return;
     if (!payload.contains("seq") || !payload["seq"].is_number_unsigned())
-      return refuse(s, ev, "invalid", "Invalid read marker");
+      return refuse(s, ev, error_code::invalid, "Invalid read marker");
     limited(app, s, ev, limited_event::mark_read,
             [&app, project = *project, seq = payload["seq"].get<std::uint64_t>()](sio::socket& s,
                                                                                    const sio::ack_sender& ack) {
               s.self()->request(app.room(project), request_timeout, mark_read_atom::value, state_of(s).who->user_id, seq)
                 .then(
                   [ack, out = s.emitter()](bool ok, std::uint64_t last_read) {
-                    if (!ok) return refuse(out, ack, "invalid", "Invalid read marker");
+                    if (!ok) return refuse(out, ack, error_code::invalid, "Invalid read marker");
                     if (ack) ack(json::array({json{{"ok", true}, {"lastReadSeq", last_read}}}));
                   },
-                  [ack](caf::error&) { ack_failure(ack, "storage"); });
+                  fail_with(ack, error_code::storage));
             });
   }
 
@@ -303,7 +306,7 @@ struct hub_app::impl {
     auto project = member_project(s, ev, payload.is_object() ? payload : json());
     if (!project) return;
     auto task = id_from(payload, "taskId");
-    if (!task) return refuse(s, ev, "invalid", "Invalid task room");
+    if (!task) return refuse(s, ev, error_code::invalid, "Invalid task room");
     limited(app, s, ev, limited_event::rooms,
             [&app, room = task_room(*project, *task)](sio::socket& s, const sio::ack_sender& ack) {
               if (!room_allowed(app, s, room, ack)) return;
@@ -316,10 +319,10 @@ struct hub_app::impl {
   // every project it was joined for, when no project is named).
   static void on_leave_task_room(hub_app& app, sio::socket& s, sio::event& ev) {
     auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
+    if (!st.who) return refuse(s, ev, error_code::unauthenticated, "Not authenticated");
     const json& payload = first_arg(ev);
     auto task = id_from(payload, "taskId");
-    if (!task) return refuse(s, ev, "invalid", "Invalid task room");
+    if (!task) return refuse(s, ev, error_code::invalid, "Invalid task room");
     auto project = payload.is_object() ? id_from(payload, "projectId") : std::nullopt;
     limited(app, s, ev, limited_event::rooms,
             [task = *task, project](sio::socket& s, const sio::ack_sender& ack) {
@@ -336,7 +339,7 @@ struct hub_app::impl {
     auto& st = state_of(s);
     const json& args = ev.args();
     auto project = args.empty() ? std::nullopt : id_from(args[0], "projectId");
-    if (!project) return refuse(s, ev, "invalid", "Invalid project id");
+    if (!project) return refuse(s, ev, error_code::invalid, "Invalid project id");
     if (!st.who || !s.rooms().count(group_room(*project))) {  // nothing to leave
       if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}}}));
       return;
@@ -353,11 +356,11 @@ struct hub_app::impl {
   // typing / stop-typing {projectId}: only in a room the socket joined (and so may access).
   static void on_typing(hub_app& app, sio::socket& s, sio::event& ev, bool typing) {
     auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
+    if (!st.who) return refuse(s, ev, error_code::unauthenticated, "Not authenticated");
     const json& args = ev.args();
     auto project = args.empty() ? std::nullopt : id_from(args[0], "projectId");
-    if (!project) return refuse(s, ev, "invalid", "Invalid project id");
-    if (!s.rooms().count(group_room(*project))) return refuse(s, ev, "forbidden", "Join the room first");
+    if (!project) return refuse(s, ev, error_code::invalid, "Invalid project id");
+    if (!s.rooms().count(group_room(*project))) return refuse(s, ev, error_code::forbidden, "Join the room first");
     limited(app, s, ev, limited_event::typing,
             [&app, project = *project, typing](sio::socket& s, const sio::ack_sender& ack) {
               auto& who = *state_of(s).who;
@@ -452,23 +455,23 @@ void hub_app::install() {
     // recoverable reason, the client reconnects with a fresh token from its auth
     // callback and recovers what it missed meanwhile.
     if (auto end = auth_.session_end(*st.who)) s.close_at(*end, "token expired");
-    impl::come_online(*this, s);
+    socket_handlers::come_online(*this, s);
   });
   nsp.on("mark-notifications-read",
-         [this](sio::socket& s, sio::event& ev) { impl::on_mark_notifications_read(*this, s, ev); });
-  nsp.on("react", [this](sio::socket& s, sio::event& ev) { impl::on_react(*this, s, ev); });
-  nsp.on("join-user-room", [this](sio::socket& s, sio::event& ev) { impl::on_join_user_room(*this, s, ev); });
-  nsp.on("join-chat-room", [this](sio::socket& s, sio::event& ev) { impl::on_join_chat_room(*this, s, ev); });
-  nsp.on("leave-chat-room", [this](sio::socket& s, sio::event& ev) { impl::on_leave_chat_room(*this, s, ev); });
-  nsp.on("send-message", [this](sio::socket& s, sio::event& ev) { impl::on_send_message(*this, s, ev); });
-  nsp.on("get-presence", [this](sio::socket& s, sio::event& ev) { impl::on_get_presence(*this, s, ev); });
-  nsp.on("mark-read", [this](sio::socket& s, sio::event& ev) { impl::on_mark_read(*this, s, ev); });
-  nsp.on("join-task-room", [this](sio::socket& s, sio::event& ev) { impl::on_join_task_room(*this, s, ev); });
-  nsp.on("leave-task-room", [this](sio::socket& s, sio::event& ev) { impl::on_leave_task_room(*this, s, ev); });
-  nsp.on("sync", [this](sio::socket& s, sio::event& ev) { impl::on_sync(*this, s, ev); });
-  nsp.on("typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, true); });
-  nsp.on("stop-typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, false); });
-  nsp.on_disconnect([this](sio::socket& s, sio::disconnect_reason) { impl::on_disconnect(*this, s); });
+         [this](sio::socket& s, sio::event& ev) { socket_handlers::on_mark_notifications_read(*this, s, ev); });
+  nsp.on("react", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_react(*this, s, ev); });
+  nsp.on("join-user-room", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_join_user_room(*this, s, ev); });
+  nsp.on("join-chat-room", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_join_chat_room(*this, s, ev); });
+  nsp.on("leave-chat-room", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_leave_chat_room(*this, s, ev); });
+  nsp.on("send-message", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_send_message(*this, s, ev); });
+  nsp.on("get-presence", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_get_presence(*this, s, ev); });
+  nsp.on("mark-read", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_mark_read(*this, s, ev); });
+  nsp.on("join-task-room", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_join_task_room(*this, s, ev); });
+  nsp.on("leave-task-room", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_leave_task_room(*this, s, ev); });
+  nsp.on("sync", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_sync(*this, s, ev); });
+  nsp.on("typing", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_typing(*this, s, ev, true); });
+  nsp.on("stop-typing", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_typing(*this, s, ev, false); });
+  nsp.on_disconnect([this](sio::socket& s, sio::disconnect_reason) { socket_handlers::on_disconnect(*this, s); });
   nsp.recovery(
     // group:<project> rooms receive the project's chat log; user:<id> rooms the user's
     // notification inbox.
@@ -488,8 +491,8 @@ void hub_app::install() {
       }
       return std::nullopt;
     },
-    [](sio::socket& s) { return impl::save_identity(s); },
-    [this](sio::socket& s, const json& saved) { return impl::restore_identity(*this, s, saved); });
+    [](sio::socket& s) { return socket_handlers::save_identity(s); },
+    [this](sio::socket& s, const json& saved) { return socket_handlers::restore_identity(*this, s, saved); });
 }
 
 }  // namespace hub::app
