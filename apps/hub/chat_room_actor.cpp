@@ -180,7 +180,8 @@ void room_history(room_actor* self, std::uint64_t after, std::uint64_t limit, ca
     .then(
       [self, after, promise](const storage::read_result_ptr& r) mutable {
         if (auto oldest = pruned_gap(after, r->first_seq, r->last_seq)) {
-          promise.deliver(make_json(json{{"ok", false}, {"error", "gap"}, {"oldestSeq", *oldest}}));
+          promise.deliver(
+            make_json(json{{"ok", false}, {"error", app::to_string(app::error_code::gap)}, {"oldestSeq", *oldest}}));
           return;
         }
         json messages = json::array();
@@ -195,7 +196,7 @@ void thread_history(room_actor* self, std::uint64_t root, std::uint64_t after, s
                     caf::response_promise promise) {
   auto& s = self->state;
   if (root == 0 || root > s.last_seq) {
-    promise.deliver(make_json(json{{"ok", false}, {"error", "not_found"}}));
+    promise.deliver(make_json(json{{"ok", false}, {"error", app::to_string(app::error_code::not_found)}}));
     return;
   }
   self->request(s.storage, storage::request_timeout, storage::read_atom::value, keys::thread_log(s.project, root),
@@ -443,7 +444,7 @@ void post(room_actor* self, const chat_post_ptr& post) {
   auto& s = self->state;
   std::uint64_t root = 0;
   if (!reply_root(s, post->reply_to, root)) {
-    if (post->done) post->done(post_result{false, "invalid_reply", json()});
+    if (post->done) post->done(post_result{false, app::error_code::invalid_reply_target, json()});
     return;
   }
   json stored = json::object();
@@ -476,7 +477,7 @@ void post(room_actor* self, const chat_post_ptr& post) {
       },
       [self, post](caf::error& e) {
         log::error("room ", self->state.project, ": append failed: ", self->system().render(e));
-        if (post->done) post->done(post_result{false, "storage", json()});
+        if (post->done) post->done(post_result{false, app::error_code::storage, json()});
       });
 }
 
@@ -487,14 +488,14 @@ void react(room_actor* self, const std::string& user, std::uint64_t seq, const s
            caf::response_promise promise) {
   auto& s = self->state;
   if (seq == 0 || seq > s.last_seq) {
-    promise.deliver(false, std::string{"not_found"});
+    promise.deliver(react_result{false, false, app::error_code::not_found});
     return self->state.reaction_writes.done();
   }
   auto next = s.reactions[seq];  // a copy: the committed state stays until the write lands
   if (next.empty()) s.reactions.erase(seq);
   if (!next.count(emoji) && next.size() >= s.cfg.max_distinct_reactions) {
     // Every distinct emoji is in the message's record and in each history page.
-    promise.deliver(false, std::string{"too_many_reactions"});
+    promise.deliver(react_result{false, false, app::error_code::too_many_reactions});
     return self->state.reaction_writes.done();
   }
   auto& users = next[emoji];
@@ -515,12 +516,12 @@ void react(room_actor* self, const std::string& user, std::uint64_t seq, const s
                {"emoji", emoji}, {"action", added ? "added" : "removed"}};
     auto b = s.group;
     b.emit("message-reaction", json::array({std::move(event)}));
-    promise.deliver(true, std::string{added ? "added" : "removed"});
+    promise.deliver(react_result{true, added, {}});
     self->state.reaction_writes.done();
   };
   auto failed = [self, promise](caf::error& e) mutable {
     log::warn("room ", self->state.project, ": reaction not stored: ", self->system().render(e));
-    promise.deliver(false, std::string{"storage"});
+    promise.deliver(react_result{false, false, app::error_code::storage});
     self->state.reaction_writes.done();
   };
   if (stored.empty())
@@ -549,8 +550,8 @@ caf::behavior running_room(room_actor* self) {
     },
     [self](post_atom, const chat_post_ptr& p) { post(self, p); },
     [self](react_atom, const std::string& user, std::uint64_t seq,
-           const std::string& emoji) -> caf::result<bool, std::string> {
-      auto promise = self->make_response_promise<bool, std::string>();
+           const std::string& emoji) -> caf::result<react_result> {
+      auto promise = self->make_response_promise<react_result>();
       self->state.reaction_writes.push([self, user, seq, emoji, promise]() mutable {
         react(self, user, seq, emoji, promise);
       });

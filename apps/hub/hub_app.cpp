@@ -1,456 +1,12 @@
+// hub_app's construction, its registries of domain actors (chat rooms, user mailboxes,
+// revocations) and the post pipeline that Socket.IO and HTTP share. The Socket.IO
+// events are in socket_handlers.cpp, the HTTP API in http_routes.cpp.
 #include "apps/hub/hub_app.hpp"
 
-#include "apps/hub/inbox.hpp"
 #include "storage/storage_actor.hpp"
-#include "apps/hub/payloads.hpp"
 #include "util/log.hpp"
-#include "util/metrics.hpp"
-
-#include <charconv>
 
 namespace hub::app {
-namespace {
-
-// Requests from a connection actor to the domain actors (its user's mailbox, chat
-// rooms, storage) carry no timeout: they are local and answer every request, and if
-// one terminates CAF answers with `request_receiver_down`. A timeout would put a timer
-// in CAF's clock thread (and wake it) for every chat message.
-constexpr caf::infinite_t request_timeout{};
-
-// What the "/" namespace keeps per socket.
-struct socket_state {
-  std::optional<identity> who;  // nullopt: development-mode client that sent no auth yet
-  bool online = false;          // counted by the user's mailbox (offline at disconnect)
-};
-
-socket_state& state_of(sio::socket& s) { return *std::any_cast<socket_state>(&s.state()); }
-
-// Refuses a client request: an `error` event, and {ok:false, error} when it asked for an
-// ack. From any thread (the emitter and the ack are thread-safe).
-void refuse(const sio::direct_emitter& out, const sio::ack_sender& ack, const std::string& code,
-            const std::string& message, json extra = json::object()) {
-  out.emit("error", json::array({json{{"message", message}}}));
-  if (ack) {
-    json reply = json{{"ok", false}, {"error", code}};
-    for (auto& [k, v] : extra.items()) reply[k] = v;
-    ack(json::array({std::move(reply)}));
-  }
-}
-
-void refuse(sio::socket& s, sio::event& ev, const std::string& code, const std::string& message,
-            json extra = json::object()) {
-  refuse(s.emitter(), ev.ack, code, message, std::move(extra));
-}
-
-// {ok:false, error} to a request whose domain actor failed (no error event: the client
-// did nothing wrong).
-void ack_failure(const sio::ack_sender& ack, const char* code) {
-  if (ack) ack(json::array({json{{"ok", false}, {"error", code}}}));
-}
-
-// The first argument of an event (its payload), or null. A reference, not a copy: the
-// payload is client input and copying it costs as much as it is large.
-const json& first_arg(sio::event& ev) {
-  static const json null_value;
-  const json& args = ev.args();
-  return args.empty() ? null_value : args[0];
-}
-
-// The project a request names (`projectId`, or {projectId}) when the socket's user may
-// use it; otherwise the request is refused and nullopt returned.
-std::optional<std::string> member_project(sio::socket& s, sio::event& ev, const json& named) {
-  auto& st = state_of(s);
-  if (!st.who) {
-    refuse(s, ev, "unauthenticated", "Not authenticated");
-    return std::nullopt;
-  }
-  auto project = id_from(named, "projectId");
-  if (!project) {
-    refuse(s, ev, "invalid", "Invalid project id");
-    return std::nullopt;
-  }
-  if (!st.who->may_access(*project)) {
-    refuse(s, ev, "forbidden", "Forbidden");
-    return std::nullopt;
-  }
-  return project;
-}
-
-// Runs `act(socket, ack)` once the user's bucket for `kind` gives a token, or refuses
-// with rate_limited and retryAfterMs. The event is checked before and `act` captures only
-// the small values taken from it: the event itself is gone when the answer comes. The
-// user's mailbox answers in order, so a socket's events keep their order.
-template <class Act>
-void limited(hub_app& app, sio::socket& s, sio::event& ev, limited_event kind, Act act) {
-  auto mailbox = app.user(state_of(s).who->user_id);
-  if (!mailbox) return refuse(s, ev, "unavailable", "Shutting down");
-  s.self()
-    ->request(mailbox, request_timeout, event_rate_atom::value, static_cast<std::uint8_t>(kind))
-    .then(
-      [ref = s.ref(), out = s.emitter(), ack = ev.ack, act = std::move(act)](bool ok, std::int64_t retry_ms) mutable {
-        if (!ok) return refuse(out, ack, "rate_limited", "Rate limit exceeded", json{{"retryAfterMs", retry_ms}});
-        if (auto* sock = ref.get()) act(*sock, ack);
-      },
-      [ack = ev.ack](caf::error&) { ack_failure(ack, "unavailable"); });
-}
-
-}  // namespace
-
-struct hub_app::impl {
-  static void on_send_message(hub_app& app, sio::socket& s, sio::event& ev) {
-    auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
-    const json& args = ev.args();
-    auto p = parse_send_message(args.empty() ? json() : args[0], app.cfg_.max_content);
-    if (!p) return refuse(s, ev, "invalid", "Invalid message");
-    if (!st.who->may_access(p->project)) return refuse(s, ev, "forbidden", "Forbidden");
-    auto ack = ev.ack;
-    auto out = s.emitter();
-    app.post_message(s.self(), *st.who, p->project, std::move(p->content), std::move(p->reply_to),
-                 [ack, out](const post_outcome& o) {
-                   if (o.ok) {
-                     ack(json::array({json{{"ok", true}, {"message", o.message}}}));
-                     return;
-                   }
-                   json reply = json{{"ok", false}, {"error", o.error}};
-                   if (o.error == "rate_limited") {
-                     reply["retryAfterMs"] = o.retry_after_ms;
-                     out.emit("error", json::array({json{{"message", "Rate limit exceeded"}}}));
-                   } else if (o.error == "invalid") {
-                     out.emit("error", json::array({json{{"message", "Invalid reply target"}}}));
-                   } else {
-                     out.emit("error", json::array({json{{"message", "Failed to send message"}}}));
-                   }
-                   ack(json::array({std::move(reply)}));
-                 });
-  }
-
-  static void on_join_user_room(hub_app& app, sio::socket& s, sio::event& ev) {
-    auto& st = state_of(s);
-    const json& args = ev.args();
-    auto user = args.empty() ? std::nullopt : id_from(args[0], "userId");
-    if (!user) return refuse(s, ev, "invalid", "Invalid user id");
-    if (!st.who) {
-      // Development mode, no auth sent: the seed's client names itself here.
-      identity who;
-      who.user_id = *user;
-      who.name = *user;
-      who.all_projects = true;
-      st.who = who;
-      s.join(user_room(*user));
-      come_online(app, s);
-    } else if (st.who->user_id != *user) {
-      return refuse(s, ev, "forbidden", "Forbidden");
-    }
-    if (!ev.wants_ack()) return;
-    auto ack = ev.ack;
-    s.self()->request(app.user(st.who->user_id), request_timeout, inbox_unread_atom::value)
-      .then([ack](std::uint64_t unread) { ack(json::array({json{{"ok", true}, {"unread", unread}}})); },
-            [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
-  }
-
-  // The user's mailbox counts the connection, and hands over what was stored while the
-  // user was away (nothing for a recovered connection: its replay carried it).
-  static void come_online(hub_app& app, sio::socket& s) {
-    auto& st = state_of(s);
-    if (!st.who || st.online) return;
-    st.online = true;
-    auto out = s.emitter();
-    s.self()->request(app.user(st.who->user_id), request_timeout, online_atom::value, s.recovered())
-      .then(
-        [out](const json_ptr& push) {
-          for (const auto& n : *push) out.emit("notification", json::array({n}));
-        },
-        [](caf::error&) {});
-  }
-
-  // mark-notifications-read {ids} | {all:true} -> {ok, unread}; the user's other
-  // connections get notifications-read.
-  static void on_mark_notifications_read(hub_app& app, sio::socket& s, sio::event& ev) {
-    auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
-    auto request = parse_mark_notifications(first_arg(ev));
-    if (!request) return refuse(s, ev, "invalid", "Invalid notification ids");
-    limited(app, s, ev, limited_event::mark_read,
-            [&app, request = make_json(std::move(*request))](sio::socket& s, const sio::ack_sender& ack) {
-              s.self()->request(app.user(state_of(s).who->user_id), request_timeout, inbox_read_atom::value,
-                                request, s.id())
-                .then([ack](std::uint64_t unread) { if (ack) ack(json::array({json{{"ok", true}, {"unread", unread}}})); },
-                      [ack](caf::error&) { ack_failure(ack, "storage"); });
-            });
-  }
-
-  // react {projectId, messageId, emoji}: toggles the user's reaction.
-  static void on_react(hub_app& app, sio::socket& s, sio::event& ev) {
-    const json& payload = first_arg(ev);
-    auto project = member_project(s, ev, payload.is_object() ? payload : json());
-    if (!project) return;
-    auto seq = message_seq(*project, payload.value("messageId", json()));
-    if (!seq) return refuse(s, ev, "invalid", "Invalid message id");
-    if (!valid_emoji(payload.value("emoji", json()))) return refuse(s, ev, "invalid", "Invalid emoji");
-    limited(app, s, ev, limited_event::reaction,
-            [&app, project = *project, seq = *seq, emoji = payload["emoji"].get<std::string>()](
-              sio::socket& s, const sio::ack_sender& ack) {
-              s.self()->request(app.room(project), request_timeout, react_atom::value, state_of(s).who->user_id, seq, emoji)
-                .then(
-                  [ack, out = s.emitter()](bool ok, const std::string& what) {
-                    if (ok) {
-                      if (ack) ack(json::array({json{{"ok", true}, {"action", what}}}));
-                      return;
-                    }
-                    refuse(out, ack, what,
-                           what == "not_found"            ? "Message not found"
-                           : what == "too_many_reactions" ? "Too many different reactions on this message"
-                                                          : "Failed to react");
-                  },
-                  [ack](caf::error&) { ack_failure(ack, "unavailable"); });
-            });
-  }
-
-  // Rooms per socket are capped: each is kept in the session record, rewritten at every
-  // join, and each costs a broadcast filter.
-  static bool room_allowed(hub_app& app, sio::socket& s, const std::string& room, const sio::ack_sender& ack) {
-    if (s.rooms().count(room) || s.rooms().size() < app.cfg_.max_rooms_per_socket) return true;
-    metrics::refused(metrics::refusal::too_many_rooms);
-    refuse(s.emitter(), ack, "too_many_rooms", "Too many rooms",
-           json{{"maxRooms", app.cfg_.max_rooms_per_socket}});
-    return false;
-  }
-
-  static void on_join_chat_room(hub_app& app, sio::socket& s, sio::event& ev) {
-    auto project = member_project(s, ev, first_arg(ev));
-    if (!project) return;
-    limited(app, s, ev, limited_event::rooms, [&app, project = *project](sio::socket& s, const sio::ack_sender& ack) {
-      auto& st = state_of(s);
-      if (!room_allowed(app, s, group_room(project), ack)) return;
-      auto room = app.room(project);
-      if (!s.rooms().count(group_room(project))) {
-        s.join(group_room(project));
-        s.self()->send(room, present_atom::value, st.who->user_id, st.who->name);
-      }
-      if (!ack) return;
-      s.self()->request(room, request_timeout, room_info_atom::value, st.who->user_id)
-        .then([ack](const room_info_ptr& info) {
-                ack(json::array({json{{"ok", true}, {"lastSeq", info->last_seq}, {"online", info->online},
-                                      {"lastReadSeq", info->last_read_seq}}}));
-              },
-              [ack](caf::error&) { ack_failure(ack, "unavailable"); });
-    });
-  }
-
-  // sync {projectId, afterSeq?, limit?, thread?}: the room's log after afterSeq (for
-  // gaps longer than the recovery window and for fresh page loads), or a thread's replies.
-  static void on_sync(hub_app& app, sio::socket& s, sio::event& ev) {
-    const json& payload = first_arg(ev);
-    auto project = member_project(s, ev, payload.is_object() ? payload : json());
-    if (!project) return;
-    std::uint64_t after = 0, limit = default_page;
-    bool valid = true;
-    if (payload.contains("afterSeq")) {
-      valid = valid && payload["afterSeq"].is_number_unsigned();
-      if (valid) after = payload["afterSeq"].get<std::uint64_t>();
-    }
-    if (payload.contains("limit")) {
-      valid = valid && payload["limit"].is_number_unsigned();
-      if (valid) limit = payload["limit"].get<std::uint64_t>();
-    }
-    std::uint64_t thread = 0;
-    if (payload.contains("thread")) {
-      auto root = message_seq(*project, payload["thread"]);
-      valid = valid && root.has_value();
-      if (root) thread = *root;
-    }
-    if (!valid || limit == 0 || limit > max_page) return refuse(s, ev, "invalid", "Invalid sync request");
-    if (!ev.wants_ack()) return;
-    limited(app, s, ev, limited_event::sync,
-            [&app, project = *project, after, limit, thread](sio::socket& s, const sio::ack_sender& ack) {
-              s.self()->request(app.room(project), request_timeout, history_atom::value, after, limit, thread)
-                .then([ack](const json_ptr& reply) { ack(json::array({*reply})); },
-                      [ack](caf::error&) { ack_failure(ack, "storage"); });
-            });
-  }
-
-  // get-presence {projectId} -> {ok, online:[{userId, userName}]}
-  static void on_get_presence(hub_app& app, sio::socket& s, sio::event& ev) {
-    auto project = member_project(s, ev, first_arg(ev));
-    if (!project || !ev.wants_ack()) return;
-    auto ack = ev.ack;
-    s.self()->request(app.room(*project), request_timeout, room_info_atom::value)
-      .then([ack](const room_info_ptr& info) { ack(json::array({json{{"ok", true}, {"online", info->online}}})); },
-            [ack](caf::error&) { ack(json::array({json{{"ok", false}, {"error", "unavailable"}}})); });
-  }
-
-  // mark-read {projectId, seq}: the user's read marker in the room (never backwards).
-  static void on_mark_read(hub_app& app, sio::socket& s, sio::event& ev) {
-    const json& payload = first_arg(ev);
-    auto project = member_project(s, ev, payload.is_object() ? payload : json());
-    if (!project) return;
-    if (!payload.contains("seq") || !payload["seq"].is_number_unsigned())
-      return refuse(s, ev, "invalid", "Invalid read marker");
-    limited(app, s, ev, limited_event::mark_read,
-            [&app, project = *project, seq = payload["seq"].get<std::uint64_t>()](sio::socket& s,
-                                                                                   const sio::ack_sender& ack) {
-              s.self()->request(app.room(project), request_timeout, mark_read_atom::value, state_of(s).who->user_id, seq)
-                .then(
-                  [ack, out = s.emitter()](bool ok, std::uint64_t last_read) {
-                    if (!ok) return refuse(out, ack, "invalid", "Invalid read marker");
-                    if (ack) ack(json::array({json{{"ok", true}, {"lastReadSeq", last_read}}}));
-                  },
-                  [ack](caf::error&) { ack_failure(ack, "storage"); });
-            });
-  }
-
-  // join-task-room {projectId, taskId}: members of the project get the task's events in
-  // that project (a task of another project is another room: nothing to check in storage).
-  static void on_join_task_room(hub_app& app, sio::socket& s, sio::event& ev) {
-    const json& payload = first_arg(ev);
-    auto project = member_project(s, ev, payload.is_object() ? payload : json());
-    if (!project) return;
-    auto task = id_from(payload, "taskId");
-    if (!task) return refuse(s, ev, "invalid", "Invalid task room");
-    limited(app, s, ev, limited_event::rooms,
-            [&app, room = task_room(*project, *task)](sio::socket& s, const sio::ack_sender& ack) {
-              if (!room_allowed(app, s, room, ack)) return;
-              s.join(room);
-              if (ack) ack(json::array({json{{"ok", true}}}));
-            });
-  }
-
-  // leave-task-room {taskId} | {projectId, taskId} | taskId: leaves the task's room (in
-  // every project it was joined for, when no project is named).
-  static void on_leave_task_room(hub_app& app, sio::socket& s, sio::event& ev) {
-    auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
-    const json& payload = first_arg(ev);
-    auto task = id_from(payload, "taskId");
-    if (!task) return refuse(s, ev, "invalid", "Invalid task room");
-    auto project = payload.is_object() ? id_from(payload, "projectId") : std::nullopt;
-    limited(app, s, ev, limited_event::rooms,
-            [task = *task, project](sio::socket& s, const sio::ack_sender& ack) {
-              std::vector<std::string> leaving;
-              for (const auto& r : s.rooms())
-                if (auto t = parse_task_room(r); t && t->task == task && (!project || t->project == *project))
-                  leaving.push_back(r);
-              for (const auto& r : leaving) s.leave(r);
-              if (ack) ack(json::array({json{{"ok", true}}}));
-            });
-  }
-
-  static void on_leave_chat_room(hub_app& app, sio::socket& s, sio::event& ev) {
-    auto& st = state_of(s);
-    const json& args = ev.args();
-    auto project = args.empty() ? std::nullopt : id_from(args[0], "projectId");
-    if (!project) return refuse(s, ev, "invalid", "Invalid project id");
-    if (!st.who || !s.rooms().count(group_room(*project))) {  // nothing to leave
-      if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}}}));
-      return;
-    }
-    limited(app, s, ev, limited_event::rooms, [&app, project = *project](sio::socket& s, const sio::ack_sender& ack) {
-      if (s.rooms().count(group_room(project))) {
-        s.leave(group_room(project));
-        s.self()->send(app.room(project), absent_atom::value, state_of(s).who->user_id);
-      }
-      if (ack) ack(json::array({json{{"ok", true}}}));
-    });
-  }
-
-  // typing / stop-typing {projectId}: only in a room the socket joined (and so may access).
-  static void on_typing(hub_app& app, sio::socket& s, sio::event& ev, bool typing) {
-    auto& st = state_of(s);
-    if (!st.who) return refuse(s, ev, "unauthenticated", "Not authenticated");
-    const json& args = ev.args();
-    auto project = args.empty() ? std::nullopt : id_from(args[0], "projectId");
-    if (!project) return refuse(s, ev, "invalid", "Invalid project id");
-    if (!s.rooms().count(group_room(*project))) return refuse(s, ev, "forbidden", "Join the room first");
-    limited(app, s, ev, limited_event::typing,
-            [&app, project = *project, typing](sio::socket& s, const sio::ack_sender& ack) {
-              auto& who = *state_of(s).who;
-              if (typing) s.self()->send(app.room(project), typing_atom::value, who.user_id, who.name);
-              else s.self()->send(app.room(project), stop_typing_atom::value, who.user_id);
-              if (ack) ack(json::array({json{{"ok", true}}}));
-            });
-  }
-
-  static json save_identity(sio::socket& s) {
-    auto& st = state_of(s);
-    if (!st.who) return json();
-    json projects = json::array();
-    for (const auto& p : st.who->projects) projects.push_back(p);
-    return json{{"userId", st.who->user_id}, {"name", st.who->name}, {"projects", std::move(projects)},
-                {"allProjects", st.who->all_projects}};
-  }
-
-  // A recovered session keeps its user: the reconnecting client must authenticate as the
-  // same user (its fresh token wins), or, in development mode without auth, takes the
-  // saved identity. Then its presence in the restored chat rooms is counted again.
-  static bool restore_identity(hub_app& app, sio::socket& s, const json& saved) {
-    auto& st = state_of(s);
-    if (!saved.is_object() || !saved.contains("userId")) return false;
-    auto user = saved["userId"].get<std::string>();
-    if (st.who) {
-      if (st.who->user_id != user) return false;
-    } else {
-      identity who;
-      who.user_id = user;
-      who.name = saved.value("name", user);
-      who.all_projects = saved.value("allProjects", false);
-      for (const auto& p : saved.value("projects", json::array())) who.projects.insert(p.get<std::string>());
-      st.who = std::move(who);
-    }
-    for (const auto& r : s.rooms()) {
-      if (auto project = parse_group_room(r); project && !st.who->may_access(*project))
-        return false;  // the token no longer grants that project
-      if (is_task_room(r)) {
-        auto t = parse_task_room(r);
-        if (!t || !st.who->may_access(t->project)) return false;  // nor that project's tasks
-      }
-    }
-    for (const auto& r : s.rooms())
-      if (auto project = parse_group_room(r))
-        s.self()->send(app.room(*project), present_atom::value, st.who->user_id, st.who->name);
-    return true;
-  }
-
-  static void on_disconnect(hub_app& app, sio::socket& s) {
-    auto& st = state_of(s);
-    if (!st.who) return;
-    if (st.online)
-      if (auto mailbox = app.user(st.who->user_id)) s.self()->send(mailbox, offline_atom::value);
-    for (const auto& r : s.rooms())
-      if (auto project = parse_group_room(r))
-        s.self()->send(app.room(*project), absent_atom::value, st.who->user_id);
-  }
-};
-
-void hub_app::post_message(caf::event_based_actor* self, const identity& who, const std::string& project,
-                           std::string content, json reply_to,
-                           std::function<void(const post_outcome&)> done) {
-  auto room = rooms_.get(project);
-  auto mailbox = users_.get(who.user_id);
-  if (!room || !mailbox) {  // shutting down
-    done(post_outcome{false, "unavailable", json(), 0});
-    return;
-  }
-  auto post = std::make_shared<chat_post>();
-  post->user_id = who.user_id;
-  post->user_name = who.name;
-  post->content = std::move(content);
-  post->reply_to = std::move(reply_to);
-  post->done = [done](const post_result& r) {
-    std::string error = r.ok ? std::string{} : r.error == "invalid_reply" ? std::string{"invalid"} : r.error;
-    done(post_outcome{r.ok, std::move(error), r.message, 0});
-  };
-  self->request(mailbox, request_timeout, rate_take_atom::value)
-    .then(
-      [self, room, post = chat_post_ptr(std::move(post)), done](bool ok, std::int64_t retry_ms) {
-        if (!ok) {
-          done(post_outcome{false, "rate_limited", json(), retry_ms});
-          return;
-        }
-        self->send(room, post_atom::value, post);
-      },
-      [done](caf::error&) { done(post_outcome{false, "storage", json(), 0}); });
-}
 
 hub_app::hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storage)
   : srv_(srv), cfg_(std::move(cfg)), storage_(std::move(storage)),
@@ -475,78 +31,46 @@ void hub_app::shutdown() {
   storage_ = nullptr;
 }
 
-void hub_app::install() {
-  auto& nsp = srv_.of("/");
-  nsp.use([this](sio::socket& s) -> std::optional<sio::connect_refusal> {
-    const auto& address = s.handshake_info().remote_address;
-    if (auto wait = auth_failures_.blocked_ms(address)) {
-      metrics::refused(metrics::refusal::too_many_auth_failures);
-      return sio::connect_refusal{"Too many failed authentications", json{{"retryAfterMs", wait}}};
-    }
-    auto result = auth_.authenticate(s.auth());
-    if (auto* no = std::get_if<authenticator::refusal>(&result)) {
-      if (no->guess) auth_failures_.failed(address);
-      // The client's auth callback runs again at each reconnect: "Token expired" tells
-      // it to fetch a fresh token first.
-      return sio::connect_refusal{no->message, std::nullopt};
-    }
-    socket_state st;
-    if (auto* who = std::get_if<identity>(&result)) {
-      if (revoked_.revoked(*who)) {
-        metrics::refused(metrics::refusal::token_revoked);
-        return sio::connect_refusal{"Token revoked", std::nullopt};
-      }
-      st.who = std::move(*who);
-    }
-    s.state() = std::move(st);
-    return std::nullopt;
-  });
-  nsp.on_connection([this](sio::socket& s) {
-    auto& st = state_of(s);
-    if (!st.who) return;
-    s.join(user_room(st.who->user_id));  // a recovered socket is in it already: no-op
-    // The session lasts as long as its token: then the transport is closed with a
-    // recoverable reason, the client reconnects with a fresh token from its auth
-    // callback and recovers what it missed meanwhile.
-    if (auto end = auth_.session_end(*st.who)) s.close_at(*end, "token expired");
-    impl::come_online(*this, s);
-  });
-  nsp.on("mark-notifications-read",
-         [this](sio::socket& s, sio::event& ev) { impl::on_mark_notifications_read(*this, s, ev); });
-  nsp.on("react", [this](sio::socket& s, sio::event& ev) { impl::on_react(*this, s, ev); });
-  nsp.on("join-user-room", [this](sio::socket& s, sio::event& ev) { impl::on_join_user_room(*this, s, ev); });
-  nsp.on("join-chat-room", [this](sio::socket& s, sio::event& ev) { impl::on_join_chat_room(*this, s, ev); });
-  nsp.on("leave-chat-room", [this](sio::socket& s, sio::event& ev) { impl::on_leave_chat_room(*this, s, ev); });
-  nsp.on("send-message", [this](sio::socket& s, sio::event& ev) { impl::on_send_message(*this, s, ev); });
-  nsp.on("get-presence", [this](sio::socket& s, sio::event& ev) { impl::on_get_presence(*this, s, ev); });
-  nsp.on("mark-read", [this](sio::socket& s, sio::event& ev) { impl::on_mark_read(*this, s, ev); });
-  nsp.on("join-task-room", [this](sio::socket& s, sio::event& ev) { impl::on_join_task_room(*this, s, ev); });
-  nsp.on("leave-task-room", [this](sio::socket& s, sio::event& ev) { impl::on_leave_task_room(*this, s, ev); });
-  nsp.on("sync", [this](sio::socket& s, sio::event& ev) { impl::on_sync(*this, s, ev); });
-  nsp.on("typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, true); });
-  nsp.on("stop-typing", [this](sio::socket& s, sio::event& ev) { impl::on_typing(*this, s, ev, false); });
-  nsp.on_disconnect([this](sio::socket& s, sio::disconnect_reason) { impl::on_disconnect(*this, s); });
-  nsp.recovery(
-    // group:<project> rooms receive the project's chat log; user:<id> rooms the user's
-    // notification inbox.
-    [](const std::string& room) -> std::optional<std::string> {
-      if (auto project = parse_group_room(room)) return keys::room_log(*project);
-      if (auto user = parse_user_room(room)) return keys::inbox_log(*user);
-      return std::nullopt;
-    },
-    [](const std::string& stream, std::uint64_t seq, const std::string& value)
-      -> std::optional<std::pair<std::string, json>> {
-      if (keys::parse_room_log(stream))
-        return std::make_pair(std::string("new-message"), json::array({message_from_log(seq, value)}));
-      if (keys::parse_inbox_log(stream)) {
-        auto ev = inbox::replay_event(json::parse(value, nullptr, false));
-        if (!ev) return std::nullopt;
-        return std::make_pair(std::move(ev->first), json::array({std::move(ev->second)}));
-      }
-      return std::nullopt;
-    },
-    [](sio::socket& s) { return impl::save_identity(s); },
-    [this](sio::socket& s, const json& saved) { return impl::restore_identity(*this, s, saved); });
+bool hub_app::load_revocations() {
+  bool ok = false;
+  caf::scoped_actor self{srv_.system()};
+  self->request(storage_, std::chrono::seconds(30), storage::kv_scan_atom::value,
+                std::string(keys::revoked_prefix))
+    .receive(
+      [&](const storage::kv_scan_ptr& records) {
+        if (auto skipped = revoked_.load(*records)) log::warn(skipped, " malformed revocation records ignored");
+        if (revoked_.size() > 0) log::info(revoked_.size(), " users with revoked tokens on record");
+        ok = true;
+      },
+      [&](caf::error& e) { log::error("cannot read revocations: ", srv_.system().render(e)); });
+  return ok;
+}
+
+void hub_app::post_message(caf::event_based_actor* self, const identity& who, const std::string& project,
+                           std::string content, json reply_to,
+                           std::function<void(const post_outcome&)> done) {
+  auto room = rooms_.get(project);
+  auto mailbox = users_.get(who.user_id);
+  if (!room || !mailbox) {  // shutting down
+    done(post_outcome{false, error_code::unavailable, json(), 0});
+    return;
+  }
+  auto post = std::make_shared<chat_post>();
+  post->user_id = who.user_id;
+  post->user_name = who.name;
+  post->content = std::move(content);
+  post->reply_to = std::move(reply_to);
+  post->done = [done](const post_result& r) { done(post_outcome{r.ok, r.error, r.message, 0}); };
+  self->request(mailbox, request_timeout, rate_take_atom::value)
+    .then(
+      [self, room, post = chat_post_ptr(std::move(post)), done](bool ok, std::int64_t retry_ms) {
+        if (!ok) {
+          done(post_outcome{false, error_code::rate_limited, json(), retry_ms});
+          return;
+        }
+        self->send(room, post_atom::value, post);
+      },
+      [done](caf::error&) { done(post_outcome{false, error_code::storage, json(), 0}); });
 }
 
 }  // namespace hub::app

@@ -10,6 +10,7 @@
 #include "apps/hub/user_actor.hpp"
 #include "apps/hub/address_limiter.hpp"
 #include "apps/hub/auth.hpp"
+#include "apps/hub/error_code.hpp"
 #include "apps/hub/revocations.hpp"
 #include "net/http/http_types.hpp"
 
@@ -43,15 +44,31 @@ struct hub_config {
 inline constexpr std::size_t recommended_jwt_secret_bytes = 32;
 inline constexpr std::size_t min_jwt_secret_bytes = 16;
 
-// Pages of the chat log (sync event, HTTP API).
+// Pages of the chat log and the inbox (sync event, HTTP API).
 inline constexpr std::uint64_t default_page = 50;
 inline constexpr std::uint64_t max_page = 500;
 
+// The page size a request asked for: default_page when it named none (nullptr), nullopt
+// when the value is not a whole number in 1..max_page.
+inline std::optional<std::uint64_t> page_limit(const json* asked) {
+  if (!asked) return default_page;
+  if (!asked->is_number_unsigned()) return std::nullopt;
+  auto limit = asked->get<std::uint64_t>();
+  if (limit == 0 || limit > max_page) return std::nullopt;
+  return limit;
+}
+
+
+// Requests from a connection actor to the domain actors (its user's mailbox, chat
+// rooms, storage) carry no timeout: they are local and answer every request, and if
+// one terminates CAF answers with `request_receiver_down`. A timeout would put a timer
+// in CAF's clock thread (and wake it) for every chat message.
+inline constexpr caf::infinite_t request_timeout{};
 
 // The outcome of posting a chat message, whichever step ended it.
 struct post_outcome {
   bool ok = false;
-  std::string error;  // rate_limited, storage
+  error_code error{};  // when !ok: unavailable, rate_limited, invalid_reply_target, storage
   json message;       // the stored message when ok
   std::int64_t retry_after_ms = 0;
 };
@@ -64,22 +81,13 @@ class hub_app {
   // Registers the "/" namespace's middleware and events on the server.
   void install();
 
-  // The HTTP API (/api/chat...). Returns false for paths it does not serve.
+  // The HTTP API (/api/chat, /api/notifications, /api/tasks, /api/users: http_routes.cpp).
+  // Returns false for paths it does not serve.
   bool handle_http(const http::request_info& req, const http::responder_ptr& r);
 
-  void handle_task_event(const http::request_info& req, std::string_view rest, const http::responder_ptr& r);
-  void handle_notifications(const http::request_info& req, const http::responder_ptr& r);
-  // POST /api/users/:userId/revoke (API key): ends the user's sessions, refuses their
-  // older tokens (revocations.hpp); 200 once the revocation is durable.
-  void handle_user_revoke(const http::request_info& req, std::string_view rest, const http::responder_ptr& r);
   // Reads the revocations on record (blocking; at start, before install()). False when
   // storage could not be read: the server must not start without them.
   bool load_revocations();
-  // Credentials on HTTP: a wrong one counts against the client's address (auth_failures_).
-  bool api_key_ok(const http::request_info& req);
-  std::optional<identity> bearer_identity(const http::request_info& req);
-  // Replies 429 when the address failed too often; true when it did.
-  bool refuse_blocked_address(const http::request_info& req, const http::responder_ptr& r);
 
   // Drops the handles of rooms and users so that their actors can terminate.
   void shutdown();
@@ -95,7 +103,8 @@ class hub_app {
   caf::actor user(const std::string& id) { return users_.get(id); }
 
  private:
-  struct impl;
+  struct socket_handlers;  // socket_handlers.cpp
+  struct http_routes;      // http_routes.cpp
   sio::server& srv_;
   hub_config cfg_;
   storage::storage_actor storage_;

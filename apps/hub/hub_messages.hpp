@@ -1,6 +1,7 @@
 // Message vocabulary of Project Hub's domain actors (chat rooms, user mailboxes).
 #pragma once
 
+#include "apps/hub/error_code.hpp"
 #include "protocol/json_args.hpp"
 #include "storage/keys.hpp"
 
@@ -25,7 +26,7 @@ using room_info_atom = caf::atom_constant<caf::atom("room_info")>;    // -> room
 using sweep_atom = caf::atom_constant<caf::atom("ret_sweep")>;        // retention by age
 using mark_read_atom = caf::atom_constant<caf::atom("mark_read")>;   // user, seq -> (ok, last read seq)
 using presence_expire_atom = caf::atom_constant<caf::atom("pres_exp")>;  // user, generation
-using react_atom = caf::atom_constant<caf::atom("react")>;  // user, seq, emoji -> (ok, action|error)
+using react_atom = caf::atom_constant<caf::atom("react")>;  // user, seq, emoji -> react_result
 using history_atom = caf::atom_constant<caf::atom("history")>;  // after, limit, thread seq -> json_ptr
 
 // -- user mailbox --------------------------------------------------------------------------
@@ -48,8 +49,8 @@ inline json_ptr make_json(json j) { return std::make_shared<const json>(std::mov
 // The outcome of posting a chat message, handed to the poster's callback.
 struct post_result {
   bool ok = false;
-  std::string error;       // "storage", ... when !ok
-  json message;            // the stored message when ok
+  app::error_code error{};  // when !ok: invalid_reply_target, storage
+  json message;             // the stored message when ok
 };
 
 // A message to append to a room's log and broadcast. `done` runs in the room actor's
@@ -62,6 +63,13 @@ struct chat_post {
   std::function<void(const post_result&)> done;
 };
 using chat_post_ptr = std::shared_ptr<const chat_post>;
+
+// The answer to react: the user's reaction toggled, or why not.
+struct react_result {
+  bool ok = false;
+  bool added = false;       // when ok: added, else removed
+  app::error_code error{};  // when !ok: not_found, too_many_reactions, storage
+};
 
 struct room_info {
   std::uint64_t last_seq = 0;
@@ -128,4 +136,5 @@ std::optional<std::uint64_t> message_seq(const std::string& project, const json&
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::chat_post_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::room_info_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::react_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hub::json_ptr)

@@ -210,7 +210,6 @@ TEST_CASE_METHOD(room_fixture,
   REQUIRE(posts->results.size() == 1);
   const auto& r = posts->results[0];
   CHECK(r.ok);
-  CHECK(r.error.empty());
   const json& m = r.message;
   strings keys;
   for (const auto& [k, v] : m.items()) keys.push_back(k);
@@ -404,7 +403,7 @@ TEST_CASE_METHOD(room_fixture,
   run();
   REQUIRE(posts->results.size() == 1);
   CHECK_FALSE(posts->results[0].ok);
-  CHECK(posts->results[0].error == "storage");
+  CHECK(posts->results[0].error == hub::app::error_code::storage);
   CHECK(all_quiet());
 
   db->inject_write_faults(false);
@@ -658,6 +657,12 @@ hub::json_ptr history(hub_fixture& f, const caf::actor& room, std::uint64_t afte
   return std::get<0>(f.ask<hub::json_ptr>(room, hub::history_atom::value, after, limit, thread));
 }
 
+// A react answer as (ok, what the client is told: added, removed or the error code).
+std::tuple<bool, std::string> reaction(const hub::react_result& r) {
+  if (!r.ok) return {false, std::string(hub::app::to_string(r.error))};
+  return {true, r.added ? "added" : "removed"};
+}
+
 }  // namespace
 
 TEST_CASE_METHOD(room_fixture, "actors: chat room replies must name a message of the room; threads list them",
@@ -682,7 +687,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room replies must name a message of
   CHECK(posts->results[1].message["replyTo"] == "p1:1");
   for (std::size_t i : {3u, 4u, 5u}) {
     CHECK_FALSE(posts->results[i].ok);
-    CHECK(posts->results[i].error == "invalid_reply");
+    CHECK(posts->results[i].error == hub::app::error_code::invalid_reply_target);
   }
   CHECK(posts->results[6].message["seq"] == 4);  // refused posts took no seq
 
@@ -720,7 +725,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room reactions toggle, reach the wh
   heard();
   using result = std::tuple<bool, std::string>;
   auto react = [&](const std::string& user, std::uint64_t seq, const std::string& emoji) {
-    return ask<bool, std::string>(room, hub::react_atom::value, user, seq, emoji);
+    return reaction(std::get<0>(ask<hub::react_result>(room, hub::react_atom::value, user, seq, emoji)));
   };
   CHECK(react("bob", 1, "👍") == result{true, "added"});
   CHECK(react("carol", 1, "👍") == result{true, "added"});
@@ -754,7 +759,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room caps the different emoji on on
   heard();
   using result = std::tuple<bool, std::string>;
   auto react = [&](const std::string& user, const std::string& emoji) {
-    return ask<bool, std::string>(room, hub::react_atom::value, user, std::uint64_t{1}, emoji);
+    return reaction(std::get<0>(ask<hub::react_result>(room, hub::react_atom::value, user, std::uint64_t{1}, emoji)));
   };
   const std::size_t cap = hub::chat_room_config{}.max_distinct_reactions;
   auto nth = [](std::size_t i) { return "e" + std::to_string(i); };  // the room does not parse emoji
