@@ -40,6 +40,9 @@ std::string render(const metrics_sources& src, const storage::storage_stats* st)
   line(os, "hub_ws_write_through_rest_total", "counter",
        "Written-through frames the socket took only part of (the network thread wrote the rest)",
        c.ws_write_through_rest.load());
+  line(os, "hub_write_delay_microseconds", "gauge",
+       "How long the write coalescer now holds a frame back to share a write (0 unless the process is busy)",
+       c.write_delay_us.load());
   os << "# HELP hub_refusals_total Requests and sessions refused or cut off, by cause\n"
         "# TYPE hub_refusals_total counter\n";
   for (std::size_t i = 0; i < c.refusals.size(); ++i)

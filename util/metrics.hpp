@@ -60,6 +60,7 @@ struct counters {
   std::atomic<std::uint64_t> inbound_pauses{0};       // reads paused: an actor max_inbound_queue behind
   std::atomic<std::uint64_t> ws_writes_through{0};    // WebSocket frames written on the sender's thread
   std::atomic<std::uint64_t> ws_write_through_rest{0};  // ...of which the socket took only part
+  std::atomic<std::uint64_t> write_delay_us{0};  // the write coalescer's wait now (a gauge)
   // A chat message accepted by its room -> durable -> broadcast -> handed to one
   // recipient's transport; one sample per recipient.
   latency_histogram delivery_latency;

@@ -1,5 +1,7 @@
 #include "net/transport/write_coalescer.hpp"
 
+#include "util/metrics.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -15,7 +17,10 @@ namespace {
 
 constexpr auto sample_every = 100ms;
 constexpr double idle_below = 0.30;  // the wait ends at once
-constexpr double calm_below = 0.70;  // the wait shrinks by a step
+// The wait halves. High enough that a server busy with something the wait cannot help
+// (an fsync thread's system time on a real disk) does not keep its wait: at 0.70 a few
+// samples over busy_above ratcheted it to the cap and held it there (disk p50 18 ms).
+constexpr double calm_below = 0.85;
 constexpr double busy_above = 0.90;  // the wait grows by a step
 constexpr std::chrono::microseconds step = 1ms;
 
@@ -40,11 +45,11 @@ write_coalescer::write_coalescer(net::io_context& ioc, std::chrono::microseconds
 
 std::chrono::microseconds write_coalescer::next_delay(std::chrono::microseconds delay, double utilization,
                                                       std::chrono::microseconds max_delay) {
-  // Small steps: the wait settles near the least that keeps the process below
-  // `busy_above`, rather than jumping to the maximum.
+  // Grows in small steps, so that it settles near the least that keeps the process
+  // below `busy_above` rather than jumping to the maximum; halves once calmer.
   if (max_delay <= 0us || utilization < idle_below) return 0us;
   if (utilization > busy_above) return std::min(max_delay, delay + step);
-  if (utilization < calm_below) return delay > step ? delay - step : 0us;
+  if (utilization < calm_below) return delay > 2 * step ? delay / 2 : 0us;
   return delay;
 }
 
@@ -107,6 +112,7 @@ void write_coalescer::sample_load(clock::time_point now) {
     double utilization = wall > 0 ? used / (wall * cores_) : 0.0;
     auto delay = next_delay(std::chrono::microseconds(delay_us_.load()), utilization, max_delay_);
     delay_us_.store(delay.count());
+    metrics::global().write_delay_us.store(static_cast<std::uint64_t>(delay.count()), std::memory_order_relaxed);
   }
   last_sample_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   last_cpu_ = cpu;
