@@ -51,7 +51,8 @@ struct socket_reads {
   std::size_t max_read;
   std::string_view read() {
     state = state * 1664525u + 1013904223u;
-    const std::size_t n = max_read == 0 ? rest.size() : std::min<std::size_t>(rest.size(), 1 + (state >> 16) % max_read);
+    const std::size_t n =
+      max_read == 0 ? rest.size() : std::min<std::size_t>(rest.size(), 1 + (state >> 16) % max_read);
     auto piece = rest.substr(0, n);
     rest.remove_prefix(n);
     return piece;
@@ -60,8 +61,8 @@ struct socket_reads {
 
 // Parses until the parser's phase ends (header done, or message done); as Beast's read
 // loop: put() what is buffered, read more on need_more, put_eof() at the end.
-beast::error_code pump(bhttp::request_parser<bhttp::string_body>& parser, beast::flat_buffer& buffer,
-                       socket_reads& in, bool header_only) {
+beast::error_code pump(bhttp::request_parser<bhttp::string_body>& parser, beast::flat_buffer& buffer, socket_reads& in,
+                       bool header_only) {
   for (;;) {
     if (header_only ? parser.is_header_done() : parser.is_done()) return {};
     beast::error_code ec;

@@ -46,8 +46,7 @@ void run_all(const json& arg) {
   if (auto n = app::parse_notification(arg)) {
     check_id(n->user);
     const json& in = n->input;
-    FUZZ_CHECK(bounded(in.at("title"), 1, 200) && bounded(in.at("message"), 0, 2000) &&
-               bounded(in.at("type"), 1, 64));
+    FUZZ_CHECK(bounded(in.at("title"), 1, 200) && bounded(in.at("message"), 0, 2000) && bounded(in.at("type"), 1, 64));
     FUZZ_CHECK(!in.at("data").is_null());
   }
   if (auto m = app::parse_mark_notifications(arg)) {
@@ -69,11 +68,16 @@ void run_all(const json& arg) {
 
 // What hub_app.cpp's handler for `name` parses, on the first argument.
 void run_event(const std::string& name, const json& first) {
-  if (name == "send-message") app::parse_send_message(first, max_content);
-  else if (name == "mark-notifications-read") app::parse_mark_notifications(first);
-  else if (name == "join-user-room") check_id(app::id_from(first, "userId"));
-  else if (name == "join-task-room" || name == "leave-task-room") check_id(app::id_from(first, "taskId"));
-  else check_id(app::id_from(first, "projectId"));  // the chat room events, typing, sync, ...
+  if (name == "send-message")
+    app::parse_send_message(first, max_content);
+  else if (name == "mark-notifications-read")
+    app::parse_mark_notifications(first);
+  else if (name == "join-user-room")
+    check_id(app::id_from(first, "userId"));
+  else if (name == "join-task-room" || name == "leave-task-room")
+    check_id(app::id_from(first, "taskId"));
+  else
+    check_id(app::id_from(first, "projectId"));  // the chat room events, typing, sync, ...
 }
 
 }  // namespace

@@ -47,17 +47,24 @@ tcp::socket bound_socket(net::io_context& io, std::uint32_t local, boost::system
 
 class client_impl final : public client, public std::enable_shared_from_this<client_impl> {
  public:
-  client_impl(net::io_context& io, const target& t, transport tr, std::string auth,
-              std::uint32_t local, client_listener* listener, std::size_t index)
-    : client(index), io_(io), target_(t), transport_(tr), auth_(std::move(auth)), local_(local),
+  client_impl(net::io_context& io, const target& t, transport tr, std::string auth, std::uint32_t local,
+              client_listener* listener, std::size_t index)
+    : client(index),
+      io_(io),
+      target_(t),
+      transport_(tr),
+      auth_(std::move(auth)),
+      local_(local),
       listener_(listener),
       endpoint_(net::ip::make_address_v4(t.host), t.port) {}
 
   void start() override {
     // Always posted: a failure at once must not call the listener from inside its own call.
     net::post(io_, [self = shared_from_this()] {
-      if (self->transport_ == transport::websocket) self->open_websocket(false);
-      else self->open_polling();
+      if (self->transport_ == transport::websocket)
+        self->open_websocket(false);
+      else
+        self->open_polling();
     });
   }
 
@@ -66,9 +73,7 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
     std::string frame = "42";
     if (want_ack) frame += std::to_string(id);
     frame.append(args);
-    net::dispatch(io_, [self = shared_from_this(), f = std::move(frame)]() mutable {
-      self->send_eio(std::move(f));
-    });
+    net::dispatch(io_, [self = shared_from_this(), f = std::move(frame)]() mutable { self->send_eio(std::move(f)); });
     return id;
   }
 
@@ -122,10 +127,8 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
         send_eio("40" + auth_);
         return;
       }
-      case eio::packet_type::ping:
-        return send_eio("3");
-      case eio::packet_type::close:
-        return finish(polite_ ? "closed" : "server close");
+      case eio::packet_type::ping: return send_eio("3");
+      case eio::packet_type::close: return finish(polite_ ? "closed" : "server close");
       case eio::packet_type::message: {
         if (p.binary) return;  // not expected in these scenarios
         auto r = decoder_.feed_text(p.data);
@@ -133,8 +136,7 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
         if (auto* sp = std::get_if<sio::packet>(&r)) on_sio(*sp);
         return;
       }
-      default:
-        return;  // pong, noop, upgrade
+      default: return;  // pong, noop, upgrade
     }
   }
 
@@ -146,15 +148,11 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
         if (transport_ == transport::upgrade && !upgrade_started_) open_websocket(true);
         return;
       case sio::packet_type::event:
-      case sio::packet_type::binary_event:
-        return listener_->on_event(*this, p);
+      case sio::packet_type::binary_event: return listener_->on_event(*this, p);
       case sio::packet_type::ack:
-      case sio::packet_type::binary_ack:
-        return listener_->on_ack(*this, p.id.value_or(0), p);
-      case sio::packet_type::connect_error:
-        return finish("connect_error " + p.data);
-      case sio::packet_type::disconnect:
-        return finish("server disconnect");
+      case sio::packet_type::binary_ack: return listener_->on_ack(*this, p.id.value_or(0), p);
+      case sio::packet_type::connect_error: return finish("connect_error " + p.data);
+      case sio::packet_type::disconnect: return finish("server disconnect");
     }
   }
 
@@ -203,8 +201,10 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
           self->maybe_complete_upgrade();
         }
       } else if (self->ws_->got_text()) {
-        if (auto p = eio::decode_text(text)) self->on_eio(*p);
-        else return self->finish("parse error");
+        if (auto p = eio::decode_text(text))
+          self->on_eio(*p);
+        else
+          return self->finish("parse error");
       }
       self->rbuf_.consume(self->rbuf_.size());
       if (!self->closed_) self->ws_read();
@@ -382,9 +382,8 @@ class client_impl final : public client, public std::enable_shared_from_this<cli
 
 }  // namespace
 
-std::shared_ptr<client> client::make(net::io_context& io, const target& t, transport tr,
-                                     std::string auth_json, std::uint32_t local_address,
-                                     client_listener* listener, std::size_t index) {
+std::shared_ptr<client> client::make(net::io_context& io, const target& t, transport tr, std::string auth_json,
+                                     std::uint32_t local_address, client_listener* listener, std::size_t index) {
   return std::make_shared<client_impl>(io, t, tr, std::move(auth_json), local_address, listener, index);
 }
 

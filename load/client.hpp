@@ -38,9 +38,8 @@ class client_listener {
 class client {
  public:
   // `local_address` is bound before connect (spreads source ports over 127/8).
-  static std::shared_ptr<client> make(boost::asio::io_context& io, const target& t, transport tr,
-                                      std::string auth_json, std::uint32_t local_address,
-                                      client_listener* listener, std::size_t index);
+  static std::shared_ptr<client> make(boost::asio::io_context& io, const target& t, transport tr, std::string auth_json,
+                                      std::uint32_t local_address, client_listener* listener, std::size_t index);
   virtual ~client() = default;
 
   virtual void start() = 0;

@@ -24,8 +24,7 @@ using tcp = net::ip::tcp;
 class poster_impl final : public http_poster, public std::enable_shared_from_this<poster_impl> {
  public:
   poster_impl(net::io_context& io, const target& t, std::uint32_t local, std::string auth)
-    : io_(io), target_(t), local_(local), auth_(std::move(auth)),
-      endpoint_(net::ip::make_address_v4(t.host), t.port) {}
+    : io_(io), target_(t), local_(local), auth_(std::move(auth)), endpoint_(net::ip::make_address_v4(t.host), t.port) {}
 
   void post(std::string path, std::string body, done_fn done) override {
     queue_.push_back({std::move(path), std::move(body), std::move(done)});

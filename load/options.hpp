@@ -18,13 +18,13 @@ struct options {
   transport tr = transport::websocket;
   std::size_t clients = 100;
   std::size_t rooms = 10;
-  double rate = 100;             // messages (or notifications) per second, in total
-  std::size_t payload = 64;      // bytes of message content
+  double rate = 100;         // messages (or notifications) per second, in total
+  std::size_t payload = 64;  // bytes of message content
   std::chrono::milliseconds duration{10000};
   std::chrono::milliseconds warmup{1000};
   std::chrono::milliseconds drain{3000};
-  std::chrono::milliseconds hold{3000};      // idle: how long connections are held
-  std::chrono::milliseconds settle{1000};    // idle: wait before reading the server's RSS
+  std::chrono::milliseconds hold{3000};    // idle: how long connections are held
+  std::chrono::milliseconds settle{1000};  // idle: wait before reading the server's RSS
   std::chrono::milliseconds connect_timeout{120000};
   std::chrono::milliseconds max_run{600000};  // hard bound on the whole run
   std::size_t connect_concurrency = 256;

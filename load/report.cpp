@@ -15,7 +15,7 @@ namespace {
 using json = nlohmann::ordered_json;
 
 json latency_json(const histogram& h) {
-  return json{{"count", h.count()},     {"p50", h.quantile(0.5)},    {"p90", h.quantile(0.9)},
+  return json{{"count", h.count()},      {"p50", h.quantile(0.5)},    {"p90", h.quantile(0.9)},
               {"p99", h.quantile(0.99)}, {"p999", h.quantile(0.999)}, {"max", h.max()}};
 }
 
@@ -84,8 +84,10 @@ std::string summary_json(const options& o, const run_result& r) {
     j["best_delivered_per_s"] = r.best_delivered_per_s ? json(*r.best_delivered_per_s) : json(nullptr);
   }
   if (o.what == scenario::storm) {
-    j["storm"] = json{{"dropped", r.storm_dropped}, {"reconnected", r.storm_reconnected},
-                      {"reconnect_us", latency_json(r.storm_reconnect)}, {"missed", r.storm_missed},
+    j["storm"] = json{{"dropped", r.storm_dropped},
+                      {"reconnected", r.storm_reconnected},
+                      {"reconnect_us", latency_json(r.storm_reconnect)},
+                      {"missed", r.storm_missed},
                       {"unsent_with_dropped", r.unsent_with_dropped}};
   }
   if (o.what == scenario::notify) j["http"] = json{{"ok", r.http_ok}, {"failed", r.http_failed}};
@@ -121,14 +123,16 @@ bool write_outputs(const std::string& dir, const run_result& r) {
     return T + (H - T - B) * (1.0 - (v - lmin) / (lmax - lmin));
   };
   std::ostringstream svg;
-  svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "' font-family='sans-serif' font-size='12'>\n"
+  svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
+      << "' font-family='sans-serif' font-size='12'>\n"
       << "<rect width='100%' height='100%' fill='white'/>\n"
       << "<text x='" << L << "' y='18'>hub-load: delivery latency per second (p50 blue, p99 orange, max red)</text>\n";
   for (int e = 1; e <= static_cast<int>(lmax); ++e) {
     auto us = static_cast<std::uint64_t>(std::pow(10, e));
     double yy = y(us);
     std::string label = us >= 1000000 ? std::to_string(us / 1000000) + " s"
-                      : us >= 1000 ? std::to_string(us / 1000) + " ms" : std::to_string(us) + " µs";
+                        : us >= 1000  ? std::to_string(us / 1000) + " ms"
+                                      : std::to_string(us) + " µs";
     svg << "<line x1='" << L << "' x2='" << W - R << "' y1='" << yy << "' y2='" << yy << "' stroke='#ddd'/>"
         << "<text x='5' y='" << yy + 4 << "'>" << label << "</text>\n";
   }

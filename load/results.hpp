@@ -13,8 +13,8 @@ namespace hub::load {
 
 // One step of a rate search, or the single measured window of a chat run.
 struct window_result {
-  double rate = 0;           // requested messages per second
-  double seconds = 0;        // measured wall time
+  double rate = 0;     // requested messages per second
+  double seconds = 0;  // measured wall time
   std::uint64_t sent = 0;
   std::uint64_t acked_ok = 0, acked_error = 0;
   std::uint64_t expected = 0;   // deliveries the room memberships called for
@@ -42,7 +42,7 @@ struct run_result {
   std::optional<double> best_delivered_per_s;
   // storm
   std::size_t storm_dropped = 0, storm_reconnected = 0;
-  histogram storm_reconnect;  // µs from the drop to the rejoin ack
+  histogram storm_reconnect;       // µs from the drop to the rejoin ack
   std::uint64_t storm_missed = 0;  // messages sent to a dropped client's room while it was away
   // Messages whose sender's connection closed before the server acknowledged them and
   // that nobody received (left out of `lost`).

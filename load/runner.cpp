@@ -179,7 +179,8 @@ class runner final : public client_listener {
       if (auto t = tracked_.find(ps->second); t != tracked_.end()) t->second.acked = true;
       st.pending_sends.erase(ps);
     }
-    if (ok) ++win_.acked_ok;
+    if (ok)
+      ++win_.acked_ok;
     else {
       ++win_.acked_error;
       if (res_.close_reasons.size() < 20) ++res_.close_reasons["ack error: " + p.data.substr(0, 80)];
@@ -213,8 +214,10 @@ class runner final : public client_listener {
       return;
     }
     st.closed = true;
-    if (!was_connected) ++res_.connect_failures;
-    else if (!stopping_) ++win_.disconnects;
+    if (!was_connected)
+      ++res_.connect_failures;
+    else if (!stopping_)
+      ++win_.disconnects;
     if (!stopping_) ++res_.close_reasons[std::string(reason.substr(0, 100))];
   }
 
@@ -308,7 +311,8 @@ void runner::connect_all() {
       while (next < o_.clients && inflight < o_.connect_concurrency) {
         auto& st = states_[next];
         st.started = clock::now();
-        st.c = client::make(*ios_[next % ios_.size()], o_.server, o_.tr, auth_for(next), local_address(next), this, next);
+        st.c =
+          client::make(*ios_[next % ios_.size()], o_.server, o_.tr, auth_for(next), local_address(next), this, next);
         st.c->start();
         ++next;
         ++inflight;
@@ -329,7 +333,8 @@ void runner::begin_window(double rate) {
   win_start_ = clock::now();
   win_client_cpu_ = self_cpu_us();
   win_frames_ = 0;
-  for (auto& st : states_) if (st.c) win_frames_ += st.c->frames_received();
+  for (auto& st : states_)
+    if (st.c) win_frames_ += st.c->frames_received();
   win_has_server_cpu_ = false;
   if (o_.server_pid) {
     if (auto cpu = process_cpu_us(o_.server_pid)) {
@@ -346,7 +351,8 @@ window_result runner::end_window() {
   w.seconds = std::chrono::duration<double>(clock::now() - win_start_).count();
   w.client_cpu_us = self_cpu_us() - win_client_cpu_;
   std::uint64_t frames = 0;
-  for (auto& st : states_) if (st.c) frames += st.c->frames_received();
+  for (auto& st : states_)
+    if (st.c) frames += st.c->frames_received();
   w.client_frames = frames - win_frames_;
   if (win_has_server_cpu_)
     if (auto cpu = process_cpu_us(o_.server_pid)) w.server_cpu_us = *cpu - win_server_cpu_;
@@ -381,8 +387,8 @@ void runner::send_for(double rate, std::chrono::milliseconds d, bool measure) {
           auto gid = next_gid_++;
           std::string stamp = "N" + std::to_string(gid) + ":" + std::to_string(now_ns()) + ":";
           stamp.resize(std::max(stamp.size(), o_.payload), 'x');
-          std::string body = nlohmann::json{{"userId", user_id(target)}, {"title", "load"},
-                                            {"message", stamp}, {"type", "info"}}.dump();
+          std::string body =
+            nlohmann::json{{"userId", user_id(target)}, {"title", "load"}, {"message", stamp}, {"type", "info"}}.dump();
           notes_[gid] = target;
           ++win_.sent;
           ++win_.expected;
@@ -390,7 +396,8 @@ void runner::send_for(double rate, std::chrono::milliseconds d, bool measure) {
           net::post(*ios_[0], [this, poster, body = std::move(body)]() mutable {
             poster->post(o_.notify_path, std::move(body), [this](int status) {
               std::lock_guard lock(m_);
-              if (status >= 200 && status < 300) ++res_.http_ok;
+              if (status >= 200 && status < 300)
+                ++res_.http_ok;
               else {
                 ++res_.http_failed;
                 ++res_.close_reasons["http status " + std::to_string(status)];
@@ -419,7 +426,8 @@ void runner::send_for(double rate, std::chrono::milliseconds d, bool measure) {
         ++win_.sent;
         win_.expected += tr.expected_n;
         if (tr.expected_n) tracked_.emplace(gid, std::move(tr));
-        std::string args = "[\"send-message\",{\"projectId\":\"" + room_id(st.room) + "\",\"content\":\"" + content + "\"}]";
+        std::string args =
+          "[\"send-message\",{\"projectId\":\"" + room_id(st.room) + "\",\"content\":\"" + content + "\"}]";
         auto ack_id = st.c->emit(args, true);
         if (tr.expected_n) st.pending_sends[ack_id] = gid;
       }

@@ -27,9 +27,7 @@ constexpr std::array<bool, 256> make_alphabet() {
 
 constexpr std::array<bool, 256> alphabet = make_alphabet();
 
-const unsigned char* bytes_of(std::string_view s) {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
+const unsigned char* bytes_of(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
 }  // namespace
 
@@ -122,8 +120,10 @@ std::string encode_url(std::string_view bytes) {
   std::string out = encode(bytes);
   while (!out.empty() && out.back() == '=') out.pop_back();
   for (auto& c : out) {
-    if (c == '+') c = '-';
-    else if (c == '/') c = '_';
+    if (c == '+')
+      c = '-';
+    else if (c == '/')
+      c = '_';
   }
   return out;
 }

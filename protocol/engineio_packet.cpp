@@ -7,13 +7,9 @@ namespace {
 
 constexpr char binary_marker = 'b';
 
-char type_char(packet_type t) {
-  return static_cast<char>('0' + static_cast<std::uint8_t>(t));
-}
+char type_char(packet_type t) { return static_cast<char>('0' + static_cast<std::uint8_t>(t)); }
 
-std::size_t encoded_size(const packet& p) {
-  return p.binary ? 1 + 4 * ((p.data.size() + 2) / 3) : 1 + p.data.size();
-}
+std::size_t encoded_size(const packet& p) { return p.binary ? 1 + 4 * ((p.data.size() + 2) / 3) : 1 + p.data.size(); }
 
 // Appends the packet as it appears in a payload (and in text form): a binary packet as
 // 'b' + base64, a text packet as its type digit + data.
@@ -70,7 +66,7 @@ std::optional<std::vector<packet>> decode_payload(std::string_view payload) {
   while (true) {
     const std::size_t end = payload.find(record_separator, start);
     const std::string_view segment =
-        payload.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+      payload.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     if (!segment.empty() && segment.front() == binary_marker) {
       auto bytes = base64::decode(segment.substr(1));
       if (!bytes) return std::nullopt;

@@ -131,10 +131,8 @@ bool fill_placeholders(json& value, const std::vector<std::string>& attachments)
         *node = json::binary(json::binary_t::container_type(bytes.begin(), bytes.end()));
         continue;
       }
-      case placeholder_kind::invalid:
-        return false;
-      case placeholder_kind::none:
-        break;
+      case placeholder_kind::invalid: return false;
+      case placeholder_kind::none: break;
     }
     if (node->is_array() || node->is_object()) {
       for (auto& child : *node) stack.push_back(&child);

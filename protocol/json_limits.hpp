@@ -13,8 +13,8 @@
 namespace hub {
 
 struct json_limits {
-  std::size_t max_depth = 32;              // nested arrays/objects; the root is depth 1
-  std::size_t max_object_members = 1000;   // keys in any one object
+  std::size_t max_depth = 32;             // nested arrays/objects; the root is depth 1
+  std::size_t max_object_members = 1000;  // keys in any one object
 };
 
 namespace json_bounds {

@@ -10,14 +10,12 @@ namespace hub::sio {
 namespace {
 
 constexpr std::array<std::string_view, 6> reserved_event_names = {
-    "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
+  "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
 };
 
 constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-constexpr bool is_binary_type(packet_type t) {
-  return t == packet_type::binary_event || t == packet_type::binary_ack;
-}
+constexpr bool is_binary_type(packet_type t) { return t == packet_type::binary_event || t == packet_type::binary_ack; }
 
 // One pass over the JSON payload with nlohmann's SAX parser: validates the syntax
 // without building a DOM, and records what the payload rules need (the root's kind,
@@ -31,7 +29,7 @@ class payload_scanner {
   enum class kind : std::uint8_t { none, other, number, string, array, object };
 
   payload_scanner(bool check_placeholders, std::size_t attachments, const json_limits& limits)
-      : check_placeholders_(check_placeholders), attachments_(attachments), limits_(limits) {}
+    : check_placeholders_(check_placeholders), attachments_(attachments), limits_(limits) {}
 
   // Why the parse stopped early, when it stopped on a limit rather than on bad syntax.
   const char* limit_error() const { return limit_error_; }
@@ -49,12 +47,9 @@ class payload_scanner {
   bool number_integer(json::number_integer_t v) {
     return on_value(kind::number, false, v >= 0 && static_cast<std::uint64_t>(v) < attachments_);
   }
-  bool number_unsigned(json::number_unsigned_t v) {
-    return on_value(kind::number, false, v < attachments_);
-  }
+  bool number_unsigned(json::number_unsigned_t v) { return on_value(kind::number, false, v < attachments_); }
   bool number_float(json::number_float_t v, const json::string_t& /*text*/) {
-    return on_value(kind::number, false,
-                    v >= 0 && v < static_cast<double>(attachments_) && std::floor(v) == v);
+    return on_value(kind::number, false, v >= 0 && v < static_cast<double>(attachments_) && std::floor(v) == v);
   }
   bool string(json::string_t& s) {
     if (depth_ == 1 && root_ == kind::array && root_size_ == 0) first_string_ = s;
@@ -72,9 +67,7 @@ class payload_scanner {
       return false;
     }
     if (check_placeholders_) {
-      frames_.back().pending = k == "_placeholder" ? member::placeholder
-                               : k == "num"        ? member::num
-                                                   : member::other;
+      frames_.back().pending = k == "_placeholder" ? member::placeholder : k == "num" ? member::num : member::other;
     }
     return true;
   }
@@ -165,9 +158,8 @@ class payload_scanner {
 
 // Parses the text part of a packet ([sio-parser] decodeString plus isPayloadValid).
 // Returns an error reason, or nullptr on success.
-const char* parse_header(std::string_view s, packet& p, std::size_t& attachments,
-                         bool& bad_placeholder, const json_limits& limits,
-                         decode_error::bound& exceeded) {
+const char* parse_header(std::string_view s, packet& p, std::size_t& attachments, bool& bad_placeholder,
+                         const json_limits& limits, decode_error::bound& exceeded) {
   if (s.empty()) return "empty packet";
   if (s[0] < '0' || s[0] > '6') return "unknown packet type";
   p.type = static_cast<packet_type>(s[0] - '0');
@@ -266,8 +258,8 @@ void encode_append(std::string& out, const packet& p) {
   const bool has_nsp = !p.nsp.empty() && p.nsp != "/";
 
   // type + "<n>-" + "nsp," + id (at most 20 digits) + data
-  out.reserve(out.size() + 1 + (is_binary_type(type) ? 21 : 0) + (has_nsp ? p.nsp.size() + 1 : 0) +
-              (p.id ? 20 : 0) + p.data.size());
+  out.reserve(out.size() + 1 + (is_binary_type(type) ? 21 : 0) + (has_nsp ? p.nsp.size() + 1 : 0) + (p.id ? 20 : 0) +
+              p.data.size());
 
   out += static_cast<char>('0' + static_cast<std::uint8_t>(type));
   std::array<char, 24> digits{};

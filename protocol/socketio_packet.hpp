@@ -27,12 +27,8 @@ enum class packet_type : std::uint8_t {
 
 // EVENT or BINARY_EVENT / ACK or BINARY_ACK: the decoder keeps the type as received,
 // so callers that do not care whether attachments came along test with these.
-inline constexpr bool is_event(packet_type t) {
-  return t == packet_type::event || t == packet_type::binary_event;
-}
-inline constexpr bool is_ack(packet_type t) {
-  return t == packet_type::ack || t == packet_type::binary_ack;
-}
+inline constexpr bool is_event(packet_type t) { return t == packet_type::event || t == packet_type::binary_event; }
+inline constexpr bool is_ack(packet_type t) { return t == packet_type::ack || t == packet_type::binary_ack; }
 
 // Node's socket.io-parser refuses packets announcing more attachments than this.
 inline constexpr std::size_t max_attachments = 10;

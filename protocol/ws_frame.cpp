@@ -35,10 +35,14 @@ bool utf8_validator::feed(std::string_view bytes) {
     if (b < 0x80) continue;
     // The second byte's range rules out overlongs (E0, F0), surrogates (ED) and code
     // points above U+10FFFF (F4).
-    if (b >= 0xc2 && b <= 0xdf) need_ = 1;
-    else if (b >= 0xe0 && b <= 0xef) need_ = 2;
-    else if (b >= 0xf0 && b <= 0xf4) need_ = 3;
-    else return !(failed_ = true);
+    if (b >= 0xc2 && b <= 0xdf)
+      need_ = 1;
+    else if (b >= 0xe0 && b <= 0xef)
+      need_ = 2;
+    else if (b >= 0xf0 && b <= 0xf4)
+      need_ = 3;
+    else
+      return !(failed_ = true);
     lo_ = b == 0xe0 ? 0xa0 : b == 0xf0 ? 0x90 : 0x80;
     hi_ = b == 0xed ? 0x9f : b == 0xf4 ? 0x8f : 0xbf;
   }
@@ -185,7 +189,8 @@ event frame_parser::finish_control(std::string payload) {
   }
   if (e.data.size() == 1) return fail(close_code::protocol_error, "close frame with a 1-byte payload");
   if (e.data.size() >= 2) {
-    e.code = static_cast<std::uint16_t>(static_cast<std::uint8_t>(e.data[0]) << 8 | static_cast<std::uint8_t>(e.data[1]));
+    e.code =
+      static_cast<std::uint16_t>(static_cast<std::uint8_t>(e.data[0]) << 8 | static_cast<std::uint8_t>(e.data[1]));
     if (!valid_close_code(e.code)) return fail(close_code::protocol_error, "invalid close code");
     e.data.erase(0, 2);
     if (!valid_utf8(e.data)) return fail(close_code::protocol_error, "close reason not UTF-8");
@@ -260,15 +265,17 @@ event frame_parser::next(char*& data, std::size_t& size) {
     if (opcode_ < opcode::close && !binary_ && !utf8_.feed(chunk))
       return fail(close_code::bad_payload, "text message not UTF-8");
     std::string payload;
-    if (whole) payload.assign(chunk);
-    else held.append(chunk);
+    if (whole)
+      payload.assign(chunk);
+    else
+      held.append(chunk);
     advance(n);
     remaining_ -= n;
     key_offset_ = static_cast<std::uint8_t>((key_offset_ + n) & 3);
     if (remaining_ > 0) return {};
     state_ = state::header;
     if (opcode_ < opcode::close && !fin_) continue;  // the next fragment continues it
-    if (!whole) payload = std::exchange(held, {});    // and frees it
+    if (!whole) payload = std::exchange(held, {});   // and frees it
     if (opcode_ >= opcode::close) return finish_control(std::move(payload));
     return finish_message(std::move(payload));
   }

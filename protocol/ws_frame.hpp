@@ -15,7 +15,7 @@ namespace hub::ws {
 namespace close_code {
 inline constexpr std::uint16_t normal = 1000;
 inline constexpr std::uint16_t protocol_error = 1002;
-inline constexpr std::uint16_t bad_payload = 1007;  // text that is not UTF-8
+inline constexpr std::uint16_t bad_payload = 1007;      // text that is not UTF-8
 inline constexpr std::uint16_t try_again_later = 1013;  // overloaded, or the client reads too slowly
 inline constexpr std::uint16_t too_big = 1009;
 }  // namespace close_code
@@ -34,8 +34,8 @@ class utf8_validator {
   void reset() { *this = utf8_validator(); }
 
  private:
-  std::uint8_t need_ = 0;                  // continuation bytes still expected
-  std::uint8_t lo_ = 0x80, hi_ = 0xbf;     // range of the next continuation byte
+  std::uint8_t need_ = 0;               // continuation bytes still expected
+  std::uint8_t lo_ = 0x80, hi_ = 0xbf;  // range of the next continuation byte
   bool failed_ = false;
 };
 
@@ -45,8 +45,7 @@ bool valid_utf8(std::string_view bytes);
 void unmask(char* data, std::size_t n, const std::uint8_t key[4], std::size_t offset);
 
 namespace opcode {
-inline constexpr std::uint8_t continuation = 0x0, text = 0x1, binary = 0x2, close = 0x8,
-                              ping = 0x9, pong = 0xa;
+inline constexpr std::uint8_t continuation = 0x0, text = 0x1, binary = 0x2, close = 0x8, ping = 0x9, pong = 0xa;
 }
 
 // Server frames are unmasked and unfragmented (RFC 6455 §5.2). The header of a frame
@@ -62,10 +61,10 @@ void append_close(std::string& out, std::uint16_t code, std::string_view reason)
 struct event {
   enum kind_type : std::uint8_t { none, message, ping, pong, close, error };
   kind_type kind = none;
-  bool binary = false;        // message
-  std::uint16_t code = 0;     // close: the peer's code (0 if none); error: the code to send
-  std::string data;           // message payload, ping/pong payload, close reason
-  const char* what = "";      // error: why, for the log
+  bool binary = false;     // message
+  std::uint16_t code = 0;  // close: the peer's code (0 if none); error: the code to send
+  std::string data;        // message payload, ping/pong payload, close reason
+  const char* what = "";   // error: why, for the log
 };
 
 // Client-to-server frames. Feed it bytes as they arrive; each next() returns at most
@@ -102,13 +101,13 @@ class frame_parser {
   std::string control_;             // an unfinished control frame's unmasked bytes
   utf8_validator utf8_;
   std::uint8_t key_[4] = {};
-  std::uint8_t key_offset_ = 0;     // position in the key of the next payload byte
-  std::uint8_t hdr_[14] = {};       // a header that arrived in part
+  std::uint8_t key_offset_ = 0;  // position in the key of the next payload byte
+  std::uint8_t hdr_[14] = {};    // a header that arrived in part
   std::uint8_t hdr_len_ = 0;
-  std::uint8_t opcode_ = 0;         // of the current frame
+  std::uint8_t opcode_ = 0;  // of the current frame
   bool fin_ = false;
-  bool in_message_ = false;         // a data message is open (until its FIN frame ends)
-  bool binary_ = false;             // the open message's type
+  bool in_message_ = false;  // a data message is open (until its FIN frame ends)
+  bool binary_ = false;      // the open message's type
   state state_ = state::header;
 };
 

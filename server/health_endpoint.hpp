@@ -11,7 +11,6 @@
 namespace hub {
 
 // `storage` may be null (the echo app). Returns false for other paths.
-bool serve_healthz(const http::request_info& req, const http::responder_ptr& r,
-                   const storage::storage_stats* storage);
+bool serve_healthz(const http::request_info& req, const http::responder_ptr& r, const storage::storage_stats* storage);
 
 }  // namespace hub

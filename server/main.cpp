@@ -102,26 +102,26 @@ int main(int argc, char** argv) {
 
   // Checks that need no network: refuse to start rather than run insecurely.
   if (opt.app == "hub" && opt.hub.jwt_secret.empty() && !opt.hub.dev_auth) {
-    log::error("JWT_SECRET is not set. Set it to the secret Project Hub's backend signs tokens with, "
-               "or start with --dev-auth (HUB_DEV_AUTH=1) for development without tokens.");
+    log::error(
+      "JWT_SECRET is not set. Set it to the secret Project Hub's backend signs tokens with, "
+      "or start with --dev-auth (HUB_DEV_AUTH=1) for development without tokens.");
     return 2;
   }
   if (opt.app == "hub" && opt.hub.dev_auth && !opt.hub.jwt_secret.empty()) {
     // Development mode signs a token for anyone who asks (/api/dev/token): with the
     // production secret those tokens would be good on the production server too.
-    log::error("--dev-auth (HUB_DEV_AUTH) with JWT_SECRET set: development mode mints tokens for anyone "
-               "and will not sign them with a production secret. Unset JWT_SECRET for development "
-               "(a development secret is kept in the data directory), or drop --dev-auth.");
+    log::error(
+      "--dev-auth (HUB_DEV_AUTH) with JWT_SECRET set: development mode mints tokens for anyone "
+      "and will not sign them with a production secret. Unset JWT_SECRET for development "
+      "(a development secret is kept in the data directory), or drop --dev-auth.");
     return 2;
   }
   if (opt.app == "hub" && !opt.hub.jwt_secret.empty() && opt.hub.jwt_secret.size() < app::min_jwt_secret_bytes) {
-    log::error("JWT_SECRET is ", opt.hub.jwt_secret.size(), " bytes; HS256 needs at least ",
-               app::min_jwt_secret_bytes, ", better ", app::recommended_jwt_secret_bytes,
-               " (e.g. openssl rand -hex 32).");
+    log::error("JWT_SECRET is ", opt.hub.jwt_secret.size(), " bytes; HS256 needs at least ", app::min_jwt_secret_bytes,
+               ", better ", app::recommended_jwt_secret_bytes, " (e.g. openssl rand -hex 32).");
     return 2;
   }
-  if (opt.app == "hub" && !opt.hub.jwt_secret.empty() &&
-      opt.hub.jwt_secret.size() < app::recommended_jwt_secret_bytes)
+  if (opt.app == "hub" && !opt.hub.jwt_secret.empty() && opt.hub.jwt_secret.size() < app::recommended_jwt_secret_bytes)
     log::warn("JWT_SECRET is ", opt.hub.jwt_secret.size(), " bytes; RFC 7518 asks for at least ",
               app::recommended_jwt_secret_bytes, " for HS256 (e.g. openssl rand -hex 32): rotate it.");
 
@@ -165,9 +165,10 @@ int main(int argc, char** argv) {
     if (opt.app == "hub") {
       if (opt.hub.dev_auth) {
         opt.hub.jwt_secret = dev_secret(*db);  // never JWT_SECRET: refused above
-        log::warn("DEVELOPMENT MODE (--dev-auth): clients may connect as any user with "
-                  "{userId, userName} or no auth at all, and may join every project. "
-                  "Never use this in production.");
+        log::warn(
+          "DEVELOPMENT MODE (--dev-auth): clients may connect as any user with "
+          "{userId, userName} or no auth at all, and may join every project. "
+          "Never use this in production.");
       }
       hub = std::make_unique<app::hub_app>(srv, opt.hub, storage_actor);
       if (!hub->load_revocations()) return 1;
@@ -179,11 +180,12 @@ int main(int argc, char** argv) {
     eio::cors_config cors{opt.cors_origins, true};
     std::shared_ptr<traffic_recorder> recorder;
     if (!opt.record_path.empty()) recorder = std::make_shared<traffic_recorder>(opt.record_path);
-    eio::engine socketio(ioc, opt.engine, cors, [&srv, &sys, recorder](outlet_weak out, std::shared_ptr<const handshake> hs) {
-      if (!recorder) return srv.open_session(std::move(out), std::move(hs));
-      auto conn = srv.spawn_connection(std::move(out), hs);
-      return session_handler_ptr(std::make_shared<actor_session>(recorder->wrap(sys, std::move(conn), *hs)));
-    });
+    eio::engine socketio(
+      ioc, opt.engine, cors, [&srv, &sys, recorder](outlet_weak out, std::shared_ptr<const handshake> hs) {
+        if (!recorder) return srv.open_session(std::move(out), std::move(hs));
+        auto conn = srv.spawn_connection(std::move(out), hs);
+        return session_handler_ptr(std::make_shared<actor_session>(recorder->wrap(sys, std::move(conn), *hs)));
+      });
     eio::engine engineio(ioc, opt.engine, cors, [&sys](outlet_weak out, std::shared_ptr<const handshake>) {
       return session_handler_ptr(std::make_shared<actor_session>(apps::spawn_engine_echo(sys, std::move(out))));
     });
@@ -205,9 +207,8 @@ int main(int argc, char** argv) {
     routes.handlers.emplace_back(healthz);
     if (!metrics_apart) routes.handlers.emplace_back(metrics_route);
     if (hub)
-      routes.handlers.emplace_back([&hub](const http::request_info& req, const http::responder_ptr& r) {
-        return hub->handle_http(req, r);
-      });
+      routes.handlers.emplace_back(
+        [&hub](const http::request_info& req, const http::responder_ptr& r) { return hub->handle_http(req, r); });
     // Signed tokens for the demo page; the path does not exist outside development mode.
     if (hub && opt.hub.dev_auth)
       routes.handlers.emplace_back([&hub](const http::request_info& req, const http::responder_ptr& r) {
@@ -239,9 +240,8 @@ int main(int argc, char** argv) {
       std::cout << "metrics on http://" << opt.metrics_host << ":" << metrics_server->port() << std::endl;
     }
     std::cout << "listening on http://" << opt.host << ":" << server.port() << std::endl;
-    log::info("app '", opt.app, "', CAF scheduler ", opt.scheduler, " with ", opt.workers,
-              " workers, ", opt.io_threads, " io threads",
-              opt.app == "hub" ? ", data in " + opt.data_dir : std::string{});
+    log::info("app '", opt.app, "', CAF scheduler ", opt.scheduler, " with ", opt.workers, " workers, ", opt.io_threads,
+              " io threads", opt.app == "hub" ? ", data in " + opt.data_dir : std::string{});
 
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     boost::asio::steady_timer grace(ioc);

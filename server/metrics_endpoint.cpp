@@ -9,8 +9,7 @@ namespace hub {
 namespace {
 
 void line(std::ostringstream& os, const char* name, const char* type, const char* help, double value) {
-  os << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
-     << name << ' ' << value << '\n';
+  os << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n' << name << ' ' << value << '\n';
 }
 
 std::string render(const metrics_sources& src, const storage::storage_stats* st) {
@@ -19,15 +18,17 @@ std::string render(const metrics_sources& src, const storage::storage_stats* st)
   std::size_t sessions = 0;
   for (auto* e : src.engines) sessions += e->sessions().size();
   line(os, "hub_connections", "gauge", "Open Engine.IO sessions", static_cast<double>(sessions));
-  if (src.chat_rooms)
-    line(os, "hub_chat_rooms", "gauge", "Chat room actors", static_cast<double>(src.chat_rooms()));
+  if (src.chat_rooms) line(os, "hub_chat_rooms", "gauge", "Chat room actors", static_cast<double>(src.chat_rooms()));
   line(os, "hub_packets_in_total", "counter", "Socket.IO packets received", c.packets_in.load());
   line(os, "hub_packets_out_total", "counter", "Socket.IO packets sent to single clients", c.packets_out.load());
   line(os, "hub_broadcasts_total", "counter", "Broadcasts issued", c.broadcasts.load());
-  line(os, "hub_fanout_deliveries_total", "counter", "Broadcast copies delivered to clients", c.fanout_deliveries.load());
+  line(os, "hub_fanout_deliveries_total", "counter", "Broadcast copies delivered to clients",
+       c.fanout_deliveries.load());
   line(os, "hub_chat_messages_total", "counter", "Chat messages stored", c.chat_messages.load());
-  line(os, "hub_rate_limited_total", "counter", "Client events refused by a per-user rate limit", c.rate_limited.load());
-  line(os, "hub_notifications_total", "counter", "Notifications stored, coalesced updates included", c.notifications.load());
+  line(os, "hub_rate_limited_total", "counter", "Client events refused by a per-user rate limit",
+       c.rate_limited.load());
+  line(os, "hub_notifications_total", "counter", "Notifications stored, coalesced updates included",
+       c.notifications.load());
   line(os, "hub_protocol_errors_total", "counter", "Sessions closed for malformed input", c.protocol_errors.load());
   line(os, "hub_inbound_pauses_total", "counter",
        "Times a session stopped reading its client because its actor was --max-inbound-queue messages behind",
@@ -83,12 +84,13 @@ bool serve_metrics(const http::request_info& req, const http::responder_ptr& r, 
   }
   src.sys->spawn([r, src](caf::event_based_actor* self) {
     self->request(src.storage, std::chrono::seconds(5), storage::stats_atom::value)
-      .then([r, src](const storage::storage_stats_ptr& st) {
-              r->reply(http::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, st.get()), {}, false});
-            },
-            [r, src](caf::error&) {
-              r->reply(http::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, nullptr), {}, false});
-            });
+      .then(
+        [r, src](const storage::storage_stats_ptr& st) {
+          r->reply(http::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, st.get()), {}, false});
+        },
+        [r, src](caf::error&) {
+          r->reply(http::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", render(src, nullptr), {}, false});
+        });
   });
   return true;
 }

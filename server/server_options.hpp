@@ -32,7 +32,7 @@ struct server_options {
   std::size_t workers = 2;            // CAF worker threads
   std::size_t io_threads = 1;         // Asio threads
   std::string log_level = "info";
-  std::string web_root;  // the demo page and socket.io-client; empty: found next to the executable
+  std::string web_root;     // the demo page and socket.io-client; empty: found next to the executable
   std::string record_path;  // --record: inbound traffic for hub-sim --replay
   // --app hub
   std::string data_dir = "./data";

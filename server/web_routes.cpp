@@ -66,10 +66,12 @@ void add_web_routes(http::route_table& routes, const fs::path& web_root) {
               ": /socket.io/socket.io.js answers 503 (run scripts/setup.sh, or pass --web-root)");
     routes.before_engines.emplace_back([](const http::request_info& req, const http::responder_ptr& r) {
       if (!is_bundle_path(req.target)) return false;
-      r->reply(http::http_reply{503, "text/plain; charset=utf-8",
-                               "socket.io-client is not installed on this server: run scripts/setup.sh "
-                               "(npm install in web/) or start hub-server with --web-root\n",
-                               {{"Cache-Control", "no-store"}}, false});
+      r->reply(http::http_reply{503,
+                                "text/plain; charset=utf-8",
+                                "socket.io-client is not installed on this server: run scripts/setup.sh "
+                                "(npm install in web/) or start hub-server with --web-root\n",
+                                {{"Cache-Control", "no-store"}},
+                                false});
       return true;
     });
   }

@@ -15,8 +15,7 @@ namespace hub::sim {
 
 class deterministic {
  public:
-  deterministic()
-    : sys(init(cfg)), sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {}
+  deterministic() : sys(init(cfg)), sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {}
 
   deterministic(const deterministic&) = delete;
   deterministic& operator=(const deterministic&) = delete;
@@ -54,8 +53,7 @@ class deterministic {
 
   // Virtual time since the start.
   std::chrono::milliseconds elapsed() const {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-      sched.clock().current_time.time_since_epoch());
+    return std::chrono::duration_cast<std::chrono::milliseconds>(sched.clock().current_time.time_since_epoch());
   }
   caf::timespan elapsed_exact() const {
     return std::chrono::duration_cast<caf::timespan>(sched.clock().current_time.time_since_epoch());

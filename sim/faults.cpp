@@ -25,8 +25,10 @@ nanos faults::link_delay(int client) {
   if (jitter_[i] > 0) d += static_cast<nanos>(rng_.below(static_cast<std::uint64_t>(jitter_[i])));
   auto s = slow_.find(client);
   if (s != slow_.end()) {
-    if (s->second.first > sim_.now()) d += s->second.second;
-    else slow_.erase(s);
+    if (s->second.first > sim_.now())
+      d += s->second.second;
+    else
+      slow_.erase(s);
   }
   return d;
 }
@@ -86,8 +88,9 @@ void faults::slow() {
   nanos extra = ms(rng_.range(100, 2000));
   nanos len = secs(rng_.range(5, 30));
   slow_[c] = {sim_.now() + len, extra};
-  sim_.log(c, "fault", "\"kind\":\"slow\",\"extra_ms\":" + std::to_string(extra / 1'000'000) + ",\"for_ms\":" +
-                          std::to_string(len / 1'000'000));
+  sim_.log(c, "fault",
+           "\"kind\":\"slow\",\"extra_ms\":" + std::to_string(extra / 1'000'000) +
+             ",\"for_ms\":" + std::to_string(len / 1'000'000));
 }
 
 void faults::pause() {
@@ -111,8 +114,9 @@ void faults::partition() {
     partitioned_.push_back(c);
     group.push_back(c);
   }
-  sim_.log(-1, "fault", "\"kind\":\"partition\",\"first\":" + std::to_string(first) + ",\"size\":" +
-                          std::to_string(group.size()) + ",\"for_ms\":" + std::to_string(len / 1'000'000));
+  sim_.log(-1, "fault",
+           "\"kind\":\"partition\",\"first\":" + std::to_string(first) + ",\"size\":" + std::to_string(group.size()) +
+             ",\"for_ms\":" + std::to_string(len / 1'000'000));
   sim_.after(len, [this, group] {
     for (int c : group) {
       sim_.net.heal(c);

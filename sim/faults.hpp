@@ -33,10 +33,10 @@ class faults {
   simulation& sim_;
   std::string profile_;
   rng rng_;
-  double scale_ = 1;     // 0: none, 1: default, 4: heavy
+  double scale_ = 1;  // 0: none, 1: default, 4: heavy
   bool on_ = false;
-  std::vector<nanos> base_;     // per-client latency
-  std::vector<nanos> jitter_;   // per-client max jitter
+  std::vector<nanos> base_;                      // per-client latency
+  std::vector<nanos> jitter_;                    // per-client max jitter
   std::map<int, std::pair<nanos, nanos>> slow_;  // client -> (until, extra)
   std::vector<int> partitioned_;
 

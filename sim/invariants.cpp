@@ -23,8 +23,9 @@ void invariants::acked(int client, const std::string& user, const std::string& p
     for (; k < rate_count_ && b != times.end(); ++k) ++b;
     if (b == times.end()) break;
     if (*b - *a < rate_window_)
-      fail("rate-limit", "user " + user + " had " + std::to_string(rate_count_ + 1) + " messages accepted within " +
-                           std::to_string((*b - *a) / 1'000'000) + " ms",
+      fail("rate-limit",
+           "user " + user + " had " + std::to_string(rate_count_ + 1) + " messages accepted within " +
+             std::to_string((*b - *a) / 1'000'000) + " ms",
            client, server_t);
   }
 }
@@ -50,8 +51,8 @@ void invariants::check_page(int client, const std::string& project, std::uint64_
   for (auto s : seqs) {
     if (s != expect)
       fail("room-log-gap",
-           "sync of " + project + " after " + std::to_string(after) + " returned seq " + std::to_string(s) +
-             " where " + std::to_string(expect) + " was due",
+           "sync of " + project + " after " + std::to_string(after) + " returned seq " + std::to_string(s) + " where " +
+             std::to_string(expect) + " was due",
            client, now);
     ++expect;
   }

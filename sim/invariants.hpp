@@ -41,8 +41,11 @@ inline std::string message_fingerprint(const json& m) {
 
 struct violation : std::runtime_error {
   violation(std::string inv, std::string detail, int client, nanos t)
-    : std::runtime_error(inv + ": " + detail), invariant(std::move(inv)), detail(std::move(detail)),
-      client(client), at(t) {}
+    : std::runtime_error(inv + ": " + detail),
+      invariant(std::move(inv)),
+      detail(std::move(detail)),
+      client(client),
+      at(t) {}
   std::string invariant;
   std::string detail;
   int client;
@@ -52,8 +55,7 @@ struct violation : std::runtime_error {
 class invariants {
  public:
   invariants(std::size_t rate_count, nanos rate_window, nanos typing_timeout, nanos max_latency)
-    : rate_count_(rate_count), rate_window_(rate_window), typing_timeout_(typing_timeout),
-      max_latency_(max_latency) {}
+    : rate_count_(rate_count), rate_window_(rate_window), typing_timeout_(typing_timeout), max_latency_(max_latency) {}
 
   [[noreturn]] void fail(const std::string& inv, const std::string& detail, int client, nanos t) const {
     throw violation(inv, detail, client, t);
@@ -76,8 +78,8 @@ class invariants {
                           nanos healthy_since) const;
 
   // Sync page: entries after `after`, in order, without holes.
-  void check_page(int client, const std::string& project, std::uint64_t after,
-                  const std::vector<std::uint64_t>& seqs, nanos now) const;
+  void check_page(int client, const std::string& project, std::uint64_t after, const std::vector<std::uint64_t>& seqs,
+                  nanos now) const;
 
  private:
   std::size_t rate_count_;

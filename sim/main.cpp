@@ -43,7 +43,8 @@ options parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--seed") o.seed = std::stoull(val());
+    if (a == "--seed")
+      o.seed = std::stoull(val());
     else if (a == "--seeds") {
       auto v = val();
       auto dots = v.find("..");
@@ -51,18 +52,27 @@ options parse(int argc, char** argv) {
       o.seed = std::stoull(v.substr(0, dots));
       o.seed_last = std::stoull(v.substr(dots + 2));
       o.sweep = true;
-    } else if (a == "--clients") o.clients = std::stoi(val());
-    else if (a == "--duration") o.duration_ms = parse_duration_ms(val());
-    else if (a == "--faults") o.faults = val();
-    else if (a == "--trace") o.trace_path = val();
-    else if (a == "--inject-bug") o.inject_bug = val();
-    else if (a == "--replay") o.replay_path = val();
-    else if (a == "--quiet") o.quiet = true;
-    else if (a == "--shrink") o.shrink = true;
+    } else if (a == "--clients")
+      o.clients = std::stoi(val());
+    else if (a == "--duration")
+      o.duration_ms = parse_duration_ms(val());
+    else if (a == "--faults")
+      o.faults = val();
+    else if (a == "--trace")
+      o.trace_path = val();
+    else if (a == "--inject-bug")
+      o.inject_bug = val();
+    else if (a == "--replay")
+      o.replay_path = val();
+    else if (a == "--quiet")
+      o.quiet = true;
+    else if (a == "--shrink")
+      o.shrink = true;
     else if (a == "--help" || a == "-h") {
       usage();
       std::exit(0);
-    } else throw std::invalid_argument("unknown option " + a);
+    } else
+      throw std::invalid_argument("unknown option " + a);
   }
   if (!faults::known(o.faults)) throw std::invalid_argument("unknown fault profile " + o.faults);
   if (o.clients < 1) throw std::invalid_argument("--clients must be at least 1");
@@ -146,15 +156,15 @@ int main(int argc, char** argv) {
     if (!r.ok) {
       report(o, o.seed, sim, r);
       if (o.shrink) shrink(o, o.seed, *r.failure);
-    }
-    else if (!o.quiet)
-      std::printf("ok: seed %llu, %d clients, %.0f virtual s in %.2f wall s (%.0fx), %llu events, %llu acked, "
-                  "%llu reconnects (%llu recovered), %llu crashes\n",
-                  static_cast<unsigned long long>(o.seed), static_cast<int>(r.clients), static_cast<double>(r.virtual_time) / 1e9,
-                  r.wall_seconds, static_cast<double>(r.virtual_time) / 1e9 / std::max(r.wall_seconds, 1e-9),
-                  static_cast<unsigned long long>(r.events), static_cast<unsigned long long>(r.acked),
-                  static_cast<unsigned long long>(r.reconnects), static_cast<unsigned long long>(r.recovered),
-                  static_cast<unsigned long long>(r.crashes));
+    } else if (!o.quiet)
+      std::printf(
+        "ok: seed %llu, %d clients, %.0f virtual s in %.2f wall s (%.0fx), %llu events, %llu acked, "
+        "%llu reconnects (%llu recovered), %llu crashes\n",
+        static_cast<unsigned long long>(o.seed), static_cast<int>(r.clients), static_cast<double>(r.virtual_time) / 1e9,
+        r.wall_seconds, static_cast<double>(r.virtual_time) / 1e9 / std::max(r.wall_seconds, 1e-9),
+        static_cast<unsigned long long>(r.events), static_cast<unsigned long long>(r.acked),
+        static_cast<unsigned long long>(r.reconnects), static_cast<unsigned long long>(r.recovered),
+        static_cast<unsigned long long>(r.crashes));
     std::printf("hash: %s\n", r.hash.c_str());
     return r.ok ? 0 : 1;
   }
@@ -170,9 +180,8 @@ int main(int argc, char** argv) {
     for (char ch : r.hash) combined = (combined ^ static_cast<unsigned char>(ch)) * 0x100000001b3ULL;
     std::printf("[%llu/%llu] seed %llu: %s (%.2f s, %llu events, %llu acked, %llu recovered, %llu crashes)\n",
                 static_cast<unsigned long long>(total), static_cast<unsigned long long>(o.seed_last - o.seed + 1),
-                static_cast<unsigned long long>(s),
-                r.ok ? "ok" : ("VIOLATION " + r.failure->invariant).c_str(), r.wall_seconds,
-                static_cast<unsigned long long>(r.events), static_cast<unsigned long long>(r.acked),
+                static_cast<unsigned long long>(s), r.ok ? "ok" : ("VIOLATION " + r.failure->invariant).c_str(),
+                r.wall_seconds, static_cast<unsigned long long>(r.events), static_cast<unsigned long long>(r.acked),
                 static_cast<unsigned long long>(r.recovered), static_cast<unsigned long long>(r.crashes));
     std::fflush(stdout);
     if (!r.ok) {

@@ -15,8 +15,8 @@ struct options {
   std::int64_t duration_ms = 60000;  // virtual time of traffic (a settle phase follows)
   std::string faults = "default";    // none | default | heavy
   std::string trace_path;
-  std::string inject_bug;            // util/injected_bugs.hpp
-  std::string replay_path;           // not implemented yet
+  std::string inject_bug;   // util/injected_bugs.hpp
+  std::string replay_path;  // not implemented yet
   bool quiet = false;
   bool shrink = false;  // on a violation, look for a smaller failing run
   std::string argv0 = "build/hub-sim";

@@ -13,15 +13,15 @@
 namespace hub::sim {
 
 struct script_item {
-  nanos at = 0;       // since the start of the recording
-  std::string ev;     // text | bin | close
-  std::string data;   // Socket.IO packet text ("0{...}", "2[...]"), base64, or close reason
+  nanos at = 0;      // since the start of the recording
+  std::string ev;    // text | bin | close
+  std::string data;  // Socket.IO packet text ("0{...}", "2[...]"), base64, or close reason
 };
 
 struct script {
   std::uint64_t conn = 0;
   nanos opened = 0;
-  std::string user;   // from the CONNECT auth's userId, if any
+  std::string user;  // from the CONNECT auth's userId, if any
   std::vector<script_item> items;
 };
 

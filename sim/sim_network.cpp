@@ -101,8 +101,10 @@ void sim_network::notify_server_closed(const std::shared_ptr<sim_link>& l, const
     l->actor = caf::actor{};  // as a destroyed session drops its actor
     holders_.erase(l->id);
   };
-  if (when <= sim_.now()) send();
-  else sim_.at(when, send);
+  if (when <= sim_.now())
+    send();
+  else
+    sim_.at(when, send);
 }
 
 void sim_network::forget(const std::shared_ptr<sim_link>& l) {

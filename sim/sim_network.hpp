@@ -97,8 +97,8 @@ class sim_network {
   // Links whose actor has not been told of the close yet (open ones included): a
   // crash must kill these actors, which point to the server about to go.
   std::map<std::uint64_t, std::shared_ptr<sim_link>> holders_;
-  std::map<int, std::uint64_t> silent_gen_;                   // client -> generation of its silence
-  std::map<int, int> silent_;                                 // client -> reasons it is silent
+  std::map<int, std::uint64_t> silent_gen_;  // client -> generation of its silence
+  std::map<int, int> silent_;                // client -> reasons it is silent
   void silence(int client);
   void unsilence(int client);
   void forget(const std::shared_ptr<sim_link>& l);

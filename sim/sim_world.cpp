@@ -19,7 +19,8 @@ void sim_world::start() {
   storage_ = spawn_storage_actor(env_.sys, db_, false);
   // The data directory's epoch, as hub-server's main reads or creates it.
   std::string epoch;
-  if (auto e = db_->get(keys::epoch())) epoch = *e;
+  if (auto e = db_->get(keys::epoch()))
+    epoch = *e;
   else {
     epoch = random_id().substr(0, 8);
     db_->put(keys::epoch(), epoch);

@@ -29,10 +29,14 @@ world_config make_world(const model& m, const std::string& dir) {
   world_config w;
   w.hub.dev_auth = true;  // virtual clients name themselves; JWT checks read the real clock
   w.hub.jwt_secret = "hub-sim";
-  w.hub.typing_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(m.typing_timeout));
-  w.hub.presence_grace = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(m.presence_grace));
-  w.hub.rate = rate_limit{m.rate_count, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(m.rate_window))};
-  w.recovery_window = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(m.recovery_window));
+  w.hub.typing_timeout =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(m.typing_timeout));
+  w.hub.presence_grace =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(m.presence_grace));
+  w.hub.rate = rate_limit{
+    m.rate_count, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(m.rate_window))};
+  w.recovery_window =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(m.recovery_window));
   w.data_dir = dir;
   return w;
 }
@@ -40,13 +44,21 @@ world_config make_world(const model& m, const std::string& dir) {
 }  // namespace
 
 simulation::simulation(const options& o, std::uint64_t s)
-  : opt(o), seed(s), rand(s), tr(o.trace_path), data_dir(fresh_data_dir(s)), world(env, make_world(m, data_dir)),
-    net(*this), check(m.rate_count, m.rate_window, m.typing_timeout, m.max_latency), load(*this, rand.fork()),
+  : opt(o),
+    seed(s),
+    rand(s),
+    tr(o.trace_path),
+    data_dir(fresh_data_dir(s)),
+    world(env, make_world(m, data_dir)),
+    net(*this),
+    check(m.rate_count, m.rate_window, m.typing_timeout, m.max_latency),
+    load(*this, rand.fork()),
     fault(*this, o.faults, rand.fork()) {
   // Production code reads time and ids through util/sources: make both virtual.
   set_wall_clock([this] {
     return std::chrono::system_clock::time_point(std::chrono::milliseconds(wall_epoch_ms)) +
-           std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(now() + wall_offset));
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(
+             std::chrono::nanoseconds(now() + wall_offset));
   });
   auto ids = std::make_shared<rng>(rand.fork());
   set_id_source([ids] {
@@ -103,8 +115,9 @@ void simulation::periodic_checks() {
 
 run_result simulation::run() {
   auto wall0 = std::chrono::steady_clock::now();
-  log(-1, "start", "\"seed\":" + std::to_string(seed) + ",\"clients\":" + std::to_string(opt.clients) +
-                     ",\"duration_ms\":" + std::to_string(opt.duration_ms) + ",\"faults\":" + json_escape(opt.faults));
+  log(-1, "start",
+      "\"seed\":" + std::to_string(seed) + ",\"clients\":" + std::to_string(opt.clients) +
+        ",\"duration_ms\":" + std::to_string(opt.duration_ms) + ",\"faults\":" + json_escape(opt.faults));
   try {
     world.start();
     nanos traffic_end = ms(opt.duration_ms);
@@ -119,8 +132,9 @@ run_result simulation::run() {
         clients.back()->play(std::move(sc));
       }
       traffic_end += secs(1);
-      log(-1, "replay", "\"connections\":" + std::to_string(clients.size()) + ",\"until_ms\":" +
-                          std::to_string(traffic_end / 1'000'000));
+      log(-1, "replay",
+          "\"connections\":" + std::to_string(clients.size()) +
+            ",\"until_ms\":" + std::to_string(traffic_end / 1'000'000));
     } else {
       load.populate(opt.clients);
       load.start();
@@ -161,8 +175,9 @@ void simulation::final_checks() {
   log(-1, "final-checks");
   for (auto& c : clients)
     if (!c->settled())
-      check.fail("settle", "client " + std::to_string(c->index) + " did not reconnect and settle within " +
-                             std::to_string(m.settle / 1'000'000'000) + " s after the faults stopped: " + c->describe(),
+      check.fail("settle",
+                 "client " + std::to_string(c->index) + " did not reconnect and settle within " +
+                   std::to_string(m.settle / 1'000'000'000) + " s after the faults stopped: " + c->describe(),
                  c->index, now());
   // acked-durable and room-log-gap, straight from the store.
   std::set<std::string> projects;
@@ -175,8 +190,9 @@ void simulation::final_checks() {
     std::map<std::uint64_t, std::string> ids;
     for (const auto& e : entries) {
       if (e.seq != expect)
-        check.fail("room-log-gap", "log of " + p + " jumps from " + std::to_string(expect - 1) + " to " +
-                                     std::to_string(e.seq), -1, now());
+        check.fail("room-log-gap",
+                   "log of " + p + " jumps from " + std::to_string(expect - 1) + " to " + std::to_string(e.seq), -1,
+                   now());
       ++expect;
       auto v = json::parse(e.value, nullptr, false);
       ids[e.seq] = message_fingerprint(v);
@@ -186,8 +202,9 @@ void simulation::final_checks() {
     for (const auto& [seq, id] : a->second) {
       auto it = ids.find(seq);
       if (it == ids.end() || it->second != id)
-        check.fail("acked-durable", "acknowledged message " + p + "#" + std::to_string(seq) + " is " +
-                                      (it == ids.end() ? "missing from" : "replaced in") + " the room log",
+        check.fail("acked-durable",
+                   "acknowledged message " + p + "#" + std::to_string(seq) + " is " +
+                     (it == ids.end() ? "missing from" : "replaced in") + " the room log",
                    -1, now());
     }
   }
@@ -200,8 +217,8 @@ void simulation::final_checks() {
       if (a == check.acked_messages().end()) continue;
       for (auto it = a->second.upper_bound(*r.base); it != a->second.end(); ++it)
         if (it->first > r.contiguous && !r.ahead.count(it->first))
-          check.fail("acked-delivered", "client never received acknowledged " + p + "#" + std::to_string(it->first), c->index,
-                     now());
+          check.fail("acked-delivered", "client never received acknowledged " + p + "#" + std::to_string(it->first),
+                     c->index, now());
     }
   }
   // presence: each room's online list = users with a connection in the room.
@@ -223,12 +240,15 @@ void simulation::final_checks() {
         if (!expected.count(u)) extra += " " + u;
       for (auto& u : expected)
         if (!online.count(u)) missing += " " + u;
-      check.fail("presence", "room " + p + " lists online users without a connection [" + extra +
-                               " ] and misses connected users [" + missing + " ]", -1, now());
+      check.fail("presence",
+                 "room " + p + " lists online users without a connection [" + extra +
+                   " ] and misses connected users [" + missing + " ]",
+                 -1, now());
     }
   }
-  log(-1, "ok", "\"acked\":" + std::to_string(stats.acked) + ",\"reconnects\":" + std::to_string(stats.reconnects) +
-                  ",\"recovered\":" + std::to_string(stats.recovered) + ",\"crashes\":" + std::to_string(stats.crashes));
+  log(-1, "ok",
+      "\"acked\":" + std::to_string(stats.acked) + ",\"reconnects\":" + std::to_string(stats.reconnects) +
+        ",\"recovered\":" + std::to_string(stats.recovered) + ",\"crashes\":" + std::to_string(stats.crashes));
 }
 
 }  // namespace hub::sim

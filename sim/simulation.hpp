@@ -26,27 +26,27 @@ struct run_result {
   bool ok = true;
   std::optional<violation> failure;
   std::string hash;
-  std::uint64_t events = 0;      // trace lines
+  std::uint64_t events = 0;  // trace lines
   double wall_seconds = 0;
   nanos virtual_time = 0;
-  std::uint64_t acked = 0;       // acknowledged messages
+  std::uint64_t acked = 0;  // acknowledged messages
   std::uint64_t reconnects = 0;
-  std::uint64_t recovered = 0;   // reconnects that recovered the session
+  std::uint64_t recovered = 0;  // reconnects that recovered the session
   std::uint64_t crashes = 0;
   std::size_t clients = 0;
 };
 
 // Fixed parameters of the model (the server's defaults, where it has them).
 struct model {
-  nanos ping_timeout = secs(45);           // pingInterval 25 s + pingTimeout 20 s
-  nanos connect_timeout = secs(20);        // a client's attempt to reach a partitioned server
+  nanos ping_timeout = secs(45);     // pingInterval 25 s + pingTimeout 20 s
+  nanos connect_timeout = secs(20);  // a client's attempt to reach a partitioned server
   nanos typing_timeout = secs(3);
   nanos presence_grace = secs(5);
   nanos recovery_window = secs(120);
-  nanos max_latency = ms(60) + secs(2);    // base + jitter, plus a slow period's extra
+  nanos max_latency = ms(60) + secs(2);  // base + jitter, plus a slow period's extra
   std::size_t rate_count = 10;
   nanos rate_window = secs(60);
-  nanos settle = secs(90);                 // after the traffic: heal, reconnect, quiesce
+  nanos settle = secs(90);  // after the traffic: heal, reconnect, quiesce
 };
 
 class simulation {
@@ -79,7 +79,7 @@ class simulation {
   std::vector<std::unique_ptr<virtual_client>> clients;
   workload load;
   faults fault;
-  bool traffic = true;      // false during the settle phase
+  bool traffic = true;  // false during the settle phase
   nanos wall_offset = 0;
   run_result stats;
 

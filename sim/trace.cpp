@@ -39,7 +39,8 @@ void trace::emit(nanos t, int client, std::string_view kind, std::string_view bo
   ++n_;
   if (file_) *file_ << line << '\n';
   if (client >= 0) {
-    if (per_client_.size() <= static_cast<std::size_t>(client)) per_client_.resize(static_cast<std::size_t>(client) + 1);
+    if (per_client_.size() <= static_cast<std::size_t>(client))
+      per_client_.resize(static_cast<std::size_t>(client) + 1);
     auto& r = per_client_[static_cast<std::size_t>(client)];
     r.push_back(line);
     if (r.size() > client_ring_size) r.pop_front();

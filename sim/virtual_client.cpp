@@ -7,8 +7,7 @@
 
 namespace hub::sim {
 
-virtual_client::virtual_client(simulation& sim, int index, std::string user, std::vector<std::string> projects,
-                               rng r)
+virtual_client::virtual_client(simulation& sim, int index, std::string user, std::vector<std::string> projects, rng r)
   : index(index), user(std::move(user)), sim_(sim), rng_(r) {
   for (auto& p : projects) rooms[p];
 }
@@ -47,8 +46,10 @@ void virtual_client::play_item(const script_item& it) {
     if (ph == phase::open) send_connect();
     return;
   }
-  if (ph == phase::connected) send_recorded(it.data);
-  else pending_.push_back(it.data);
+  if (ph == phase::connected)
+    send_recorded(it.data);
+  else
+    pending_.push_back(it.data);
 }
 
 void virtual_client::send_connect() {
@@ -59,8 +60,10 @@ void virtual_client::send_connect() {
     auto auth = json::parse(text.substr(brace), nullptr, false);
     if (auth.is_object()) {
       auth["pid"] = *pid_;
-      if (offset_) auth["offset"] = *offset_;
-      else auth.erase("offset");
+      if (offset_)
+        auth["offset"] = *offset_;
+      else
+        auth.erase("offset");
       text = text.substr(0, brace) + auth.dump();
     }
   } else if (brace != std::string::npos) {
@@ -178,8 +181,8 @@ void virtual_client::lost(const std::string& reason) {
   sim_.log(index, "disconnected", "\"reason\":" + json_escape(reason));
   link_.reset();
   ph = phase::offline;
-  acks_.clear();             // socket.io-client never calls acks of a lost connection
-  typing_shown.clear();      // a UI drops typing indicators when it goes offline
+  acks_.clear();         // socket.io-client never calls acks of a lost connection
+  typing_shown.clear();  // a UI drops typing indicators when it goes offline
   decoder_ = sio::decoder{};
   for (auto& [p, r] : rooms) r.syncing = false;
   if (done_) return;
@@ -308,13 +311,12 @@ void virtual_client::on_message(const json& msg, bool live) {
                     sim_.now());
   auto& r = it->second;
   sim_.log(index, "msg", "\"room\":" + json_escape(project) + ",\"seq\":" + std::to_string(seq));
-  if (live && r.chain_on &&
-      (r.m == room_view::member::joined || r.m == room_view::member::joining)) {
+  if (live && r.chain_on && (r.m == room_view::member::joined || r.m == room_view::member::joining)) {
     if (r.chain_last && seq <= *r.chain_last)
-      sim_.check.fail("delivery-order",
-                      project + "#" + std::to_string(seq) + " received again or out of order after #" +
-                        std::to_string(*r.chain_last),
-                      index, sim_.now());
+      sim_.check.fail(
+        "delivery-order",
+        project + "#" + std::to_string(seq) + " received again or out of order after #" + std::to_string(*r.chain_last),
+        index, sim_.now());
     if (r.chain_last && seq > *r.chain_last + 1)
       sim_.check.fail("delivery-order",
                       "gap: " + project + "#" + std::to_string(seq) + " arrived after #" +
@@ -345,8 +347,8 @@ void virtual_client::on_ack(const pending& what, const json& args, nanos sent_at
   if (what.kind == "send") {
     if (!ok) return;
     const auto& m = reply["message"];
-    sim_.check.acked(index, user, what.project, m.value("seq", std::uint64_t{0}), message_fingerprint(m),
-                     sent_at, incarnation);
+    sim_.check.acked(index, user, what.project, m.value("seq", std::uint64_t{0}), message_fingerprint(m), sent_at,
+                     incarnation);
     ++sim_.stats.acked;
   } else if (what.kind == "join") {
     if (!ok) return;
@@ -526,8 +528,8 @@ std::string virtual_client::describe() const {
   std::string s = std::string("phase ") + phases[static_cast<int>(ph)] + (paused_ ? " paused" : "") + ", pending acks:";
   for (const auto& [id, p] : acks_) s += " " + std::to_string(id) + "=" + p.kind + "(" + p.project + ")";
   for (const auto& [p, r] : rooms) {
-    s += "; " + p + ": " + members[static_cast<int>(r.m)] + (r.want ? " wanted" : " not wanted") +
-         ", contiguous " + std::to_string(r.contiguous) + (r.syncing ? ", syncing" : "");
+    s += "; " + p + ": " + members[static_cast<int>(r.m)] + (r.want ? " wanted" : " not wanted") + ", contiguous " +
+         std::to_string(r.contiguous) + (r.syncing ? ", syncing" : "");
     if (!r.ahead.empty()) s += ", holes before " + std::to_string(*r.ahead.begin());
   }
   return s;

@@ -60,8 +60,10 @@ void workload::act(int client) {
       if (!sim_.traffic) return;
       auto& t = *sim_.clients[static_cast<std::size_t>(client)];
       if (t.paused()) return;
-      if (then == 0) t.send_message();
-      else if (then == 1) t.typing(false);
+      if (then == 0)
+        t.send_message();
+      else if (then == 1)
+        t.typing(false);
     });
   } else if (roll < 70) {
     c.mark_read();

@@ -14,15 +14,15 @@
 namespace hub {
 
 // -- transport -> connection actor ---------------------------------------------------
-using eio_text_atom = caf::atom_constant<caf::atom("eio_text")>;    // std::string payload
-using eio_binary_atom = caf::atom_constant<caf::atom("eio_bin")>;   // std::string bytes
-using eio_closed_atom = caf::atom_constant<caf::atom("eio_close")>; // close_reason
+using eio_text_atom = caf::atom_constant<caf::atom("eio_text")>;     // std::string payload
+using eio_binary_atom = caf::atom_constant<caf::atom("eio_bin")>;    // std::string bytes
+using eio_closed_atom = caf::atom_constant<caf::atom("eio_close")>;  // close_reason
 
 // -- connection actor timers -----------------------------------------------------------
 using connect_timeout_atom = caf::atom_constant<caf::atom("conn_tout")>;
 using ack_timeout_atom = caf::atom_constant<caf::atom("ack_tout")>;  // nsp, socket id, ack id
-using persist_atom = caf::atom_constant<caf::atom("sio_pers")>;     // nsp, socket id
-using deadline_atom = caf::atom_constant<caf::atom("sio_dline")>;   // nsp, socket id, deadline ms, why
+using persist_atom = caf::atom_constant<caf::atom("sio_pers")>;      // nsp, socket id
+using deadline_atom = caf::atom_constant<caf::atom("sio_dline")>;    // nsp, socket id, deadline ms, why
 
 // -- rooms -------------------------------------------------------------------------------
 using join_atom = caf::atom_constant<caf::atom("join")>;        // room key, member
@@ -39,7 +39,7 @@ struct broadcast {
   std::vector<std::string> except_rooms;
   std::vector<std::string> except_sids;
   wire_packet_ptr packet;
-  std::string stream;     // durable stream this event is entry `seq` of; empty if none
+  std::string stream;  // durable stream this event is entry `seq` of; empty if none
   std::uint64_t seq = 0;
   // When the application accepted what this broadcast announces (e.g. a chat room got
   // the message), for hub_delivery_seconds; unset (epoch) when not measured.

@@ -8,8 +8,8 @@ namespace {
 // Stream names are ids chosen by applications: escape the separators, and anything
 // that would need escaping inside a JSON string, so the offset stays plain text.
 bool plain(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.' || c == '/' || c == ':';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+         c == '.' || c == '/' || c == ':';
 }
 
 void escape_append(std::string& out, const std::string& s) {

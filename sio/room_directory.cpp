@@ -86,8 +86,6 @@ caf::behavior directory_actor(caf::stateful_actor<directory_state>* self) {
 
 }  // namespace
 
-caf::actor spawn_room_directory(caf::actor_system& sys) {
-  return sys.spawn(directory_actor);
-}
+caf::actor spawn_room_directory(caf::actor_system& sys) { return sys.spawn(directory_actor); }
 
 }  // namespace hub

@@ -118,8 +118,7 @@ void connection::arm_deadline(socket& s, const std::string& why) {
   // and CAF keeps it until it fires, so a far deadline would pile up after churn.
   constexpr std::int64_t max_step_ms = 5 * 60 * 1000;
   const auto wait = std::clamp<std::int64_t>(s.close_at_ms_ - clock_ms(), 0, max_step_ms);
-  self->delayed_send(self, std::chrono::milliseconds(wait), deadline_atom::value, s.nsp_, s.id_,
-                     s.close_at_ms_, why);
+  self->delayed_send(self, std::chrono::milliseconds(wait), deadline_atom::value, s.nsp_, s.id_, s.close_at_ms_, why);
 }
 
 void connection::on_ack_timeout(const std::string& nsp, const std::string& sid, std::uint64_t id) {
@@ -182,15 +181,13 @@ void connection::send_packet(const packet& p) {
 
 void connection::join(socket& s, const std::string& room) {
   if (!s.rooms_.insert(room).second) return;
-  self->send(srv->directory(), join_atom::value, room_key(s.nsp_, room),
-             caf::actor_cast<caf::actor>(self));
+  self->send(srv->directory(), join_atom::value, room_key(s.nsp_, room), caf::actor_cast<caf::actor>(self));
   if (recovery_on(s) && !s.recovering_) track_stream_join(s, room);
 }
 
 bool connection::leave_room(socket& s, const std::string& room) {
   if (s.rooms_.erase(room) == 0) return false;
-  self->send(srv->directory(), leave_atom::value, room_key(s.nsp_, room),
-             caf::actor_cast<caf::actor>(self));
+  self->send(srv->directory(), leave_atom::value, room_key(s.nsp_, room), caf::actor_cast<caf::actor>(self));
   return true;
 }
 
@@ -276,8 +273,7 @@ void connection::handle_connect(packet&& p) {
   const json& auth = s->auth();
   if (recovery_on(*s) && auth.contains("pid") && auth["pid"].is_string()) {
     std::optional<std::string> offset;
-    if (auth.contains("offset") && auth["offset"].is_string())
-      offset = auth["offset"].get<std::string>();
+    if (auth.contains("offset") && auth["offset"].is_string()) offset = auth["offset"].get<std::string>();
     auto pid = auth["pid"].get<std::string>();
     start_recovery(std::move(s), std::move(pid), std::move(offset));
     return;
@@ -332,16 +328,17 @@ void connection::handle_event(socket& s, packet&& p) {
       return;
     }
     s.acks_owed_->fetch_add(1, std::memory_order_relaxed);
-    std::shared_ptr<void> owed(nullptr, [count = s.acks_owed_](void*) {
-      count->fetch_sub(1, std::memory_order_relaxed);
-    });
+    std::shared_ptr<void> owed(nullptr,
+                               [count = s.acks_owed_](void*) { count->fetch_sub(1, std::memory_order_relaxed); });
     ack = ack_sender(out, p.nsp, *p.id, std::move(owed));
   }
   event ev(std::move(name), std::move(raw_args), std::move(p.attachments), std::move(ack));
   const namespace_def& def = *s.def_;
   auto h = def.handlers_.find(ev.name());
-  if (h != def.handlers_.end()) h->second(s, ev);
-  else if (def.on_any_) def.on_any_(s, ev);
+  if (h != def.handlers_.end())
+    h->second(s, ev);
+  else if (def.on_any_)
+    def.on_any_(s, ev);
 }
 
 void connection::handle_ack(socket& s, packet&& p) {
@@ -363,11 +360,11 @@ void connection::close_transport(const std::string& why) {
   closing_ = true;
   if (auto o = out.lock()) o->close();
   // The transport is already gone and its own close report is on its way; end now.
-  else on_transport_closed(disconnect_reason::transport_close);
+  else
+    on_transport_closed(disconnect_reason::transport_close);
 }
 
-void connection::remove_socket(std::map<std::string, std::unique_ptr<socket>>::iterator it,
-                               disconnect_reason why) {
+void connection::remove_socket(std::map<std::string, std::unique_ptr<socket>>::iterator it, disconnect_reason why) {
   auto& retired = occ().retired;
   retired.push_back(std::move(it->second));
   auto& s = retired.back();
@@ -379,8 +376,10 @@ void connection::remove_socket(std::map<std::string, std::unique_ptr<socket>>::i
   // A socket still being recovered never reached the application.
   if (s->def_->on_disconnect_ && !s->recovering_) s->def_->on_disconnect_(*s, why);
   if (recovery_on(*s)) {
-    if (recoverable(why) && !s->recovering_) persist(*s, recovery::to_ms(wall_now()));
-    else forget(*s);
+    if (recoverable(why) && !s->recovering_)
+      persist(*s, recovery::to_ms(wall_now()));
+    else
+      forget(*s);
   }
   // Leave without touching the record just written.
   auto rooms = s->rooms_;
@@ -395,8 +394,8 @@ struct connection_state {
   connection conn;
 };
 
-caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, const server* srv,
-                               outlet_weak out, std::shared_ptr<const handshake> hs) {
+caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, const server* srv, outlet_weak out,
+                               std::shared_ptr<const handshake> hs) {
   auto& c = self->state.conn;
   c.self = self;
   c.srv = srv;
@@ -427,21 +426,15 @@ caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, cons
       self->state.conn.on_binary(std::move(bytes));
       self->state.conn.input_done();
     },
-    [=](eio_closed_atom, close_reason why) {
-      self->state.conn.on_transport_closed(from_transport(why));
-    },
+    [=](eio_closed_atom, close_reason why) { self->state.conn.on_transport_closed(from_transport(why)); },
     [=](connect_timeout_atom) { self->state.conn.on_connect_timeout(); },
-    [=](persist_atom, const std::string& nsp, const std::string& sid) {
-      self->state.conn.on_persist(nsp, sid);
-    },
+    [=](persist_atom, const std::string& nsp, const std::string& sid) { self->state.conn.on_persist(nsp, sid); },
     [=](deadline_atom, const std::string& nsp, const std::string& sid, std::int64_t deadline_ms,
         const std::string& why) { self->state.conn.on_deadline(nsp, sid, deadline_ms, why); },
     [=](ack_timeout_atom, const std::string& nsp, const std::string& sid, std::uint64_t id) {
       self->state.conn.on_ack_timeout(nsp, sid, id);
     },
-    [=](deliver_atom, const broadcast_ptr& b, const std::string& origin) {
-      self->state.conn.on_deliver(b, origin);
-    },
+    [=](deliver_atom, const broadcast_ptr& b, const std::string& origin) { self->state.conn.on_deliver(b, origin); },
   };
 }
 

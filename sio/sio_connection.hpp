@@ -30,8 +30,7 @@ class connection {
   // A handler threw: closes this session (and only it) and runs its disconnect handlers.
   void on_internal_error(const std::string& what) noexcept;
   void on_ack_timeout(const std::string& nsp, const std::string& sid, std::uint64_t id);
-  void on_deadline(const std::string& nsp, const std::string& sid, std::int64_t deadline_ms,
-                   const std::string& why);
+  void on_deadline(const std::string& nsp, const std::string& sid, std::int64_t deadline_ms, const std::string& why);
   void on_deliver(const broadcast_ptr& b, const std::string& origin_key);
 
   // -- used by socket -----------------------------------------------------------------
@@ -39,8 +38,7 @@ class connection {
   void send(outbound packet);
   // An EVENT for one socket: under recovery it gets the socket's offset as last argument,
   // durable-stream events are de-duplicated by seq, and events wait while a replay runs.
-  void send_event(socket& s, wire_packet_ptr packet, const std::string& stream = {},
-                  std::uint64_t seq = 0);
+  void send_event(socket& s, wire_packet_ptr packet, const std::string& stream = {}, std::uint64_t seq = 0);
   void join(socket& s, const std::string& room);
   void leave(socket& s, const std::string& room);
   bool leave_room(socket& s, const std::string& room);  // membership only
@@ -61,16 +59,18 @@ class connection {
   // -- connection state recovery (sio_recovery.cpp) -----------------------------------
   bool recovery_on(const socket& s) const;
   void persist(socket& s, std::optional<std::int64_t> disconnected_at_ms = std::nullopt);
+
  public:
   void on_persist(const std::string& nsp, const std::string& sid);
+
  private:
   void write_record(socket& s, std::optional<std::int64_t> disconnected_at_ms);
   void forget(socket& s);
   void start_recovery(std::unique_ptr<socket> s, std::string pid, std::optional<std::string> offset);
   void on_session_record(const std::string& nsp, bool found, const std::string& value,
                          const std::optional<std::string>& offset);
-  void read_missed(const std::string& nsp, const std::string& sid, const std::string& stream,
-                   std::uint64_t after, std::size_t budget);
+  void read_missed(const std::string& nsp, const std::string& sid, const std::string& stream, std::uint64_t after,
+                   std::size_t budget);
   void finish_recovery(socket& s);
   void abort_recovery(socket& s);
   void track_stream_join(socket& s, const std::string& room);
@@ -81,8 +81,7 @@ class connection {
   void handle_ack(socket& s, packet&& p);
   // Ends the Engine.IO session (the transport then reports the close back to us).
   void close_transport(const std::string& why);
-  void remove_socket(std::map<std::string, std::unique_ptr<socket>>::iterator it,
-                     disconnect_reason why);
+  void remove_socket(std::map<std::string, std::unique_ptr<socket>>::iterator it, disconnect_reason why);
   void send_packet(const packet& p);
 
   // What a connection needs only now and then, in one heap block that exists while any

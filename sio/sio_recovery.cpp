@@ -30,8 +30,7 @@ socket* connection::find_socket(const std::string& nsp, const std::string& sid) 
   return it != sockets_.end() && it->second->id_ == sid ? it->second.get() : nullptr;
 }
 
-void connection::send_event(socket& s, wire_packet_ptr packet, const std::string& stream,
-                            std::uint64_t seq) {
+void connection::send_event(socket& s, wire_packet_ptr packet, const std::string& stream, std::uint64_t seq) {
   if (!recovery_on(s)) {
     send(std::move(packet));
     return;
@@ -101,15 +100,17 @@ void connection::write_record(socket& s, std::optional<std::int64_t> disconnecte
   if (s.def_->save_) r.data = s.def_->save_(s);
   r.updated_at_ms = now_ms();
   r.disconnected_at_ms = disconnected_at_ms;
-  self->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_put_atom::value,
-                keys::session(s.pid_), recovery::encode_record(r))
+  self
+    ->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_put_atom::value,
+              keys::session(s.pid_), recovery::encode_record(r))
     .then([](bool) {}, [](caf::error&) { log::warn("could not store a session record"); });
 }
 
 void connection::forget(socket& s) {
   if (s.pid_.empty()) return;
-  self->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_erase_atom::value,
-                keys::session(s.pid_))
+  self
+    ->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_erase_atom::value,
+              keys::session(s.pid_))
     .then([](bool) {}, [](caf::error&) {});
 }
 
@@ -150,15 +151,13 @@ void connection::position_known(socket& s, bool changed) {
 
 // -- recovering a session ------------------------------------------------------------------
 
-void connection::start_recovery(std::unique_ptr<socket> s, std::string pid,
-                                std::optional<std::string> offset) {
+void connection::start_recovery(std::unique_ptr<socket> s, std::string pid, std::optional<std::string> offset) {
   auto nsp = s->nsp_;
   occ().pending_connects[nsp] = std::move(s);
-  self->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_get_atom::value,
-                keys::session(pid))
-    .then([this, nsp, offset](bool found, const std::string& value) {
-            on_session_record(nsp, found, value, offset);
-          },
+  self
+    ->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_get_atom::value,
+              keys::session(pid))
+    .then([this, nsp, offset](bool found, const std::string& value) { on_session_record(nsp, found, value, offset); },
           [this, nsp](caf::error&) { on_session_record(nsp, false, std::string{}, std::nullopt); });
 }
 
@@ -177,9 +176,12 @@ void connection::on_session_record(const std::string& nsp, bool found, const std
   // a process that died; it counts from this process's start. One written since then
   // belongs to a session that is still connected elsewhere.
   std::int64_t since = 0;
-  if (rec->disconnected_at_ms) since = *rec->disconnected_at_ms;
-  else if (rec->updated_at_ms < recovery::to_ms(rc.started)) since = recovery::to_ms(rc.started);
-  else return fresh();
+  if (rec->disconnected_at_ms)
+    since = *rec->disconnected_at_ms;
+  else if (rec->updated_at_ms < recovery::to_ms(rc.started))
+    since = recovery::to_ms(rc.started);
+  else
+    return fresh();
   if (now_ms() - since > rc.window.count()) return fresh();
 
   // Where to resume in each stream: the client's offset, else the join position.
@@ -192,9 +194,12 @@ void connection::on_session_record(const std::string& nsp, bool found, const std
   for (const auto& room : rec->rooms) {
     auto stream = s->def_->stream_of_(room);
     if (!stream) continue;
-    if (client && client->positions.count(*stream)) resume[*stream] = client->positions.at(*stream);
-    else if (rec->joined_at.count(*stream)) resume[*stream] = rec->joined_at.at(*stream);
-    else return fresh();  // joined, but where it stood is unknown
+    if (client && client->positions.count(*stream))
+      resume[*stream] = client->positions.at(*stream);
+    else if (rec->joined_at.count(*stream))
+      resume[*stream] = rec->joined_at.at(*stream);
+    else
+      return fresh();  // joined, but where it stood is unknown
   }
 
   s->id_ = rec->sid;
@@ -218,16 +223,16 @@ void connection::on_session_record(const std::string& nsp, bool found, const std
 
 void connection::read_missed(const std::string& nsp, const std::string& sid, const std::string& stream,
                              std::uint64_t after, std::size_t budget) {
-  self->request(srv->config().recovery->storage, storage::request_timeout, storage::read_atom::value, stream, after,
-                std::min<std::uint64_t>(replay_page, budget))
+  self
+    ->request(srv->config().recovery->storage, storage::request_timeout, storage::read_atom::value, stream, after,
+              std::min<std::uint64_t>(replay_page, budget))
     .then(
       [this, nsp, sid, stream, after, budget](const storage::read_result_ptr& r) {
         socket* s = find_socket(nsp, sid);
         if (!s || !s->recovering_) return;
         // The log went backwards (wiped), or what follows `after` was pruned: the client
         // must sync instead.
-        if (r->last_seq < after || (r->last_seq > after && r->first_seq > after + 1))
-          return abort_recovery(*s);
+        if (r->last_seq < after || (r->last_seq > after && r->first_seq > after + 1)) return abort_recovery(*s);
         auto& missed = s->replay_->missed[stream];
         for (const auto& e : r->entries) missed.emplace_back(e.seq, e.value);
         if (r->has_more) {

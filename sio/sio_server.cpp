@@ -49,10 +49,8 @@ wire_packet_ptr encode_event(const std::string& nsp, std::string_view name, json
   return encode_packet(std::move(p));
 }
 
-wire_packet_ptr encode_event_raw(const std::string& nsp, std::string_view name,
-                                 std::string_view raw_args,
-                                 std::vector<std::string> attachments,
-                                 std::optional<std::uint64_t> ack_id) {
+wire_packet_ptr encode_event_raw(const std::string& nsp, std::string_view name, std::string_view raw_args,
+                                 std::vector<std::string> attachments, std::optional<std::uint64_t> ack_id) {
   packet p{packet_type::event, nsp, ack_id, raw_array(json(std::string(name)).dump(), raw_args),
            std::move(attachments)};
   return encode_packet(std::move(p));
@@ -102,9 +100,7 @@ const json& event::args() {
 
 // -- broadcasts ----------------------------------------------------------------------------
 
-void broadcaster::emit(std::string_view name, json args) const {
-  send(encode_event(nsp_, name, std::move(args)));
-}
+void broadcaster::emit(std::string_view name, json args) const { send(encode_event(nsp_, name, std::move(args))); }
 
 void broadcaster::emit_raw(std::string_view name, std::string_view raw_args,
                            std::vector<std::string> attachments) const {
@@ -168,8 +164,7 @@ void socket::emit(std::string_view name, json args) {
   conn_->send_event(*this, encode_event(nsp_, name, std::move(args)));
 }
 
-void socket::emit_raw(std::string_view name, std::string_view raw_args,
-                      std::vector<std::string> attachments) {
+void socket::emit_raw(std::string_view name, std::string_view raw_args, std::vector<std::string> attachments) {
   conn_->send_event(*this, encode_event_raw(nsp_, name, raw_args, std::move(attachments)));
 }
 
@@ -178,15 +173,13 @@ void socket::track_ack(std::uint64_t id, std::chrono::milliseconds timeout, ack_
   self_->delayed_send(self_, timeout, ack_timeout_atom::value, nsp_, id_, id);
 }
 
-void socket::emit_with_ack(std::string_view name, json args, std::chrono::milliseconds timeout,
-                           ack_callback on_reply) {
+void socket::emit_with_ack(std::string_view name, json args, std::chrono::milliseconds timeout, ack_callback on_reply) {
   auto id = next_ack_id_++;
   track_ack(id, timeout, std::move(on_reply));
   conn_->send(encode_event(nsp_, name, std::move(args), id));
 }
 
-void socket::emit_raw_with_ack(std::string_view name, std::string_view raw_args,
-                               std::vector<std::string> attachments,
+void socket::emit_raw_with_ack(std::string_view name, std::string_view raw_args, std::vector<std::string> attachments,
                                std::chrono::milliseconds timeout, ack_callback on_reply) {
   auto id = next_ack_id_++;
   track_ack(id, timeout, std::move(on_reply));

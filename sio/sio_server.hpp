@@ -41,7 +41,7 @@ enum class disconnect_reason : std::uint8_t {
   transport_error,
   ping_timeout,
   parse_error,
-  forced_close,                 // the server closed the transport (socket::close_at, ...)
+  forced_close,  // the server closed the transport (socket::close_at, ...)
   server_shutting_down,
   server_namespace_disconnect,  // socket::disconnect()
   client_namespace_disconnect,  // the client's DISCONNECT packet
@@ -96,8 +96,7 @@ wire_packet_ptr encode_event(const std::string& nsp, std::string_view name, json
 
 // Same, from the raw JSON text of the arguments (elements joined by ',', no brackets)
 // and their attachments; the text is passed through unchanged.
-wire_packet_ptr encode_event_raw(const std::string& nsp, std::string_view name,
-                                 std::string_view raw_args,
+wire_packet_ptr encode_event_raw(const std::string& nsp, std::string_view name, std::string_view raw_args,
                                  std::vector<std::string> attachments,
                                  std::optional<std::uint64_t> ack_id = std::nullopt);
 
@@ -127,9 +126,10 @@ class ack_sender {
 // One received EVENT.
 class event {
  public:
-  event(std::string name, std::string raw_args, std::vector<std::string> attachments,
-        ack_sender ack)
-    : ack(std::move(ack)), name_(std::move(name)), raw_args_(std::move(raw_args)),
+  event(std::string name, std::string raw_args, std::vector<std::string> attachments, ack_sender ack)
+    : ack(std::move(ack)),
+      name_(std::move(name)),
+      raw_args_(std::move(raw_args)),
       attachments_(std::move(attachments)) {}
 
   const std::string& name() const { return name_; }
@@ -155,12 +155,20 @@ class socket;
 // Targets a broadcast: rooms to include and rooms/sockets to leave out.
 class broadcaster {
  public:
-  broadcaster(caf::actor directory, std::string nsp)
-    : directory_(std::move(directory)), nsp_(std::move(nsp)) {}
+  broadcaster(caf::actor directory, std::string nsp) : directory_(std::move(directory)), nsp_(std::move(nsp)) {}
 
-  broadcaster& to(std::string room) { rooms_.push_back(std::move(room)); return *this; }
-  broadcaster& except(std::string room) { except_rooms_.push_back(std::move(room)); return *this; }
-  broadcaster& except_socket(std::string sid) { except_sids_.push_back(std::move(sid)); return *this; }
+  broadcaster& to(std::string room) {
+    rooms_.push_back(std::move(room));
+    return *this;
+  }
+  broadcaster& except(std::string room) {
+    except_rooms_.push_back(std::move(room));
+    return *this;
+  }
+  broadcaster& except_socket(std::string sid) {
+    except_sids_.push_back(std::move(sid));
+    return *this;
+  }
   // Marks the broadcast as entry `seq` of durable `stream` (for recovery and dedup).
   broadcaster& from_stream(std::string stream, std::uint64_t seq) {
     stream_ = std::move(stream);
@@ -175,8 +183,7 @@ class broadcaster {
   }
 
   void emit(std::string_view name, json args = json::array()) const;
-  void emit_raw(std::string_view name, std::string_view raw_args,
-                std::vector<std::string> attachments = {}) const;
+  void emit_raw(std::string_view name, std::string_view raw_args, std::vector<std::string> attachments = {}) const;
   void send(wire_packet_ptr packet) const;
   // Server-side disconnect of every matching socket (Node's disconnectSockets(false)):
   // each gets a DISCONNECT, its disconnect handlers run, and its client does not
@@ -229,8 +236,14 @@ class namespace_def {
  public:
   explicit namespace_def(std::string name) : name_(std::move(name)) {}
 
-  namespace_def& use(middleware m) { middlewares_.push_back(std::move(m)); return *this; }
-  namespace_def& on_connection(connection_handler h) { on_connection_ = std::move(h); return *this; }
+  namespace_def& use(middleware m) {
+    middlewares_.push_back(std::move(m));
+    return *this;
+  }
+  namespace_def& on_connection(connection_handler h) {
+    on_connection_ = std::move(h);
+    return *this;
+  }
   namespace_def& on(std::string event, event_handler h) {
     handlers_[std::move(event)] = std::move(h);
     return *this;
@@ -254,9 +267,15 @@ class namespace_def {
   bool recoverable() const { return static_cast<bool>(stream_of_); }
 
   // Called for events with no handler of their own.
-  namespace_def& on_any(event_handler h) { on_any_ = std::move(h); return *this; }
+  namespace_def& on_any(event_handler h) {
+    on_any_ = std::move(h);
+    return *this;
+  }
   // Runs while the socket still has its rooms; it leaves them right after.
-  namespace_def& on_disconnect(disconnect_handler h) { on_disconnect_ = std::move(h); return *this; }
+  namespace_def& on_disconnect(disconnect_handler h) {
+    on_disconnect_ = std::move(h);
+    return *this;
+  }
 
   const std::string& name() const { return name_; }
 
@@ -280,8 +299,8 @@ struct recovery_config {
   // maxDisconnectionDuration; Node's default, and --recovery-window's.
   static constexpr std::chrono::milliseconds default_window{120000};
   std::chrono::milliseconds window = default_window;
-  storage::storage_actor storage;            // kv for session records, logs for replay
-  std::string epoch;                         // names the data directory's lifetime
+  storage::storage_actor storage;  // kv for session records, logs for replay
+  std::string epoch;               // names the data directory's lifetime
   // Sessions persisted without a disconnect time (the process died) count as
   // disconnected at this process's start.
   std::chrono::system_clock::time_point started = wall_now();
@@ -290,7 +309,7 @@ struct recovery_config {
 struct server_config {
   std::chrono::milliseconds connect_timeout{45000};
   std::optional<recovery_config> recovery;  // off when empty
-  json_limits payload_limits;  // every packet's JSON (--max-json-depth, --max-json-members)
+  json_limits payload_limits;               // every packet's JSON (--max-json-depth, --max-json-members)
   // Before a namespace CONNECT has succeeded (the handshake auth, attachments waiting in
   // the decoder) a client is unauthenticated: it gets a much smaller bound than
   // maxHttpBufferSize.
@@ -348,16 +367,13 @@ class socket {
   std::any& state() { return state_; }
 
   void emit(std::string_view name, json args = json::array());
-  void emit_raw(std::string_view name, std::string_view raw_args,
-                std::vector<std::string> attachments = {});
+  void emit_raw(std::string_view name, std::string_view raw_args, std::vector<std::string> attachments = {});
   // The client's ack arrives as `on_reply(reply)` (its arguments: reply->args(), or
   // raw_args()); nullopt on timeout or disconnect.
   using ack_callback = std::function<void(std::optional<event>)>;
-  void emit_with_ack(std::string_view name, json args, std::chrono::milliseconds timeout,
-                     ack_callback on_reply);
-  void emit_raw_with_ack(std::string_view name, std::string_view raw_args,
-                         std::vector<std::string> attachments, std::chrono::milliseconds timeout,
-                         ack_callback on_reply);
+  void emit_with_ack(std::string_view name, json args, std::chrono::milliseconds timeout, ack_callback on_reply);
+  void emit_raw_with_ack(std::string_view name, std::string_view raw_args, std::vector<std::string> attachments,
+                         std::chrono::milliseconds timeout, ack_callback on_reply);
 
   // For callbacks that run outside this connection's actor.
   direct_emitter emitter() const;
@@ -404,7 +420,7 @@ class socket {
   // The client's offset as last formatted from the two maps above, kept up to date per
   // delivery (recovery::raise_offset); empty: format anew. Cleared when they change otherwise.
   std::string offset_text_;
-  bool recovering_ = false;                          // replay in progress: hold live events
+  bool recovering_ = false;  // replay in progress: hold live events
   struct held_event {
     wire_packet_ptr packet;
     std::string stream;
@@ -418,11 +434,11 @@ class socket {
     json saved_data;  // application state of the session being recovered
   };
   std::unique_ptr<replay_state> replay_;
-  bool persist_pending_ = false;  // a record write is queued (coalesces changes)
+  bool persist_pending_ = false;          // a record write is queued (coalesces changes)
   bool persist_after_positions_ = false;  // a write waits for the position reads
   std::uint32_t positions_pending_ = 0;   // stream positions being read (joined_at_)
-  std::string auth_text_;              // the CONNECT payload as received
-  mutable std::optional<json> auth_;   // parsed from auth_text_ on demand
+  std::string auth_text_;                 // the CONNECT payload as received
+  mutable std::optional<json> auth_;      // parsed from auth_text_ on demand
   const handshake* handshake_ = nullptr;
   std::any state_;
   std::set<std::string> rooms_;

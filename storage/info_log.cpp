@@ -28,9 +28,8 @@ void info_log::Logv(const char* format, va_list ap) {
   gettimeofday(&now, nullptr);
   std::tm tm{};
   localtime_r(&now.tv_sec, &tm);
-  int n = std::snprintf(line, sizeof line, "%04d/%02d/%02d-%02d:%02d:%02d.%06ld ", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                        static_cast<long>(now.tv_usec));
+  int n = std::snprintf(line, sizeof line, "%04d/%02d/%02d-%02d:%02d:%02d.%06ld ", tm.tm_year + 1900, tm.tm_mon + 1,
+                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long>(now.tv_usec));
   if (n < 0) return;
   va_list copy;
   va_copy(copy, ap);

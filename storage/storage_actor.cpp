@@ -69,8 +69,8 @@ void note_failure(storage_actor_ptr self, const std::string& what) {
       log::warn("storage: write failed, answering with errors and retrying recovery: ", what);
     else
       log::warn("storage: still failing after ",
-                std::chrono::duration_cast<std::chrono::seconds>(st.health.episode_length(now)).count(), " s (",
-                *n, " failures since the last warning): ", what);
+                std::chrono::duration_cast<std::chrono::seconds>(st.health.episode_length(now)).count(), " s (", *n,
+                " failures since the last warning): ", what);
   }
   arm_recovery(self);
 }
@@ -91,8 +91,7 @@ void note_success(storage_actor_ptr self) {
 
 void schedule_flush(storage_actor_ptr self) {
   auto& st = self->state;
-  if (st.flush_scheduled || (st.pending.empty() && st.pending_kv.empty()))
-    return;
+  if (st.flush_scheduled || (st.pending.empty() && st.pending_kv.empty())) return;
   st.flush_scheduled = true;
   // Lands behind every message already in the mailbox: appends queued meanwhile join
   // this batch.
@@ -139,8 +138,7 @@ void flush_once(storage_actor_ptr self) {
   auto& st = self->state;
   const auto n = std::min(st.pending.size(), storage::max_batch_items);
   const auto k = std::min(st.pending_kv.size(), storage::max_batch_items);
-  if (n == 0 && k == 0)
-    return;
+  if (n == 0 && k == 0) return;
   auto batch = take_front(st.pending, n);
   auto promises = take_front(st.promises, n);
   auto queued = take_front(st.queued, n);
@@ -159,10 +157,8 @@ void flush_once(storage_actor_ptr self) {
     st.stats->write_errors.fetch_add(1, std::memory_order_relaxed);
     note_failure(self, e.what());
     auto err = storage_error(e);
-    for (auto& rp : promises)
-      rp.deliver(err);
-    for (auto& rp : kv_promises)
-      rp.deliver(err);
+    for (auto& rp : promises) rp.deliver(err);
+    for (auto& rp : kv_promises) rp.deliver(err);
     answer_waiting_reads(self);
     return;
   }
@@ -175,12 +171,9 @@ void flush_once(storage_actor_ptr self) {
   stats.commit_latency.record(t1 - t0);
   for (auto q : queued) stats.write_latency.record(t1 - q);
   for (auto q : kv_queued) stats.write_latency.record(t1 - q);
-  if (n > stats.max_batch.load(std::memory_order_relaxed))
-    stats.max_batch.store(n, std::memory_order_relaxed);
-  for (std::size_t i = 0; i < n; ++i)
-    promises[i].deliver(seqs[i]);
-  for (auto& rp : kv_promises)
-    rp.deliver(true);
+  if (n > stats.max_batch.load(std::memory_order_relaxed)) stats.max_batch.store(n, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < n; ++i) promises[i].deliver(seqs[i]);
+  for (auto& rp : kv_promises) rp.deliver(true);
   answer_waiting_reads(self);
 }
 
@@ -201,147 +194,139 @@ storage::storage_actor::behavior_type storage_behavior(storage_actor_ptr self, s
   // A regular exit request: commit what is pending (its requesters were promised an
   // answer), then leave.
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    while (!self->state.pending.empty() || !self->state.pending_kv.empty())
-      flush_once(self);
+    while (!self->state.pending.empty() || !self->state.pending_kv.empty()) flush_once(self);
     self->quit(std::move(msg.reason));
   });
   return {
-      [self](storage::append_atom, std::string& log,
-             std::string& value) -> caf::result<std::uint64_t> {
-        auto& st = self->state;
+    [self](storage::append_atom, std::string& log, std::string& value) -> caf::result<std::uint64_t> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise();
+      st.pending.push_back(store::append_item{std::move(log), std::move(value)});
+      st.promises.push_back(rp);
+      st.queued.push_back(clock_type::now());
+      schedule_flush(self);
+      return rp;
+    },
+    [self](storage::append_atom, std::string& log, std::string& value,
+           std::string& index_log) -> caf::result<std::uint64_t> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise();
+      st.pending.push_back(store::append_item{std::move(log), std::move(value), std::move(index_log)});
+      st.promises.push_back(rp);
+      st.queued.push_back(clock_type::now());
+      schedule_flush(self);
+      return rp;
+    },
+    [self](storage::flush_atom) {
+      auto& st = self->state;
+      st.flush_scheduled = false;
+      flush_once(self);
+      schedule_flush(self);  // the rest beyond max_batch_items, if any
+    },
+    [self](storage::recover_atom) {
+      auto& st = self->state;
+      st.recovery_armed = false;
+      if (st.health.healthy()) return;  // a write succeeded meanwhile
+      std::optional<std::string> failed;
+      try {
+        failed = st.db->recover();
+      } catch (const std::exception& e) {
+        failed = std::string{e.what()};
+      }
+      if (failed)
+        note_failure(self, "recovery: " + *failed);  // re-arms with a longer wait
+      else
+        note_success(self);
+    },
+    [self](storage::read_atom, const std::string& log, std::uint64_t after,
+           std::uint64_t limit) -> caf::result<storage::read_result_ptr> {
+      auto& db = *self->state.db;
+      try {
+        auto res = std::make_shared<storage::read_result>();
+        res->entries = db.read(log, after, static_cast<std::size_t>(limit), &res->has_more);
+        res->first_seq = db.first_seq(log);
+        res->last_seq = db.last_seq(log);
+        return storage::read_result_ptr{std::move(res)};
+      } catch (const std::exception& e) {
+        return storage_error(e);
+      }
+    },
+    [self](storage::read_seqs_atom, const std::string& log,
+           const std::vector<std::uint64_t>& seqs) -> caf::result<storage::read_result_ptr> {
+      auto& db = *self->state.db;
+      try {
+        auto res = std::make_shared<storage::read_result>();
+        res->entries = db.read_seqs(log, seqs);
+        res->first_seq = db.first_seq(log);
+        res->last_seq = db.last_seq(log);
+        return storage::read_result_ptr{std::move(res)};
+      } catch (const std::exception& e) {
+        return storage_error(e);
+      }
+    },
+    [self](storage::last_seqs_atom, const std::vector<std::string>& logs) -> caf::result<std::vector<std::uint64_t>> {
+      try {
+        std::vector<std::uint64_t> out;
+        out.reserve(logs.size());
+        for (const auto& log : logs) out.push_back(self->state.db->peek_last_seq(log));
+        return out;
+      } catch (const std::exception& e) {
+        return storage_error(e);
+      }
+    },
+    [self](storage::kv_scan_atom, const std::string& prefix) -> caf::result<storage::kv_scan_ptr> {
+      try {
+        return storage::kv_scan_ptr{std::make_shared<storage::kv_scan_result>(self->state.db->scan(prefix))};
+      } catch (const std::exception& e) {
+        return storage_error(e);
+      }
+    },
+    [self](storage::last_seq_atom, const std::string& log) -> caf::result<std::uint64_t> {
+      try {
+        return self->state.db->last_seq(log);
+      } catch (const std::exception& e) {
+        return storage_error(e);
+      }
+    },
+    [self](storage::kv_put_atom, std::string& key, std::string& value) -> caf::result<bool> {
+      return queue_kv(self, std::move(key), std::move(value));
+    },
+    [self](storage::kv_get_atom, const std::string& key) -> caf::result<bool, std::string> {
+      if (self->state.pending_keys.count(key)) {
         auto rp = self->make_response_promise();
-        st.pending.push_back(store::append_item{std::move(log), std::move(value)});
-        st.promises.push_back(rp);
-        st.queued.push_back(clock_type::now());
-        schedule_flush(self);
+        self->state.waiting_reads.emplace_back(key, rp);
         return rp;
-      },
-      [self](storage::append_atom, std::string& log, std::string& value,
-             std::string& index_log) -> caf::result<std::uint64_t> {
-        auto& st = self->state;
-        auto rp = self->make_response_promise();
-        st.pending.push_back(store::append_item{std::move(log), std::move(value), std::move(index_log)});
-        st.promises.push_back(rp);
-        st.queued.push_back(clock_type::now());
-        schedule_flush(self);
-        return rp;
-      },
-      [self](storage::flush_atom) {
-        auto& st = self->state;
-        st.flush_scheduled = false;
-        flush_once(self);
-        schedule_flush(self);  // the rest beyond max_batch_items, if any
-      },
-      [self](storage::recover_atom) {
-        auto& st = self->state;
-        st.recovery_armed = false;
-        if (st.health.healthy()) return;  // a write succeeded meanwhile
-        std::optional<std::string> failed;
-        try {
-          failed = st.db->recover();
-        } catch (const std::exception& e) {
-          failed = std::string{e.what()};
-        }
-        if (failed)
-          note_failure(self, "recovery: " + *failed);  // re-arms with a longer wait
-        else
-          note_success(self);
-      },
-      [self](storage::read_atom, const std::string& log, std::uint64_t after,
-             std::uint64_t limit) -> caf::result<storage::read_result_ptr> {
-        auto& db = *self->state.db;
-        try {
-          auto res = std::make_shared<storage::read_result>();
-          res->entries = db.read(log, after, static_cast<std::size_t>(limit), &res->has_more);
-          res->first_seq = db.first_seq(log);
-          res->last_seq = db.last_seq(log);
-          return storage::read_result_ptr{std::move(res)};
-        } catch (const std::exception& e) {
-          return storage_error(e);
-        }
-      },
-      [self](storage::read_seqs_atom, const std::string& log,
-             const std::vector<std::uint64_t>& seqs) -> caf::result<storage::read_result_ptr> {
-        auto& db = *self->state.db;
-        try {
-          auto res = std::make_shared<storage::read_result>();
-          res->entries = db.read_seqs(log, seqs);
-          res->first_seq = db.first_seq(log);
-          res->last_seq = db.last_seq(log);
-          return storage::read_result_ptr{std::move(res)};
-        } catch (const std::exception& e) {
-          return storage_error(e);
-        }
-      },
-      [self](storage::last_seqs_atom,
-             const std::vector<std::string>& logs) -> caf::result<std::vector<std::uint64_t>> {
-        try {
-          std::vector<std::uint64_t> out;
-          out.reserve(logs.size());
-          for (const auto& log : logs)
-            out.push_back(self->state.db->peek_last_seq(log));
-          return out;
-        } catch (const std::exception& e) {
-          return storage_error(e);
-        }
-      },
-      [self](storage::kv_scan_atom, const std::string& prefix) -> caf::result<storage::kv_scan_ptr> {
-        try {
-          return storage::kv_scan_ptr{std::make_shared<storage::kv_scan_result>(self->state.db->scan(prefix))};
-        } catch (const std::exception& e) {
-          return storage_error(e);
-        }
-      },
-      [self](storage::last_seq_atom, const std::string& log) -> caf::result<std::uint64_t> {
-        try {
-          return self->state.db->last_seq(log);
-        } catch (const std::exception& e) {
-          return storage_error(e);
-        }
-      },
-      [self](storage::kv_put_atom, std::string& key, std::string& value) -> caf::result<bool> {
-        return queue_kv(self, std::move(key), std::move(value));
-      },
-      [self](storage::kv_get_atom, const std::string& key) -> caf::result<bool, std::string> {
-        if (self->state.pending_keys.count(key)) {
-          auto rp = self->make_response_promise();
-          self->state.waiting_reads.emplace_back(key, rp);
-          return rp;
-        }
-        try {
-          auto v = self->state.db->get(key);
-          if (!v)
-            return {false, std::string{}};
-          return {true, std::move(*v)};
-        } catch (const std::exception& e) {
-          return storage_error(e);
-        }
-      },
-      [self](storage::kv_erase_atom, std::string& key) -> caf::result<bool> {
-        return queue_kv(self, std::move(key), std::nullopt);
-      },
-      [self](storage::prune_atom, const std::string& log,
-             std::uint64_t keep_from) -> caf::result<std::uint64_t> {
-        try {
-          auto removed = static_cast<std::uint64_t>(self->state.db->prune_before(log, keep_from));
-          if (removed > 0) note_success(self);  // 0: nothing was written
-          return removed;
-        } catch (const std::exception& e) {
-          self->state.stats->write_errors.fetch_add(1, std::memory_order_relaxed);
-          note_failure(self, e.what());
-          return storage_error(e);
-        }
-      },
-      [self](storage::stats_atom) -> storage::storage_stats_ptr { return self->state.stats; },
+      }
+      try {
+        auto v = self->state.db->get(key);
+        if (!v) return {false, std::string{}};
+        return {true, std::move(*v)};
+      } catch (const std::exception& e) {
+        return storage_error(e);
+      }
+    },
+    [self](storage::kv_erase_atom, std::string& key) -> caf::result<bool> {
+      return queue_kv(self, std::move(key), std::nullopt);
+    },
+    [self](storage::prune_atom, const std::string& log, std::uint64_t keep_from) -> caf::result<std::uint64_t> {
+      try {
+        auto removed = static_cast<std::uint64_t>(self->state.db->prune_before(log, keep_from));
+        if (removed > 0) note_success(self);  // 0: nothing was written
+        return removed;
+      } catch (const std::exception& e) {
+        self->state.stats->write_errors.fetch_add(1, std::memory_order_relaxed);
+        note_failure(self, e.what());
+        return storage_error(e);
+      }
+    },
+    [self](storage::stats_atom) -> storage::storage_stats_ptr { return self->state.stats; },
   };
 }
 
 }  // namespace
 
-storage::storage_actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::store> db,
-                                           bool detached) {
-  if (detached)
-    return sys.spawn<caf::detached>(storage_behavior, std::move(db));
+storage::storage_actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::store> db, bool detached) {
+  if (detached) return sys.spawn<caf::detached>(storage_behavior, std::move(db));
   return sys.spawn(storage_behavior, std::move(db));
 }
 

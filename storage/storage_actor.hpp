@@ -68,7 +68,7 @@ using prune_atom = caf::atom_constant<caf::atom("st_prune")>;  // log, keep_from
 using read_seqs_atom = caf::atom_constant<caf::atom("st_rseqs")>;
 using last_seqs_atom = caf::atom_constant<caf::atom("st_lasts")>;
 using kv_scan_atom = caf::atom_constant<caf::atom("st_kvscan")>;
-using flush_atom = caf::atom_constant<caf::atom("st_flush")>;  // internal
+using flush_atom = caf::atom_constant<caf::atom("st_flush")>;    // internal
 using recover_atom = caf::atom_constant<caf::atom("st_recov")>;  // internal: a recovery attempt
 
 struct read_result {
@@ -144,15 +144,13 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<prune_atom, std::string, std::uint64_t>::with<std::uint64_t>,
   caf::replies_to<stats_atom>::with<storage_stats_ptr>,
   // internal: the group commit's flush, and a recovery attempt after a failed write
-  caf::reacts_to<flush_atom>,
-  caf::reacts_to<recover_atom>>;
+  caf::reacts_to<flush_atom>, caf::reacts_to<recover_atom>>;
 
 }  // namespace hub::storage
 
 namespace hub {
 
-storage::storage_actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::store> db,
-                                           bool detached);
+storage::storage_actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::store> db, bool detached);
 
 }  // namespace hub
 

@@ -40,14 +40,12 @@ std::string escape(const std::string& name) {
 }
 
 void put_be64(std::string& out, std::uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8)
-    out += static_cast<char>((v >> shift) & 0xff);
+  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
 }
 
 std::uint64_t get_be64(std::string_view bytes) {
   std::uint64_t v = 0;
-  for (unsigned char c : bytes)
-    v = (v << 8) | c;
+  for (unsigned char c : bytes) v = (v << 8) | c;
   return v;
 }
 
@@ -96,8 +94,7 @@ std::string kv_key(const std::string& key) {
 // The smallest string greater than every string starting with `prefix`. `prefix`
 // must contain a byte other than 0xff (ours always start with a tag).
 std::string prefix_successor(std::string prefix) {
-  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff)
-    prefix.pop_back();
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
   prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
   return prefix;
 }
@@ -107,13 +104,11 @@ std::uint64_t seq_of(const rocksdb::Slice& key, std::size_t prefix_len) {
 }
 
 [[noreturn]] void fail(const char* what, const std::string& dir, const rocksdb::Status& s) {
-  throw std::runtime_error(std::string{"storage: "} + what + " failed in '" + dir +
-                           "': " + s.ToString());
+  throw std::runtime_error(std::string{"storage: "} + what + " failed in '" + dir + "': " + s.ToString());
 }
 
 void check_iter(const rocksdb::Iterator& it, const char* what, const std::string& dir) {
-  if (!it.status().ok())
-    fail(what, dir, it.status());
+  if (!it.status().ok()) fail(what, dir, it.status());
 }
 
 }  // namespace
@@ -134,16 +129,13 @@ void store::open() {
   o.OptimizeLevelStyleCompaction();
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(o, dir_, &raw);
-  if (!s.ok())
-    throw std::runtime_error("storage: cannot open RocksDB database in '" + dir_ +
-                             "': " + s.ToString());
+  if (!s.ok()) throw std::runtime_error("storage: cannot open RocksDB database in '" + dir_ + "': " + s.ToString());
   db_.reset(raw);
 }
 
 rocksdb::DB& store::db() const {
   if (!db_)
-    throw std::runtime_error("storage: the database in '" + dir_ +
-                             "' is closed after a write error; reopening");
+    throw std::runtime_error("storage: the database in '" + dir_ + "' is closed after a write error; reopening");
   return *db_;
 }
 
@@ -152,8 +144,7 @@ std::optional<std::string> store::recover() {
   bool reopen = !db_;
   if (db_) {
     auto s = db_->Resume();  // OK at once when RocksDB holds no background error
-    if (s.IsBusy())
-      return "RocksDB is recovering by itself";
+    if (s.IsBusy()) return "RocksDB is recovering by itself";
     if (!s.ok() && s.severity() < rocksdb::Status::Severity::kFatalError)
       return "resume failed: " + s.ToString();  // e.g. still no space: stay read-only
     reopen = !s.ok();
@@ -172,19 +163,16 @@ std::optional<std::string> store::recover() {
       return std::string{e.what()};
     }
   }
-  if (fail_writes_)
-    return std::string{"probe write: injected write fault"};
+  if (fail_writes_) return std::string{"probe write: injected write fault"};
   rocksdb::WriteOptions wo;
   wo.sync = opts_.sync;
   auto s = db_->Put(wo, kv_key(keys::storage_probe()), "ok");
-  if (!s.ok())
-    return "probe write: " + s.ToString();
+  if (!s.ok()) return "probe write: " + s.ToString();
   return std::nullopt;
 }
 
 store::~store() {
-  if (db_)
-    db_->Close().PermitUncheckedError();
+  if (db_) db_->Close().PermitUncheckedError();
 }
 
 void store::inject_write_faults(bool on) {
@@ -195,8 +183,7 @@ void store::inject_write_faults(bool on) {
 // -- logs ----------------------------------------------------------------------------------
 
 std::uint64_t store::last_seq_locked(const std::string& esc) const {
-  if (auto i = last_cache_.find(esc); i != last_cache_.end())
-    return i->second;
+  if (auto i = last_cache_.find(esc); i != last_cache_.end()) return i->second;
   std::uint64_t last = 0;
   // The high-water mark survives pruning.
   std::string hw;
@@ -212,8 +199,7 @@ std::uint64_t store::last_seq_locked(const std::string& esc) const {
   ro.iterate_lower_bound = &lower_slice;
   std::unique_ptr<rocksdb::Iterator> it{db().NewIterator(ro)};
   it->SeekForPrev(log_key(esc, std::numeric_limits<std::uint64_t>::max()));
-  if (it->Valid())
-    last = std::max(last, seq_of(it->key(), lower.size()));
+  if (it->Valid()) last = std::max(last, seq_of(it->key(), lower.size()));
   check_iter(*it, "reading the last seq", dir_);
   last_cache_.emplace(esc, last);
   return last;
@@ -223,27 +209,20 @@ std::uint64_t store::peek_last_seq(const std::string& log) const {
   const auto esc = escape(log);
   {
     std::lock_guard<std::mutex> guard{mu_};
-    if (auto i = last_cache_.find(esc); i != last_cache_.end())
-      return i->second;
+    if (auto i = last_cache_.find(esc); i != last_cache_.end()) return i->second;
   }
   std::string hw;
   auto s = db().Get(rocksdb::ReadOptions{}, high_key(esc), &hw);
-  if (s.IsNotFound())
-    return 0;
-  if (!s.ok())
-    fail("reading the last seq", dir_, s);
+  if (s.IsNotFound()) return 0;
+  if (!s.ok()) fail("reading the last seq", dir_, s);
   return get_be64(hw);
 }
 
-std::vector<std::uint64_t> store::append(const std::vector<append_item>& items) {
-  return commit(items, {});
-}
+std::vector<std::uint64_t> store::append(const std::vector<append_item>& items) { return commit(items, {}); }
 
-std::vector<std::uint64_t> store::commit(const std::vector<append_item>& items,
-                                         const std::vector<kv_write>& writes) {
+std::vector<std::uint64_t> store::commit(const std::vector<append_item>& items, const std::vector<kv_write>& writes) {
   std::vector<std::uint64_t> seqs;
-  if (items.empty() && writes.empty())
-    return seqs;
+  if (items.empty() && writes.empty()) return seqs;
   seqs.reserve(items.size());
   std::lock_guard<std::mutex> guard{mu_};
   // Seqs assigned in this batch, by escaped log name; merged into the cache only once
@@ -253,54 +232,43 @@ std::vector<std::uint64_t> store::commit(const std::vector<append_item>& items,
   for (const auto& item : items) {
     auto esc = escape(item.log);
     auto i = next.find(esc);
-    if (i == next.end())
-      i = next.emplace(esc, last_seq_locked(esc)).first;
+    if (i == next.end()) i = next.emplace(esc, last_seq_locked(esc)).first;
     const auto seq = ++i->second;
     seqs.push_back(seq);
     auto s = batch.Put(log_key(esc, seq), item.value);
-    if (!s.ok())
-      fail("append", dir_, s);
+    if (!s.ok()) fail("append", dir_, s);
     if (!item.index_log.empty()) {
       auto idx = escape(item.index_log);
       auto j = next.find(idx);
-      if (j == next.end())
-        j = next.emplace(idx, last_seq_locked(idx)).first;
+      if (j == next.end()) j = next.emplace(idx, last_seq_locked(idx)).first;
       s = batch.Put(log_key(idx, ++j->second), std::to_string(seq));
-      if (!s.ok())
-        fail("append", dir_, s);
+      if (!s.ok()) fail("append", dir_, s);
     }
   }
   for (const auto& [esc, last] : next) {
     std::string hw;
     put_be64(hw, last);
     auto s = batch.Put(high_key(esc), hw);
-    if (!s.ok())
-      fail("append", dir_, s);
+    if (!s.ok()) fail("append", dir_, s);
   }
   for (const auto& w : writes) {
     auto s = w.value ? batch.Put(kv_key(w.key), *w.value) : batch.Delete(kv_key(w.key));
-    if (!s.ok())
-      fail("append", dir_, s);
+    if (!s.ok()) fail("append", dir_, s);
   }
-  if (fail_writes_)
-    fail("append", dir_, rocksdb::Status::IOError("injected write fault"));
+  if (fail_writes_) fail("append", dir_, rocksdb::Status::IOError("injected write fault"));
   rocksdb::WriteOptions wo;
   wo.sync = opts_.sync;
   auto s = db().Write(wo, &batch);
-  if (!s.ok())
-    fail("append", dir_, s);
-  for (auto& [esc, last] : next)
-    last_cache_[esc] = last;
+  if (!s.ok()) fail("append", dir_, s);
+  for (auto& [esc, last] : next) last_cache_[esc] = last;
   return seqs;
 }
 
-std::vector<store::entry> store::read(const std::string& log, std::uint64_t after,
-                                      std::size_t limit, bool* has_more) const {
+std::vector<store::entry> store::read(const std::string& log, std::uint64_t after, std::size_t limit,
+                                      bool* has_more) const {
   std::vector<entry> out;
-  if (has_more)
-    *has_more = false;
-  if (after == std::numeric_limits<std::uint64_t>::max())
-    return out;
+  if (has_more) *has_more = false;
+  if (after == std::numeric_limits<std::uint64_t>::max()) return out;
   const auto esc = escape(log);
   const std::string prefix = log_prefix(esc);
   const std::string upper = log_upper(esc);
@@ -310,8 +278,7 @@ std::vector<store::entry> store::read(const std::string& log, std::uint64_t afte
   std::unique_ptr<rocksdb::Iterator> it{db().NewIterator(ro)};
   for (it->Seek(log_key(esc, after + 1)); it->Valid(); it->Next()) {
     if (out.size() >= limit) {
-      if (has_more)
-        *has_more = true;
+      if (has_more) *has_more = true;
       break;
     }
     out.push_back(entry{seq_of(it->key(), prefix.size()), it->value().ToString()});
@@ -320,17 +287,14 @@ std::vector<store::entry> store::read(const std::string& log, std::uint64_t afte
   return out;
 }
 
-std::vector<store::entry> store::read_seqs(const std::string& log,
-                                           const std::vector<std::uint64_t>& seqs) const {
+std::vector<store::entry> store::read_seqs(const std::string& log, const std::vector<std::uint64_t>& seqs) const {
   std::vector<entry> out;
   const auto esc = escape(log);
   for (auto seq : seqs) {
     std::string value;
     auto s = db().Get(rocksdb::ReadOptions{}, log_key(esc, seq), &value);
-    if (s.IsNotFound())
-      continue;
-    if (!s.ok())
-      fail("reading entries", dir_, s);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) fail("reading entries", dir_, s);
     out.push_back(entry{seq, std::move(value)});
   }
   return out;
@@ -338,16 +302,15 @@ std::vector<store::entry> store::read_seqs(const std::string& log,
 
 std::vector<store::entry> store::read_last(const std::string& log, std::size_t n) const {
   std::vector<entry> out;
-  if (n == 0)
-    return out;
+  if (n == 0) return out;
   const auto esc = escape(log);
   const std::string lower = log_prefix(esc);
   const rocksdb::Slice lower_slice{lower};
   rocksdb::ReadOptions ro;
   ro.iterate_lower_bound = &lower_slice;
   std::unique_ptr<rocksdb::Iterator> it{db().NewIterator(ro)};
-  for (it->SeekForPrev(log_key(esc, std::numeric_limits<std::uint64_t>::max()));
-       it->Valid() && out.size() < n; it->Prev())
+  for (it->SeekForPrev(log_key(esc, std::numeric_limits<std::uint64_t>::max())); it->Valid() && out.size() < n;
+       it->Prev())
     out.push_back(entry{seq_of(it->key(), lower.size()), it->value().ToString()});
   check_iter(*it, "read_last", dir_);
   std::reverse(out.begin(), out.end());
@@ -369,8 +332,7 @@ std::uint64_t store::first_seq(const std::string& log) const {
   std::unique_ptr<rocksdb::Iterator> it{db().NewIterator(ro)};
   it->Seek(prefix);
   std::uint64_t first = 0;
-  if (it->Valid())
-    first = seq_of(it->key(), prefix.size());
+  if (it->Valid()) first = seq_of(it->key(), prefix.size());
   check_iter(*it, "first_seq", dir_);
   return first;
 }
@@ -378,27 +340,20 @@ std::uint64_t store::first_seq(const std::string& log) const {
 std::size_t store::prune_before(const std::string& log, std::uint64_t keep_from) {
   std::lock_guard<std::mutex> guard{mu_};
   const auto first = first_seq(log);
-  if (first == 0)
-    return 0;
+  if (first == 0) return 0;
   const auto esc = escape(log);
   const auto last = last_seq_locked(esc);
   // Entries are contiguous: [first, last].
-  const auto end = last == std::numeric_limits<std::uint64_t>::max()
-                       ? keep_from
-                       : std::min(keep_from, last + 1);
-  if (end <= first)
-    return 0;
-  if (fail_writes_)
-    fail("prune", dir_, rocksdb::Status::IOError("injected write fault"));
+  const auto end = last == std::numeric_limits<std::uint64_t>::max() ? keep_from : std::min(keep_from, last + 1);
+  if (end <= first) return 0;
+  if (fail_writes_) fail("prune", dir_, rocksdb::Status::IOError("injected write fault"));
   rocksdb::WriteBatch batch;
   auto s = batch.DeleteRange(log_key(esc, first), log_key(esc, end));
-  if (!s.ok())
-    fail("prune", dir_, s);
+  if (!s.ok()) fail("prune", dir_, s);
   rocksdb::WriteOptions wo;
   wo.sync = opts_.sync;
   s = db().Write(wo, &batch);
-  if (!s.ok())
-    fail("prune", dir_, s);
+  if (!s.ok()) fail("prune", dir_, s);
   return static_cast<std::size_t>(end - first);
 }
 
@@ -407,37 +362,31 @@ std::size_t store::prune_before(const std::string& log, std::uint64_t keep_from)
 void store::put(const std::string& key, std::string_view value) {
   {
     std::lock_guard<std::mutex> guard{mu_};
-    if (fail_writes_)
-      fail("put", dir_, rocksdb::Status::IOError("injected write fault"));
+    if (fail_writes_) fail("put", dir_, rocksdb::Status::IOError("injected write fault"));
   }
   rocksdb::WriteOptions wo;
   wo.sync = opts_.sync;
   auto s = db().Put(wo, kv_key(key), rocksdb::Slice{value.data(), value.size()});
-  if (!s.ok())
-    fail("put", dir_, s);
+  if (!s.ok()) fail("put", dir_, s);
 }
 
 std::optional<std::string> store::get(const std::string& key) const {
   std::string value;
   auto s = db().Get(rocksdb::ReadOptions{}, kv_key(key), &value);
-  if (s.IsNotFound())
-    return std::nullopt;
-  if (!s.ok())
-    fail("get", dir_, s);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) fail("get", dir_, s);
   return value;
 }
 
 void store::erase(const std::string& key) {
   {
     std::lock_guard<std::mutex> guard{mu_};
-    if (fail_writes_)
-      fail("erase", dir_, rocksdb::Status::IOError("injected write fault"));
+    if (fail_writes_) fail("erase", dir_, rocksdb::Status::IOError("injected write fault"));
   }
   rocksdb::WriteOptions wo;
   wo.sync = opts_.sync;
   auto s = db().Delete(wo, kv_key(key));
-  if (!s.ok())
-    fail("erase", dir_, s);
+  if (!s.ok()) fail("erase", dir_, s);
 }
 
 std::vector<std::pair<std::string, std::string>> store::scan(const std::string& prefix) const {

@@ -125,8 +125,8 @@ class store {
 
  private:
   std::uint64_t last_seq_locked(const std::string& escaped) const;  // needs mu_
-  rocksdb::DB& db() const;   // throws while the database is closed (a failed reopen)
-  void open();               // opens dir_ into db_; throws on failure
+  rocksdb::DB& db() const;  // throws while the database is closed (a failed reopen)
+  void open();              // opens dir_ into db_; throws on failure
 
   std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;

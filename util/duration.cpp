@@ -15,14 +15,20 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   if (ec != std::errc{} || value < 0) return std::nullopt;
   std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
   double factor = 0;
-  if (unit.empty() || unit == "ms") factor = 1;
-  else if (unit == "s") factor = 1e3;
-  else if (unit == "m" || unit == "min") factor = 60e3;
-  else if (unit == "h") factor = 3600e3;
-  else if (unit == "d") factor = 86400e3;
-  else return std::nullopt;
+  if (unit.empty() || unit == "ms")
+    factor = 1;
+  else if (unit == "s")
+    factor = 1e3;
+  else if (unit == "m" || unit == "min")
+    factor = 60e3;
+  else if (unit == "h")
+    factor = 3600e3;
+  else if (unit == "d")
+    factor = 86400e3;
+  else
+    return std::nullopt;
   double ms = value * factor;
-  if (ms > 1e15) return std::nullopt;  // beyond any sane timer
+  if (ms > 1e15) return std::nullopt;                  // beyond any sane timer
   return std::chrono::milliseconds(std::llround(ms));  // value >= 0 (checked above)
 }
 

@@ -18,8 +18,8 @@ namespace hub::metrics {
 // local SSD lands around 0.1–2 ms, a loaded disk in the tens of ms; a delivery on a
 // quiet server in tens of µs. Past the last bound only +Inf counts it.
 inline constexpr std::array<std::uint64_t, 16> latency_bounds_us{
-    50, 100, 250, 500, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000,
-    100'000, 250'000, 500'000, 1'000'000, 2'500'000, 10'000'000};
+  50,     100,    250,     500,     1'000,   2'500,     5'000,     10'000,
+  25'000, 50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 10'000'000};
 
 class latency_histogram {
  public:

@@ -15,12 +15,18 @@ void set_level(level l) { g_level = l; }
 level current_level() { return g_level.load(std::memory_order_relaxed); }
 
 bool parse_level(std::string_view text, level& out) {
-  if (text == "debug") out = level::debug;
-  else if (text == "info") out = level::info;
-  else if (text == "warn") out = level::warn;
-  else if (text == "error") out = level::error;
-  else if (text == "off") out = level::off;
-  else return false;
+  if (text == "debug")
+    out = level::debug;
+  else if (text == "info")
+    out = level::info;
+  else if (text == "warn")
+    out = level::warn;
+  else if (text == "error")
+    out = level::error;
+  else if (text == "off")
+    out = level::off;
+  else
+    return false;
   return true;
 }
 
@@ -33,8 +39,8 @@ void write(level l, std::string_view message) {
   gmtime_r(&t, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::fprintf(stderr, "%s.%03dZ %-5s %.*s\n", stamp, static_cast<int>(ms),
-               names[static_cast<int>(l)], static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "%s.%03dZ %-5s %.*s\n", stamp, static_cast<int>(ms), names[static_cast<int>(l)],
+               static_cast<int>(message.size()), message.data());
 }
 
 }  // namespace hub::log

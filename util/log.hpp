@@ -22,9 +22,21 @@ void emit(level l, const Ts&... parts) {
   write(l, os.str());
 }
 
-template <class... Ts> void debug(const Ts&... p) { emit(level::debug, p...); }
-template <class... Ts> void info(const Ts&... p) { emit(level::info, p...); }
-template <class... Ts> void warn(const Ts&... p) { emit(level::warn, p...); }
-template <class... Ts> void error(const Ts&... p) { emit(level::error, p...); }
+template <class... Ts>
+void debug(const Ts&... p) {
+  emit(level::debug, p...);
+}
+template <class... Ts>
+void info(const Ts&... p) {
+  emit(level::info, p...);
+}
+template <class... Ts>
+void warn(const Ts&... p) {
+  emit(level::warn, p...);
+}
+template <class... Ts>
+void error(const Ts&... p) {
+  emit(level::error, p...);
+}
 
 }  // namespace hub::log

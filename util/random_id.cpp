@@ -14,11 +14,9 @@ std::function<std::string()>& id_source();  // util/sources.cpp
 
 std::string random_id() {
   if (auto& src = detail::id_source()) return src();  // hub-sim: seeded
-  static constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::array<unsigned char, 15> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
-    throw std::runtime_error("RAND_bytes failed");
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) throw std::runtime_error("RAND_bytes failed");
   std::string out;
   out.reserve(20);
   for (std::size_t i = 0; i < bytes.size(); i += 3) {

@@ -14,12 +14,9 @@ void install_namespace(sio::namespace_def& nsp) {
     return std::nullopt;
   });
   nsp.on_connection([](sio::socket& s) { s.emit("auth", json::array({s.auth()})); });
-  nsp.on("message", [](sio::socket& s, sio::event& ev) {
-    s.emit_raw("message-back", ev.raw_args(), ev.attachments());
-  });
-  nsp.on("message-with-ack", [](sio::socket&, sio::event& ev) {
-    ev.ack.raw(ev.raw_args(), ev.attachments());
-  });
+  nsp.on("message",
+         [](sio::socket& s, sio::event& ev) { s.emit_raw("message-back", ev.raw_args(), ev.attachments()); });
+  nsp.on("message-with-ack", [](sio::socket&, sio::event& ev) { ev.ack.raw(ev.raw_args(), ev.attachments()); });
   nsp.on("emit-with-ack", [](sio::socket& s, sio::event& ev) {
     s.emit_raw_with_ack("emit-with-ack", ev.raw_args(), ev.attachments(), echo_ack_timeout,
                         [&s](std::optional<sio::event> reply) {

@@ -20,8 +20,7 @@ class address_limiter {
  public:
   using clock = token_bucket::clock;
 
-  explicit address_limiter(rate_limit limit, std::size_t max_addresses = 65536)
-    : limit_(limit), max_(max_addresses) {}
+  explicit address_limiter(rate_limit limit, std::size_t max_addresses = 65536) : limit_(limit), max_(max_addresses) {}
 
   // Milliseconds until `address` may try again; 0 when it may now.
   std::int64_t blocked_ms(const std::string& address, clock::time_point now = clock::now()) const;

@@ -8,8 +8,8 @@ namespace hub::app {
 
 std::variant<identity, jwt_hs256::failure> authenticator::check_token(const std::string& token) const {
   if (secret_.empty() || token.empty()) return jwt_hs256::failure::malformed;
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now =
+    std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto result = jwt_hs256::verify(token, rules_, now);
   if (auto* why = std::get_if<jwt_hs256::failure>(&result)) {
     log::debug("token refused: ", jwt_hs256::to_string(*why));
@@ -27,8 +27,10 @@ std::variant<identity, jwt_hs256::failure> authenticator::check_token(const std:
   who.name = name != claims.end() && name->is_string() ? name->get<std::string>() : who.user_id;
   if (const auto projects = claims.find("projects"); projects != claims.end() && projects->is_array()) {
     for (const auto& p : *projects) {
-      if (p.is_string()) who.projects.insert(p.get<std::string>());
-      else if (p.is_number_integer()) who.projects.insert(p.dump());
+      if (p.is_string())
+        who.projects.insert(p.get<std::string>());
+      else if (p.is_number_integer())
+        who.projects.insert(p.dump());
     }
   }
   return who;
@@ -40,8 +42,8 @@ std::optional<identity> authenticator::verify_token(const std::string& token) co
   return std::nullopt;
 }
 
-std::variant<identity, authenticator::anonymous, authenticator::refusal>
-authenticator::authenticate(const json& auth) const {
+std::variant<identity, authenticator::anonymous, authenticator::refusal> authenticator::authenticate(
+  const json& auth) const {
   const refusal failed{"Authentication failed"};
   if (auth.contains("token")) {
     if (!auth["token"].is_string()) return failed;
@@ -49,19 +51,20 @@ authenticator::authenticate(const json& auth) const {
     if (auto* who = std::get_if<identity>(&result)) return std::move(*who);
     // Our own signature on a token past its time: the client needs a fresh one, it is
     // not guessing.
-    if (std::get<jwt_hs256::failure>(result) == jwt_hs256::failure::expired)
-      return refusal{"Token expired", false};
+    if (std::get<jwt_hs256::failure>(result) == jwt_hs256::failure::expired) return refusal{"Token expired", false};
     return failed;
   }
   if (!dev_) return failed;
   if (auth.contains("userId")) {
     const auto& id = auth["userId"];
     identity who;
-    if (id.is_string()) who.user_id = id.get<std::string>();
-    else if (id.is_number_integer()) who.user_id = id.dump();
+    if (id.is_string())
+      who.user_id = id.get<std::string>();
+    else if (id.is_number_integer())
+      who.user_id = id.dump();
     if (who.user_id.empty()) return failed;
-    who.name = auth.contains("userName") && auth["userName"].is_string()
-                 ? auth["userName"].get<std::string>() : who.user_id;
+    who.name =
+      auth.contains("userName") && auth["userName"].is_string() ? auth["userName"].get<std::string>() : who.user_id;
     who.all_projects = true;
     return who;
   }
@@ -77,20 +80,19 @@ std::optional<std::chrono::system_clock::time_point> authenticator::session_end(
 
 std::optional<identity> authenticator::from_bearer(const std::string& header) const {
   static constexpr std::string_view prefix = "Bearer ";
-  if (header.size() <= prefix.size() || header.compare(0, prefix.size(), prefix) != 0)
-    return std::nullopt;
+  if (header.size() <= prefix.size() || header.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
   return verify_token(header.substr(prefix.size()));
 }
 
 std::string authenticator::sign(const identity& who, std::chrono::seconds ttl) const {
-  const auto exp = std::chrono::duration_cast<std::chrono::seconds>(
-                     (std::chrono::system_clock::now() + ttl).time_since_epoch()).count();
+  const auto exp =
+    std::chrono::duration_cast<std::chrono::seconds>((std::chrono::system_clock::now() + ttl).time_since_epoch())
+      .count();
   json projects = json::array();
   for (const auto& p : who.projects) projects.push_back(p);
-  const auto iat = std::chrono::duration_cast<std::chrono::seconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count();
-  json claims{{"sub", who.user_id}, {"name", who.name}, {"projects", std::move(projects)}, {"exp", exp},
-              {"iat", iat}};
+  const auto iat =
+    std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  json claims{{"sub", who.user_id}, {"name", who.name}, {"projects", std::move(projects)}, {"exp", exp}, {"iat", iat}};
   if (rules_.issuer) claims["iss"] = *rules_.issuer;
   if (rules_.audience) claims["aud"] = *rules_.audience;
   return jwt_hs256::sign(claims, secret_);

@@ -17,12 +17,10 @@ struct identity {
   std::string user_id;
   std::string name;
   std::set<std::string> projects;
-  bool all_projects = false;  // development mode grants every project
+  bool all_projects = false;    // development mode grants every project
   std::int64_t expires_at = 0;  // the token's exp (Unix seconds); 0: no token (development mode)
   std::int64_t issued_at = 0;   // the token's iat (Unix seconds); 0: absent
-  bool may_access(const std::string& project) const {
-    return all_projects || projects.count(project) > 0;
-  }
+  bool may_access(const std::string& project) const { return all_projects || projects.count(project) > 0; }
 };
 
 // Optional claim checks beyond the signature and exp (--jwt-audience, --jwt-issuer).
@@ -36,7 +34,8 @@ class authenticator {
  public:
   // `secret` empty and `dev_mode` false is refused at start (see hub_app).
   authenticator(std::string secret, bool dev_mode, token_checks checks = {})
-    : secret_(std::move(secret)), dev_(dev_mode),
+    : secret_(std::move(secret)),
+      dev_(dev_mode),
       rules_{secret_, std::move(checks.audience), std::move(checks.issuer), checks.leeway} {}
   authenticator(const authenticator&) = delete;  // rules_ views secret_
   authenticator& operator=(const authenticator&) = delete;
@@ -54,8 +53,8 @@ class authenticator {
   // first join-user-room).
   struct anonymous {};
   struct refusal {
-    std::string message;    // for connect_error: "Token expired" or "Authentication failed"
-    bool guess = true;      // not a token we signed: counts against the address (--auth-failure-rate)
+    std::string message;  // for connect_error: "Token expired" or "Authentication failed"
+    bool guess = true;    // not a token we signed: counts against the address (--auth-failure-rate)
   };
   std::variant<identity, anonymous, refusal> authenticate(const json& auth) const;
 

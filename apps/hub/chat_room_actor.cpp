@@ -41,9 +41,9 @@ struct chat_room_state {
   bool sweep_armed = false;        // an age sweep is scheduled
   bool posted_since_sweep = false;
   std::uint64_t typing_generation = 0;
-  std::map<std::string, typing_entry> typing;     // by user id
-  std::map<std::string, presence_entry> present;  // by user id, sorted for stable output
-  std::map<std::string, leaving_entry> leaving;   // by user id
+  std::map<std::string, typing_entry> typing;         // by user id
+  std::map<std::string, presence_entry> present;      // by user id, sorted for stable output
+  std::map<std::string, leaving_entry> leaving;       // by user id
   std::map<std::string, std::uint64_t> read_markers;  // durable ones, loaded on first use
   // Read-marker writes, one at a time per user: a marker is acknowledged and announced
   // only once stored, and never moves backwards even when a write fails.
@@ -55,7 +55,7 @@ struct chat_room_state {
   serial_ops member_writes;  // membership writes, one at a time
   // Reactions by message seq: emoji -> users. Loaded at spawn; small next to the log.
   std::map<std::uint64_t, std::map<std::string, std::set<std::string>>> reactions;
-  int loads_pending = 0;  // initial loads still outstanding (messages wait meanwhile)
+  int loads_pending = 0;       // initial loads still outstanding (messages wait meanwhile)
   serial_ops reaction_writes;  // reaction writes, one at a time
 };
 
@@ -78,9 +78,9 @@ void prune_by_count(room_actor* self, std::uint64_t seq) {
   if (keep_from < s.pruned_below + step) return;
   s.pruned_below = keep_from;
   self->request(s.storage, storage::request_timeout, storage::prune_atom::value, keys::room_log(s.project), keep_from)
-    .then([](std::uint64_t) {}, [self](caf::error& e) {
-      log::warn("room ", self->state.project, ": prune failed: ", self->system().render(e));
-    });
+    .then(
+      [](std::uint64_t) {},
+      [self](caf::error& e) { log::warn("room ", self->state.project, ": prune failed: ", self->system().render(e)); });
 }
 
 // Retention by age runs on a timer armed at spawn and re-armed while the room gets posts,
@@ -90,8 +90,7 @@ void arm_sweep(room_actor* self) {
   if (s.sweep_armed || s.cfg.retention_age.count() <= 0) return;
   s.sweep_armed = true;
   auto interval = std::min<std::chrono::milliseconds>(std::chrono::hours(1), s.cfg.retention_age / 10);
-  self->delayed_send(self, std::max<std::chrono::milliseconds>(interval, std::chrono::seconds(1)),
-                     sweep_atom::value);
+  self->delayed_send(self, std::max<std::chrono::milliseconds>(interval, std::chrono::seconds(1)), sweep_atom::value);
 }
 
 // Entries are in createdAt order, and ISO-8601 strings of one format compare like the
@@ -99,8 +98,9 @@ void arm_sweep(room_actor* self) {
 void sweep_by_age(room_actor* self) {
   auto& s = self->state;
   auto cutoff = iso8601(wall_now() - s.cfg.retention_age);
-  self->request(s.storage, storage::request_timeout, storage::read_atom::value, keys::room_log(s.project),
-                std::uint64_t{0}, std::uint64_t{256})
+  self
+    ->request(s.storage, storage::request_timeout, storage::read_atom::value, keys::room_log(s.project),
+              std::uint64_t{0}, std::uint64_t{256})
     .then(
       [self, cutoff](const storage::read_result_ptr& r) {
         std::uint64_t keep_from = 0;
@@ -111,8 +111,9 @@ void sweep_by_age(room_actor* self) {
           keep_from = e.seq + 1;
         }
         if (keep_from == 0) return;
-        self->request(self->state.storage, storage::request_timeout, storage::prune_atom::value,
-                      keys::room_log(self->state.project), keep_from)
+        self
+          ->request(self->state.storage, storage::request_timeout, storage::prune_atom::value,
+                    keys::room_log(self->state.project), keep_from)
           .then([](std::uint64_t) {}, [](caf::error&) {});
       },
       [](caf::error&) {});
@@ -128,8 +129,9 @@ void with_read_marker(room_actor* self, const std::string& user, F then, G faile
     then(it->second);
     return;
   }
-  self->request(self->state.storage, storage::request_timeout, storage::kv_get_atom::value,
-                keys::read_marker(self->state.project, user))
+  self
+    ->request(self->state.storage, storage::request_timeout, storage::kv_get_atom::value,
+              keys::read_marker(self->state.project, user))
     .then(
       [self, user, then](bool found, const std::string& value) mutable {
         std::uint64_t seq = 0;
@@ -163,8 +165,8 @@ void deliver_page(room_actor* self, json messages, json extra, caf::response_pro
   for (const auto& m : messages) logs.push_back(keys::thread_log(self->state.project, m["seq"].get<std::uint64_t>()));
   self->request(self->state.storage, storage::request_timeout, storage::last_seqs_atom::value, std::move(logs))
     .then(
-      [self, messages = std::move(messages), extra = std::move(extra), promise](
-        const std::vector<std::uint64_t>& counts) mutable {
+      [self, messages = std::move(messages), extra = std::move(extra),
+       promise](const std::vector<std::uint64_t>& counts) mutable {
         for (std::size_t i = 0; i < messages.size(); ++i)
           decorate(self, messages[i], i < counts.size() ? counts[i] : 0);
         json reply = json{{"ok", true}, {"messages", std::move(messages)}};
@@ -175,8 +177,9 @@ void deliver_page(room_actor* self, json messages, json extra, caf::response_pro
 }
 
 void room_history(room_actor* self, std::uint64_t after, std::uint64_t limit, caf::response_promise promise) {
-  self->request(self->state.storage, storage::request_timeout, storage::read_atom::value, keys::room_log(self->state.project),
-                after, limit)
+  self
+    ->request(self->state.storage, storage::request_timeout, storage::read_atom::value,
+              keys::room_log(self->state.project), after, limit)
     .then(
       [self, after, promise](const storage::read_result_ptr& r) mutable {
         if (auto oldest = pruned_gap(after, r->first_seq, r->last_seq)) {
@@ -199,8 +202,9 @@ void thread_history(room_actor* self, std::uint64_t root, std::uint64_t after, s
     promise.deliver(make_json(json{{"ok", false}, {"error", app::to_string(app::error_code::not_found)}}));
     return;
   }
-  self->request(s.storage, storage::request_timeout, storage::read_atom::value, keys::thread_log(s.project, root),
-                std::uint64_t{0}, max_thread_replies)
+  self
+    ->request(s.storage, storage::request_timeout, storage::read_atom::value, keys::thread_log(s.project, root),
+              std::uint64_t{0}, max_thread_replies)
     .then(
       [self, root, after, limit, promise](const storage::read_result_ptr& index) mutable {
         std::vector<std::uint64_t> seqs{root};
@@ -214,15 +218,18 @@ void thread_history(room_actor* self, std::uint64_t root, std::uint64_t after, s
           }
           seqs.push_back(seq);
         }
-        self->request(self->state.storage, storage::request_timeout, storage::read_seqs_atom::value,
-                      keys::room_log(self->state.project), std::move(seqs))
+        self
+          ->request(self->state.storage, storage::request_timeout, storage::read_seqs_atom::value,
+                    keys::room_log(self->state.project), std::move(seqs))
           .then(
             [self, root, has_more, reply_count = index->last_seq, promise](const storage::read_result_ptr& r) mutable {
               json root_message;  // null when pruned
               json messages = json::array();
               for (const auto& e : r->entries) {
-                if (e.seq == root) root_message = message_from_log(e.seq, e.value);
-                else messages.push_back(message_from_log(e.seq, e.value));
+                if (e.seq == root)
+                  root_message = message_from_log(e.seq, e.value);
+                else
+                  messages.push_back(message_from_log(e.seq, e.value));
               }
               if (!root_message.is_null()) decorate(self, root_message, reply_count);
               deliver_page(self, std::move(messages), json{{"hasMore", has_more}, {"root", std::move(root_message)}},
@@ -259,7 +266,8 @@ void ensure_member(room_actor* self, const std::string& user, F then) {
     json all = json::array();
     for (const auto& m : s.members) all.push_back(m);
     all.push_back(user);  // a std::set's order is not needed: the load takes any order
-    self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, keys::members(s.project), all.dump())
+    self
+      ->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, keys::members(s.project), all.dump())
       .then(
         [self, user, then](bool) mutable {
           self->state.members.insert(user);
@@ -277,8 +285,7 @@ void ensure_member(room_actor* self, const std::string& user, F then) {
 // mark-read: moves `user`'s marker to `seq` (never backwards), stores it, and only then
 // answers (true, marker) and tells the user's other members' clients (message-read).
 // A storage error is the answer when the marker cannot be read or stored.
-void mark_read(room_actor* self, const std::string& user, std::uint64_t seq,
-               caf::response_promise promise) {
+void mark_read(room_actor* self, const std::string& user, std::uint64_t seq, caf::response_promise promise) {
   auto finish = [self, user] { self->state.marker_writes[user].done(); };
   auto failed = [promise, finish](const caf::error& e) mutable {
     promise.deliver(e);
@@ -292,8 +299,9 @@ void mark_read(room_actor* self, const std::string& user, std::uint64_t seq,
         promise.deliver(true, current);
         return finish();
       }
-      self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, keys::read_marker(s.project, user),
-                    std::to_string(seq))
+      self
+        ->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, keys::read_marker(s.project, user),
+                  std::to_string(seq))
         .then(
           [self, user, seq, promise, finish](bool) mutable {
             auto& s = self->state;
@@ -324,16 +332,15 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
   return buf;
 }
 
 std::optional<std::uint64_t> pruned_gap(std::uint64_t after, std::uint64_t first_seq, std::uint64_t last_seq) {
-  if (last_seq <= after) return std::nullopt;          // nothing after `after`
-  if (first_seq == 0) return last_seq + 1;             // everything was pruned
-  if (first_seq > after + 1) return first_seq;         // some of it was pruned
+  if (last_seq <= after) return std::nullopt;   // nothing after `after`
+  if (first_seq == 0) return last_seq + 1;      // everything was pruned
+  if (first_seq > after + 1) return first_seq;  // some of it was pruned
   return std::nullopt;
 }
 
@@ -383,44 +390,47 @@ caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, storage:
       self->become(running_room(self));
     };
     self->request(storage, storage::request_timeout, storage::last_seq_atom::value, keys::room_log(project))
-      .then([self, loaded](std::uint64_t seq) {
-              self->state.last_seq = std::max(self->state.last_seq, seq);
-              loaded();
-            },
-            [self, loaded](caf::error& e) {
-              log::error("room ", self->state.project, ": last seq: ", self->system().render(e));
-              loaded();
-            });
+      .then(
+        [self, loaded](std::uint64_t seq) {
+          self->state.last_seq = std::max(self->state.last_seq, seq);
+          loaded();
+        },
+        [self, loaded](caf::error& e) {
+          log::error("room ", self->state.project, ": last seq: ", self->system().render(e));
+          loaded();
+        });
     self->request(storage, storage::request_timeout, storage::kv_get_atom::value, keys::members(project))
-      .then([self, loaded](bool found, const std::string& value) {
-              json all = found ? json::parse(value, nullptr, false) : json::array();
-              if (all.is_array())
-                for (const auto& m : all)
-                  if (m.is_string()) self->state.members.insert(m.get<std::string>());
-              loaded();
-            },
-            [self, loaded](caf::error& e) {
-              log::error("room ", self->state.project, ": members: ", self->system().render(e));
-              loaded();
-            });
+      .then(
+        [self, loaded](bool found, const std::string& value) {
+          json all = found ? json::parse(value, nullptr, false) : json::array();
+          if (all.is_array())
+            for (const auto& m : all)
+              if (m.is_string()) self->state.members.insert(m.get<std::string>());
+          loaded();
+        },
+        [self, loaded](caf::error& e) {
+          log::error("room ", self->state.project, ": members: ", self->system().render(e));
+          loaded();
+        });
     self->request(storage, storage::request_timeout, storage::kv_scan_atom::value, keys::reactions_prefix(project))
-      .then([self, loaded](const storage::kv_scan_ptr& rows) {
-              for (const auto& [key, value] : *rows) {
-                auto seq = keys::parse_reactions(self->state.project, key);
-                json r = json::parse(value, nullptr, false);
-                if (!seq || *seq == 0 || !r.is_object()) continue;
-                auto& by_emoji = self->state.reactions[*seq];
-                for (const auto& [emoji, users] : r.items())
-                  if (users.is_array())
-                    for (const auto& u : users)
-                      if (u.is_string()) by_emoji[emoji].insert(u.get<std::string>());
-              }
-              loaded();
-            },
-            [self, loaded](caf::error& e) {
-              log::error("room ", self->state.project, ": reactions: ", self->system().render(e));
-              loaded();
-            });
+      .then(
+        [self, loaded](const storage::kv_scan_ptr& rows) {
+          for (const auto& [key, value] : *rows) {
+            auto seq = keys::parse_reactions(self->state.project, key);
+            json r = json::parse(value, nullptr, false);
+            if (!seq || *seq == 0 || !r.is_object()) continue;
+            auto& by_emoji = self->state.reactions[*seq];
+            for (const auto& [emoji, users] : r.items())
+              if (users.is_array())
+                for (const auto& u : users)
+                  if (u.is_string()) by_emoji[emoji].insert(u.get<std::string>());
+          }
+          loaded();
+        },
+        [self, loaded](caf::error& e) {
+          log::error("room ", self->state.project, ": reactions: ", self->system().render(e));
+          loaded();
+        });
     if (cfg.retention_age.count() > 0) sweep_by_age(self);
     return {[](sweep_atom) {}};  // not armed before the load; a behavior keeps the actor alive
   });
@@ -459,7 +469,8 @@ void post(room_actor* self, const chat_post_ptr& post) {
   std::string index = root != 0 ? keys::thread_log(s.project, root) : std::string{};
   // Responses from one storage actor arrive in request order, so broadcasts go out in
   // seq order.
-  self->request(s.storage, storage::request_timeout, storage::append_atom::value, keys::room_log(s.project), value, index)
+  self
+    ->request(s.storage, storage::request_timeout, storage::append_atom::value, keys::room_log(s.project), value, index)
     .then(
       [self, post, value, accepted](std::uint64_t seq) {
         auto& s = self->state;
@@ -510,10 +521,15 @@ void react(room_actor* self, const std::string& user, std::uint64_t seq, const s
   }
   auto announce = [self, user, seq, emoji, added, next, promise](bool) mutable {
     auto& s = self->state;
-    if (next.empty()) s.reactions.erase(seq);
-    else s.reactions[seq] = std::move(next);
-    json event{{"projectId", s.project}, {"messageId", message_id(s.project, seq)}, {"userId", user},
-               {"emoji", emoji}, {"action", added ? "added" : "removed"}};
+    if (next.empty())
+      s.reactions.erase(seq);
+    else
+      s.reactions[seq] = std::move(next);
+    json event{{"projectId", s.project},
+               {"messageId", message_id(s.project, seq)},
+               {"userId", user},
+               {"emoji", emoji},
+               {"action", added ? "added" : "removed"}};
     auto b = s.group;
     b.emit("message-reaction", json::array({std::move(event)}));
     promise.deliver(react_result{true, added, {}});
@@ -528,8 +544,9 @@ void react(room_actor* self, const std::string& user, std::uint64_t seq, const s
     self->request(s.storage, storage::request_timeout, storage::kv_erase_atom::value, keys::reactions(s.project, seq))
       .then(announce, failed);
   else
-    self->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, keys::reactions(s.project, seq),
-                  stored.dump())
+    self
+      ->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, keys::reactions(s.project, seq),
+                stored.dump())
       .then(announce, failed);
 }
 
@@ -552,15 +569,16 @@ caf::behavior running_room(room_actor* self) {
     [self](react_atom, const std::string& user, std::uint64_t seq,
            const std::string& emoji) -> caf::result<react_result> {
       auto promise = self->make_response_promise<react_result>();
-      self->state.reaction_writes.push([self, user, seq, emoji, promise]() mutable {
-        react(self, user, seq, emoji, promise);
-      });
+      self->state.reaction_writes.push(
+        [self, user, seq, emoji, promise]() mutable { react(self, user, seq, emoji, promise); });
       return promise;
     },
     [self](history_atom, std::uint64_t after, std::uint64_t limit, std::uint64_t thread) -> caf::result<json_ptr> {
       auto promise = self->make_response_promise<json_ptr>();
-      if (thread == 0) room_history(self, after, limit, promise);
-      else thread_history(self, thread, after, limit, promise);
+      if (thread == 0)
+        room_history(self, after, limit, promise);
+      else
+        thread_history(self, thread, after, limit, promise);
       return promise;
     },
     [self](typing_atom, const std::string& user, const std::string& name) {
@@ -614,9 +632,8 @@ caf::behavior running_room(room_actor* self) {
     [self](mark_read_atom, const std::string& user, std::uint64_t seq) -> caf::result<bool, std::uint64_t> {
       if (seq > self->state.last_seq) return {false, std::uint64_t{0}};  // no such message yet
       auto promise = self->make_response_promise<bool, std::uint64_t>();
-      self->state.marker_writes[user].push([self, user, seq, promise]() mutable {
-        mark_read(self, user, seq, promise);
-      });
+      self->state.marker_writes[user].push(
+        [self, user, seq, promise]() mutable { mark_read(self, user, seq, promise); });
       return promise;
     },
     // A join's answer: sent once the user is durably a member (a storage error otherwise).

@@ -16,7 +16,6 @@ inline constexpr std::chrono::hours dev_token_ttl{12};
 
 // {userId, userName?, projects?: [id...]} -> 200 {token, userId, userName, projects};
 // 400 for a malformed body, 405 for other methods. Returns false for other paths.
-bool handle_dev_token(const authenticator& auth, const http::request_info& req,
-                      const http::responder_ptr& r);
+bool handle_dev_token(const authenticator& auth, const http::request_info& req, const http::responder_ptr& r);
 
 }  // namespace hub::app

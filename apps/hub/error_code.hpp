@@ -13,45 +13,56 @@ namespace hub::app {
 
 enum class error_code : std::uint8_t {
   // Socket.IO acks, and HTTP where the same word is meant
-  invalid,                 // a malformed request
-  forbidden,               // not a member of the project
-  unauthenticated,         // a socket with no identity yet
-  unavailable,             // a domain actor did not answer (shutting down)
-  storage,                 // the store failed
-  rate_limited,            // the user's bucket is empty (retryAfterMs beside it)
-  not_found,               // no such message / thread root
-  gap,                     // the log was pruned after the requested seq (oldestSeq beside it)
-  too_many_rooms,          // the socket's room cap (maxRooms beside it)
-  too_many_reactions,      // the message's cap on different emoji
+  invalid,             // a malformed request
+  forbidden,           // not a member of the project
+  unauthenticated,     // a socket with no identity yet
+  unavailable,         // a domain actor did not answer (shutting down)
+  storage,             // the store failed
+  rate_limited,        // the user's bucket is empty (retryAfterMs beside it)
+  not_found,           // no such message / thread root
+  gap,                 // the log was pruned after the requested seq (oldestSeq beside it)
+  too_many_rooms,      // the socket's room cap (maxRooms beside it)
+  too_many_reactions,  // the message's cap on different emoji
   // HTTP only: the API's replies name what was wrong in words
   too_many_auth_failures,  // the address failed too often (retryAfterMs beside it)
   unauthorized,            // no or a wrong credential
   method_not_allowed,
-  unknown_path,            // "not found": the path names nothing the API serves
+  unknown_path,  // "not found": the path names nothing the API serves
   shutting_down,
   invalid_after,
   invalid_limit,
   invalid_thread,
   invalid_unread,
   invalid_reply_target,
-  invalid_user_id,         // /dev/token
+  invalid_user_id,  // /dev/token
   invalid_user_name,
   invalid_projects,
 };
 
 // Every code, for lookups and tests.
 inline constexpr std::array all_error_codes{
-  error_code::invalid,          error_code::forbidden,
-  error_code::unauthenticated,  error_code::unavailable,
-  error_code::storage,          error_code::rate_limited,
-  error_code::not_found,        error_code::gap,
-  error_code::too_many_rooms,   error_code::too_many_reactions,
-  error_code::too_many_auth_failures, error_code::unauthorized,
-  error_code::method_not_allowed, error_code::unknown_path,
-  error_code::shutting_down,    error_code::invalid_after,
-  error_code::invalid_limit,    error_code::invalid_thread,
-  error_code::invalid_unread,   error_code::invalid_reply_target,
-  error_code::invalid_user_id,  error_code::invalid_user_name,
+  error_code::invalid,
+  error_code::forbidden,
+  error_code::unauthenticated,
+  error_code::unavailable,
+  error_code::storage,
+  error_code::rate_limited,
+  error_code::not_found,
+  error_code::gap,
+  error_code::too_many_rooms,
+  error_code::too_many_reactions,
+  error_code::too_many_auth_failures,
+  error_code::unauthorized,
+  error_code::method_not_allowed,
+  error_code::unknown_path,
+  error_code::shutting_down,
+  error_code::invalid_after,
+  error_code::invalid_limit,
+  error_code::invalid_thread,
+  error_code::invalid_unread,
+  error_code::invalid_reply_target,
+  error_code::invalid_user_id,
+  error_code::invalid_user_name,
   error_code::invalid_projects,
 };
 

@@ -28,8 +28,8 @@ constexpr std::chrono::seconds http_request_timeout{10};
 http::http_reply json_reply(int status, const json& body) {
   // Replace, never throw: every text in a reply was validated, but a dump() that throws
   // on a stray byte would turn a bad request into a dead one.
-  return http::http_reply{status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace),
-                         {}, false};
+  return http::http_reply{
+    status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace), {}, false};
 }
 
 // {error} with the code's status. The one place a code becomes text on HTTP.
@@ -53,9 +53,7 @@ json parse_body(const std::string& body) {
 
 // An id taken from the URL path: percent-decoding can yield any bytes, and an id goes
 // into JSON text and storage keys, so it must be UTF-8 and short.
-bool valid_path_id(const std::string& id) {
-  return !id.empty() && id.size() <= max_id_length && ws::valid_utf8(id);
-}
+bool valid_path_id(const std::string& id) { return !id.empty() && id.size() <= max_id_length && ws::valid_utf8(id); }
 
 std::optional<std::uint64_t> parse_u64(const std::string& text) {
   std::uint64_t v = 0;
@@ -250,17 +248,21 @@ struct hub_app::http_routes {
   static outcome post_user_revoke(hub_app& app, const call& c) {
     const std::string& user = c.id;
     if (!valid_path_id(user) || user.find('/') != std::string::npos) return error_reply(error_code::invalid);
-    const auto before = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto before =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     // In force at once (a reconnect racing the write is refused too), durable before the reply.
     app.revoked_.revoke(user, before);
     app.srv_.in("/").to(user_room(user)).disconnect_sockets();
     if (!app.storage_) return error_reply(error_code::shutting_down);
     app.srv_.system().spawn([r = c.r, storage = app.storage_, user, before](caf::event_based_actor* self) {
-      self->request(storage, http_request_timeout, storage::kv_put_atom::value, keys::revoked(user),
-                    std::to_string(before))
-        .then([r, user, before](bool) { r->reply(json_reply(200, json{{"userId", user}, {"revokedBefore", before}})); },
-              [r](caf::error&) { r->reply(error_reply(error_code::storage)); });
+      self
+        ->request(storage, http_request_timeout, storage::kv_put_atom::value, keys::revoked(user),
+                  std::to_string(before))
+        .then(
+          [r, user, before](bool) {
+            r->reply(json_reply(200, json{{"userId", user}, {"revokedBefore", before}}));
+          },
+          [r](caf::error&) { r->reply(error_reply(error_code::storage)); });
     });
     return replied_later;
   }

@@ -9,11 +9,16 @@
 namespace hub::app {
 
 hub_app::hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storage)
-  : srv_(srv), cfg_(std::move(cfg)), storage_(std::move(storage)),
+  : srv_(srv),
+    cfg_(std::move(cfg)),
+    storage_(std::move(storage)),
     auth_(cfg_.jwt_secret, cfg_.dev_auth, cfg_.token),
     auth_failures_(cfg_.auth_failures),
     rooms_([this](const std::string& project) {
-      chat_room_config c{cfg_.typing_timeout, cfg_.presence_grace, cfg_.retention_count, cfg_.retention_age,
+      chat_room_config c{cfg_.typing_timeout,
+                         cfg_.presence_grace,
+                         cfg_.retention_count,
+                         cfg_.retention_age,
                          [this](const std::string& user) { return users_.get(user); },
                          cfg_.max_distinct_reactions};
       return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
@@ -34,8 +39,7 @@ void hub_app::shutdown() {
 bool hub_app::load_revocations() {
   bool ok = false;
   caf::scoped_actor self{srv_.system()};
-  self->request(storage_, std::chrono::seconds(30), storage::kv_scan_atom::value,
-                std::string(keys::revoked_prefix))
+  self->request(storage_, std::chrono::seconds(30), storage::kv_scan_atom::value, std::string(keys::revoked_prefix))
     .receive(
       [&](const storage::kv_scan_ptr& records) {
         if (auto skipped = revoked_.load(*records)) log::warn(skipped, " malformed revocation records ignored");
@@ -47,8 +51,7 @@ bool hub_app::load_revocations() {
 }
 
 void hub_app::post_message(caf::event_based_actor* self, const identity& who, const std::string& project,
-                           std::string content, json reply_to,
-                           std::function<void(const post_outcome&)> done) {
+                           std::string content, json reply_to, std::function<void(const post_outcome&)> done) {
   auto room = rooms_.get(project);
   auto mailbox = users_.get(who.user_id);
   if (!room || !mailbox) {  // shutting down
@@ -70,7 +73,9 @@ void hub_app::post_message(caf::event_based_actor* self, const identity& who, co
         }
         self->send(room, post_atom::value, post);
       },
-      [done](caf::error&) { done(post_outcome{false, error_code::storage, json(), 0}); });
+      [done](caf::error&) {
+        done(post_outcome{false, error_code::storage, json(), 0});
+      });
 }
 
 }  // namespace hub::app

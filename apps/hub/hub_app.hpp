@@ -22,18 +22,18 @@ namespace hub::app {
 
 struct hub_config {
   std::string jwt_secret;
-  token_checks token;  // --jwt-audience, --jwt-issuer, --jwt-leeway
+  token_checks token;   // --jwt-audience, --jwt-issuer, --jwt-leeway
   std::string api_key;  // HUB_API_KEY: server-to-server calls (task events, notifications); empty: refused
   bool dev_auth = false;
   std::size_t max_content = 4096;  // bytes of UTF-8
   std::chrono::milliseconds typing_timeout{3000};
   std::chrono::milliseconds presence_grace{5000};
-  std::uint64_t retention_count = 100000;                       // messages kept per room
+  std::uint64_t retention_count = 100000;                            // messages kept per room
   std::chrono::milliseconds retention_age{30LL * 24 * 3600 * 1000};  // and for how long
-  rate_limit rate;                            // chat messages per user (--rate-limit)
-  event_rates events = default_event_rates;   // other client events per user (--typing-rate, ...)
-  std::size_t max_rooms_per_socket = 100;     // chat and task rooms a socket may be in
-  std::size_t max_distinct_reactions = 20;    // different emoji on one message
+  rate_limit rate;                                                   // chat messages per user (--rate-limit)
+  event_rates events = default_event_rates;                // other client events per user (--typing-rate, ...)
+  std::size_t max_rooms_per_socket = 100;                  // chat and task rooms a socket may be in
+  std::size_t max_distinct_reactions = 20;                 // different emoji on one message
   rate_limit auth_failures{30, std::chrono::seconds(10)};  // failed handshakes per address
 };
 
@@ -58,7 +58,6 @@ inline std::optional<std::uint64_t> page_limit(const json* asked) {
   return limit;
 }
 
-
 // Requests from a connection actor to the domain actors (its user's mailbox, chat
 // rooms, storage) carry no timeout: they are local and answer every request, and if
 // one terminates CAF answers with `request_receiver_down`. A timeout would put a timer
@@ -69,7 +68,7 @@ inline constexpr caf::infinite_t request_timeout{};
 struct post_outcome {
   bool ok = false;
   error_code error{};  // when !ok: unavailable, rate_limited, invalid_reply_target, storage
-  json message;       // the stored message when ok
+  json message;        // the stored message when ok
   std::int64_t retry_after_ms = 0;
 };
 
@@ -94,8 +93,8 @@ class hub_app {
 
   // Rate limit, then append + broadcast (the same path for Socket.IO and HTTP). Runs
   // in `self`'s context; `done` may run in the room actor's, so it must be thread-safe.
-  void post_message(caf::event_based_actor* self, const identity& who, const std::string& project,
-                    std::string content, json reply_to, std::function<void(const post_outcome&)> done);
+  void post_message(caf::event_based_actor* self, const identity& who, const std::string& project, std::string content,
+                    json reply_to, std::function<void(const post_outcome&)> done);
 
   const authenticator& auth() const { return auth_; }
   caf::actor room(const std::string& project) { return rooms_.get(project); }

@@ -16,21 +16,21 @@
 namespace hub {
 
 // -- chat room ---------------------------------------------------------------------------
-using post_atom = caf::atom_constant<caf::atom("post")>;              // chat_post_ptr
-using typing_atom = caf::atom_constant<caf::atom("typing")>;          // user, name
-using stop_typing_atom = caf::atom_constant<caf::atom("stop_typ")>;   // user
-using typing_expire_atom = caf::atom_constant<caf::atom("typ_exp")>;  // user, generation
-using present_atom = caf::atom_constant<caf::atom("present")>;        // user, name
-using absent_atom = caf::atom_constant<caf::atom("absent")>;          // user
-using room_info_atom = caf::atom_constant<caf::atom("room_info")>;    // -> room_info_ptr
-using sweep_atom = caf::atom_constant<caf::atom("ret_sweep")>;        // retention by age
-using mark_read_atom = caf::atom_constant<caf::atom("mark_read")>;   // user, seq -> (ok, last read seq)
+using post_atom = caf::atom_constant<caf::atom("post")>;                 // chat_post_ptr
+using typing_atom = caf::atom_constant<caf::atom("typing")>;             // user, name
+using stop_typing_atom = caf::atom_constant<caf::atom("stop_typ")>;      // user
+using typing_expire_atom = caf::atom_constant<caf::atom("typ_exp")>;     // user, generation
+using present_atom = caf::atom_constant<caf::atom("present")>;           // user, name
+using absent_atom = caf::atom_constant<caf::atom("absent")>;             // user
+using room_info_atom = caf::atom_constant<caf::atom("room_info")>;       // -> room_info_ptr
+using sweep_atom = caf::atom_constant<caf::atom("ret_sweep")>;           // retention by age
+using mark_read_atom = caf::atom_constant<caf::atom("mark_read")>;       // user, seq -> (ok, last read seq)
 using presence_expire_atom = caf::atom_constant<caf::atom("pres_exp")>;  // user, generation
-using react_atom = caf::atom_constant<caf::atom("react")>;  // user, seq, emoji -> react_result
-using history_atom = caf::atom_constant<caf::atom("history")>;  // after, limit, thread seq -> json_ptr
+using react_atom = caf::atom_constant<caf::atom("react")>;               // user, seq, emoji -> react_result
+using history_atom = caf::atom_constant<caf::atom("history")>;           // after, limit, thread seq -> json_ptr
 
 // -- user mailbox --------------------------------------------------------------------------
-using rate_take_atom = caf::atom_constant<caf::atom("rate_take")>;    // -> bool, int64 retry ms
+using rate_take_atom = caf::atom_constant<caf::atom("rate_take")>;  // -> bool, int64 retry ms
 using rate_refill_atom = caf::atom_constant<caf::atom("rate_fill")>;
 using event_rate_atom = caf::atom_constant<caf::atom("ev_rate")>;     // uint8 kind -> bool, int64 retry ms
 using notify_atom = caf::atom_constant<caf::atom("notify")>;          // json_ptr -> json_ptr stored
@@ -73,7 +73,7 @@ struct react_result {
 
 struct room_info {
   std::uint64_t last_seq = 0;
-  json online = json::array();  // [{userId, userName}]
+  json online = json::array();      // [{userId, userName}]
   std::uint64_t last_read_seq = 0;  // of the user who asked (0 when none was named)
 };
 using room_info_ptr = std::shared_ptr<const room_info>;

@@ -161,8 +161,10 @@ std::optional<std::pair<std::string, json>> inbox::replay_event(const json& entr
     return std::make_pair(std::string("notification"), client_view(entry["n"], false));
   if (kind == "r") {
     json payload = json::object();
-    if (entry.value("all", false)) payload["all"] = true;
-    else payload["ids"] = entry.value("ids", json::array());
+    if (entry.value("all", false))
+      payload["all"] = true;
+    else
+      payload["ids"] = entry.value("ids", json::array());
     payload["unread"] = entry.value("unread", std::uint64_t{0});
     return std::make_pair(std::string("notifications-read"), std::move(payload));
   }

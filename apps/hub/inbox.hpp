@@ -65,8 +65,8 @@ class inbox {
   };
   void mark_read(item& it);
 
-  std::map<std::string, item> items_;           // by id
-  std::map<std::uint64_t, std::string> by_seq_;  // latest version seq -> id
+  std::map<std::string, item> items_;             // by id
+  std::map<std::uint64_t, std::string> by_seq_;   // latest version seq -> id
   std::map<std::string, std::string> open_chat_;  // project -> id of its unread chat notification
   std::size_t unread_ = 0;
   std::uint64_t last_seq_ = 0;

@@ -62,8 +62,7 @@ std::variant<json, failure> verify(std::string_view token, const rules& r, std::
   const auto dot1 = token.find('.');
   if (dot1 == std::string_view::npos) return failure::malformed;
   const auto dot2 = token.find('.', dot1 + 1);
-  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
-    return failure::malformed;
+  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) return failure::malformed;
   const auto header_part = token.substr(0, dot1);
   const auto claims_part = token.substr(dot1 + 1, dot2 - dot1 - 1);
   const auto signature_part = token.substr(dot2 + 1);
@@ -85,8 +84,7 @@ std::variant<json, failure> verify(std::string_view token, const rules& r, std::
   auto signature = base64::decode_url(signature_part);
   if (!signature) return failure::malformed;
   const std::string expected = hmac_sha256(r.secret, token.substr(0, dot2));
-  if (signature->size() != expected.size() ||
-      CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0)
+  if (signature->size() != expected.size() || CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0)
     return failure::bad_signature;
 
   auto claims = decode_part(claims_part);
@@ -103,8 +101,7 @@ std::variant<json, failure> verify(std::string_view token, const rules& r, std::
   const double leeway = static_cast<double>(r.leeway.count());
   const double at = static_cast<double>(now);
   if (at >= seconds_of(*exp) + leeway) return failure::expired;
-  if (const auto nbf = c.find("nbf"); nbf != c.end() && at + leeway < seconds_of(*nbf))
-    return failure::not_yet_valid;
+  if (const auto nbf = c.find("nbf"); nbf != c.end() && at + leeway < seconds_of(*nbf)) return failure::not_yet_valid;
   if (r.issuer) {
     const auto iss = c.find("iss");
     if (iss == c.end() || !iss->is_string() || iss->get<std::string>() != *r.issuer) return failure::wrong_issuer;

@@ -22,9 +22,9 @@ enum class failure {
   malformed,              // not three base64url parts, or a part is not a JSON object
   unsupported_algorithm,  // alg is not "HS256", typ is not "JWT", or crit is present
   bad_signature,
-  bad_claims,             // exp missing or not a number, sub not a non-empty string, ...
+  bad_claims,  // exp missing or not a number, sub not a non-empty string, ...
   expired,
-  not_yet_valid,          // nbf in the future
+  not_yet_valid,  // nbf in the future
   wrong_audience,
   wrong_issuer,
 };

@@ -12,9 +12,12 @@ std::optional<std::string> id_from(const json& value, const char* key) {
     v = &*it;
   }
   std::string id;
-  if (v->is_string()) id = v->get<std::string>();
-  else if (v->is_number_integer()) id = v->dump();
-  else return std::nullopt;
+  if (v->is_string())
+    id = v->get<std::string>();
+  else if (v->is_number_integer())
+    id = v->dump();
+  else
+    return std::nullopt;
   if (id.empty() || id.size() > max_id_length) return std::nullopt;
   return id;
 }
@@ -74,8 +77,7 @@ std::optional<json> parse_mark_notifications(const json& value) {
     return json{{"all", true}};
   }
   auto ids = value.find("ids");
-  if (ids == value.end() || !ids->is_array() || ids->empty() || ids->size() > max_mark_read_ids)
-    return std::nullopt;
+  if (ids == value.end() || !ids->is_array() || ids->empty() || ids->size() > max_mark_read_ids) return std::nullopt;
   for (const auto& id : *ids)
     if (!bounded_string(id, 1, max_notification_id_bytes)) return std::nullopt;
   return json{{"ids", *ids}};
@@ -101,8 +103,8 @@ char32_t next_code_point(std::string_view s, std::size_t& i) {
 bool emoji_base(char32_t c) {
   return (c >= 0x1F000 && c <= 0x1FAFF) || (c >= 0x2600 && c <= 0x27BF) || (c >= 0x2300 && c <= 0x23FF) ||
          (c >= 0x2B00 && c <= 0x2BFF) || (c >= 0x2190 && c <= 0x21FF) || (c >= 0x25A0 && c <= 0x25FF) ||
-         (c >= 0x2900 && c <= 0x297F) || c == 0x00A9 || c == 0x00AE || c == 0x203C || c == 0x2049 ||
-         c == 0x2122 || c == 0x2139 || c == 0x24C2 || c == 0x3030 || c == 0x303D || c == 0x3297 || c == 0x3299;
+         (c >= 0x2900 && c <= 0x297F) || c == 0x00A9 || c == 0x00AE || c == 0x203C || c == 0x2049 || c == 0x2122 ||
+         c == 0x2139 || c == 0x24C2 || c == 0x3030 || c == 0x303D || c == 0x3297 || c == 0x3299;
 }
 
 bool emoji_joiner(char32_t c) {

@@ -31,14 +31,13 @@ json failure_reply(error_code code, json extra = json::object()) {
 
 // Refuses a client request: an `error` event, and {ok:false, error} when it asked for an
 // ack. From any thread (the emitter and the ack are thread-safe).
-void refuse(const sio::direct_emitter& out, const sio::ack_sender& ack, error_code code,
-            const std::string& message, json extra = json::object()) {
+void refuse(const sio::direct_emitter& out, const sio::ack_sender& ack, error_code code, const std::string& message,
+            json extra = json::object()) {
   out.emit("error", json::array({json{{"message", message}}}));
   if (ack) ack(failure_reply(code, std::move(extra)));
 }
 
-void refuse(sio::socket& s, sio::event& ev, error_code code, const std::string& message,
-            json extra = json::object()) {
+void refuse(sio::socket& s, sio::event& ev, error_code code, const std::string& message, json extra = json::object()) {
   refuse(s.emitter(), ev.ack, code, message, std::move(extra));
 }
 
@@ -90,7 +89,8 @@ void limited(hub_app& app, sio::socket& s, sio::event& ev, limited_event kind, A
     ->request(mailbox, request_timeout, event_rate_atom::value, static_cast<std::uint8_t>(kind))
     .then(
       [ref = s.ref(), out = s.emitter(), ack = ev.ack, act = std::move(act)](bool ok, std::int64_t retry_ms) mutable {
-        if (!ok) return refuse(out, ack, error_code::rate_limited, "Rate limit exceeded", json{{"retryAfterMs", retry_ms}});
+        if (!ok)
+          return refuse(out, ack, error_code::rate_limited, "Rate limit exceeded", json{{"retryAfterMs", retry_ms}});
         if (auto* sock = ref.get()) act(*sock, ack);
       },
       fail_with(ev.ack, error_code::unavailable));
@@ -108,21 +108,20 @@ struct hub_app::socket_handlers {
     if (!st.who->may_access(p->project)) return refuse(s, ev, error_code::forbidden, "Forbidden");
     auto ack = ev.ack;
     auto out = s.emitter();
-    app.post_message(s.self(), *st.who, p->project, std::move(p->content), std::move(p->reply_to),
-                 [ack, out](const post_outcome& o) {
-                   if (o.ok) {
-                     ack(json::array({json{{"ok", true}, {"message", o.message}}}));
-                     return;
-                   }
-                   switch (o.error) {
-                     case error_code::rate_limited:
-                       return refuse(out, ack, o.error, "Rate limit exceeded", json{{"retryAfterMs", o.retry_after_ms}});
-                     case error_code::invalid_reply_target:  // Socket.IO clients get the general code
-                       return refuse(out, ack, error_code::invalid, "Invalid reply target");
-                     default:
-                       return refuse(out, ack, o.error, "Failed to send message");
-                   }
-                 });
+    app.post_message(
+      s.self(), *st.who, p->project, std::move(p->content), std::move(p->reply_to), [ack, out](const post_outcome& o) {
+        if (o.ok) {
+          ack(json::array({json{{"ok", true}, {"message", o.message}}}));
+          return;
+        }
+        switch (o.error) {
+          case error_code::rate_limited:
+            return refuse(out, ack, o.error, "Rate limit exceeded", json{{"retryAfterMs", o.retry_after_ms}});
+          case error_code::invalid_reply_target:  // Socket.IO clients get the general code
+            return refuse(out, ack, error_code::invalid, "Invalid reply target");
+          default: return refuse(out, ack, o.error, "Failed to send message");
+        }
+      });
   }
 
   static void on_join_user_room(hub_app& app, sio::socket& s, sio::event& ev) {
@@ -144,9 +143,13 @@ struct hub_app::socket_handlers {
     }
     if (!ev.wants_ack()) return;
     auto ack = ev.ack;
-    s.self()->request(app.user(st.who->user_id), request_timeout, inbox_unread_atom::value)
-      .then([ack](std::uint64_t unread) { ack(json::array({json{{"ok", true}, {"unread", unread}}})); },
-            fail_with(ack, error_code::unavailable));
+    s.self()
+      ->request(app.user(st.who->user_id), request_timeout, inbox_unread_atom::value)
+      .then(
+        [ack](std::uint64_t unread) {
+          ack(json::array({json{{"ok", true}, {"unread", unread}}}));
+        },
+        fail_with(ack, error_code::unavailable));
   }
 
   // The user's mailbox counts the connection, and hands over what was stored while the
@@ -156,7 +159,8 @@ struct hub_app::socket_handlers {
     if (!st.who || st.online) return;
     st.online = true;
     auto out = s.emitter();
-    s.self()->request(app.user(st.who->user_id), request_timeout, online_atom::value, s.recovered())
+    s.self()
+      ->request(app.user(st.who->user_id), request_timeout, online_atom::value, s.recovered())
       .then(
         [out](const json_ptr& push) {
           for (const auto& n : *push) out.emit("notification", json::array({n}));
@@ -173,10 +177,13 @@ struct hub_app::socket_handlers {
     if (!request) return refuse(s, ev, error_code::invalid, "Invalid notification ids");
     limited(app, s, ev, limited_event::mark_read,
             [&app, request = make_json(std::move(*request))](sio::socket& s, const sio::ack_sender& ack) {
-              s.self()->request(app.user(state_of(s).who->user_id), request_timeout, inbox_read_atom::value,
-                                request, s.id())
-                .then([ack](std::uint64_t unread) { if (ack) ack(json::array({json{{"ok", true}, {"unread", unread}}})); },
-                      fail_with(ack, error_code::storage));
+              s.self()
+                ->request(app.user(state_of(s).who->user_id), request_timeout, inbox_read_atom::value, request, s.id())
+                .then(
+                  [ack](std::uint64_t unread) {
+                    if (ack) ack(json::array({json{{"ok", true}, {"unread", unread}}}));
+                  },
+                  fail_with(ack, error_code::storage));
             });
   }
 
@@ -191,7 +198,8 @@ struct hub_app::socket_handlers {
     limited(app, s, ev, limited_event::reaction,
             [&app, project = *project, seq = *seq, emoji = payload["emoji"].get<std::string>()](
               sio::socket& s, const sio::ack_sender& ack) {
-              s.self()->request(app.room(project), request_timeout, react_atom::value, state_of(s).who->user_id, seq, emoji)
+              s.self()
+                ->request(app.room(project), request_timeout, react_atom::value, state_of(s).who->user_id, seq, emoji)
                 .then(
                   [ack, out = s.emitter()](const react_result& r) {
                     if (r.ok) {
@@ -229,12 +237,16 @@ struct hub_app::socket_handlers {
         s.self()->send(room, present_atom::value, st.who->user_id, st.who->name);
       }
       if (!ack) return;
-      s.self()->request(room, request_timeout, room_info_atom::value, st.who->user_id)
-        .then([ack](const room_info_ptr& info) {
-                ack(json::array({json{{"ok", true}, {"lastSeq", info->last_seq}, {"online", info->online},
-                                      {"lastReadSeq", info->last_read_seq}}}));
-              },
-              fail_with(ack, error_code::unavailable));
+      s.self()
+        ->request(room, request_timeout, room_info_atom::value, st.who->user_id)
+        .then(
+          [ack](const room_info_ptr& info) {
+            ack(json::array({json{{"ok", true},
+                                  {"lastSeq", info->last_seq},
+                                  {"online", info->online},
+                                  {"lastReadSeq", info->last_read_seq}}}));
+          },
+          fail_with(ack, error_code::unavailable));
     });
   }
 
@@ -263,7 +275,8 @@ struct hub_app::socket_handlers {
     if (!ev.wants_ack()) return;
     limited(app, s, ev, limited_event::sync,
             [&app, project = *project, after, limit = *limit, thread](sio::socket& s, const sio::ack_sender& ack) {
-              s.self()->request(app.room(project), request_timeout, history_atom::value, after, limit, thread)
+              s.self()
+                ->request(app.room(project), request_timeout, history_atom::value, after, limit, thread)
                 .then([ack](const json_ptr& reply) { ack(json::array({*reply})); },
                       fail_with(ack, error_code::storage));
             });
@@ -274,9 +287,13 @@ struct hub_app::socket_handlers {
     auto project = member_project(s, ev, first_arg(ev));
     if (!project || !ev.wants_ack()) return;
     auto ack = ev.ack;
-    s.self()->request(app.room(*project), request_timeout, room_info_atom::value)
-      .then([ack](const room_info_ptr& info) { ack(json::array({json{{"ok", true}, {"online", info->online}}})); },
-            fail_with(ack, error_code::unavailable));
+    s.self()
+      ->request(app.room(*project), request_timeout, room_info_atom::value)
+      .then(
+        [ack](const room_info_ptr& info) {
+          ack(json::array({json{{"ok", true}, {"online", info->online}}}));
+        },
+        fail_with(ack, error_code::unavailable));
   }
 
   // mark-read {projectId, seq}: the user's read marker in the room (never backwards).
@@ -288,8 +305,9 @@ struct hub_app::socket_handlers {
       return refuse(s, ev, error_code::invalid, "Invalid read marker");
     limited(app, s, ev, limited_event::mark_read,
             [&app, project = *project, seq = payload["seq"].get<std::uint64_t>()](sio::socket& s,
-                                                                                   const sio::ack_sender& ack) {
-              s.self()->request(app.room(project), request_timeout, mark_read_atom::value, state_of(s).who->user_id, seq)
+                                                                                  const sio::ack_sender& ack) {
+              s.self()
+                ->request(app.room(project), request_timeout, mark_read_atom::value, state_of(s).who->user_id, seq)
                 .then(
                   [ack, out = s.emitter()](bool ok, std::uint64_t last_read) {
                     if (!ok) return refuse(out, ack, error_code::invalid, "Invalid read marker");
@@ -324,15 +342,14 @@ struct hub_app::socket_handlers {
     auto task = id_from(payload, "taskId");
     if (!task) return refuse(s, ev, error_code::invalid, "Invalid task room");
     auto project = payload.is_object() ? id_from(payload, "projectId") : std::nullopt;
-    limited(app, s, ev, limited_event::rooms,
-            [task = *task, project](sio::socket& s, const sio::ack_sender& ack) {
-              std::vector<std::string> leaving;
-              for (const auto& r : s.rooms())
-                if (auto t = parse_task_room(r); t && t->task == task && (!project || t->project == *project))
-                  leaving.push_back(r);
-              for (const auto& r : leaving) s.leave(r);
-              if (ack) ack(json::array({json{{"ok", true}}}));
-            });
+    limited(app, s, ev, limited_event::rooms, [task = *task, project](sio::socket& s, const sio::ack_sender& ack) {
+      std::vector<std::string> leaving;
+      for (const auto& r : s.rooms())
+        if (auto t = parse_task_room(r); t && t->task == task && (!project || t->project == *project))
+          leaving.push_back(r);
+      for (const auto& r : leaving) s.leave(r);
+      if (ack) ack(json::array({json{{"ok", true}}}));
+    });
   }
 
   static void on_leave_chat_room(hub_app& app, sio::socket& s, sio::event& ev) {
@@ -364,8 +381,10 @@ struct hub_app::socket_handlers {
     limited(app, s, ev, limited_event::typing,
             [&app, project = *project, typing](sio::socket& s, const sio::ack_sender& ack) {
               auto& who = *state_of(s).who;
-              if (typing) s.self()->send(app.room(project), typing_atom::value, who.user_id, who.name);
-              else s.self()->send(app.room(project), stop_typing_atom::value, who.user_id);
+              if (typing)
+                s.self()->send(app.room(project), typing_atom::value, who.user_id, who.name);
+              else
+                s.self()->send(app.room(project), stop_typing_atom::value, who.user_id);
               if (ack) ack(json::array({json{{"ok", true}}}));
             });
   }
@@ -375,7 +394,9 @@ struct hub_app::socket_handlers {
     if (!st.who) return json();
     json projects = json::array();
     for (const auto& p : st.who->projects) projects.push_back(p);
-    return json{{"userId", st.who->user_id}, {"name", st.who->name}, {"projects", std::move(projects)},
+    return json{{"userId", st.who->user_id},
+                {"name", st.who->name},
+                {"projects", std::move(projects)},
                 {"allProjects", st.who->all_projects}};
   }
 
@@ -416,8 +437,7 @@ struct hub_app::socket_handlers {
     if (st.online)
       if (auto mailbox = app.user(st.who->user_id)) s.self()->send(mailbox, offline_atom::value);
     for (const auto& r : s.rooms())
-      if (auto project = parse_group_room(r))
-        s.self()->send(app.room(*project), absent_atom::value, st.who->user_id);
+      if (auto project = parse_group_room(r)) s.self()->send(app.room(*project), absent_atom::value, st.who->user_id);
   }
 };
 
@@ -460,14 +480,19 @@ void hub_app::install() {
   nsp.on("mark-notifications-read",
          [this](sio::socket& s, sio::event& ev) { socket_handlers::on_mark_notifications_read(*this, s, ev); });
   nsp.on("react", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_react(*this, s, ev); });
-  nsp.on("join-user-room", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_join_user_room(*this, s, ev); });
-  nsp.on("join-chat-room", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_join_chat_room(*this, s, ev); });
-  nsp.on("leave-chat-room", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_leave_chat_room(*this, s, ev); });
+  nsp.on("join-user-room",
+         [this](sio::socket& s, sio::event& ev) { socket_handlers::on_join_user_room(*this, s, ev); });
+  nsp.on("join-chat-room",
+         [this](sio::socket& s, sio::event& ev) { socket_handlers::on_join_chat_room(*this, s, ev); });
+  nsp.on("leave-chat-room",
+         [this](sio::socket& s, sio::event& ev) { socket_handlers::on_leave_chat_room(*this, s, ev); });
   nsp.on("send-message", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_send_message(*this, s, ev); });
   nsp.on("get-presence", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_get_presence(*this, s, ev); });
   nsp.on("mark-read", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_mark_read(*this, s, ev); });
-  nsp.on("join-task-room", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_join_task_room(*this, s, ev); });
-  nsp.on("leave-task-room", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_leave_task_room(*this, s, ev); });
+  nsp.on("join-task-room",
+         [this](sio::socket& s, sio::event& ev) { socket_handlers::on_join_task_room(*this, s, ev); });
+  nsp.on("leave-task-room",
+         [this](sio::socket& s, sio::event& ev) { socket_handlers::on_leave_task_room(*this, s, ev); });
   nsp.on("sync", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_sync(*this, s, ev); });
   nsp.on("typing", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_typing(*this, s, ev, true); });
   nsp.on("stop-typing", [this](sio::socket& s, sio::event& ev) { socket_handlers::on_typing(*this, s, ev, false); });
@@ -480,8 +505,8 @@ void hub_app::install() {
       if (auto user = parse_user_room(room)) return keys::inbox_log(*user);
       return std::nullopt;
     },
-    [](const std::string& stream, std::uint64_t seq, const std::string& value)
-      -> std::optional<std::pair<std::string, json>> {
+    [](const std::string& stream, std::uint64_t seq,
+       const std::string& value) -> std::optional<std::pair<std::string, json>> {
       if (keys::parse_room_log(stream))
         return std::make_pair(std::string("new-message"), json::array({message_from_log(seq, value)}));
       if (keys::parse_inbox_log(stream)) {

@@ -28,7 +28,7 @@ struct user_state {
   // expired entries are dropped before each decision, and a timer drops the rest once
   // the user goes quiet, so an idle user holds none.
   small_fifo<caf::actor_clock::time_point> accepted;  // no memory while idle
-  bool release_armed = false;  // a rate_refill timer is pending
+  bool release_armed = false;                         // a rate_refill timer is pending
   // One bucket per limited event; none until the user sends one of them.
   std::unique_ptr<std::array<token_bucket, limited_event_count>> buckets;
 
@@ -36,7 +36,7 @@ struct user_state {
   std::size_t online = 0;               // counted connections of the user
   std::uint64_t delivered_through = 0;  // inbox seq up to which a connection had it
   std::uint64_t delivered_stored = 0;   // the value last written to storage
-  serial_ops writes;  // inbox writes, one at a time (see user_actor.hpp)
+  serial_ops writes;                    // inbox writes, one at a time (see user_actor.hpp)
 };
 
 using user_actor = caf::stateful_actor<user_state>;
@@ -56,11 +56,13 @@ void persist_delivered(user_actor* self) {
   auto& s = self->state;
   if (s.delivered_through == s.delivered_stored) return;
   s.delivered_stored = s.delivered_through;
-  self->request(s.cfg().storage, storage::request_timeout, storage::kv_put_atom::value, keys::inbox_delivered(s.user),
-                std::to_string(s.delivered_through))
-    .then([](bool) {}, [self](caf::error& e) {
-      log::warn("user ", self->state.user, ": delivery mark not stored: ", self->system().render(e));
-    });
+  self
+    ->request(s.cfg().storage, storage::request_timeout, storage::kv_put_atom::value, keys::inbox_delivered(s.user),
+              std::to_string(s.delivered_through))
+    .then([](bool) {},
+          [self](caf::error& e) {
+            log::warn("user ", self->state.user, ": delivery mark not stored: ", self->system().render(e));
+          });
 }
 
 // Appends `entry`, then (durable) folds it in and runs `done(seq)`; `failed` otherwise.
@@ -69,7 +71,9 @@ void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t
                   std::function<void(caf::error&)> failed) {
   auto& s = self->state;
   auto value = entry.dump();
-  self->request(s.cfg().storage, storage::request_timeout, storage::append_atom::value, keys::inbox_log(s.user), std::move(value))
+  self
+    ->request(s.cfg().storage, storage::request_timeout, storage::append_atom::value, keys::inbox_log(s.user),
+              std::move(value))
     .then(
       [self, entry = std::move(entry), done](std::uint64_t seq) {
         auto& s = self->state;
@@ -77,7 +81,9 @@ void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t
         // A connection of the user is up: it gets this live.
         if (s.online > 0) s.delivered_through = seq;
         if (auto keep_from = s.box.trim(s.cfg().inbox_keep); keep_from > 0)
-          self->request(s.cfg().storage, storage::request_timeout, storage::prune_atom::value, keys::inbox_log(s.user), keep_from)
+          self
+            ->request(s.cfg().storage, storage::request_timeout, storage::prune_atom::value, keys::inbox_log(s.user),
+                      keep_from)
             .then([](std::uint64_t) {}, [](caf::error&) {});
         done(seq);
         self->state.writes.done();
@@ -153,7 +159,9 @@ void mark_read(user_actor* self, const json_ptr& request, const std::string& exc
 
 void load_inbox(user_actor* self, std::uint64_t after) {
   auto& s = self->state;
-  self->request(s.cfg().storage, storage::request_timeout, storage::read_atom::value, keys::inbox_log(s.user), after, load_page)
+  self
+    ->request(s.cfg().storage, storage::request_timeout, storage::read_atom::value, keys::inbox_log(s.user), after,
+              load_page)
     .then(
       [self](const storage::read_result_ptr& r) {
         auto& s = self->state;
@@ -161,7 +169,9 @@ void load_inbox(user_actor* self, std::uint64_t after) {
         if (r->has_more && !r->entries.empty()) return load_inbox(self, r->entries.back().seq);
         // The last seq may lie past the last kept entry (pruned versions).
         s.box.apply(r->last_seq, json());
-        self->request(s.cfg().storage, storage::request_timeout, storage::kv_get_atom::value, keys::inbox_delivered(s.user))
+        self
+          ->request(s.cfg().storage, storage::request_timeout, storage::kv_get_atom::value,
+                    keys::inbox_delivered(s.user))
           .then(
             [self](bool found, const std::string& value) {
               auto& s = self->state;
@@ -189,7 +199,8 @@ caf::behavior running_user(user_actor* self) {
         return {false, std::max<std::int64_t>(wait, 1)};
       }
       s.accepted.push_back(now);
-      if (!s.release_armed) arm_release(self, std::chrono::duration_cast<caf::actor_clock::duration_type>(s.cfg().rate.window));
+      if (!s.release_armed)
+        arm_release(self, std::chrono::duration_cast<caf::actor_clock::duration_type>(s.cfg().rate.window));
       return {true, 0};
     },
     [self](event_rate_atom, std::uint8_t kind) -> std::tuple<bool, std::int64_t> {
@@ -223,13 +234,14 @@ caf::behavior running_user(user_actor* self) {
     [self](inbox_read_atom, const json_ptr& request, const std::string& except_sid) -> caf::result<std::uint64_t> {
       if (!self->state.cfg().storage) return caf::make_error(caf::sec::unexpected_message);
       auto promise = self->make_response_promise<std::uint64_t>();
-      self->state.writes.push([self, request, except_sid, promise]() mutable { mark_read(self, request, except_sid, promise); });
+      self->state.writes.push(
+        [self, request, except_sid, promise]() mutable { mark_read(self, request, except_sid, promise); });
       return promise;
     },
     [self](inbox_list_atom, bool unread_only, std::uint64_t limit) -> json_ptr {
       auto& box = self->state.box;
-      return make_json(json{{"notifications", box.list(unread_only, static_cast<std::size_t>(limit))},
-                            {"unread", box.unread()}});
+      return make_json(
+        json{{"notifications", box.list(unread_only, static_cast<std::size_t>(limit))}, {"unread", box.unread()}});
     },
     [self](inbox_unread_atom) -> std::uint64_t { return self->state.box.unread(); },
     [self](online_atom, bool recovered) -> json_ptr {
@@ -258,8 +270,7 @@ const char* to_string(limited_event e) {
   return names[static_cast<std::size_t>(e)];
 }
 
-caf::actor spawn_user_actor(caf::actor_system& sys, std::string user,
-                            std::shared_ptr<const user_config> cfg) {
+caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, std::shared_ptr<const user_config> cfg) {
   return sys.spawn([user = std::move(user), cfg = std::move(cfg)](user_actor* self) -> caf::behavior {
     self->state.user = user;
     self->state.config = cfg;

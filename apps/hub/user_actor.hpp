@@ -41,9 +41,9 @@ inline constexpr event_rates default_event_rates{{
 struct user_config {
   rate_limit rate;  // chat messages (a sliding window, as the seed's limiter)
   event_rates events = default_event_rates;
-  storage::storage_actor storage;  // null: rate limiter only (no inbox)
+  storage::storage_actor storage;          // null: rate limiter only (no inbox)
   sio::broadcaster io{caf::actor{}, "/"};  // the namespace of the user's room
-  std::size_t inbox_keep = 500;  // notifications kept per user (older ones are pruned)
+  std::size_t inbox_keep = 500;            // notifications kept per user (older ones are pruned)
 };
 
 // Rate limiting: `rate_take` answers (true, 0) and counts one message, or (false,
@@ -68,8 +68,7 @@ struct user_config {
 // Messages wait in the mailbox until the inbox is loaded from storage.
 caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, user_config cfg);
 // The same, with a configuration shared by many users (one copy for all of them).
-caf::actor spawn_user_actor(caf::actor_system& sys, std::string user,
-                            std::shared_ptr<const user_config> cfg);
+caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, std::shared_ptr<const user_config> cfg);
 caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, rate_limit limit);
 
 }  // namespace hub

@@ -14,8 +14,8 @@
 namespace hub::http {
 
 struct connection_caps {
-  std::size_t max_total = 50000;     // --max-connections (also bounded by RLIMIT_NOFILE at start)
-  std::size_t max_per_address = 0;   // --max-connections-per-address; 0: no bound (see docs/operations.md)
+  std::size_t max_total = 50000;    // --max-connections (also bounded by RLIMIT_NOFILE at start)
+  std::size_t max_per_address = 0;  // --max-connections-per-address; 0: no bound (see docs/operations.md)
 };
 
 class connection_limits : public std::enable_shared_from_this<connection_limits> {

@@ -42,8 +42,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
  public:
   http_session(tcp::socket&& socket, const route_table& routes, std::size_t max_body, const http_limits& limits,
                std::shared_ptr<connection_limits::slot> slot)
-    : stream_(std::move(socket)), routes_(routes), max_body_(max_body), limits_(limits),
-      slot_(std::move(slot)), header_timer_(stream_.get_executor()) {}
+    : stream_(std::move(socket)),
+      routes_(routes),
+      max_body_(max_body),
+      limits_(limits),
+      slot_(std::move(slot)),
+      header_timer_(stream_.get_executor()) {}
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
@@ -51,8 +55,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   // Completes the request in progress (called through request_responder, any thread).
   void complete(std::uint64_t generation, eio::http_reply reply) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), generation,
-                                       reply = std::move(reply)]() mutable {
+    net::post(stream_.get_executor(), [self = shared_from_this(), generation, reply = std::move(reply)]() mutable {
       if (generation != self->generation_ || self->reply_) return;
       self->reply_ = std::move(reply);
       if (self->watching_) {
@@ -197,8 +200,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     for (auto& [prefix, engine] : routes_.engines) {
       if (!path_matches(path, prefix)) continue;
       // Each handshake opens an Engine.IO session; one connection may not open many.
-      if (info.query.find("sid") == info.query.end() &&
-          ++handshakes_ > limits_.max_handshakes_per_connection) {
+      if (info.query.find("sid") == info.query.end() && ++handshakes_ > limits_.max_handshakes_per_connection) {
         metrics::refused(metrics::refusal::too_many_sessions_per_connection);
         return json_error_reply(429, "too many sessions opened over one connection");
       }
@@ -290,10 +292,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     // Not Modified carries no length (it would describe the cached body, RFC 9110 §15.4.5).
     if (r.status == 304) res->erase(bhttp::field::content_length);
     stream_.expires_after(write_timeout);
-    bhttp::async_write(stream_, *res,
-                       [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-                         self->on_write(ec, res->keep_alive());
-                       });
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      self->on_write(ec, res->keep_alive());
+    });
   }
 
   void on_write(beast::error_code ec, bool keep_alive) {
@@ -307,8 +308,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (auto* refusal = std::get_if<eio::http_reply>(&plan)) {
       // Refused before the 101 (Node only notices after it): plain text, then close.
       nlohmann::json body = nlohmann::json::parse(refusal->body, nullptr, false);
-      std::string text = body.is_object() && body.contains("message") ? body["message"].get<std::string>()
-                                                                      : std::string("Bad Request");
+      std::string text =
+        body.is_object() && body.contains("message") ? body["message"].get<std::string>() : std::string("Bad Request");
       reply_ = eio::http_reply{400, "text/html", std::move(text), {}, true};
       keep_alive_ = false;
       engine_ = nullptr;  // no CORS on WebSocket refusals
@@ -319,7 +320,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
                                                 engine_->config().max_send_queue, engine_->coalescer());
     conn->hold(std::move(slot_));  // the connection's slot moves with its socket
     conn->accept(std::move(req), [engine = engine_, plan = std::move(std::get<eio::engine::ws_plan>(plan))](
-                                    const std::shared_ptr<ws_connection>& c) mutable {
+                                   const std::shared_ptr<ws_connection>& c) mutable {
       return engine->attach_websocket(std::move(plan), c);
     });
   }
@@ -404,12 +405,16 @@ class refusal_session : public std::enable_shared_from_this<refusal_session> {
 
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   impl(net::io_context& ioc, route_table routes, std::size_t max_body, http_limits lim)
-    : ioc(ioc), acceptor(net::make_strand(ioc)), routes(std::move(routes)), max_body(max_body),
-      limits(lim), slots(std::make_shared<connection_limits>(lim.connections)), backoff_timer(acceptor.get_executor()) {}
+    : ioc(ioc),
+      acceptor(net::make_strand(ioc)),
+      routes(std::move(routes)),
+      max_body(max_body),
+      limits(lim),
+      slots(std::make_shared<connection_limits>(lim.connections)),
+      backoff_timer(acceptor.get_executor()) {}
 
   void accept() {
-    acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](
-                                                   beast::error_code ec, tcp::socket socket) {
+    acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec == net::error::operation_aborted || !self->acceptor.is_open()) return;
         return self->accept_failed(ec);
@@ -432,8 +437,8 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
       metrics::refused(total ? metrics::refusal::too_many_connections
                              : metrics::refusal::too_many_connections_per_address);
       note_refusal(total, address);
-      std::make_shared<refusal_session>(std::move(socket), total ? "too many connections"
-                                                                 : "too many connections from this address")
+      std::make_shared<refusal_session>(std::move(socket),
+                                        total ? "too many connections" : "too many connections from this address")
         ->start();
       return;
     }
@@ -449,8 +454,8 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_accept_log >= log_interval) {
       log::warn("accept failed ", failed_accepts, " time(s) in the last ",
-                std::chrono::duration_cast<std::chrono::seconds>(log_interval).count(), " s: ", ec.message(),
-                " (", slots->open(), " connections open); retrying with back-off");
+                std::chrono::duration_cast<std::chrono::seconds>(log_interval).count(), " s: ", ec.message(), " (",
+                slots->open(), " connections open); retrying with back-off");
       failed_accepts = 0;
       last_accept_log = now;
     }
@@ -466,11 +471,11 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
     ++refused_connections;
     const auto now = std::chrono::steady_clock::now();
     if (now - last_refusal_log < log_interval) return;
-    log::info("refused ", refused_connections, " connection(s) in the last ",
-              std::chrono::duration_cast<std::chrono::seconds>(log_interval).count(), " s: ",
-              total ? "--max-connections (" + std::to_string(slots->caps().max_total) + ")"
-                    : "--max-connections-per-address (" + std::to_string(slots->caps().max_per_address) + ", " +
-                        address + ")");
+    log::info(
+      "refused ", refused_connections, " connection(s) in the last ",
+      std::chrono::duration_cast<std::chrono::seconds>(log_interval).count(), " s: ",
+      total ? "--max-connections (" + std::to_string(slots->caps().max_total) + ")"
+            : "--max-connections-per-address (" + std::to_string(slots->caps().max_per_address) + ", " + address + ")");
     refused_connections = 0;
     last_refusal_log = now;
   }
@@ -506,8 +511,7 @@ void http_server::listen(const std::string& host, std::uint16_t port) {
   a.open(ep.protocol());
   a.set_option(net::socket_base::reuse_address(true));
   a.bind(ep, ec);
-  if (ec)
-    throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  if (ec) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
   a.listen(net::socket_base::max_listen_connections);
   impl_->accept();
 }

@@ -37,8 +37,8 @@ struct http_limits {
   // From the moment the server waits for a request until its headers are complete: an
   // idle keep-alive connection is closed then, a half-sent request gets 408.
   std::chrono::milliseconds header_timeout{10000};
-  std::chrono::milliseconds body_timeout{60000};   // the rest of a request, once its headers are in
-  std::size_t max_handshakes_per_connection = 8;   // Engine.IO sessions opened over one keep-alive connection
+  std::chrono::milliseconds body_timeout{60000};  // the rest of a request, once its headers are in
+  std::size_t max_handshakes_per_connection = 8;  // Engine.IO sessions opened over one keep-alive connection
 };
 
 class http_server {

@@ -13,10 +13,10 @@ namespace hub::http {
 
 // An HTTP request as the transport and the routes see it.
 struct request_info {
-  std::string method;                           // "GET", "POST", ...
-  std::string target;                           // full request target, for the handshake
-  std::map<std::string, std::string> query;     // decoded
-  std::map<std::string, std::string> headers;   // lower-case names
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // full request target, for the handshake
+  std::map<std::string, std::string> query;    // decoded
+  std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string remote_address;
   bool websocket_upgrade = false;

@@ -28,10 +28,10 @@ const char* framing_error(const bhttp::fields& req) {
 
 bool is_framing_error(const boost::beast::error_code& ec) {
   return ec == bhttp::error::bad_content_length || ec == bhttp::error::bad_transfer_encoding ||
-         ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension ||
-         ec == bhttp::error::bad_method || ec == bhttp::error::bad_target || ec == bhttp::error::bad_version ||
-         ec == bhttp::error::bad_field || ec == bhttp::error::bad_value || ec == bhttp::error::bad_line_ending ||
-         ec == bhttp::error::header_limit || ec == bhttp::error::bad_obs_fold;
+         ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension || ec == bhttp::error::bad_method ||
+         ec == bhttp::error::bad_target || ec == bhttp::error::bad_version || ec == bhttp::error::bad_field ||
+         ec == bhttp::error::bad_value || ec == bhttp::error::bad_line_ending || ec == bhttp::error::header_limit ||
+         ec == bhttp::error::bad_obs_fold;
 }
 
 bool path_matches(std::string_view path, const std::string& prefix) {
@@ -47,8 +47,10 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
     auto part = query.substr(0, amp);
     auto eq = part.find('=');
     if (!part.empty()) {
-      if (eq == std::string_view::npos) out[url_decode(part, true)] = "";
-      else out[url_decode(part.substr(0, eq), true)] = url_decode(part.substr(eq + 1), true);
+      if (eq == std::string_view::npos)
+        out[url_decode(part, true)] = "";
+      else
+        out[url_decode(part.substr(0, eq), true)] = url_decode(part.substr(eq + 1), true);
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);

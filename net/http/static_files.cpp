@@ -60,10 +60,11 @@ std::optional<std::string> safe_relative_path(std::string_view url_path) {
   std::size_t pos = 1;
   while (pos <= path.size()) {
     auto slash = path.find('/', pos);
-    std::string_view seg = std::string_view(path).substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    std::string_view seg =
+      std::string_view(path).substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
     bool last = slash == std::string::npos;
     if (seg.empty()) {
-      if (!last) return std::nullopt;  // "//": never produced by a browser, refuse
+      if (!last) return std::nullopt;                     // "//": never produced by a browser, refuse
       out += out.empty() ? "index.html" : "/index.html";  // "/" or "/dir/"
       break;
     }
@@ -118,8 +119,10 @@ eio::http_reply static_files::serve(const eio::request_info& req) const {
   std::string etag = opt_.etag;
   if (etag.empty()) {
     auto mtime = fs::last_write_time(file, ec);
-    auto ticks = ec ? 0LL : static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(
-                               std::chrono::file_clock::to_sys(mtime).time_since_epoch()).count());
+    auto ticks = ec ? 0LL
+                    : static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::file_clock::to_sys(mtime).time_since_epoch())
+                                               .count());
     etag = "W/\"" + std::to_string(size) + "-" + std::to_string(ticks) + "\"";
   }
   eio::http_reply reply;

@@ -23,7 +23,7 @@ std::string content_type_for(std::string_view filename);
 
 struct static_options {
   std::string cache_control = "no-cache";  // revalidate each time: the demo changes while developing
-  std::string etag;                         // fixed ETag (e.g. the package version); empty: from size+mtime
+  std::string etag;                        // fixed ETag (e.g. the package version); empty: from size+mtime
 };
 
 class static_files {

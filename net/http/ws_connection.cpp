@@ -49,9 +49,7 @@ void append_data_frame(std::string& out, bool binary, const Parts&... parts) {
   (out.append(std::string_view(parts)), ...);
 }
 
-std::size_t item_bytes(const outbound& p, const std::string& text) {
-  return p.packet ? p.byte_size() : text.size();
-}
+std::size_t item_bytes(const outbound& p, const std::string& text) { return p.packet ? p.byte_size() : text.size(); }
 
 // Takes over an accepted socket, on its strand when it has one.
 template <class Socket>
@@ -70,9 +68,11 @@ Socket adopt(net::ip::tcp::socket&& socket) {
 
 }  // namespace
 
-ws_connection::ws_connection(net::ip::tcp::socket&& socket, std::size_t max_message,
-                             std::size_t max_queue, eio::write_coalescer& coalescer)
-  : socket_(adopt<socket_type>(std::move(socket))), parser_(max_message), max_queue_(max_queue),
+ws_connection::ws_connection(net::ip::tcp::socket&& socket, std::size_t max_message, std::size_t max_queue,
+                             eio::write_coalescer& coalescer)
+  : socket_(adopt<socket_type>(std::move(socket))),
+    parser_(max_message),
+    max_queue_(max_queue),
     coalescer_(coalescer) {}
 
 void ws_connection::accept(beast::http::request<beast::http::string_body> req, attach_fn attach) {
@@ -83,9 +83,8 @@ void ws_connection::accept(beast::http::request<beast::http::string_body> req, a
   timeouts.keep_alive_pings = false;
   timeouts.idle_timeout = websocket::stream_base::none();
   handshake_->set_option(timeouts);
-  handshake_->set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-    res.set(beast::http::field::server, "project-hub-realtime");
-  }));
+  handshake_->set_option(websocket::stream_base::decorator(
+    [](websocket::response_type& res) { res.set(beast::http::field::server, "project-hub-realtime"); }));
   auto r = std::make_shared<beast::http::request<beast::http::string_body>>(std::move(req));
   handshake_->async_accept(*r, [self = shared_from_this(), r, attach = std::move(attach)](error_code ec) {
     // Dropped after its own handler has returned.
@@ -154,8 +153,7 @@ void ws_connection::on_bytes(char* data, std::size_t size) {
     ws::event e = parser_.next(data, size);
     switch (e.kind) {
       case ws::event::none:
-      case ws::event::pong:
-        break;
+      case ws::event::pong: break;
       case ws::event::message:
         // After our close frame the client's messages have nowhere to go.
         if (!close_queued_) session_->ws_frame(shared_from_this(), e.binary, std::move(e.data));
@@ -166,15 +164,17 @@ void ws_connection::on_bytes(char* data, std::size_t size) {
         if (control_.size() > max_queue_) return drop_slow_reader();  // pings faster than it reads our pongs
         if (!writing_) write_next();
         break;
-      case ws::event::close:
-        on_peer_close(e.code);
-        break;
+      case ws::event::close: on_peer_close(e.code); break;
       case ws::event::error:
-        if (e.code == ws::close_code::too_big) log::debug("websocket message over maxPayload");
-        else log::debug("websocket protocol error: ", e.what);
+        if (e.code == ws::close_code::too_big)
+          log::debug("websocket message over maxPayload");
+        else
+          log::debug("websocket protocol error: ", e.what);
         report(close_reason::transport_close);
-        if (close_sent_) shut();                      // no answer to our close frame to wait for
-        else if (!close_queued_) send_close(e.code);  // the rest it sends is read and dropped
+        if (close_sent_)
+          shut();  // no answer to our close frame to wait for
+        else if (!close_queued_)
+          send_close(e.code);  // the rest it sends is read and dropped
         break;
     }
   }
@@ -183,7 +183,7 @@ void ws_connection::on_bytes(char* data, std::size_t size) {
 void ws_connection::on_peer_close(std::uint16_t code) {
   peer_closed_ = true;
   report(close_reason::transport_close);
-  if (close_sent_) return shut();               // it answered ours
+  if (close_sent_) return shut();                                        // it answered ours
   if (!close_queued_) send_close(code ? code : ws::close_code::normal);  // echo it
   // The socket closes once the close frame is written (on_write).
 }
@@ -288,8 +288,10 @@ void ws_connection::send_close(std::uint16_t code, std::string_view reason) {
   std::size_t keep = writing_ ? in_flight_ : 0;
   for (std::size_t i = keep; i < queue_.size(); ++i) queued_bytes_ -= item_bytes(queue_[i].packet, queue_[i].text);
   queue_.resize(keep);
-  if (reason.empty()) ws::append_close(control_, code);
-  else ws::append_close(control_, code, reason);
+  if (reason.empty())
+    ws::append_close(control_, code);
+  else
+    ws::append_close(control_, code, reason);
   close_queued_ = true;
   start_close_timer();  // a client that reads nothing must not keep the write going
   if (!writing_) write_next();
@@ -348,9 +350,8 @@ void ws_connection::write_next() {
     return;
   }
   writing_ = true;
-  net::async_write(socket_, net::buffer(out_), [self = shared_from_this()](error_code ec, std::size_t n) {
-    self->on_write(ec, n);
-  });
+  net::async_write(socket_, net::buffer(out_),
+                   [self = shared_from_this()](error_code ec, std::size_t n) { self->on_write(ec, n); });
 }
 
 void ws_connection::on_write(error_code ec, std::size_t) {

@@ -36,14 +36,12 @@
 
 namespace hub::http {
 
-class ws_connection : public eio::ws_link,
-                      public eio::flushable,
-                      public std::enable_shared_from_this<ws_connection> {
+class ws_connection : public eio::ws_link, public eio::flushable, public std::enable_shared_from_this<ws_connection> {
  public:
   using attach_fn = std::function<eio::session_ptr(const std::shared_ptr<ws_connection>&)>;
 
-  ws_connection(boost::asio::ip::tcp::socket&& socket, std::size_t max_message,
-                std::size_t max_queue, eio::write_coalescer& coalescer);
+  ws_connection(boost::asio::ip::tcp::socket&& socket, std::size_t max_message, std::size_t max_queue,
+                eio::write_coalescer& coalescer);
 
   // Completes the WebSocket handshake, then hands itself to the session `attach` picks.
   void accept(boost::beast::http::request<boost::beast::http::string_body> req, attach_fn attach);
@@ -77,18 +75,18 @@ class ws_connection : public eio::ws_link,
   void on_bytes(char* data, std::size_t size);
   void on_peer_close(std::uint16_t code);
   void send_close(std::uint16_t code, std::string_view reason = {});  // ahead of queued data, which is dropped
-  void drop_slow_reader();              // over --max-send-queue: close 1013 with a reason
+  void drop_slow_reader();                                            // over --max-send-queue: close 1013 with a reason
   void start_close_timer();
-  void deliver(item it);                // from any thread: written through, or into the inbox
-  bool write_through(const item& it);   // under inbox_mutex_; false: carry_ or write_failed_ set
+  void deliver(item it);               // from any thread: written through, or into the inbox
+  bool write_through(const item& it);  // under inbox_mutex_; false: carry_ or write_failed_ set
   static void append_frames(std::string& out, const item& it);
   void drain_inbox();
   void push(item it);
   void write_next();
   void on_write(boost::system::error_code ec, std::size_t n);
   void fail(const std::string& reason);
-  void shut();                          // closes the socket; the session hears of it
-  void report(close_reason why);        // tells the session, once
+  void shut();                    // closes the socket; the session hears of it
+  void report(close_reason why);  // tells the session, once
 
   socket_type socket_;
   std::shared_ptr<void> slot_;
@@ -125,11 +123,11 @@ class ws_connection : public eio::ws_link,
   bool close_queued_ = false;    // our close frame is in control_ or out_: nothing after it
   bool close_in_write_ = false;  // ...in the current write
   bool close_sent_ = false;
-  bool peer_closed_ = false;     // the client's close frame (or EOF) arrived
-  bool read_done_ = false;       // EOF: nothing more to read
-  bool read_paused_ = false;     // backpressure: the session's actor is behind
+  bool peer_closed_ = false;  // the client's close frame (or EOF) arrived
+  bool read_done_ = false;    // EOF: nothing more to read
+  bool read_paused_ = false;  // backpressure: the session's actor is behind
   bool reported_ = false;
-  bool closed_ = false;          // the socket is closed
+  bool closed_ = false;  // the socket is closed
 };
 
 }  // namespace hub::http

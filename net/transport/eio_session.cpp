@@ -45,10 +45,8 @@ http_reply empty_reply(int status) {
 
 }  // namespace
 
-eio_session::eio_session(net::io_context& ioc, std::string sid, const engine_config& cfg,
-                         session_table& table)
-  : strand_(net::make_strand(ioc)), sid_(std::move(sid)), cfg_(cfg), table_(table),
-    timer_(strand_) {
+eio_session::eio_session(net::io_context& ioc, std::string sid, const engine_config& cfg, session_table& table)
+  : strand_(net::make_strand(ioc)), sid_(std::move(sid)), cfg_(cfg), table_(table), timer_(strand_) {
   deadlines_.fill(never());
 }
 
@@ -164,8 +162,10 @@ void eio_session::post(std::string body, responder_ptr r) {
     if (s.closed_) return r->reply(text_reply("ok"));  // e.g. its close packet: taken, as in Node
     s.check_backpressure();
     // Behind: the client gets its "ok" (and so sends its next POST) once the actor caught up.
-    if (s.inputs_.load(std::memory_order_acquire) & reading_paused) s.held_post_ = std::move(r);
-    else r->reply(text_reply("ok"));
+    if (s.inputs_.load(std::memory_order_acquire) & reading_paused)
+      s.held_post_ = std::move(r);
+    else
+      r->reply(text_reply("ok"));
   });
 }
 
@@ -214,8 +214,10 @@ void eio_session::deliver_input(bool binary, std::string data) {
   // Counted before it is sent: the actor's input_done() may come at once.
   inputs_.fetch_add(1, std::memory_order_acq_rel);
   if (!handler_) return;
-  if (binary) handler_->on_binary(std::move(data));
-  else handler_->on_text(std::move(data));
+  if (binary)
+    handler_->on_binary(std::move(data));
+  else
+    handler_->on_text(std::move(data));
 }
 
 void eio_session::check_backpressure() {
@@ -300,8 +302,10 @@ void eio_session::ws_frame(const ws_link_ptr& link, bool binary, std::string dat
         link->send_text("3probe");
         // Release the held GET so that the client can pause polling.
         if (s.pending_get_) {
-          if (!s.queue_.empty()) s.flush_poll();
-          else s.reply_poll("6");
+          if (!s.queue_.empty())
+            s.flush_poll();
+          else
+            s.reply_poll("6");
         }
       } else if (!binary && data == "5" && s.upgrading_) {
         s.finish_upgrade();
@@ -359,15 +363,9 @@ void eio_session::abort_upgrade() {
 
 void eio_session::on_packet(packet&& p) {
   switch (p.type) {
-    case packet_type::message:
-      deliver_input(p.binary, std::move(p.data));
-      break;
-    case packet_type::pong:
-      on_pong();
-      break;
-    case packet_type::close:
-      terminate(close_reason::transport_close, true);
-      break;
+    case packet_type::message: deliver_input(p.binary, std::move(p.data)); break;
+    case packet_type::pong: on_pong(); break;
+    case packet_type::close: terminate(close_reason::transport_close, true); break;
     case packet_type::ping:
       // In v4 only the server pings; a client ping is a protocol error.
       terminate(close_reason::parse_error, true);
@@ -462,7 +460,8 @@ void eio_session::enqueue(outbound packet) {
   queue_.push_back(std::move(packet));
   if (queued_bytes_ > cfg_.max_send_queue) {
     metrics::refused(metrics::refusal::slow_reader);
-    log::info("session ", sid_, ": send queue over ", cfg_.max_send_queue, " bytes (the client polls too slowly), dropping it");
+    log::info("session ", sid_, ": send queue over ", cfg_.max_send_queue,
+              " bytes (the client polls too slowly), dropping it");
     queue_.clear();
     queued_bytes_ = 0;
     terminate(close_reason::transport_error, true);

@@ -27,8 +27,7 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
  public:
   using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 
-  eio_session(boost::asio::io_context& ioc, std::string sid, const engine_config& cfg,
-              session_table& table);
+  eio_session(boost::asio::io_context& ioc, std::string sid, const engine_config& cfg, session_table& table);
   ~eio_session() override;
 
   const std::string& sid() const { return sid_; }
@@ -47,10 +46,10 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   void poll_aborted(const responder_ptr& r);  // its client went away before the reply
   void post(std::string body, responder_ptr r);
   void post_rejected(close_reason why);  // duplicate POST, octet-stream, ...
-  void probe(ws_link_ptr link);               // a WebSocket asking to upgrade
+  void probe(ws_link_ptr link);          // a WebSocket asking to upgrade
   void ws_frame(const ws_link_ptr& link, bool binary, std::string data);
   void ws_closed(const ws_link_ptr& link, close_reason why);
-  void shutdown();   // server going down
+  void shutdown();  // server going down
 
   // One POST in flight per session; the HTTP layer claims it when the headers arrive.
   bool claim_post() { return !post_in_flight_.exchange(true); }
@@ -89,7 +88,8 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   // Ends the session: tells the actor (which quits on it, even when it asked for the
   // close), releases the transports.
   void terminate(close_reason why, bool notify_actor);
-  template <class F> void dispatch(F&& f);
+  template <class F>
+  void dispatch(F&& f);
 
   strand_type strand_;
   std::string sid_;
@@ -126,8 +126,9 @@ class eio_session : public outlet, public std::enable_shared_from_this<eio_sessi
   bool upgrading_ = false;
   // timer: typed on the strand (asio's any_io_executor would copy the strand to the
   // heap for the timer and again for every pending wait)
-  using timer_type = boost::asio::basic_waitable_timer<
-    std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>, strand_type>;
+  using timer_type =
+    boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
+                                      strand_type>;
   timer_type timer_;
   std::array<std::chrono::steady_clock::time_point, deadline_count> deadlines_;
   std::chrono::steady_clock::time_point armed_for_ = never();  // the pending wait's expiry

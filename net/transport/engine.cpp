@@ -7,9 +7,8 @@
 namespace hub::eio {
 
 http_reply error_reply(error_code code) {
-  static constexpr const char* messages[] = {"Transport unknown", "Session ID unknown",
-                                             "Bad handshake method", "Bad request",
-                                             "Forbidden", "Unsupported protocol version"};
+  static constexpr const char* messages[] = {"Transport unknown", "Session ID unknown", "Bad handshake method",
+                                             "Bad request",       "Forbidden",          "Unsupported protocol version"};
   http_reply r;
   r.status = code == error_code::forbidden ? 403 : 400;
   r.content_type = "application/json";
@@ -29,10 +28,8 @@ const std::string* find(const std::map<std::string, std::string>& m, const char*
 
 }  // namespace
 
-engine::engine(boost::asio::io_context& ioc, engine_config cfg, cors_config cors,
-               session_factory f)
-  : ioc_(ioc), cfg_(cfg), cors_(std::move(cors)), factory_(std::move(f)),
-    coalescer_(ioc, cfg_.max_write_delay) {}
+engine::engine(boost::asio::io_context& ioc, engine_config cfg, cors_config cors, session_factory f)
+  : ioc_(ioc), cfg_(cfg), cors_(std::move(cors)), factory_(std::move(f)), coalescer_(ioc, cfg_.max_write_delay) {}
 
 void engine::add_cors_headers(const request_info& req, http_reply& reply) const {
   if (!cors_.enabled()) return;
@@ -54,8 +51,7 @@ std::optional<http_reply> engine::validate(const request_info& req, session_ptr&
   const std::string* transport = find(req.query, "transport");
   if (!transport || (*transport != "polling" && *transport != "websocket"))
     return error_reply(error_code::unknown_transport);
-  if (*transport == "websocket" && !req.websocket_upgrade)
-    return error_reply(error_code::bad_request);
+  if (*transport == "websocket" && !req.websocket_upgrade) return error_reply(error_code::bad_request);
   const std::string* eio = find(req.query, "EIO");
   if (const std::string* sid = find(req.query, "sid")) {
     session = table_.find(*sid);

@@ -18,8 +18,8 @@ struct engine_config {
   std::chrono::milliseconds ping_interval{25000};
   std::chrono::milliseconds ping_timeout{20000};
   std::chrono::milliseconds upgrade_timeout{10000};
-  std::size_t max_payload = 1000000;           // maxHttpBufferSize
-  std::size_t max_send_queue = 1 << 20;        // bytes queued per session before it is dropped
+  std::size_t max_payload = 1000000;     // maxHttpBufferSize
+  std::size_t max_send_queue = 1 << 20;  // bytes queued per session before it is dropped
   // Client messages handed to the session's actor and not yet handled. Past it the
   // session stops reading its WebSocket (and holds a polling POST's "ok") until the
   // actor is down to half: backpressure instead of an unbounded mailbox.
@@ -40,9 +40,9 @@ using http::responder_ptr;
 class ws_link {
  public:
   virtual ~ws_link() = default;
-  virtual void send(outbound packet) = 0;             // text frame then binary frames
-  virtual void send_text(std::string text) = 0;       // one text frame
-  virtual void close() = 0;                           // close frame after the queue drains
+  virtual void send(outbound packet) = 0;        // text frame then binary frames
+  virtual void send_text(std::string text) = 0;  // one text frame
+  virtual void close() = 0;                      // close frame after the queue drains
   // Stops (true) or resumes (false) reading client frames; thread-safe. Backpressure
   // while the session's actor is behind (engine_config::max_inbound_queue).
   virtual void pause_reading(bool paused) { (void)paused; }
@@ -50,8 +50,14 @@ class ws_link {
 using ws_link_ptr = std::shared_ptr<ws_link>;
 
 // Engine.IO's JSON error replies (protocol.md §1.9).
-enum class error_code { unknown_transport = 0, unknown_sid = 1, bad_handshake_method = 2,
-                        bad_request = 3, forbidden = 4, unsupported_protocol_version = 5 };
+enum class error_code {
+  unknown_transport = 0,
+  unknown_sid = 1,
+  bad_handshake_method = 2,
+  bad_request = 3,
+  forbidden = 4,
+  unsupported_protocol_version = 5
+};
 http_reply error_reply(error_code code);
 
 }  // namespace hub::eio

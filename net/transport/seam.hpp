@@ -47,7 +47,7 @@ struct outbound {
   std::string insert;
 
   outbound() = default;
-  outbound(wire_packet_ptr p) : packet(std::move(p)) {}  // NOLINT: implicit on purpose
+  outbound(wire_packet_ptr p) : packet(std::move(p)) {}               // NOLINT: implicit on purpose
   outbound(std::shared_ptr<wire_packet> p) : packet(std::move(p)) {}  // NOLINT: likewise
   outbound(wire_packet_ptr p, std::string ins) : packet(std::move(p)), insert(std::move(ins)) {}
 
@@ -151,7 +151,6 @@ class session_handler {
 using session_handler_ptr = std::shared_ptr<session_handler>;
 
 // Called once per new session, with its outlet and what the handshake carried.
-using session_factory =
-  std::function<session_handler_ptr(outlet_weak out, std::shared_ptr<const handshake> hs)>;
+using session_factory = std::function<session_handler_ptr(outlet_weak out, std::shared_ptr<const handshake> hs)>;
 
 }  // namespace hub

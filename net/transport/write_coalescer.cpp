@@ -64,8 +64,8 @@ void write_coalescer::request_flush(std::shared_ptr<flushable> f) {
 }
 
 bool write_coalescer::sample_due(clock::time_point now) const {
-  return max_delay_ > 0us && now - clock::time_point(clock::duration(last_sample_.load(std::memory_order_relaxed))) >=
-                                 sample_every;
+  return max_delay_ > 0us &&
+         now - clock::time_point(clock::duration(last_sample_.load(std::memory_order_relaxed))) >= sample_every;
 }
 
 bool write_coalescer::write_through() {

@@ -55,8 +55,7 @@ bool is_iso8601_ms(const std::string& s) {
 
 std::chrono::system_clock::time_point utc(std::int64_t epoch_seconds, std::int64_t micros = 0) {
   return std::chrono::system_clock::time_point{} + std::chrono::seconds(epoch_seconds) +
-         std::chrono::duration_cast<std::chrono::system_clock::duration>(
-           std::chrono::microseconds(micros));
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds(micros));
 }
 
 // A room with: alice on two tabs, bob, carol (all in group:p1), and an outsider (carol2
@@ -92,8 +91,11 @@ struct room_fixture : hub_fixture {
   // What each connection heard since the last take (consumed).
   using heard_map = std::map<std::string, std::vector<received_event>>;
   heard_map heard() {
-    return {{"alice1", events(alice1)}, {"alice2", events(alice2)}, {"bob", events(bob)},
-            {"carol", events(carol)},   {"outsider", events(outsider)}};
+    return {{"alice1", events(alice1)},
+            {"alice2", events(alice2)},
+            {"bob", events(bob)},
+            {"carol", events(carol)},
+            {"outsider", events(outsider)}};
   }
 
   // Everyone heard nothing since the last take.
@@ -126,21 +128,22 @@ struct room_fixture : hub_fixture {
 
 // -- helpers ---------------------------------------------------------------------------------
 
-TEST_CASE("actors: chat room iso8601 formats UTC with milliseconds like toISOString",
-          "[actors][chat_room]") {
+TEST_CASE("actors: chat room iso8601 formats UTC with milliseconds like toISOString", "[actors][chat_room]") {
   CHECK(hub::iso8601(utc(1767323045, 678000)) == "2026-01-02T03:04:05.678Z");
   CHECK(hub::iso8601(utc(0)) == "1970-01-01T00:00:00.000Z");
-  CHECK(hub::iso8601(utc(1767323045, 5000)) == "2026-01-02T03:04:05.005Z");       // padded
-  CHECK(hub::iso8601(utc(1767323045, 678999)) == "2026-01-02T03:04:05.678Z");     // truncated
-  CHECK(hub::iso8601(utc(1709251199, 999000)) == "2024-02-29T23:59:59.999Z");     // leap day
+  CHECK(hub::iso8601(utc(1767323045, 5000)) == "2026-01-02T03:04:05.005Z");    // padded
+  CHECK(hub::iso8601(utc(1767323045, 678999)) == "2026-01-02T03:04:05.678Z");  // truncated
+  CHECK(hub::iso8601(utc(1709251199, 999000)) == "2024-02-29T23:59:59.999Z");  // leap day
   CHECK(hub::iso8601(utc(946684799, 999999)) == "1999-12-31T23:59:59.999Z");
-  CHECK(hub::iso8601(utc(4107542400)) == "2100-03-01T00:00:00.000Z");             // > 2038
+  CHECK(hub::iso8601(utc(4107542400)) == "2100-03-01T00:00:00.000Z");  // > 2038
 }
 
-TEST_CASE("actors: chat room message_from_log builds the client message from a log entry",
-          "[actors][chat_room]") {
-  json stored = {{"projectId", "p1"}, {"senderId", "u1"},
-                 {"senderName", "Ann"},        {"content", "hi"},     {"createdAt", "2026-01-02T03:04:05.678Z"}};
+TEST_CASE("actors: chat room message_from_log builds the client message from a log entry", "[actors][chat_room]") {
+  json stored = {{"projectId", "p1"},
+                 {"senderId", "u1"},
+                 {"senderName", "Ann"},
+                 {"content", "hi"},
+                 {"createdAt", "2026-01-02T03:04:05.678Z"}};
 
   SECTION("all fields, seq from the log, in the documented order") {
     json m = hub::message_from_log(7, stored.dump());
@@ -199,8 +202,7 @@ TEST_CASE("actors: chat room message_seq accepts only ids of its own room", "[ac
 
 // -- posting ---------------------------------------------------------------------------------
 
-TEST_CASE_METHOD(room_fixture,
-                 "actors: chat room post appends, broadcasts new-message to the whole group, acks",
+TEST_CASE_METHOD(room_fixture, "actors: chat room post appends, broadcasts new-message to the whole group, acks",
                  "[actors][chat_room]") {
   const auto before = std::chrono::system_clock::now();
   post(room, posts, "alice", "Alice", "hello");
@@ -244,8 +246,7 @@ TEST_CASE_METHOD(room_fixture,
   CHECK(outsider.take_texts().empty());
 }
 
-TEST_CASE_METHOD(room_fixture, "actors: chat room three posts get seqs 1, 2, 3 in order",
-                 "[actors][chat_room]") {
+TEST_CASE_METHOD(room_fixture, "actors: chat room three posts get seqs 1, 2, 3 in order", "[actors][chat_room]") {
   post(room, posts, "alice", "Alice", "one");
   post(room, posts, "bob", "Bob", "two");
   post(room, posts, "alice", "Alice", "three");
@@ -277,8 +278,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room three posts get seqs 1, 2, 3 i
   CHECK(db->last_seq(hub::keys::room_log("p2")) == 0);  // other rooms' logs untouched
 }
 
-TEST_CASE_METHOD(room_fixture, "actors: chat room a restarted room continues the seq",
-                 "[actors][chat_room]") {
+TEST_CASE_METHOD(room_fixture, "actors: chat room a restarted room continues the seq", "[actors][chat_room]") {
   post(room, posts, "alice", "Alice", "one");
   post(room, posts, "alice", "Alice", "two");
   post(room, posts, "alice", "Alice", "three");
@@ -315,8 +315,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room a restarted room continues the
   }
 }
 
-TEST_CASE_METHOD(hub_fixture,
-                 "actors: chat room room_info right after spawn answers the stored last seq",
+TEST_CASE_METHOD(hub_fixture, "actors: chat room room_info right after spawn answers the stored last seq",
                  "[actors][chat_room]") {
   std::vector<hub::storage::store::append_item> items;
   for (int i = 0; i < 5; ++i) items.push_back({hub::keys::room_log("p1"), json{{"content", i}}.dump()});
@@ -370,8 +369,7 @@ caf::behavior held_storage(caf::stateful_actor<held_storage_state>* self, std::u
 
 }  // namespace
 
-TEST_CASE_METHOD(hub_fixture,
-                 "actors: chat room room_info while the initial last-seq load is outstanding",
+TEST_CASE_METHOD(hub_fixture, "actors: chat room room_info while the initial last-seq load is outstanding",
                  "[actors][chat_room]") {
   auto fake = sys.spawn(held_storage, std::uint64_t{42});
   // A partial stand-in: the compiler cannot check it against the interface.
@@ -395,8 +393,7 @@ TEST_CASE_METHOD(hub_fixture,
   drain();
 }
 
-TEST_CASE_METHOD(room_fixture,
-                 "actors: chat room a failed append acks a storage error and broadcasts nothing",
+TEST_CASE_METHOD(room_fixture, "actors: chat room a failed append acks a storage error and broadcasts nothing",
                  "[actors][chat_room]") {
   db->inject_write_faults(true);
   post(room, posts, "alice", "Alice", "lost");
@@ -438,8 +435,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room typing reaches the others, not
   CHECK(bob.take_texts().empty());
 }
 
-TEST_CASE_METHOD(room_fixture,
-                 "actors: chat room typing again within the timeout re-arms the expiry silently",
+TEST_CASE_METHOD(room_fixture, "actors: chat room typing again within the timeout re-arms the expiry silently",
                  "[actors][chat_room][typing]") {
   typing("alice", "Alice");  // t = 0
   check_others_heard("alice", {"user-typing"}, typing_payload("alice", "Alice"));
@@ -498,8 +494,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room stop-typing stops at once; its
   CHECK(all_quiet());
 }
 
-TEST_CASE_METHOD(room_fixture,
-                 "actors: chat room a stale expiry does not end a later typing spell",
+TEST_CASE_METHOD(room_fixture, "actors: chat room a stale expiry does not end a later typing spell",
                  "[actors][chat_room][typing]") {
   typing("alice", "Alice");  // t = 0, expiry at 3 s
   advance(1s);
@@ -515,8 +510,7 @@ TEST_CASE_METHOD(room_fixture,
   check_others_heard("alice", {"user-stopped-typing"}, stopped_payload("alice"));
 }
 
-TEST_CASE_METHOD(room_fixture, "actors: chat room typists expire independently",
-                 "[actors][chat_room][typing]") {
+TEST_CASE_METHOD(room_fixture, "actors: chat room typists expire independently", "[actors][chat_room][typing]") {
   typing("alice", "Alice");  // t = 0
   advance(1s);
   typing("bob", "Bob");  // t = 1 s
@@ -573,8 +567,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room the last connection leaving st
   check_others_heard("alice", {"user-left"}, json{{"userId", "alice"}, {"userName", "Alice"}});
 }
 
-TEST_CASE_METHOD(room_fixture,
-                 "actors: chat room one of two connections leaving keeps presence and typing",
+TEST_CASE_METHOD(room_fixture, "actors: chat room one of two connections leaving keeps presence and typing",
                  "[actors][chat_room][typing][presence]") {
   present("alice", "Alice");
   present("alice", "Alice");
@@ -592,7 +585,8 @@ TEST_CASE_METHOD(room_fixture,
   CHECK(all_quiet());  // not typing any more: nothing to stop
 }
 
-TEST_CASE_METHOD(room_fixture, "actors: chat room user-joined once, user-left after the grace, no flap on a quick return",
+TEST_CASE_METHOD(room_fixture,
+                 "actors: chat room user-joined once, user-left after the grace, no flap on a quick return",
                  "[actors][chat_room][presence]") {
   const json alice{{"userId", "alice"}, {"userName", "Alice"}};
   present("alice", "Alice");
@@ -627,12 +621,10 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room presence counts connections, o
   present("alice", "Alice");
   present("bob", "Bob");
   present("alice", "Alice B.");  // a second tab; the latest name wins
-  CHECK(room_info_of(room)->online ==
-        online({{"alice", "Alice B."}, {"bob", "Bob"}, {"carol", "Carol"}}));
+  CHECK(room_info_of(room)->online == online({{"alice", "Alice B."}, {"bob", "Bob"}, {"carol", "Carol"}}));
 
   absent("alice");  // one of two tabs
-  CHECK(room_info_of(room)->online ==
-        online({{"alice", "Alice B."}, {"bob", "Bob"}, {"carol", "Carol"}}));
+  CHECK(room_info_of(room)->online == online({{"alice", "Alice B."}, {"bob", "Bob"}, {"carol", "Carol"}}));
   absent("alice");
   CHECK(room_info_of(room)->online == online({{"bob", "Bob"}, {"carol", "Carol"}}));
 
@@ -640,8 +632,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room presence counts connections, o
   absent("nobody");  // never present
   CHECK(room_info_of(room)->online == online({{"bob", "Bob"}, {"carol", "Carol"}}));
   present("alice", "Alice");
-  CHECK(room_info_of(room)->online ==
-        online({{"alice", "Alice"}, {"bob", "Bob"}, {"carol", "Carol"}}));
+  CHECK(room_info_of(room)->online == online({{"alice", "Alice"}, {"bob", "Bob"}, {"carol", "Carol"}}));
   absent("alice");  // one absent undoes one present
   absent("carol");
   CHECK(room_info_of(room)->online == online({{"bob", "Bob"}}));
@@ -734,8 +725,8 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room reactions toggle, reach the wh
   for (const auto& conn : {"alice1", "alice2", "bob", "carol"}) {
     INFO(conn);
     REQUIRE(names(h[conn]) == strings{"message-reaction", "message-reaction", "message-reaction"});
-    CHECK(h[conn][0].payload() == json{{"projectId", "p1"}, {"messageId", "p1:1"}, {"userId", "bob"},
-                                       {"emoji", "👍"}, {"action", "added"}});
+    CHECK(h[conn][0].payload() ==
+          json{{"projectId", "p1"}, {"messageId", "p1:1"}, {"userId", "bob"}, {"emoji", "👍"}, {"action", "added"}});
   }
   CHECK(h["outsider"].empty());
   CHECK(react("bob", 1, "👍") == result{true, "removed"});
@@ -765,7 +756,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room caps the different emoji on on
   auto nth = [](std::size_t i) { return "e" + std::to_string(i); };  // the room does not parse emoji
   for (std::size_t i = 0; i < cap; ++i) REQUIRE(react("bob", nth(i)) == result{true, "added"});
   CHECK(react("carol", "one too many") == result{false, "too_many_reactions"});
-  CHECK(react("carol", nth(0)) == result{true, "added"});   // existing ones still toggle
+  CHECK(react("carol", nth(0)) == result{true, "added"});  // existing ones still toggle
   CHECK(react("bob", nth(1)) == result{true, "removed"});  // a slot is free again
   CHECK(react("carol", "one too many") == result{true, "added"});
   heard();
@@ -773,8 +764,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room caps the different emoji on on
 
 // -- durability edges: answered and announced only once stored -----------------------------
 
-TEST_CASE_METHOD(room_fixture,
-                 "actors: chat room mark-read answers and announces only once the marker is stored",
+TEST_CASE_METHOD(room_fixture, "actors: chat room mark-read answers and announces only once the marker is stored",
                  "[actors][chat_room][durability]") {
   using marker = std::tuple<bool, std::uint64_t>;
   post(room, posts, "bob", "Bob", "one");
@@ -791,12 +781,14 @@ TEST_CASE_METHOD(room_fixture,
   // Storage fails: the requester gets the error, nobody hears message-read, and the
   // marker (stored and in memory) stays where it was.
   db->inject_write_faults(true);
-  CHECK_THROWS_WITH((ask<bool, std::uint64_t>(room, hub::mark_read_atom::value, std::string{"alice"}, std::uint64_t{2})),
-                    Catch::Contains("injected"));
+  CHECK_THROWS_WITH(
+    (ask<bool, std::uint64_t>(room, hub::mark_read_atom::value, std::string{"alice"}, std::uint64_t{2})),
+    Catch::Contains("injected"));
   CHECK(all_quiet());
   CHECK(db->get(key) == std::optional<std::string>{"1"});
   db->inject_write_faults(false);
-  CHECK(std::get<0>(ask<hub::room_info_ptr>(room, hub::room_info_atom::value, std::string{"alice"}))->last_read_seq == 1);
+  CHECK(std::get<0>(ask<hub::room_info_ptr>(room, hub::room_info_atom::value, std::string{"alice"}))->last_read_seq ==
+        1);
 
   // The retry lands; a marker never goes backwards (and a backwards request announces nothing).
   CHECK(ask<bool, std::uint64_t>(room, hub::mark_read_atom::value, std::string{"alice"}, std::uint64_t{2}) ==
@@ -808,8 +800,7 @@ TEST_CASE_METHOD(room_fixture,
   CHECK(all_quiet());
 }
 
-TEST_CASE_METHOD(room_fixture,
-                 "actors: chat room mark-reads of one user are stored one at a time, in order",
+TEST_CASE_METHOD(room_fixture, "actors: chat room mark-reads of one user are stored one at a time, in order",
                  "[actors][chat_room][durability]") {
   for (int i = 0; i < 5; ++i) post(room, posts, "bob", "Bob", "m" + std::to_string(i));
   run();

@@ -49,17 +49,15 @@ log_ptr install_probe(sio::server& srv, const std::string& name = "/probe") {
     for (std::size_t i = 1; i < ev.args().size(); ++i) rest.push_back(ev.args()[i]);
     auto* self = s.self();
     s.emit_with_ack("question", rest, timeout, [log, self](std::optional<sio::event> reply) {
-      auto t = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 self->clock().now().time_since_epoch()).count();
+      auto t = std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now().time_since_epoch()).count();
       log->push_back("reply@" + std::to_string(t) + " " +
                      (reply ? "[" + std::string(reply->raw_args()) + "]" : "none"));
     });
   });
   nsp.on("kick", [](sio::socket& s, sio::event&) { s.disconnect(false); });
   nsp.on("kick-all", [](sio::socket& s, sio::event&) { s.disconnect(true); });
-  nsp.on_disconnect([log](sio::socket&, sio::disconnect_reason why) {
-    log->push_back("disconnect " + std::string(to_string(why)));
-  });
+  nsp.on_disconnect(
+    [log](sio::socket&, sio::disconnect_reason why) { log->push_back("disconnect " + std::string(to_string(why))); });
   return log;
 }
 
@@ -67,8 +65,7 @@ log_ptr install_probe(sio::server& srv, const std::string& name = "/probe") {
 
 // -- CONNECT ----------------------------------------------------------------------------------
 
-TEST_CASE_METHOD(sio_fixture, "actors: CONNECT to / replies with a sid and emits auth",
-                 "[actors][connection]") {
+TEST_CASE_METHOD(sio_fixture, "actors: CONNECT to / replies with a sid and emits auth", "[actors][connection]") {
   hub::apps::install_echo(make_server());
   auto& a = client();
   auto& b = client();
@@ -87,8 +84,7 @@ TEST_CASE_METHOD(sio_fixture, "actors: CONNECT to / replies with a sid and emits
   CHECK(tb[0] != ta[0]);  // socket ids are per socket
 }
 
-TEST_CASE_METHOD(sio_fixture, "actors: CONNECT auth payload is echoed in key order",
-                 "[actors][connection]") {
+TEST_CASE_METHOD(sio_fixture, "actors: CONNECT auth payload is echoed in key order", "[actors][connection]") {
   hub::apps::install_echo(make_server());
   auto& c = client();
   c.feed(R"(40{"token":"abc","b":[1,2],"a":{"z":null}})");
@@ -98,8 +94,7 @@ TEST_CASE_METHOD(sio_fixture, "actors: CONNECT auth payload is echoed in key ord
   CHECK(t[1] == R"(42["auth",{"token":"abc","b":[1,2],"a":{"z":null}}])");
 }
 
-TEST_CASE_METHOD(sio_fixture, "actors: auth() is the CONNECT payload in later handlers too",
-                 "[actors][connection]") {
+TEST_CASE_METHOD(sio_fixture, "actors: auth() is the CONNECT payload in later handlers too", "[actors][connection]") {
   // The parsed payload is dropped once the connection handler has run (only its text is
   // kept): a later handler must still see the same object, or {} when there was none.
   auto& srv = make_server();
@@ -131,8 +126,7 @@ TEST_CASE_METHOD(sio_fixture, "actors: auth() is the CONNECT payload in later ha
   CHECK(t[0] == R"(42/auth,["again",{}])");
 }
 
-TEST_CASE_METHOD(sio_fixture, "actors: CONNECT to /custom replies in that namespace",
-                 "[actors][connection]") {
+TEST_CASE_METHOD(sio_fixture, "actors: CONNECT to /custom replies in that namespace", "[actors][connection]") {
   hub::apps::install_echo(make_server());
   auto& c = client();
   c.feed("40/custom,");
@@ -166,13 +160,11 @@ TEST_CASE_METHOD(sio_fixture, "actors: CONNECT to an unknown namespace is refuse
   CHECK_FALSE(c.out->closed());
 }
 
-TEST_CASE_METHOD(sio_fixture, "actors: middleware refusal sends connect_error with data",
-                 "[actors][connection]") {
+TEST_CASE_METHOD(sio_fixture, "actors: middleware refusal sends connect_error with data", "[actors][connection]") {
   hub::apps::install_echo(make_server());
   auto& c = client();
   c.feed(R"(40{"reject":"x"})");
-  CHECK(c.take_texts() ==
-        std::vector<std::string>{R"(44{"message":"not authorized","data":{"reason":"x"}})"});
+  CHECK(c.take_texts() == std::vector<std::string>{R"(44{"message":"not authorized","data":{"reason":"x"}})"});
   CHECK_FALSE(c.out->closed());
   // No socket was made: an event for "/" is a protocol error...
   SECTION("no socket after a refusal") {
@@ -183,8 +175,8 @@ TEST_CASE_METHOD(sio_fixture, "actors: middleware refusal sends connect_error wi
   // ...and the client may try again.
   SECTION("a later CONNECT succeeds") {
     c.feed(R"(40/custom,{"reject":{"why":[1]}})");
-    CHECK(c.take_texts() == std::vector<std::string>{
-                              R"(44/custom,{"message":"not authorized","data":{"reason":{"why":[1]}}})"});
+    CHECK(c.take_texts() ==
+          std::vector<std::string>{R"(44/custom,{"message":"not authorized","data":{"reason":{"why":[1]}}})"});
     c.feed("40");
     auto t = c.take_texts();
     REQUIRE(t.size() == 2);
@@ -195,8 +187,7 @@ TEST_CASE_METHOD(sio_fixture, "actors: middleware refusal sends connect_error wi
 
 // -- events and client acks ---------------------------------------------------------------
 
-TEST_CASE_METHOD(sio_fixture, "actors: EVENT is dispatched and echoed with its raw text",
-                 "[actors][connection]") {
+TEST_CASE_METHOD(sio_fixture, "actors: EVENT is dispatched and echoed with its raw text", "[actors][connection]") {
   hub::apps::install_echo(make_server());
   auto& c = client();
   c.connect();
@@ -206,8 +197,7 @@ TEST_CASE_METHOD(sio_fixture, "actors: EVENT is dispatched and echoed with its r
 
   // Number text, key order and inner whitespace are passed through, not re-encoded.
   c.feed(R"(42["message",1.0, {"b":1,"a":2},1e21,-0,"\u00e9"])");
-  CHECK(c.take_texts() ==
-        std::vector<std::string>{R"(42["message-back",1.0, {"b":1,"a":2},1e21,-0,"\u00e9"])"});
+  CHECK(c.take_texts() == std::vector<std::string>{R"(42["message-back",1.0, {"b":1,"a":2},1e21,-0,"\u00e9"])"});
 
   c.feed(R"(42["message"])");
   CHECK(c.take_texts() == std::vector<std::string>{R"(42["message-back"])"});
@@ -222,8 +212,7 @@ TEST_CASE_METHOD(sio_fixture, "actors: EVENT is dispatched and echoed with its r
   CHECK(c.take_texts() == std::vector<std::string>{R"(42/custom,["message-back","x"])"});
 }
 
-TEST_CASE_METHOD(sio_fixture, "actors: EVENT with an ack id is acked with the same arguments",
-                 "[actors][connection]") {
+TEST_CASE_METHOD(sio_fixture, "actors: EVENT with an ack id is acked with the same arguments", "[actors][connection]") {
   hub::apps::install_echo(make_server());
   auto& c = client();
   c.connect();
@@ -310,7 +299,8 @@ TEST_CASE_METHOD(sio_fixture, "actors: emit-with-ack carries an ack id and the c
   CHECK_FALSE(c.out->closed());
 }
 
-TEST_CASE_METHOD(sio_fixture, "actors: an ack that never comes times out after 20 s (virtual) and a late ack is ignored",
+TEST_CASE_METHOD(sio_fixture,
+                 "actors: an ack that never comes times out after 20 s (virtual) and a late ack is ignored",
                  "[actors][connection][ack]") {
   hub::apps::install_echo(make_server());
   auto& c = client();
@@ -374,8 +364,7 @@ TEST_CASE_METHOD(sio_fixture, "actors: ack callbacks see the reply, the timeout 
 
 // -- protocol errors ---------------------------------------------------------------------------
 
-TEST_CASE_METHOD(sio_fixture, "actors: protocol errors close the connection",
-                 "[actors][connection][errors]") {
+TEST_CASE_METHOD(sio_fixture, "actors: protocol errors close the connection", "[actors][connection][errors]") {
   hub::apps::install_echo(make_server());
   auto& c = client();
   const auto actors_before = running_actors();
@@ -413,8 +402,8 @@ TEST_CASE_METHOD(sio_fixture, "actors: protocol errors close the connection",
   }
   SECTION("malformed packet (parse error)") {
     c.connect();
-    auto bad = GENERATE(as<std::string>{}, R"(42["message")", "47", "4x", R"(42{"a":1})", "42[]",
-                        R"(42["connect"])", "42[1", R"(43["no id"])", "45-[\"message\"]");
+    auto bad = GENERATE(as<std::string>{}, R"(42["message")", "47", "4x", R"(42{"a":1})", "42[]", R"(42["connect"])",
+                        "42[1", R"(43["no id"])", "45-[\"message\"]");
     CAPTURE(bad);
     c.feed(bad);
     CHECK(c.take_texts().empty());
@@ -664,13 +653,15 @@ TEST_CASE_METHOD(sio_fixture, "actors: a connect that joins a stream's room writ
   cfg.recovery->epoch = "e1";
   auto& srv = make_server(cfg);
   auto& nsp = srv.of("/");
-  nsp.recovery([](const std::string& room) -> std::optional<std::string> {
-                 if (room.rfind("s:", 0) == 0) return "log/" + room.substr(2);
-                 return std::nullopt;
-               },
-               [](const std::string&, std::uint64_t, const std::string&)
-                 -> std::optional<std::pair<std::string, json>> { return std::nullopt; },
-               [](sio::socket&) { return json(); }, [](sio::socket&, const json&) { return true; });
+  nsp.recovery(
+    [](const std::string& room) -> std::optional<std::string> {
+      if (room.rfind("s:", 0) == 0) return "log/" + room.substr(2);
+      return std::nullopt;
+    },
+    [](const std::string&, std::uint64_t, const std::string&) -> std::optional<std::pair<std::string, json>> {
+      return std::nullopt;
+    },
+    [](sio::socket&) { return json(); }, [](sio::socket&, const json&) { return true; });
   nsp.on_connection([](sio::socket& s) {
     s.join("s:a");
     s.join("plain");

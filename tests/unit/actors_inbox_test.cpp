@@ -30,8 +30,12 @@ strings names(const std::vector<received_event>& evs) {
 
 json chat_message(const std::string& project, std::uint64_t seq, const std::string& sender,
                   const std::string& content) {
-  return json{{"id", hub::message_id(project, seq)}, {"seq", seq}, {"projectId", project},
-              {"senderId", sender}, {"senderName", sender}, {"content", content}};
+  return json{{"id", hub::message_id(project, seq)},
+              {"seq", seq},
+              {"projectId", project},
+              {"senderId", sender},
+              {"senderName", sender},
+              {"content", content}};
 }
 
 json input(const std::string& title) {
@@ -116,8 +120,7 @@ TEST_CASE("inbox: long chat content is cut on a UTF-8 boundary", "[inbox]") {
 
 TEST_CASE("inbox: unread_after, trim and replay events", "[inbox]") {
   inbox box;
-  for (int i = 1; i <= 5; ++i)
-    box.apply(i, inbox::notification_entry("n" + std::to_string(i), input("T"), "t"));
+  for (int i = 1; i <= 5; ++i) box.apply(i, inbox::notification_entry("n" + std::to_string(i), input("T"), "t"));
   box.apply(6, *box.read_entry({"n4"}, false));
   auto after = box.unread_after(2);
   REQUIRE(after.size() == 2);  // n3, n5 (n4 is read)

@@ -13,8 +13,7 @@ using hub::recovery::format_offset;
 using hub::recovery::parse_offset;
 using positions = std::map<std::string, std::uint64_t>;
 
-TEST_CASE("recovery offset: format and parse round trip, names with the separators escaped",
-          "[recovery]") {
+TEST_CASE("recovery offset: format and parse round trip, names with the separators escaped", "[recovery]") {
   positions p{{"room/p1", 12}, {"inbox/u~1=x", 3}, {"room/%", 18446744073709551615ULL}};
   auto text = format_offset("ep~och", p);
   auto back = parse_offset(text);

@@ -43,9 +43,8 @@ void install_rooms(sio::server& srv, const std::string& name) {
   nsp.on("to", [](sio::socket& s, sio::event& ev) {
     s.to(ev.args().at(0).get<std::string>()).emit("msg", json::array({ev.args().at(1)}));
   });
-  nsp.on("broadcast", [](sio::socket& s, sio::event& ev) {
-    s.broadcast().emit("msg", json::array({ev.args().at(0)}));
-  });
+  nsp.on("broadcast",
+         [](sio::socket& s, sio::event& ev) { s.broadcast().emit("msg", json::array({ev.args().at(0)})); });
   nsp.on("bcast", [sp](sio::socket& s, sio::event& ev) {
     auto b = sp->in(s.nsp());
     const auto& spec = ev.args().at(0);
@@ -66,9 +65,7 @@ std::string msg(const std::string& nsp, const std::string& payload) {
   return "42" + (nsp == "/" ? std::string() : nsp + ",") + R"(["msg",")" + payload + R"("])";
 }
 
-std::string event(const std::string& nsp, const std::string& array_text) {
-  return "42" + nsp + "," + array_text;
-}
+std::string event(const std::string& nsp, const std::string& array_text) { return "42" + nsp + "," + array_text; }
 
 void join(sio_client& c, std::initializer_list<std::string> rooms, const std::string& nsp = "/t") {
   json a = json::array({"join"});
@@ -141,8 +138,7 @@ TEST_CASE_METHOD(rooms_fixture, "actors: socket.to(room) reaches the other membe
   }
 }
 
-TEST_CASE_METHOD(rooms_fixture, "actors: a socket in several target rooms gets one copy",
-                 "[actors][rooms]") {
+TEST_CASE_METHOD(rooms_fixture, "actors: a socket in several target rooms gets one copy", "[actors][rooms]") {
   auto& both = member();
   auto& only1 = member();
   auto& only2 = member();
@@ -156,8 +152,10 @@ TEST_CASE_METHOD(rooms_fixture, "actors: a socket in several target rooms gets o
   const bool r1_first = GENERATE(true, false);
   CAPTURE(r1_first);
   auto b = server->in("/t");
-  if (r1_first) b.to("r1").to("r2").to("r3");
-  else b.to("r3").to("r2").to("r1");
+  if (r1_first)
+    b.to("r1").to("r2").to("r3");
+  else
+    b.to("r3").to("r2").to("r1");
   b.emit("msg", json::array({"x"}));
   run();
   CHECK(both.take_texts() == texts{msg("/t", "x")});
@@ -182,8 +180,7 @@ TEST_CASE_METHOD(rooms_fixture, "actors: a socket in several target rooms gets o
   CHECK(only2.take_texts().empty());
 }
 
-TEST_CASE_METHOD(rooms_fixture, "actors: except(room) leaves out the room's members",
-                 "[actors][rooms]") {
+TEST_CASE_METHOD(rooms_fixture, "actors: except(room) leaves out the room's members", "[actors][rooms]") {
   auto& a = member();  // a b
   auto& b = member();  // a
   auto& c = member();  // a c
@@ -353,7 +350,8 @@ TEST_CASE_METHOD(rooms_fixture, "actors: an emptied room is retired and a later 
 // Each room actor delivers on its own. A socket in several target rooms must get exactly
 // one copy even when it leaves one of them while the broadcast is in flight: the first
 // copy from a room it is still in is delivered, later ones are dropped.
-TEST_CASE_METHOD(rooms_fixture, "actors: leaving one of two target rooms while a broadcast is in flight still gives one copy",
+TEST_CASE_METHOD(rooms_fixture,
+                 "actors: leaving one of two target rooms while a broadcast is in flight still gives one copy",
                  "[actors][rooms][race]") {
   auto& a = member();
   join(a, {"r1", "r2"});
@@ -370,6 +368,6 @@ TEST_CASE_METHOD(rooms_fixture, "actors: leaving one of two target rooms while a
   sched.run_once_lifo();  // room r2 delivers first
   a.enqueue(event("/t", R"(["leave","r1"])"));
   sched.run_jobs_filtered([&](caf::resumable* r) { return r == a_job; });  // drops r2's copy, leaves r1
-  run();  // room r1 delivers
+  run();                                                                   // room r1 delivers
   CHECK(a.take_texts() == texts{msg("/t", "x")});
 }

@@ -43,20 +43,20 @@ struct outcomes {
 };
 
 // Sends `count` appends to `log` at once (values "<tag>-<i>"), records every answer.
-caf::behavior requester(caf::event_based_actor* self, st::storage_actor storage, std::string log,
-                        std::string tag, int count, std::shared_ptr<outcomes> out) {
+caf::behavior requester(caf::event_based_actor* self, st::storage_actor storage, std::string log, std::string tag,
+                        int count, std::shared_ptr<outcomes> out) {
   for (int i = 0; i < count; ++i) {
     auto value = tag + "-" + std::to_string(i);
     self->request(storage, timeout, st::append_atom::value, log, value)
-        .then(
-            [=](std::uint64_t seq) {
-              std::lock_guard<std::mutex> g{out->mu};
-              out->seqs[{log, value}] = seq;
-            },
-            [=](caf::error& err) {
-              std::lock_guard<std::mutex> g{out->mu};
-              out->errors.push_back(self->system().render(err));
-            });
+      .then(
+        [=](std::uint64_t seq) {
+          std::lock_guard<std::mutex> g{out->mu};
+          out->seqs[{log, value}] = seq;
+        },
+        [=](caf::error& err) {
+          std::lock_guard<std::mutex> g{out->mu};
+          out->errors.push_back(self->system().render(err));
+        });
   }
   return {};  // stays alive until every response arrived
 }
@@ -70,8 +70,7 @@ struct sim_fixture {
   temp_dir dir;
   caf::actor_system_config cfg;
   caf::actor_system sys{init(cfg)};
-  caf::scheduler::test_coordinator& sched =
-      dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  caf::scheduler::test_coordinator& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
   std::shared_ptr<st::store> db = std::make_shared<st::store>(dir.str(), st::store_options{false});
   std::shared_ptr<outcomes> out = std::make_shared<outcomes>();
 
@@ -86,11 +85,12 @@ struct sim_fixture {
     // The handle goes in as a spawn argument: spawning a function with no arguments
     // makes CAF 0.17 dereference a null std::shared_ptr<std::tuple<>> (UBSan reports it).
     sys.spawn(
-        [&res](caf::event_based_actor* self, st::storage_actor storage) {
-          self->request(storage, timeout, st::stats_atom::value)
-              .then([&res](st::storage_stats_ptr p) { res = std::move(p); });
-        },
-        storage);
+      [&res](caf::event_based_actor* self, st::storage_actor storage) {
+        self->request(storage, timeout, st::stats_atom::value).then([&res](st::storage_stats_ptr p) {
+          res = std::move(p);
+        });
+      },
+      storage);
     sched.run();
     return res;
   }
@@ -100,24 +100,21 @@ struct sim_fixture {
 std::vector<std::string> by_seq(outcomes& out, const std::string& log) {
   std::vector<std::pair<std::uint64_t, std::string>> v;
   for (auto& [k, seq] : out.seqs)
-    if (k.first == log)
-      v.emplace_back(seq, k.second);
+    if (k.first == log) v.emplace_back(seq, k.second);
   std::sort(v.begin(), v.end());
   std::vector<std::string> res;
-  for (std::size_t i = 0; i < v.size(); ++i)
-    res.push_back(v[i].first == i + 1 ? v[i].second : "GAP");
+  for (std::size_t i = 0; i < v.size(); ++i) res.push_back(v[i].first == i + 1 ? v[i].second : "GAP");
   return res;
 }
 
 }  // namespace
 
-TEST_CASE_METHOD(sim_fixture, "actors: storage group-commits appends from many requesters",
-                 "[actors][storage]") {
+TEST_CASE_METHOD(sim_fixture, "actors: storage group-commits appends from many requesters", "[actors][storage]") {
   auto storage = hub::spawn_storage_actor(sys, db, false);
   // 5 requesters x 10 appends, split over two logs, all enqueued before anything runs.
   for (int r = 0; r < 5; ++r)
-    sys.spawn(requester, storage, r % 2 == 0 ? "room/even" : "room/odd", std::string{"r"}.append(std::to_string(r)),
-              10, out);
+    sys.spawn(requester, storage, r % 2 == 0 ? "room/even" : "room/odd", std::string{"r"}.append(std::to_string(r)), 10,
+              out);
   sched.run();
   REQUIRE(out->answered() == 50);
   CHECK(out->errors.empty());
@@ -142,8 +139,7 @@ TEST_CASE_METHOD(sim_fixture, "actors: storage group-commits appends from many r
   CHECK(db->last_seq("room/odd") == 20);
 }
 
-TEST_CASE_METHOD(sim_fixture, "actors: storage caps a batch at max_batch_items",
-                 "[actors][storage]") {
+TEST_CASE_METHOD(sim_fixture, "actors: storage caps a batch at max_batch_items", "[actors][storage]") {
   auto storage = hub::spawn_storage_actor(sys, db, false);
   sys.spawn(requester, storage, "big", "x", 600, out);
   sched.run();
@@ -156,8 +152,7 @@ TEST_CASE_METHOD(sim_fixture, "actors: storage caps a batch at max_batch_items",
   CHECK(db->last_seq("big") == 600);
 }
 
-TEST_CASE_METHOD(sim_fixture, "actors: storage fails every append of a failed batch",
-                 "[actors][storage]") {
+TEST_CASE_METHOD(sim_fixture, "actors: storage fails every append of a failed batch", "[actors][storage]") {
   auto storage = hub::spawn_storage_actor(sys, db, false);
   db->inject_write_faults(true);
   sys.spawn(requester, storage, "f", "a", 3, out);
@@ -187,19 +182,17 @@ TEST_CASE_METHOD(sim_fixture, "actors: storage group-commits kv writes with appe
   auto got = std::make_shared<seen>();
   // One requester: append, put, get, erase, get, all enqueued before anything runs.
   sys.spawn(
-      [got](caf::event_based_actor* self, st::storage_actor storage) {
-        self->request(storage, timeout, st::append_atom::value, std::string{"room/x"}, std::string{"m1"})
-            .then([got](std::uint64_t seq) { got->order.push_back("append " + std::to_string(seq)); });
-        self->request(storage, timeout, st::kv_put_atom::value, std::string{"sess/1"}, std::string{"rec"})
-            .then([got](bool ok) { got->order.push_back(ok ? "put" : "put failed"); });
-        self->request(storage, timeout, st::kv_get_atom::value, std::string{"sess/1"})
-            .then([got](bool found, const std::string& v) {
-              got->order.push_back(found ? "get " + v : "get none");
-            });
-        self->request(storage, timeout, st::kv_get_atom::value, std::string{"other"})
-            .then([got](bool found, const std::string&) { got->order.push_back(found ? "other?" : "other none"); });
-      },
-      storage);
+    [got](caf::event_based_actor* self, st::storage_actor storage) {
+      self->request(storage, timeout, st::append_atom::value, std::string{"room/x"}, std::string{"m1"})
+        .then([got](std::uint64_t seq) { got->order.push_back("append " + std::to_string(seq)); });
+      self->request(storage, timeout, st::kv_put_atom::value, std::string{"sess/1"}, std::string{"rec"})
+        .then([got](bool ok) { got->order.push_back(ok ? "put" : "put failed"); });
+      self->request(storage, timeout, st::kv_get_atom::value, std::string{"sess/1"})
+        .then([got](bool found, const std::string& v) { got->order.push_back(found ? "get " + v : "get none"); });
+      self->request(storage, timeout, st::kv_get_atom::value, std::string{"other"})
+        .then([got](bool found, const std::string&) { got->order.push_back(found ? "other?" : "other none"); });
+    },
+    storage);
   sched.run();
   // The get of a key with a pending write waited for the flush and saw the write; a
   // get of another key did not wait.
@@ -214,21 +207,20 @@ TEST_CASE_METHOD(sim_fixture, "actors: storage group-commits kv writes with appe
   db->inject_write_faults(true);
   got->order.clear();
   sys.spawn(
-      [got](caf::event_based_actor* self, st::storage_actor storage) {
-        self->request(storage, timeout, st::kv_erase_atom::value, std::string{"sess/1"})
-            .then([got](bool) { got->order.push_back("erased"); },
-                  [got](caf::error&) { got->order.push_back("erase failed"); });
-        self->request(storage, timeout, st::kv_get_atom::value, std::string{"sess/1"})
-            .then([got](bool found, const std::string& v) { got->order.push_back(found ? "get " + v : "get none"); });
-      },
-      storage);
+    [got](caf::event_based_actor* self, st::storage_actor storage) {
+      self->request(storage, timeout, st::kv_erase_atom::value, std::string{"sess/1"})
+        .then([got](bool) { got->order.push_back("erased"); },
+              [got](caf::error&) { got->order.push_back("erase failed"); });
+      self->request(storage, timeout, st::kv_get_atom::value, std::string{"sess/1"})
+        .then([got](bool found, const std::string& v) { got->order.push_back(found ? "get " + v : "get none"); });
+    },
+    storage);
   sched.run();
   CHECK(got->order == std::vector<std::string>{"erase failed", "get rec"});
   db->inject_write_faults(false);
 }
 
-TEST_CASE("actors: storage reads, last_seq and kv over a detached actor on real threads",
-          "[actors][storage]") {
+TEST_CASE("actors: storage reads, last_seq and kv over a detached actor on real threads", "[actors][storage]") {
   temp_dir dir;
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
@@ -251,70 +243,65 @@ TEST_CASE("actors: storage reads, last_seq and kv over a detached actor on real 
     caf::scoped_actor self{sys};
     st::storage_stats_ptr stats;
     self->request(storage, timeout, st::stats_atom::value)
-        .receive([&](st::storage_stats_ptr p) { stats = std::move(p); },
-                 [&](caf::error& e) { FAIL(sys.render(e)); });
+      .receive([&](st::storage_stats_ptr p) { stats = std::move(p); }, [&](caf::error& e) { FAIL(sys.render(e)); });
     REQUIRE(stats);
     CHECK(stats->items.load() == 50);
     CHECK(stats->batches.load() < 50);
     if (stats->batches.load() > 0)
-      WARN("real threads: 50 appends in " << stats->batches.load() << " batches (max "
-                                          << stats->max_batch.load() << "), "
-                                          << stats->commit_latency.sum_us() / stats->batches.load()
+      WARN("real threads: 50 appends in " << stats->batches.load() << " batches (max " << stats->max_batch.load()
+                                          << "), " << stats->commit_latency.sum_us() / stats->batches.load()
                                           << " us per synced batch");
     CHECK(stats->commit_latency.count() == stats->batches.load());
     CHECK(stats->write_latency.count() == 50);
 
-    self->request(storage, timeout, st::read_atom::value, std::string{"room/p1"},
-                  std::uint64_t{45}, std::uint64_t{3})
-        .receive(
-            [&](st::read_result_ptr r) {
-              REQUIRE(r);
-              CHECK(r->entries.size() == 3);
-              CHECK(r->entries.front().seq == 46);
-              CHECK(r->entries.front().value == order[45]);
-              CHECK(r->has_more);
-              CHECK(r->first_seq == 1);
-              CHECK(r->last_seq == 50);
-            },
-            [&](caf::error& e) { FAIL(sys.render(e)); });
-    self->request(storage, timeout, st::read_atom::value, std::string{"empty"},
-                  std::uint64_t{0}, std::uint64_t{10})
-        .receive(
-            [&](st::read_result_ptr r) {
-              CHECK(r->entries.empty());
-              CHECK_FALSE(r->has_more);
-              CHECK(r->first_seq == 0);
-              CHECK(r->last_seq == 0);
-            },
-            [&](caf::error& e) { FAIL(sys.render(e)); });
+    self->request(storage, timeout, st::read_atom::value, std::string{"room/p1"}, std::uint64_t{45}, std::uint64_t{3})
+      .receive(
+        [&](st::read_result_ptr r) {
+          REQUIRE(r);
+          CHECK(r->entries.size() == 3);
+          CHECK(r->entries.front().seq == 46);
+          CHECK(r->entries.front().value == order[45]);
+          CHECK(r->has_more);
+          CHECK(r->first_seq == 1);
+          CHECK(r->last_seq == 50);
+        },
+        [&](caf::error& e) { FAIL(sys.render(e)); });
+    self->request(storage, timeout, st::read_atom::value, std::string{"empty"}, std::uint64_t{0}, std::uint64_t{10})
+      .receive(
+        [&](st::read_result_ptr r) {
+          CHECK(r->entries.empty());
+          CHECK_FALSE(r->has_more);
+          CHECK(r->first_seq == 0);
+          CHECK(r->last_seq == 0);
+        },
+        [&](caf::error& e) { FAIL(sys.render(e)); });
     self->request(storage, timeout, st::last_seq_atom::value, std::string{"room/p1"})
-        .receive([&](std::uint64_t seq) { CHECK(seq == 50); },
-                 [&](caf::error& e) { FAIL(sys.render(e)); });
-    self->request(storage, timeout, st::append_atom::value, std::string{"room/p1"},
-                  std::string{"one more"})
-        .receive([&](std::uint64_t seq) { CHECK(seq == 51); },
-                 [&](caf::error& e) { FAIL(sys.render(e)); });
+      .receive([&](std::uint64_t seq) { CHECK(seq == 50); }, [&](caf::error& e) { FAIL(sys.render(e)); });
+    self->request(storage, timeout, st::append_atom::value, std::string{"room/p1"}, std::string{"one more"})
+      .receive([&](std::uint64_t seq) { CHECK(seq == 51); }, [&](caf::error& e) { FAIL(sys.render(e)); });
 
-    self->request(storage, timeout, st::kv_put_atom::value, std::string{"session/a"},
-                  std::string{"blob"})
-        .receive([&](bool ok) { CHECK(ok); }, [&](caf::error& e) { FAIL(sys.render(e)); });
+    self->request(storage, timeout, st::kv_put_atom::value, std::string{"session/a"}, std::string{"blob"})
+      .receive([&](bool ok) { CHECK(ok); }, [&](caf::error& e) { FAIL(sys.render(e)); });
     self->request(storage, timeout, st::kv_get_atom::value, std::string{"session/a"})
-        .receive(
-            [&](bool found, std::string& v) {
-              CHECK(found);
-              CHECK(v == "blob");
-            },
-            [&](caf::error& e) { FAIL(sys.render(e)); });
+      .receive(
+        [&](bool found, std::string& v) {
+          CHECK(found);
+          CHECK(v == "blob");
+        },
+        [&](caf::error& e) { FAIL(sys.render(e)); });
     self->request(storage, timeout, st::kv_erase_atom::value, std::string{"session/a"})
-        .receive([&](bool ok) { CHECK(ok); }, [&](caf::error& e) { FAIL(sys.render(e)); });
+      .receive([&](bool ok) { CHECK(ok); }, [&](caf::error& e) { FAIL(sys.render(e)); });
     self->request(storage, timeout, st::kv_get_atom::value, std::string{"session/a"})
-        .receive([&](bool found, std::string& v) { CHECK_FALSE(found); CHECK(v.empty()); },
-                 [&](caf::error& e) { FAIL(sys.render(e)); });
+      .receive(
+        [&](bool found, std::string& v) {
+          CHECK_FALSE(found);
+          CHECK(v.empty());
+        },
+        [&](caf::error& e) { FAIL(sys.render(e)); });
     db->inject_write_faults(true);
     self->request(storage, timeout, st::kv_put_atom::value, std::string{"k"}, std::string{"v"})
-        .receive([&](bool) { FAIL("put succeeded despite the fault"); },
-                 [&](caf::error& e) { CHECK(e.code() ==
-                                            static_cast<std::uint8_t>(caf::sec::runtime_error)); });
+      .receive([&](bool) { FAIL("put succeeded despite the fault"); },
+               [&](caf::error& e) { CHECK(e.code() == static_cast<std::uint8_t>(caf::sec::runtime_error)); });
     db->inject_write_faults(false);
     // Stop it and wait until it is gone (and with it its reference to the store), so
     // that the database is closed before the temp dir is removed.

@@ -95,8 +95,7 @@ TEST_CASE_METHOD(user_fixture, "actors: user rate limit window slides: each slot
   }
 }
 
-TEST_CASE_METHOD(user_fixture, "actors: user rate limit is per user",
-                 "[actors][user][rate]") {
+TEST_CASE_METHOD(user_fixture, "actors: user rate limit is per user", "[actors][user][rate]") {
   auto alice = spawn_user("alice", hub::rate_limit{2, 1000ms});
   auto bob = spawn_user("bob", hub::rate_limit{2, 1000ms});
   CHECK(take_n(alice, 3) == 2);
@@ -106,14 +105,13 @@ TEST_CASE_METHOD(user_fixture, "actors: user rate limit is per user",
   CHECK(take_n(alice, 1) == 1);
 }
 
-TEST_CASE_METHOD(user_fixture,
-                 "actors: user rate limit agrees with a sliding-window model at sub-ms times",
+TEST_CASE_METHOD(user_fixture, "actors: user rate limit agrees with a sliding-window model at sub-ms times",
                  "[actors][user][rate]") {
   const hub::rate_limit limit{5, 1000ms};
   auto u = spawn_user("alice", limit);
   std::mt19937_64 rng(20260102);
   std::uniform_int_distribution<std::int64_t> step_ns(0, 400'000'000);  // 0 .. 400 ms
-  std::deque<caf::timespan> accepted;  // model: virtual times of accepted takes
+  std::deque<caf::timespan> accepted;                                   // model: virtual times of accepted takes
   const caf::timespan window = limit.window;
   int refusals = 0;
   for (int i = 0; i < 400; ++i) {
@@ -140,8 +138,7 @@ TEST_CASE_METHOD(user_fixture,
   CHECK(refusals > 20);  // the schedule did exercise refusals
 }
 
-TEST_CASE_METHOD(user_fixture, "actors: user waiting retry_after_ms is always enough",
-                 "[actors][user][rate]") {
+TEST_CASE_METHOD(user_fixture, "actors: user waiting retry_after_ms is always enough", "[actors][user][rate]") {
   auto u = spawn_user("alice", hub::rate_limit{1, 1000ms});
   // The slot is taken at a time that is not a whole millisecond.
   advance(caf::timespan(250'500'000));  // t = 250.5 ms
@@ -153,8 +150,7 @@ TEST_CASE_METHOD(user_fixture, "actors: user waiting retry_after_ms is always en
   CHECK(take_n(u, 1) == 1);
 }
 
-TEST_CASE_METHOD(user_fixture,
-                 "actors: user a slot frees at its window's end even before the release timer runs",
+TEST_CASE_METHOD(user_fixture, "actors: user a slot frees at its window's end even before the release timer runs",
                  "[actors][user][rate]") {
   auto u = spawn_user("alice", hub::rate_limit{1, 1000ms});
   CHECK(take_n(u, 1) == 1);
@@ -169,8 +165,7 @@ TEST_CASE_METHOD(user_fixture,
   CHECK(refused_retry(u) == 1000);
 }
 
-TEST_CASE_METHOD(user_fixture, "actors: user rate limiter arms one release timer at a time",
-                 "[actors][user][rate]") {
+TEST_CASE_METHOD(user_fixture, "actors: user rate limiter arms one release timer at a time", "[actors][user][rate]") {
   auto u = spawn_user("alice", hub::rate_limit{100, 1000ms});
   CHECK(take_n(u, 50) == 50);
   // One pending timer for the 50 slots, not 50.

@@ -41,9 +41,9 @@ TEST_CASE("static files: URL paths map to relative file paths", "[http][static]"
 }
 
 TEST_CASE("static files: traversal and hidden paths are refused", "[http][static]") {
-  for (const char* bad : {"/..", "/../etc/passwd", "/a/../../b", "/%2e%2e/secret", "/%2E%2E/secret",
-                          "/a/%2f../b", "/a%5c..%5cb", "/a\\..\\b", "/.git/config", "/.env", "/./app.js",
-                          "//etc/passwd", "/a//b", "/x%00.js", "relative", ""}) {
+  for (const char* bad :
+       {"/..", "/../etc/passwd", "/a/../../b", "/%2e%2e/secret", "/%2E%2E/secret", "/a/%2f../b", "/a%5c..%5cb",
+        "/a\\..\\b", "/.git/config", "/.env", "/./app.js", "//etc/passwd", "/a//b", "/x%00.js", "relative", ""}) {
     CAPTURE(bad);
     CHECK_FALSE(safe_relative_path(bad).has_value());
   }

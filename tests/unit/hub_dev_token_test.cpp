@@ -15,7 +15,7 @@ struct capture : http::responder {
 };
 
 std::optional<http::http_reply> call(const app::authenticator& auth, const std::string& method,
-                                    const std::string& target, const std::string& body) {
+                                     const std::string& target, const std::string& body) {
   http::request_info req;
   req.method = method;
   req.target = target;
@@ -61,9 +61,9 @@ TEST_CASE("dev token: the name defaults to the id", "[hub][dev-token]") {
 
 TEST_CASE("dev token: bad requests", "[hub][dev-token]") {
   app::authenticator auth("dev-secret", true);
-  for (const char* body : {"", "not json", "[]", "{}", R"({"userId":""})", R"({"userId":true})",
-                           R"({"userId":"a","userName":""})", R"({"userId":"a","projects":"demo"})",
-                           R"({"userId":"a","projects":[null]})"}) {
+  for (const char* body :
+       {"", "not json", "[]", "{}", R"({"userId":""})", R"({"userId":true})", R"({"userId":"a","userName":""})",
+        R"({"userId":"a","projects":"demo"})", R"({"userId":"a","projects":[null]})"}) {
     CAPTURE(body);
     auto r = call(auth, "POST", "/dev/token", body);
     REQUIRE(r);

@@ -33,7 +33,9 @@ std::string signed_raw(std::string_view header, std::string_view payload, std::s
   return head + "." + base64::encode_url(std::string_view(reinterpret_cast<const char*>(mac), len));
 }
 
-jws::rules rules_for(std::string_view key = test_key) { return jws::rules{key, std::nullopt, std::nullopt, std::chrono::seconds(30)}; }
+jws::rules rules_for(std::string_view key = test_key) {
+  return jws::rules{key, std::nullopt, std::nullopt, std::chrono::seconds(30)};
+}
 
 std::variant<json, failure> check(const std::string& token, const jws::rules& r = rules_for()) {
   return jws::verify(token, r, now);
@@ -59,8 +61,8 @@ TEST_CASE("jwt: a token signed by cpp-jwt (another implementation) verifies", "[
 TEST_CASE("jwt: RFC 7515-style vector (jwt.io's example) passes the signature check", "[hub][jwt]") {
   // No exp: the signature verifies, then the claims are refused (proves the MAC matched).
   const std::string token =
-      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ."
-      "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ."
+    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
   CHECK(refused_as(check(token, rules_for("your-256-bit-secret")), failure::bad_claims));
   CHECK(refused_as(check(token, rules_for("another-test_key")), failure::bad_signature));
 }
@@ -177,10 +179,11 @@ TEST_CASE("jwt: --jwt-audience and --jwt-issuer", "[hub][jwt]") {
 
 TEST_CASE("jwt: the authenticator maps claims to an identity", "[hub][jwt]") {
   app::authenticator auth(std::string(test_key), false);
-  const auto exp = std::chrono::duration_cast<std::chrono::seconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count() + 600;
-  auto who = auth.verify_token(jws::sign(
-    json{{"sub", "u1"}, {"name", "Uma"}, {"projects", json::array({"p1", 7, json::object()})}, {"exp", exp}}, test_key));
+  const auto exp =
+    std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() + 600;
+  auto who = auth.verify_token(
+    jws::sign(json{{"sub", "u1"}, {"name", "Uma"}, {"projects", json::array({"p1", 7, json::object()})}, {"exp", exp}},
+              test_key));
   REQUIRE(who);
   CHECK(who->user_id == "u1");
   CHECK(who->name == "Uma");

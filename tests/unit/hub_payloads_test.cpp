@@ -39,7 +39,8 @@ TEST_CASE("payloads: send-message content is 1..max_content bytes, not blank; re
   CHECK_FALSE(parse(json{{"projectId", "p"}, {"content", std::string(max + 1, 'a')}}));
   // Bytes, not characters: 6 two-byte letters are 12 bytes, 9 are 18.
   CHECK(parse(json{{"projectId", "p"}, {"content", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"}}));
-  CHECK_FALSE(parse(json{{"projectId", "p"}, {"content", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"}}));
+  CHECK_FALSE(parse(
+    json{{"projectId", "p"}, {"content", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"}}));
   CHECK_FALSE(parse(json{{"projectId", "p"}, {"content", " \t\r\n\f\v"}}));
   CHECK_FALSE(parse(json{{"projectId", "p"}, {"content", ""}}));
   CHECK_FALSE(parse(json{{"projectId", "p"}, {"content", 5}}));
@@ -105,7 +106,8 @@ TEST_CASE("payloads: mark-notifications-read takes 1..max_mark_read_ids ids or a
 TEST_CASE("payloads: an emoji is at most max_emoji_bytes and max_emoji_code_points", "[hub][payloads]") {
   CHECK(valid_emoji(json("\xF0\x9F\x91\x8D")));  // thumbs up
   // A family: 4 people joined by 3 ZWJs, 7 code points, 25 bytes.
-  const std::string family = "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7\xE2\x80\x8D\xF0\x9F\x91\xA6";
+  const std::string family =
+    "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7\xE2\x80\x8D\xF0\x9F\x91\xA6";
   CHECK(valid_emoji(json(family)));
   // Eleven hearts: 11 code points, 33 bytes (over both bounds); eight: 24 bytes, 8 points.
   std::string hearts;

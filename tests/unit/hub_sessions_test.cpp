@@ -32,7 +32,8 @@ std::string token(std::int64_t exp_from_now, std::optional<std::int64_t> iat = s
 }  // namespace
 
 TEST_CASE("hub: CONNECT refusals say why, and only guesses count against the address", "[hub][auth]") {
-  app::authenticator auth(std::string(key), false, app::token_checks{std::nullopt, std::nullopt, std::chrono::seconds(0)});
+  app::authenticator auth(std::string(key), false,
+                          app::token_checks{std::nullopt, std::nullopt, std::chrono::seconds(0)});
   using refusal = app::authenticator::refusal;
   auto expired = auth.authenticate(json{{"token", token(-10)}});
   REQUIRE(std::holds_alternative<refusal>(expired));
@@ -55,7 +56,8 @@ TEST_CASE("hub: CONNECT refusals say why, and only guesses count against the add
 }
 
 TEST_CASE("hub: a token's session ends one second past what verification still accepts", "[hub][auth]") {
-  app::authenticator auth(std::string(key), false, app::token_checks{std::nullopt, std::nullopt, std::chrono::seconds(30)});
+  app::authenticator auth(std::string(key), false,
+                          app::token_checks{std::nullopt, std::nullopt, std::chrono::seconds(30)});
   auto who = auth.verify_token(token(100));
   REQUIRE(who);
   auto end = auth.session_end(*who);
@@ -77,19 +79,19 @@ TEST_CASE("hub: revocations cover tokens issued at or before, survive a reload, 
   who.issued_at = 1000;
   CHECK_FALSE(r.revoked(who));
   r.revoke("u1", 1000);
-  CHECK(r.revoked(who));   // same second: revoked
+  CHECK(r.revoked(who));  // same second: revoked
   who.issued_at = 1001;
   CHECK_FALSE(r.revoked(who));
-  who.issued_at = 0;       // no iat: cannot be told apart, refused
+  who.issued_at = 0;  // no iat: cannot be told apart, refused
   CHECK(r.revoked(who));
-  r.revoke("u1", 500);     // an older revocation does not undo a newer one
+  r.revoke("u1", 500);  // an older revocation does not undo a newer one
   who.issued_at = 900;
   CHECK(r.revoked(who));
   app::identity other = who;
   other.user_id = "u2";
   CHECK_FALSE(r.revoked(other));
   app::identity dev;
-  dev.user_id = "u1";      // development identity without a token
+  dev.user_id = "u1";  // development identity without a token
   CHECK_FALSE(r.revoked(dev));
 
   app::revocations loaded;
@@ -101,12 +103,13 @@ TEST_CASE("hub: revocations cover tokens issued at or before, survive a reload, 
 }
 
 TEST_CASE("hub: reactions take emoji from the allow-list only", "[hub][payloads]") {
-  for (const char* good : {"👍", "❤️", "👍🏽", "👨‍👩‍👧", "🇫🇷", "1️⃣", "#️⃣", "©️", "✅", "⭐", "🏳️‍🌈", "☺"}) {
+  for (const char* good : {"👍", "❤️", "👍🏽", "👨‍👩‍👧", "🇫🇷", "1️⃣", "#️⃣", "©️", "✅",
+                           "⭐", "🏳️‍🌈", "☺"}) {
     INFO(good);
     CHECK(app::valid_emoji(json(good)));
   }
-  for (const char* bad : {"", "x", "ok", "1", "<b>", "👍x", "a👍", " 👍", "👍 ", "\u200d", "\ufe0f",
-                          "\u200d👍", "1\ufe0f", "é", "\xf0\x9f\x91", "👍👍👍👍👍👍👍👍👍👍👍"}) {
+  for (const char* bad : {"", "x", "ok", "1", "<b>", "👍x", "a👍", " 👍", "👍 ", "\u200d", "\ufe0f", "\u200d👍", "1\ufe0f",
+                          "é", "\xf0\x9f\x91", "👍👍👍👍👍👍👍👍👍👍👍"}) {
     INFO(bad);
     CHECK_FALSE(app::valid_emoji(json(bad)));
   }

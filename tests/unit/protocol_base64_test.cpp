@@ -10,8 +10,13 @@ using namespace std::string_view_literals;
 
 TEST_CASE("base64: RFC 4648 test vectors", "[protocol][base64]") {
   const std::pair<std::string, std::string> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
     CAPTURE(plain);
@@ -80,13 +85,19 @@ TEST_CASE("base64: empty input", "[protocol][base64]") {
 
 TEST_CASE("base64: invalid input is rejected", "[protocol][base64]") {
   const std::string_view bad[] = {
-      "A",          "AB",        "ABC",       "ABCDE",     // length not a multiple of 4
-      "Zg",         "Zg=",       "Zm8",                    // missing padding
-      "AB=C",       "A=BC",      "=ABC",                   // '=' not at the end
-      "A===",       "====",      "Zg==Zg==",               // too much / inner padding
-      " Zg=",       "Zg= ",      "Zm9v\n",    "Zm 9",      // whitespace
-      "Zm9v-",      "-_-_",      "Zm9v\r\n",              // URL-safe alphabet, junk
-      "Zm9\x80",    "\xff\xff\xff\xff",                    // non-ASCII
+    "A",        "AB",
+    "ABC",      "ABCDE",  // length not a multiple of 4
+    "Zg",       "Zg=",
+    "Zm8",  // missing padding
+    "AB=C",     "A=BC",
+    "=ABC",  // '=' not at the end
+    "A===",     "====",
+    "Zg==Zg==",  // too much / inner padding
+    " Zg=",     "Zg= ",
+    "Zm9v\n",   "Zm 9",  // whitespace
+    "Zm9v-",    "-_-_",
+    "Zm9v\r\n",                      // URL-safe alphabet, junk
+    "Zm9\x80",  "\xff\xff\xff\xff",  // non-ASCII
   };
   for (auto text : bad) {
     CAPTURE(text);

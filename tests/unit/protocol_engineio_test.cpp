@@ -56,8 +56,7 @@ TEST_CASE("eio: decode_text examples", "[protocol][eio]") {
   CHECK(hub::eio::decode_text("4") == std::optional<packet>(text(packet_type::message)));
   CHECK(hub::eio::decode_text("5") == std::optional<packet>(text(packet_type::upgrade)));
   // The data is taken verbatim, whatever it holds.
-  CHECK(hub::eio::decode_text("44\x1f\0x"sv) ==
-        std::optional<packet>(text(packet_type::message, "4\x1f\0x"s)));
+  CHECK(hub::eio::decode_text("44\x1f\0x"sv) == std::optional<packet>(text(packet_type::message, "4\x1f\0x"s)));
 }
 
 TEST_CASE("eio: decode_text rejects a bad type character", "[protocol][eio]") {
@@ -71,16 +70,18 @@ TEST_CASE("eio: decode_text rejects a bad type character", "[protocol][eio]") {
 TEST_CASE("eio: encode_payload joins packets with the record separator", "[protocol][eio]") {
   const std::vector<packet> packets = {text(packet_type::message, "hello"), text(packet_type::ping),
                                        bin("\x01\x02\x03\x04")};
-  CHECK(hub::eio::encode_payload(packets) == "4hello\x1e"
-                                             "2\x1e"
-                                             "bAQIDBA==");
+  CHECK(hub::eio::encode_payload(packets) ==
+        "4hello\x1e"
+        "2\x1e"
+        "bAQIDBA==");
   CHECK(hub::eio::encode_payload({}).empty());
   CHECK(hub::eio::encode_payload({text(packet_type::noop)}) == "6");
   CHECK(hub::eio::encode_payload({text(packet_type::message), text(packet_type::message)}) ==
         "4\x1e"
         "4");
-  CHECK(hub::eio::encode_payload({bin(""), bin("f")}) == "b\x1e"
-                                                         "bZg==");
+  CHECK(hub::eio::encode_payload({bin(""), bin("f")}) ==
+        "b\x1e"
+        "bZg==");
 }
 
 TEST_CASE("eio: append_to_payload adds the separator only between packets", "[protocol][eio]") {
@@ -88,18 +89,21 @@ TEST_CASE("eio: append_to_payload adds the separator only between packets", "[pr
   hub::eio::append_to_payload(payload, text(packet_type::message, "hello"));
   CHECK(payload == "4hello");
   hub::eio::append_to_payload(payload, text(packet_type::ping));
-  CHECK(payload == "4hello\x1e"
-                   "2");
+  CHECK(payload ==
+        "4hello\x1e"
+        "2");
   hub::eio::append_to_payload(payload, bin("\x01\x02\x03\x04"));
-  CHECK(payload == "4hello\x1e"
-                   "2\x1e"
-                   "bAQIDBA==");
+  CHECK(payload ==
+        "4hello\x1e"
+        "2\x1e"
+        "bAQIDBA==");
 }
 
 TEST_CASE("eio: decode_payload, the spec example", "[protocol][eio]") {
-  const auto packets = hub::eio::decode_payload("4hello\x1e"
-                                                "2\x1e"
-                                                "bAQIDBA==");
+  const auto packets = hub::eio::decode_payload(
+    "4hello\x1e"
+    "2\x1e"
+    "bAQIDBA==");
   REQUIRE(packets.has_value());
   REQUIRE(packets->size() == 3);
   CHECK((*packets)[0] == text(packet_type::message, "hello"));
@@ -124,29 +128,36 @@ TEST_CASE("eio: decode_payload, single packets and edge cases", "[protocol][eio]
   CHECK(*one == std::vector<packet>{bin("")});
 
   // Empty text messages next to each other.
-  auto many = hub::eio::decode_payload("4\x1e"
-                                       "4\x1e"
-                                       "6");
+  auto many = hub::eio::decode_payload(
+    "4\x1e"
+    "4\x1e"
+    "6");
   REQUIRE(many.has_value());
-  CHECK(*many == std::vector<packet>{text(packet_type::message), text(packet_type::message),
-                                     text(packet_type::noop)});
+  CHECK(*many == std::vector<packet>{text(packet_type::message), text(packet_type::message), text(packet_type::noop)});
 }
 
 TEST_CASE("eio: decode_payload errors fail the whole payload", "[protocol][eio]") {
   const std::string_view bad[] = {
-      "",                          // empty payload
-      "7",                         // unknown type
-      "4hello\x1e" "7",            // unknown type after a good packet
-      "x\x1e" "4hello",            // unknown type first
-      "4hello\x1e\x1e" "2",        // empty segment
-      "4hello\x1e",                // trailing separator
-      "\x1e" "4hello",             // leading separator
-      "\x1e",                      // only a separator
-      "bAQI",                      // base64 length not a multiple of 4
-      "bAQIDBA=",                  // bad padding
-      "b!!!!",                     // not base64
-      "4a\x1e" "bAQIDBA==\x1e" "bA", // bad base64 at the end
-      "B" "AQIDBA==",              // capital B is not the binary marker
+    "",   // empty payload
+    "7",  // unknown type
+    "4hello\x1e"
+    "7",  // unknown type after a good packet
+    "x\x1e"
+    "4hello",  // unknown type first
+    "4hello\x1e\x1e"
+    "2",           // empty segment
+    "4hello\x1e",  // trailing separator
+    "\x1e"
+    "4hello",    // leading separator
+    "\x1e",      // only a separator
+    "bAQI",      // base64 length not a multiple of 4
+    "bAQIDBA=",  // bad padding
+    "b!!!!",     // not base64
+    "4a\x1e"
+    "bAQIDBA==\x1e"
+    "bA",  // bad base64 at the end
+    "B"
+    "AQIDBA==",  // capital B is not the binary marker
   };
   for (auto payload : bad) {
     CAPTURE(payload);
@@ -158,14 +169,14 @@ TEST_CASE("eio: payload round-trip", "[protocol][eio]") {
   std::string all_bytes;
   for (int i = 0; i < 256; ++i) all_bytes += static_cast<char>(i);
   const std::vector<packet> packets = {
-      text(packet_type::open, R"({"sid":"abc","upgrades":["websocket"]})"),
-      text(packet_type::message, R"(2["chat",{"text":"h\u00e9"}])"),
-      bin(all_bytes),
-      bin(""),
-      text(packet_type::message),
-      text(packet_type::pong, "probe"),
-      bin("\x1e\x1e"),  // the separator inside binary data is fine: it is base64 encoded
-      text(packet_type::close),
+    text(packet_type::open, R"({"sid":"abc","upgrades":["websocket"]})"),
+    text(packet_type::message, R"(2["chat",{"text":"h\u00e9"}])"),
+    bin(all_bytes),
+    bin(""),
+    text(packet_type::message),
+    text(packet_type::pong, "probe"),
+    bin("\x1e\x1e"),  // the separator inside binary data is fine: it is base64 encoded
+    text(packet_type::close),
   };
   const std::string payload = hub::eio::encode_payload(packets);
   const auto decoded = hub::eio::decode_payload(payload);

@@ -29,15 +29,12 @@ views split_ok(std::string_view text) {
   return *parts;
 }
 
-json bytes(std::initializer_list<std::uint8_t> b) {
-  return json::binary(json::binary_t::container_type(b));
-}
+json bytes(std::initializer_list<std::uint8_t> b) { return json::binary(json::binary_t::container_type(b)); }
 
 }  // namespace
 
 TEST_CASE("json_args: split_array returns the raw element texts", "[protocol][json_args]") {
-  CHECK(split_ok(R"(["hello",1,true,null,-2.5e3])") ==
-        views{R"("hello")", "1", "true", "null", "-2.5e3"});
+  CHECK(split_ok(R"(["hello",1,true,null,-2.5e3])") == views{R"("hello")", "1", "true", "null", "-2.5e3"});
   CHECK(split_ok(R"(["a",{"b":[1,2],"c":{"d":"]"}},[3,"]",[]]])") ==
         views{R"("a")", R"({"b":[1,2],"c":{"d":"]"}})", R"([3,"]",[]])"});
   // Number text and key order are kept as written.
@@ -68,9 +65,10 @@ TEST_CASE("json_args: split_array of empty and nested-empty arrays", "[protocol]
 
 TEST_CASE("json_args: split_array rejects what is not a JSON array", "[protocol][json_args]") {
   const std::string_view bad[] = {
-      "",      " ",       "{}",     R"("a")",  "1",        "null",   "[1,]",  "[,1]",
-      "[1",    "[1]]",    "[1] x",  "[1][2]",  R"(["a])",  "[1 2]",  "['a']", "[01]",
-      "[NaN]", "[\"\t\"]" /* raw control char in a string */,      "[1,,2]", "]",
+    "",        " ",     "{}",    R"("a")", "1",     "null",
+    "[1,]",    "[,1]",  "[1",    "[1]]",   "[1] x", "[1][2]",
+    R"(["a])", "[1 2]", "['a']", "[01]",   "[NaN]", "[\"\t\"]" /* raw control char in a string */,
+    "[1,,2]",  "]",
   };
   for (auto text : bad) {
     CAPTURE(text);
@@ -92,8 +90,7 @@ TEST_CASE("json_args: join_array", "[protocol][json_args]") {
 }
 
 TEST_CASE("json_args: fill_placeholders, the spec example", "[protocol][json_args]") {
-  json value = json::parse(
-      R"(["bin-back",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}])");
+  json value = json::parse(R"(["bin-back",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}])");
   const std::vector<std::string> attachments = {"\x01\x02", "\x03"};
   REQUIRE(json_args::fill_placeholders(value, attachments));
   REQUIRE(value.is_array());
@@ -107,7 +104,7 @@ TEST_CASE("json_args: fill_placeholders, the spec example", "[protocol][json_arg
 
 TEST_CASE("json_args: fill_placeholders accepts any order and reuse", "[protocol][json_args]") {
   json value = json::parse(
-      R"({"b":{"_placeholder":true,"num":1},"a":[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1.0}]})");
+    R"({"b":{"_placeholder":true,"num":1},"a":[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1.0}]})");
   REQUIRE(json_args::fill_placeholders(value, {"A", "B"}));
   CHECK(value["b"] == bytes({'B'}));
   CHECK(value["a"][0] == bytes({'A'}));
@@ -116,8 +113,8 @@ TEST_CASE("json_args: fill_placeholders accepts any order and reuse", "[protocol
 
 TEST_CASE("json_args: fill_placeholders leaves non-placeholders alone", "[protocol][json_args]") {
   const std::string text =
-      R"([{"_placeholder":false,"num":0},{"_placeholder":"true","num":0},{"_placeholder":1,"num":0},)"
-      R"({"num":0},{"placeholder":true,"num":0},"_placeholder",7])";
+    R"([{"_placeholder":false,"num":0},{"_placeholder":"true","num":0},{"_placeholder":1,"num":0},)"
+    R"({"num":0},{"placeholder":true,"num":0},"_placeholder",7])";
   json value = json::parse(text);
   const json before = value;
   REQUIRE(json_args::fill_placeholders(value, {"x"}));
@@ -130,14 +127,14 @@ TEST_CASE("json_args: fill_placeholders leaves non-placeholders alone", "[protoc
 
 TEST_CASE("json_args: fill_placeholders rejects bad numbers", "[protocol][json_args]") {
   const char* bad[] = {
-      R"([{"_placeholder":true,"num":2}])",
-      R"([{"_placeholder":true,"num":-1}])",
-      R"([{"_placeholder":true,"num":0.5}])",
-      R"([{"_placeholder":true,"num":"0"}])",
-      R"([{"_placeholder":true,"num":null}])",
-      R"([{"_placeholder":true}])",
-      R"({"deep":[[{"x":{"_placeholder":true,"num":99}}]]})",
-      R"([{"_placeholder":true,"num":18446744073709551615}])",
+    R"([{"_placeholder":true,"num":2}])",
+    R"([{"_placeholder":true,"num":-1}])",
+    R"([{"_placeholder":true,"num":0.5}])",
+    R"([{"_placeholder":true,"num":"0"}])",
+    R"([{"_placeholder":true,"num":null}])",
+    R"([{"_placeholder":true}])",
+    R"({"deep":[[{"x":{"_placeholder":true,"num":99}}]]})",
+    R"([{"_placeholder":true,"num":18446744073709551615}])",
   };
   for (const char* text : bad) {
     CAPTURE(text);
@@ -152,8 +149,7 @@ TEST_CASE("json_args: extract_binaries, the spec example", "[protocol][json_args
   json value = json::array({"bin-back", bytes({1, 2}), json{{"nested", bytes({3})}}});
   std::vector<std::string> attachments;
   json_args::extract_binaries(value, attachments);
-  CHECK(value.dump() ==
-        R"(["bin-back",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}])");
+  CHECK(value.dump() == R"(["bin-back",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}])");
   CHECK(attachments == std::vector<std::string>{"\x01\x02", "\x03"});
 }
 
@@ -166,10 +162,9 @@ TEST_CASE("json_args: extract_binaries numbers depth-first in order", "[protocol
   std::vector<std::string> attachments;
   json_args::extract_binaries(value, attachments);
   CHECK(attachments == std::vector<std::string>{"A", "B", "C", "D", "E"});
-  CHECK(value.dump() ==
-        R"({"z":[{"_placeholder":true,"num":0},{"y":{"_placeholder":true,"num":1}}],)"
-        R"("a":{"_placeholder":true,"num":2},)"
-        R"("m":[[[{"_placeholder":true,"num":3}]],{"_placeholder":true,"num":4}]})");
+  CHECK(value.dump() == R"({"z":[{"_placeholder":true,"num":0},{"y":{"_placeholder":true,"num":1}}],)"
+                        R"("a":{"_placeholder":true,"num":2},)"
+                        R"("m":[[[{"_placeholder":true,"num":3}]],{"_placeholder":true,"num":4}]})");
 
   // A binary value at the top.
   json top = bytes({9, 8});
@@ -187,8 +182,7 @@ TEST_CASE("json_args: extract_binaries numbers depth-first in order", "[protocol
 }
 
 TEST_CASE("json_args: extract then fill restores the value", "[protocol][json_args]") {
-  json original = json::array(
-      {"ev", bytes({}), json{{"k", json::array({bytes({0, 255}), 1, "s"})}}, bytes({7, 7, 7})});
+  json original = json::array({"ev", bytes({}), json{{"k", json::array({bytes({0, 255}), 1, "s"})}}, bytes({7, 7, 7})});
   json value = original;
   std::vector<std::string> attachments;
   json_args::extract_binaries(value, attachments);

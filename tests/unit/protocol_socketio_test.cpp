@@ -18,10 +18,10 @@ using hub::sio::packet_type;
 namespace {
 
 constexpr std::string_view spec_binary_data =
-    R"(["bin-back",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}])";
+  R"(["bin-back",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}])";
 
-packet make(packet_type type, std::string nsp = "/", std::optional<std::uint64_t> id = {},
-            std::string data = {}, std::vector<std::string> attachments = {}) {
+packet make(packet_type type, std::string nsp = "/", std::optional<std::uint64_t> id = {}, std::string data = {},
+            std::vector<std::string> attachments = {}) {
   return packet{type, std::move(nsp), id, std::move(data), std::move(attachments)};
 }
 
@@ -70,8 +70,7 @@ TEST_CASE("sio: is_event / is_ack helpers", "[protocol][sio]") {
 }
 
 TEST_CASE("sio: reserved event names", "[protocol][sio]") {
-  for (auto name : {"connect", "connect_error", "disconnect", "disconnecting", "newListener",
-                    "removeListener"}) {
+  for (auto name : {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}) {
     CAPTURE(name);
     CHECK(hub::sio::is_reserved_event_name(name));
   }
@@ -83,13 +82,11 @@ TEST_CASE("sio: reserved event names", "[protocol][sio]") {
 
 TEST_CASE("sio: decode CONNECT", "[protocol][sio]") {
   CHECK(decode_ok("0") == make(packet_type::connect));
-  CHECK(decode_ok(R"(0{"token":"abc"})") ==
-        make(packet_type::connect, "/", {}, R"({"token":"abc"})"));
+  CHECK(decode_ok(R"(0{"token":"abc"})") == make(packet_type::connect, "/", {}, R"({"token":"abc"})"));
   // "40/custom": a namespace with no comma runs to the end.
   CHECK(decode_ok("0/custom") == make(packet_type::connect, "/custom"));
   CHECK(decode_ok("0/custom,") == make(packet_type::connect, "/custom"));
-  CHECK(decode_ok(R"(0/admin,{"token":"x"})") ==
-        make(packet_type::connect, "/admin", {}, R"({"token":"x"})"));
+  CHECK(decode_ok(R"(0/admin,{"token":"x"})") == make(packet_type::connect, "/admin", {}, R"({"token":"x"})"));
   // "/," is the main namespace written out.
   CHECK(decode_ok("0/,{}") == make(packet_type::connect, "/", {}, "{}"));
   CHECK(decode_ok("0/a/b-c_d.e,") == make(packet_type::connect, "/a/b-c_d.e"));
@@ -122,23 +119,20 @@ TEST_CASE("sio: decode EVENT", "[protocol][sio]") {
 
 TEST_CASE("sio: decode ACK", "[protocol][sio]") {
   CHECK(decode_ok("3/chat,5[]") == make(packet_type::ack, "/chat", 5, "[]"));
-  CHECK(decode_ok(R"(35["x",{"y":null}])") ==
-        make(packet_type::ack, "/", 5, R"(["x",{"y":null}])"));
+  CHECK(decode_ok(R"(35["x",{"y":null}])") == make(packet_type::ack, "/", 5, R"(["x",{"y":null}])"));
   CHECK(decode_ok("30[]") == make(packet_type::ack, "/", 0, "[]"));
 }
 
 TEST_CASE("sio: decode CONNECT_ERROR", "[protocol][sio]") {
   CHECK(decode_ok(R"(4{"message":"Not authorized","data":{"x":1}})") ==
         make(packet_type::connect_error, "/", {}, R"({"message":"Not authorized","data":{"x":1}})"));
-  CHECK(decode_ok(R"(4/admin,"legacy")") ==
-        make(packet_type::connect_error, "/admin", {}, R"("legacy")"));
+  CHECK(decode_ok(R"(4/admin,"legacy")") == make(packet_type::connect_error, "/admin", {}, R"("legacy")"));
 }
 
 TEST_CASE("sio: ack id range", "[protocol][sio]") {
   CHECK(decode_ok(R"(218446744073709551615["a"])").id ==
         std::optional<std::uint64_t>(std::numeric_limits<std::uint64_t>::max()));
-  CHECK(decode_ok(R"(2/x,9999999999999999999["a"])").id ==
-        std::optional<std::uint64_t>(9999999999999999999ULL));
+  CHECK(decode_ok(R"(2/x,9999999999999999999["a"])").id == std::optional<std::uint64_t>(9999999999999999999ULL));
   decode_fails(R"(218446744073709551616["a"])");
   decode_fails(R"(299999999999999999999["a"])");
   decode_fails(R"(3/chat,1234567890123456789012345[])");
@@ -152,14 +146,14 @@ TEST_CASE("sio: malformed headers are refused", "[protocol][sio]") {
   decode_fails(R"(/chat,["a"])");
   decode_fails(R"(-1["a"])");
   // Attachment counts.
-  decode_fails(R"(5-["a"])");             // no digits
-  decode_fails(R"(51x["a"])");            // no '-'
-  decode_fails(R"(51["a"])");             // no '-'
-  decode_fails("5");                       // nothing at all
-  decode_fails("51");                      // digits, then the end
+  decode_fails(R"(5-["a"])");   // no digits
+  decode_fails(R"(51x["a"])");  // no '-'
+  decode_fails(R"(51["a"])");   // no '-'
+  decode_fails("5");            // nothing at all
+  decode_fails("51");           // digits, then the end
   decode_fails(R"(5a-["a"])");
   decode_fails(R"(5 1-["a"])");
-  decode_fails(R"(511-["a"])");           // more than max_attachments
+  decode_fails(R"(511-["a"])");  // more than max_attachments
   decode_fails(R"(5999999999999999999999999999-["a"])");
   decode_fails(R"(6-1[])");
   decode_fails(R"(611-1[])");
@@ -194,8 +188,7 @@ TEST_CASE("sio: payload rules", "[protocol][sio]") {
     decode_fails("21");
   }
   SECTION("reserved event names are refused") {
-    for (auto name : {"connect", "connect_error", "disconnect", "disconnecting", "newListener",
-                      "removeListener"}) {
+    for (auto name : {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}) {
       decode_fails("2[\""s + name + "\"]");
       decode_fails("2/chat,3[\""s + name + "\",1]");
       decode_fails("51-[\""s + name + R"(",{"_placeholder":true,"num":0}])");
@@ -263,8 +256,7 @@ TEST_CASE("sio: binary ack with namespace and id", "[protocol][sio]") {
   const auto r = d.feed_binary(""s);  // an empty attachment is still an attachment
   INFO(describe(r));
   REQUIRE(std::holds_alternative<packet>(r));
-  CHECK(std::get<packet>(r) == make(packet_type::binary_ack, "/chat", 7,
-                                    R"([{"_placeholder":true,"num":0}])", {""}));
+  CHECK(std::get<packet>(r) == make(packet_type::binary_ack, "/chat", 7, R"([{"_placeholder":true,"num":0}])", {""}));
 }
 
 TEST_CASE("sio: binary packets, attachment counts", "[protocol][sio]") {
@@ -285,7 +277,7 @@ TEST_CASE("sio: binary packets, attachment counts", "[protocol][sio]") {
   SECTION("placeholders may repeat, come in any order, or be missing") {
     decoder d;
     REQUIRE(is_pending(d.feed_text(
-        R"(53-["x",{"_placeholder":true,"num":2},{"_placeholder":true,"num":2},{"num":0,"_placeholder":true}])")));
+      R"(53-["x",{"_placeholder":true,"num":2},{"_placeholder":true,"num":2},{"num":0,"_placeholder":true}])")));
     REQUIRE(is_pending(d.feed_binary("A")));
     REQUIRE(is_pending(d.feed_binary("B")));
     const auto r = d.feed_binary("C");
@@ -299,22 +291,21 @@ TEST_CASE("sio: binary packets, attachment counts", "[protocol][sio]") {
   }
 }
 
-TEST_CASE("sio: placeholder numbers are checked once the attachments are in",
-          "[protocol][sio]") {
+TEST_CASE("sio: placeholder numbers are checked once the attachments are in", "[protocol][sio]") {
   const std::string bad[] = {
-      R"(51-["a",{"_placeholder":true,"num":1}])",
-      R"(51-["a",{"_placeholder":true,"num":-1}])",
-      R"(51-["a",{"_placeholder":true,"num":"0"}])",
-      R"(51-["a",{"_placeholder":true,"num":0.5}])",
-      R"(51-["a",{"_placeholder":true}])",
-      R"(51-["a",{"_placeholder":true,"num":[0]}])",
-      R"(51-["a",{"_placeholder":true,"num":18446744073709551615}])",
-      R"(51-["a",{"deep":[{"x":{"_placeholder":true,"num":1}}]}])",
-      R"(51-["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":3}])",
-      R"(61-1[{"_placeholder":true,"num":1}])",
-      // The last value of a repeated key counts, as in JSON.parse.
-      R"(51-["a",{"_placeholder":true,"num":0,"num":1}])",
-      R"(51-["a",{"_placeholder":false,"num":7,"_placeholder":true}])",
+    R"(51-["a",{"_placeholder":true,"num":1}])",
+    R"(51-["a",{"_placeholder":true,"num":-1}])",
+    R"(51-["a",{"_placeholder":true,"num":"0"}])",
+    R"(51-["a",{"_placeholder":true,"num":0.5}])",
+    R"(51-["a",{"_placeholder":true}])",
+    R"(51-["a",{"_placeholder":true,"num":[0]}])",
+    R"(51-["a",{"_placeholder":true,"num":18446744073709551615}])",
+    R"(51-["a",{"deep":[{"x":{"_placeholder":true,"num":1}}]}])",
+    R"(51-["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":3}])",
+    R"(61-1[{"_placeholder":true,"num":1}])",
+    // The last value of a repeated key counts, as in JSON.parse.
+    R"(51-["a",{"_placeholder":true,"num":0,"num":1}])",
+    R"(51-["a",{"_placeholder":false,"num":7,"_placeholder":true}])",
   };
   for (const auto& text : bad) {
     CAPTURE(text);
@@ -328,15 +319,15 @@ TEST_CASE("sio: placeholder numbers are checked once the attachments are in",
   }
 
   const std::string good[] = {
-      R"(51-["a",{"_placeholder":true,"num":0}])",
-      R"(51-["a",{"_placeholder":true,"num":0.0}])",
-      R"(51-["a",{"_placeholder":true,"num":-0}])",
-      R"(51-["a",{"_placeholder":true,"num":1,"num":0}])",
-      R"(51-["a",{"_placeholder":true,"num":0,"extra":{"_placeholder":true,"num":9}}])",
-      // Not placeholders: "_placeholder" is not `true`.
-      R"(51-["a",{"_placeholder":false,"num":5},{"_placeholder":"true","num":5},{"_placeholder":1}])",
-      R"(51-["a",{"_placeholder":{"x":true},"num":5}])",
-      R"(51-["a",{"_placeholder":true,"num":7,"_placeholder":false}])",
+    R"(51-["a",{"_placeholder":true,"num":0}])",
+    R"(51-["a",{"_placeholder":true,"num":0.0}])",
+    R"(51-["a",{"_placeholder":true,"num":-0}])",
+    R"(51-["a",{"_placeholder":true,"num":1,"num":0}])",
+    R"(51-["a",{"_placeholder":true,"num":0,"extra":{"_placeholder":true,"num":9}}])",
+    // Not placeholders: "_placeholder" is not `true`.
+    R"(51-["a",{"_placeholder":false,"num":5},{"_placeholder":"true","num":5},{"_placeholder":1}])",
+    R"(51-["a",{"_placeholder":{"x":true},"num":5}])",
+    R"(51-["a",{"_placeholder":true,"num":7,"_placeholder":false}])",
   };
   for (const auto& text : good) {
     CAPTURE(text);
@@ -348,8 +339,7 @@ TEST_CASE("sio: placeholder numbers are checked once the attachments are in",
   }
 
   // In a plain EVENT a placeholder-like object is just data.
-  CHECK(decode_ok(R"(2["a",{"_placeholder":true,"num":5}])").data ==
-        R"(["a",{"_placeholder":true,"num":5}])");
+  CHECK(decode_ok(R"(2["a",{"_placeholder":true,"num":5}])").data == R"(["a",{"_placeholder":true,"num":5}])");
 }
 
 TEST_CASE("sio: binary data when none is expected", "[protocol][sio]") {
@@ -385,8 +375,7 @@ TEST_CASE("sio: encode", "[protocol][sio]") {
   CHECK(encode(make(packet_type::connect, "/", {}, R"({"sid":"abc"})")) == R"(0{"sid":"abc"})");
   // Like Node, a namespace other than "/" is always followed by a comma.
   CHECK(encode(make(packet_type::connect, "/custom")) == "0/custom,");
-  CHECK(encode(make(packet_type::connect, "/custom", {}, R"({"sid":"x"})")) ==
-        R"(0/custom,{"sid":"x"})");
+  CHECK(encode(make(packet_type::connect, "/custom", {}, R"({"sid":"x"})")) == R"(0/custom,{"sid":"x"})");
   CHECK(encode(make(packet_type::disconnect)) == "1");
   CHECK(encode(make(packet_type::disconnect, "/chat")) == "1/chat,");
   CHECK(encode(make(packet_type::event, "/", {}, R"(["a"])")) == R"(2["a"])");
@@ -395,8 +384,7 @@ TEST_CASE("sio: encode", "[protocol][sio]") {
   CHECK(encode(make(packet_type::ack, "/", 5, "[]")) == "35[]");
   CHECK(encode(make(packet_type::ack, "/x", std::numeric_limits<std::uint64_t>::max(), "[1]")) ==
         "3/x,18446744073709551615[1]");
-  CHECK(encode(make(packet_type::connect_error, "/", {}, R"({"message":"no"})")) ==
-        R"(4{"message":"no"})");
+  CHECK(encode(make(packet_type::connect_error, "/", {}, R"({"message":"no"})")) == R"(4{"message":"no"})");
   // An empty namespace counts as "/", as in Node.
   CHECK(encode(make(packet_type::event, "", {}, R"(["a"])")) == R"(2["a"])");
 }
@@ -408,14 +396,13 @@ TEST_CASE("sio: encode with attachments", "[protocol][sio]") {
   // encode_append puts Engine.IO's '4' in front: the spec's wire example.
   std::string out = "4";
   hub::sio::encode_append(out, p);
-  CHECK(out ==
-        R"(452-["bin-back",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}])");
+  CHECK(out == R"(452-["bin-back",{"_placeholder":true,"num":0},{"nested":{"_placeholder":true,"num":1}}])");
 
-  CHECK(hub::sio::encode(make(packet_type::ack, "/chat", 3, R"([{"_placeholder":true,"num":0}])",
-                              {"x"})) == R"(61-/chat,3[{"_placeholder":true,"num":0}])");
+  CHECK(hub::sio::encode(make(packet_type::ack, "/chat", 3, R"([{"_placeholder":true,"num":0}])", {"x"})) ==
+        R"(61-/chat,3[{"_placeholder":true,"num":0}])");
   CHECK(hub::sio::encode(make(packet_type::binary_event, "/", {}, R"(["a"])")) == R"(50-["a"])");
-  CHECK(hub::sio::encode(make(packet_type::binary_ack, "/", 1, R"(["a",{"_placeholder":true,"num":0}])",
-                              {"y"})) == R"(61-1["a",{"_placeholder":true,"num":0}])");
+  CHECK(hub::sio::encode(make(packet_type::binary_ack, "/", 1, R"(["a",{"_placeholder":true,"num":0}])", {"y"})) ==
+        R"(61-1["a",{"_placeholder":true,"num":0}])");
   std::vector<std::string> ten(10, "z");
   CHECK(hub::sio::encode(make(packet_type::event, "/", {}, "[0]", ten)) == "510-[0]");
   // Attachments mean nothing to the other types.
@@ -430,13 +417,13 @@ TEST_CASE("sio: encode_append appends", "[protocol][sio]") {
 
 TEST_CASE("sio: encode then decode round-trips", "[protocol][sio]") {
   const packet plain[] = {
-      make(packet_type::connect),
-      make(packet_type::connect, "/admin", {}, R"({"token":"t"})"),
-      make(packet_type::disconnect, "/admin"),
-      make(packet_type::event, "/", {}, R"(["a",{"b":[1,2]}])"),
-      make(packet_type::event, "/chat", 42, R"(["a"])"),
-      make(packet_type::ack, "/chat", 42, "[]"),
-      make(packet_type::connect_error, "/", {}, R"({"message":"x"})"),
+    make(packet_type::connect),
+    make(packet_type::connect, "/admin", {}, R"({"token":"t"})"),
+    make(packet_type::disconnect, "/admin"),
+    make(packet_type::event, "/", {}, R"(["a",{"b":[1,2]}])"),
+    make(packet_type::event, "/chat", 42, R"(["a"])"),
+    make(packet_type::ack, "/chat", 42, "[]"),
+    make(packet_type::connect_error, "/", {}, R"({"message":"x"})"),
   };
   for (const auto& p : plain) {
     const std::string text = hub::sio::encode(p);
@@ -445,8 +432,7 @@ TEST_CASE("sio: encode then decode round-trips", "[protocol][sio]") {
   }
 
   // With attachments, an event comes back as a binary_event.
-  const packet with_binary =
-      make(packet_type::event, "/b", 9, std::string(spec_binary_data), {"\x00\x01"s, "\xff"});
+  const packet with_binary = make(packet_type::event, "/b", 9, std::string(spec_binary_data), {"\x00\x01"s, "\xff"});
   decoder d;
   REQUIRE(is_pending(d.feed_text(hub::sio::encode(with_binary))));
   REQUIRE(is_pending(d.feed_binary(with_binary.attachments[0])));

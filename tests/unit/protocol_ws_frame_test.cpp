@@ -114,8 +114,8 @@ TEST_CASE("ws_frame: 7-, 16- and 64-bit lengths, whole and byte by byte", "[prot
 }
 
 TEST_CASE("ws_frame: several frames in one buffer come out in order", "[protocol][ws]") {
-  const std::string bytes = text("one") + binary("two") + frame(fin | 0x9, "p") + frame(fin | 0xa, "q") +
-                            text("") + text("three");
+  const std::string bytes =
+    text("one") + binary("two") + frame(fin | 0x9, "p") + frame(fin | 0xa, "q") + text("") + text("three");
   for (std::size_t chunk : {SIZE_MAX, std::size_t{1}, std::size_t{5}}) {
     CAPTURE(chunk);
     auto e = feed(bytes, chunk);
@@ -168,24 +168,26 @@ TEST_CASE("ws_frame: bytes are held only for an unfinished frame or message", "[
 
 TEST_CASE("ws_frame: protocol errors close with 1002", "[protocol][ws]") {
   using hub::ws::close_code::protocol_error;
-  CHECK(error_code(frame(fin | 0x1, "hi", false)) == protocol_error);              // unmasked
-  CHECK(error_code(frame(fin | 0x40 | 0x1, "hi")) == protocol_error);              // RSV1
-  CHECK(error_code(frame(fin | 0x20 | 0x1, "hi")) == protocol_error);              // RSV2
-  CHECK(error_code(frame(fin | 0x10 | 0x1, "hi")) == protocol_error);              // RSV3
+  CHECK(error_code(frame(fin | 0x1, "hi", false)) == protocol_error);  // unmasked
+  CHECK(error_code(frame(fin | 0x40 | 0x1, "hi")) == protocol_error);  // RSV1
+  CHECK(error_code(frame(fin | 0x20 | 0x1, "hi")) == protocol_error);  // RSV2
+  CHECK(error_code(frame(fin | 0x10 | 0x1, "hi")) == protocol_error);  // RSV3
   for (std::uint8_t op : {0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf}) {
     CAPTURE(int(op));
-    CHECK(error_code(frame(fin | op, "")) == protocol_error);                        // reserved opcodes
+    CHECK(error_code(frame(fin | op, "")) == protocol_error);  // reserved opcodes
   }
-  CHECK(error_code(frame(fin | 0x9, std::string(126, 'p'))) == protocol_error);    // control > 125
-  CHECK(error_code(frame(fin | 0xa, "", true, 16)) == protocol_error);             // ...or its encoding
-  CHECK(error_code(frame(0x9, "p")) == protocol_error);                             // control without FIN
+  CHECK(error_code(frame(fin | 0x9, std::string(126, 'p'))) == protocol_error);  // control > 125
+  CHECK(error_code(frame(fin | 0xa, "", true, 16)) == protocol_error);           // ...or its encoding
+  CHECK(error_code(frame(0x9, "p")) == protocol_error);                          // control without FIN
   CHECK(error_code(frame(0x8, close_payload(1000))) == protocol_error);
-  CHECK(error_code(frame(fin | 0x0, "lost")) == protocol_error);                    // continuation first
-  CHECK(error_code(text("done") + frame(fin | 0x0, "more")) == protocol_error);     // ...after a message
-  CHECK(error_code(frame(0x1, "open") + text("new")) == protocol_error);            // new message inside
+  CHECK(error_code(frame(fin | 0x0, "lost")) == protocol_error);                 // continuation first
+  CHECK(error_code(text("done") + frame(fin | 0x0, "more")) == protocol_error);  // ...after a message
+  CHECK(error_code(frame(0x1, "open") + text("new")) == protocol_error);         // new message inside
   CHECK(error_code(frame(0x1, "open") + binary("new")) == protocol_error);
   // 64-bit length with the most significant bit set: refused from the header alone.
-  std::string huge = "\x82\xff\x80\x00\x00\x00\x00\x00\x00\x05" "abcd"s;
+  std::string huge =
+    "\x82\xff\x80\x00\x00\x00\x00\x00\x00\x05"
+    "abcd"s;
   CHECK(error_code(huge, SIZE_MAX) == protocol_error);
   // Lengths must use the shortest encoding.
   CHECK(error_code(frame(fin | 0x1, "abc", true, 16)) == protocol_error);
@@ -219,10 +221,13 @@ TEST_CASE("ws_frame: a message over the maximum is 1009 from its declared length
   CHECK_FALSE(p.holding());
   // Fragments count together; each message starts from zero again.
   CHECK(error_code(frame(0x2, std::string(600, 'a')) + frame(fin | 0x0, std::string(401, 'b')), max) == too_big);
-  CHECK(error_code(frame(0x2, std::string(600, 'a')) + frame(fin | 0x0, std::string(400, 'b')) +
-                       binary(std::string(max, 'c')), max) == 0);
+  CHECK(error_code(
+          frame(0x2, std::string(600, 'a')) + frame(fin | 0x0, std::string(400, 'b')) + binary(std::string(max, 'c')),
+          max) == 0);
   // A 64-bit length far over the maximum.
-  CHECK(error_code("\x82\xff\x00\x00\x01\x00\x00\x00\x00\x00" "abcd"s, max) == too_big);
+  CHECK(error_code("\x82\xff\x00\x00\x01\x00\x00\x00\x00\x00"
+                   "abcd"s,
+                   max) == too_big);
   // Control frames do not count towards it.
   CHECK(error_code(frame(0x1, std::string(max, 'a')) + frame(fin | 0x9, "p") + frame(fin | 0x0, ""), max) == 0);
 }
@@ -231,12 +236,12 @@ TEST_CASE("ws_frame: text must be UTF-8 (1007), across fragment boundaries", "[p
   using hub::ws::close_code::bad_payload;
   CHECK(error_code(text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")) == 0);
   CHECK(error_code(text("\xff")) == bad_payload);
-  CHECK(error_code(text("\xc0\xaf")) == bad_payload);           // overlong '/'
-  CHECK(error_code(text("\xe0\x80\xaf")) == bad_payload);       // overlong, 3 bytes
-  CHECK(error_code(text("\xed\xa0\x80")) == bad_payload);       // surrogate U+D800
-  CHECK(error_code(text("\xf4\x90\x80\x80")) == bad_payload);   // above U+10FFFF
-  CHECK(error_code(text("ends in \xe2\x82")) == bad_payload);   // unfinished character
-  CHECK(error_code(binary("\xff\xc0\xaf")) == 0);               // binary is not checked
+  CHECK(error_code(text("\xc0\xaf")) == bad_payload);          // overlong '/'
+  CHECK(error_code(text("\xe0\x80\xaf")) == bad_payload);      // overlong, 3 bytes
+  CHECK(error_code(text("\xed\xa0\x80")) == bad_payload);      // surrogate U+D800
+  CHECK(error_code(text("\xf4\x90\x80\x80")) == bad_payload);  // above U+10FFFF
+  CHECK(error_code(text("ends in \xe2\x82")) == bad_payload);  // unfinished character
+  CHECK(error_code(binary("\xff\xc0\xaf")) == 0);              // binary is not checked
   // "€" split across fragments (and a ping between them) is one valid character.
   auto e = feed(frame(0x1, "\xe2") + frame(fin | 0x9, "") + frame(0x0, "\x82") + frame(fin | 0x0, "\xac!"), 1);
   REQUIRE(e.size() == 2);
@@ -273,18 +278,29 @@ TEST_CASE("ws_frame: close frame payloads", "[protocol][ws]") {
     CAPTURE(code);
     CHECK(error_code(frame(fin | 0x8, close_payload(code))) == protocol_error);
   }
-  CHECK(error_code(frame(fin | 0x8, "\x03")) == protocol_error);                        // 1 byte
+  CHECK(error_code(frame(fin | 0x8, "\x03")) == protocol_error);                           // 1 byte
   CHECK(error_code(frame(fin | 0x8, close_payload(1000, "\xc0\xaf"))) == protocol_error);  // reason not UTF-8
 }
 
 TEST_CASE("ws_frame: utf8_validator agrees with itself fed in any split", "[protocol][ws]") {
   const std::pair<std::string, bool> cases[] = {
-      {"", true}, {"plain ascii text, more than eight bytes", true},
-      {"\xc2\x80\xdf\xbf", true}, {"\xe0\xa0\x80\xef\xbf\xbf", true}, {"\xed\x9f\xbf", true},
-      {"\xee\x80\x80", true}, {"\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", true},
-      {"\x80", false}, {"\xc1\xbf", false}, {"\xe0\x9f\xbf", false}, {"\xed\xbf\xbf", false},
-      {"\xf0\x8f\xbf\xbf", false}, {"\xf5\x80\x80\x80", false}, {"\xc2", false}, {"\xc2\x41", false},
-      {"abcdefgh\xe2\x82", false}, {"abcdefghij\xe2\x82\xac", true},
+    {"", true},
+    {"plain ascii text, more than eight bytes", true},
+    {"\xc2\x80\xdf\xbf", true},
+    {"\xe0\xa0\x80\xef\xbf\xbf", true},
+    {"\xed\x9f\xbf", true},
+    {"\xee\x80\x80", true},
+    {"\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", true},
+    {"\x80", false},
+    {"\xc1\xbf", false},
+    {"\xe0\x9f\xbf", false},
+    {"\xed\xbf\xbf", false},
+    {"\xf0\x8f\xbf\xbf", false},
+    {"\xf5\x80\x80\x80", false},
+    {"\xc2", false},
+    {"\xc2\x41", false},
+    {"abcdefgh\xe2\x82", false},
+    {"abcdefghij\xe2\x82\xac", true},
   };
   for (const auto& [bytes, valid] : cases) {
     CAPTURE(bytes);
@@ -316,7 +332,9 @@ TEST_CASE("ws_frame: unmask matches byte-wise XOR at every length and key offset
 TEST_CASE("ws_frame: server frame headers", "[protocol][ws]") {
   std::string out;
   hub::ws::append_frame(out, hub::ws::opcode::pong, "abc");
-  CHECK(out == "\x8a\x03" "abc"s);
+  CHECK(out ==
+        "\x8a\x03"
+        "abc"s);
   out.clear();
   hub::ws::append_close(out, 1009);
   CHECK(out == "\x88\x02\x03\xf1"s);

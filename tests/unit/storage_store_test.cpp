@@ -32,22 +32,19 @@ constexpr store_options no_sync{false};
 
 std::vector<std::uint64_t> seqs_of(const std::vector<store::entry>& entries) {
   std::vector<std::uint64_t> out;
-  for (const auto& e : entries)
-    out.push_back(e.seq);
+  for (const auto& e : entries) out.push_back(e.seq);
   return out;
 }
 
 std::vector<std::string> values_of(const std::vector<store::entry>& entries) {
   std::vector<std::string> out;
-  for (const auto& e : entries)
-    out.push_back(e.value);
+  for (const auto& e : entries) out.push_back(e.value);
   return out;
 }
 
 void fill(store& db, const std::string& log, int n) {
   std::vector<store::append_item> items;
-  for (int i = 1; i <= n; ++i)
-    items.push_back({log, std::string{"v"}.append(std::to_string(i))});
+  for (int i = 1; i <= n; ++i) items.push_back({log, std::string{"v"}.append(std::to_string(i))});
   db.append(items);
 }
 
@@ -153,24 +150,20 @@ TEST_CASE("storage: read_last returns the newest n in seq order", "[storage]") {
 
 TEST_CASE("storage: log names containing '/' or '%' do not collide", "[storage]") {
   temp_dir dir;
-  const std::vector<std::string> names{"a",   "a/b", "a/", "a%2Fb", "a%", "a0",
-                                       "a/b/c", "",   "b", "a\0b"s, "a\xff"};
+  const std::vector<std::string> names{"a", "a/b", "a/", "a%2Fb", "a%", "a0", "a/b/c", "", "b", "a\0b"s, "a\xff"};
   {
     store db{dir.str(), no_sync};
     for (int round = 1; round <= 3; ++round)
       for (const auto& n : names)
-        CHECK(db.append({{n, n + "#" + std::to_string(round)}}) ==
-              seqs{static_cast<std::uint64_t>(round)});
+        CHECK(db.append({{n, n + "#" + std::to_string(round)}}) == seqs{static_cast<std::uint64_t>(round)});
   }
   store db{dir.str(), no_sync};  // reopen: last seqs come from the DB, not the cache
   for (const auto& n : names) {
     CAPTURE(n);
     CHECK(db.last_seq(n) == 3);
     CHECK(db.first_seq(n) == 1);
-    CHECK(values_of(db.read(n, 0, 100)) ==
-          std::vector<std::string>{n + "#1", n + "#2", n + "#3"});
-    CHECK(values_of(db.read_last(n, 100)) ==
-          std::vector<std::string>{n + "#1", n + "#2", n + "#3"});
+    CHECK(values_of(db.read(n, 0, 100)) == std::vector<std::string>{n + "#1", n + "#2", n + "#3"});
+    CHECK(values_of(db.read_last(n, 100)) == std::vector<std::string>{n + "#1", n + "#2", n + "#3"});
   }
   CHECK(db.prune_before("a", 4) == 3);
   CHECK(db.first_seq("a") == 0);
@@ -192,8 +185,7 @@ TEST_CASE("storage: big-endian seqs order past 255/256 and 65535/65536", "[stora
   const auto all = db.read("big", 0, 100000);
   REQUIRE(all.size() == 70000);
   bool in_order = true;
-  for (std::size_t i = 0; i < all.size(); ++i)
-    in_order = in_order && all[i].seq == i + 1;
+  for (std::size_t i = 0; i < all.size(); ++i) in_order = in_order && all[i].seq == i + 1;
   CHECK(in_order);
 }
 
@@ -209,7 +201,7 @@ TEST_CASE("storage: prune_before moves first_seq and never reuses seqs", "[stora
     CHECK(db.last_seq("p") == 10);
     CHECK(seqs_of(db.read("p", 0, 3)) == seqs{4, 5, 6});
     CHECK(db.read_last("p", 100).size() == 7);
-    CHECK(db.prune_before("p", 2) == 0);  // already gone
+    CHECK(db.prune_before("p", 2) == 0);   // already gone
     CHECK(db.prune_before("p", 11) == 7);  // everything
     CHECK(db.first_seq("p") == 0);
     CHECK(db.last_seq("p") == 10);  // the high-water mark stays
@@ -339,10 +331,8 @@ TEST_CASE("bench: storage synced batch cost", "[storage][.bench]") {
       std::vector<store::append_item> items(batch, {"bench", std::string(200, 'x')});
       db.append(items);
     }
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count() /
-                    rounds;
+    const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count() / rounds;
     WARN("synced batch of " << batch << ": " << us << " us");
   }
 }

@@ -48,8 +48,7 @@ std::vector<std::string> keys_in_order(const nlohmann::ordered_json& j) {
   return keys;
 }
 
-const std::vector<std::string> open_keys{"sid", "upgrades", "pingInterval", "pingTimeout",
-                                         "maxPayload"};
+const std::vector<std::string> open_keys{"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"};
 
 engine_config quiet_config() {
   engine_config cfg;  // long timers: nothing fires on its own during a test
@@ -62,8 +61,7 @@ engine_config quiet_config() {
 
 // -- handshake ----------------------------------------------------------------------------
 
-TEST_CASE("transport: polling handshake answers 0{json} with exactly the five fields in order",
-          "[transport]") {
+TEST_CASE("transport: polling handshake answers 0{json} with exactly the five fields in order", "[transport]") {
   auto cfg = quiet_config();
   cfg.ping_interval = 25001ms;
   cfg.ping_timeout = 20002ms;
@@ -94,8 +92,7 @@ TEST_CASE("transport: polling handshake answers 0{json} with exactly the five fi
   CHECK(h.engine().sessions().size() == 2);
 }
 
-TEST_CASE("transport: websocket handshake sends the open packet first, with upgrades []",
-          "[transport]") {
+TEST_CASE("transport: websocket handshake sends the open packet first, with upgrades []", "[transport]") {
   transport_harness h(quiet_config());
   auto link = std::make_shared<fake_ws_link>();
   auto s = h.open_ws(link);
@@ -114,8 +111,7 @@ TEST_CASE("transport: websocket handshake sends the open packet first, with upgr
 
 // -- validation (protocol.md §1.9) ------------------------------------------------------------
 
-TEST_CASE("transport: request validation gives Node's codes, messages and statuses",
-          "[transport]") {
+TEST_CASE("transport: request validation gives Node's codes, messages and statuses", "[transport]") {
   transport_harness h(quiet_config());
   auto reply_to = [&](hub::eio::request_info req) {
     auto r = h.http(std::move(req));
@@ -126,18 +122,16 @@ TEST_CASE("transport: request validation gives Node's codes, messages and status
 
   SECTION("transport missing or unknown: code 0") {
     check_error(reply_to(T::request("GET", {{"EIO", "4"}})), 0, "Transport unknown");
-    check_error(reply_to(T::request("GET", {{"EIO", "4"}, {"transport", "carrier-pigeon"}})), 0,
-                "Transport unknown");
+    check_error(reply_to(T::request("GET", {{"EIO", "4"}, {"transport", "carrier-pigeon"}})), 0, "Transport unknown");
   }
   SECTION("check order: ?transport=abc without EIO gives code 0, not 5") {
     check_error(reply_to(T::request("GET", {{"transport", "abc"}})), 0, "Transport unknown");
   }
   SECTION("unknown sid: code 1, for GET, POST and a websocket upgrade") {
-    check_error(reply_to(T::request("GET", {{"EIO", "4"}, {"transport", "polling"}, {"sid", "nope"}})),
-                1, "Session ID unknown");
-    check_error(reply_to(T::request("POST", {{"EIO", "4"}, {"transport", "polling"}, {"sid", "nope"}},
-                                    "4x")),
-                1, "Session ID unknown");
+    check_error(reply_to(T::request("GET", {{"EIO", "4"}, {"transport", "polling"}, {"sid", "nope"}})), 1,
+                "Session ID unknown");
+    check_error(reply_to(T::request("POST", {{"EIO", "4"}, {"transport", "polling"}, {"sid", "nope"}}, "4x")), 1,
+                "Session ID unknown");
     auto v = h.engine().check_websocket(T::ws_request("nope"));
     REQUIRE(std::holds_alternative<http_reply>(v));
     check_error(std::get<http_reply>(v), 1, "Session ID unknown");
@@ -147,8 +141,7 @@ TEST_CASE("transport: request validation gives Node's codes, messages and status
                 "Bad handshake method");
   }
   SECTION("transport=websocket without the upgrade flag: code 3") {
-    check_error(reply_to(T::request("GET", {{"EIO", "4"}, {"transport", "websocket"}})), 3,
-                "Bad request");
+    check_error(reply_to(T::request("GET", {{"EIO", "4"}, {"transport", "websocket"}})), 3, "Bad request");
     auto req = T::ws_request();
     req.websocket_upgrade = false;
     auto v = h.engine().check_websocket(req);
@@ -156,8 +149,7 @@ TEST_CASE("transport: request validation gives Node's codes, messages and status
     check_error(std::get<http_reply>(v), 3, "Bad request");
   }
   SECTION("EIO missing, 3 or 5: code 5, also refused before a websocket's 101") {
-    check_error(reply_to(T::request("GET", {{"transport", "polling"}})), 5,
-                "Unsupported protocol version");
+    check_error(reply_to(T::request("GET", {{"transport", "polling"}})), 5, "Unsupported protocol version");
     check_error(reply_to(T::request("GET", {{"EIO", "3"}, {"transport", "polling"}})), 5,
                 "Unsupported protocol version");
     check_error(reply_to(T::request("GET", {{"EIO", "5"}, {"transport", "polling"}})), 5,
@@ -175,8 +167,7 @@ TEST_CASE("transport: request validation gives Node's codes, messages and status
 
 // -- POST ------------------------------------------------------------------------------------
 
-TEST_CASE("transport: POST payload is decoded for the actor and answered exactly ok",
-          "[transport]") {
+TEST_CASE("transport: POST payload is decoded for the actor and answered exactly ok", "[transport]") {
   transport_harness h(quiet_config());
   auto sid = h.handshake_polling();
   REQUIRE_FALSE(sid.empty());
@@ -195,7 +186,10 @@ TEST_CASE("transport: POST payload is decoded for the actor and answered exactly
   CHECK(ev.nth(actor_event::bin, 0) == "\x01\x02\x03\x04"s);
 
   // Several packets in one payload arrive in order; "4" is an empty message.
-  auto r3 = h.post_now(sid, "4a\x1e" "bBQ==\x1e" "4");
+  auto r3 = h.post_now(sid,
+                       "4a\x1e"
+                       "bBQ==\x1e"
+                       "4");
   CHECK(r3.body == "ok");
   REQUIRE(h.run_until([&] { return ev.size() >= 5; }));
   auto all = ev.snapshot();
@@ -239,8 +233,7 @@ TEST_CASE("transport: a parse error in a POST body closes the session", "[transp
   check_error(h.get_now(sid), 1, "Session ID unknown");
 }
 
-TEST_CASE("transport: a client close packet over POST ends the session; the held GET gets 6",
-          "[transport]") {
+TEST_CASE("transport: a client close packet over POST ends the session; the held GET gets 6", "[transport]") {
   transport_harness h(quiet_config());
   auto sid = h.handshake_polling();
   REQUIRE_FALSE(sid.empty());
@@ -272,13 +265,11 @@ TEST_CASE("transport: a second POST in flight gets 400 and closes the session", 
   check_error(h.get_now(sid), 1, "Session ID unknown");
 }
 
-TEST_CASE("transport: another method on an existing session gets 500 with an empty body",
-          "[transport]") {
+TEST_CASE("transport: another method on an existing session gets 500 with an empty body", "[transport]") {
   transport_harness h(quiet_config());
   auto sid = h.handshake_polling();
   REQUIRE_FALSE(sid.empty());
-  auto r = h.http(transport_harness::request(
-    "PUT", {{"EIO", "4"}, {"transport", "polling"}, {"sid", sid}}, "4x"));
+  auto r = h.http(transport_harness::request("PUT", {{"EIO", "4"}, {"transport", "polling"}, {"sid", sid}}, "4x"));
   REQUIRE(h.run_until([&] { return r->count() > 0; }));
   CHECK(r->first().status == 500);
   CHECK(r->first().body.empty());
@@ -288,8 +279,7 @@ TEST_CASE("transport: another method on an existing session gets 500 with an emp
 
 // -- long-polling ------------------------------------------------------------------------------
 
-TEST_CASE("transport: a long-poll GET is held until something is sent; sends coalesce",
-          "[transport]") {
+TEST_CASE("transport: a long-poll GET is held until something is sent; sends coalesce", "[transport]") {
   transport_harness h(quiet_config());
   auto sid = h.handshake_polling();
   REQUIRE_FALSE(sid.empty());
@@ -306,7 +296,9 @@ TEST_CASE("transport: a long-poll GET is held until something is sent; sends coa
   auto rep = g->first();
   CHECK(rep.status == 200);
   CHECK(rep.content_type == "text/plain; charset=UTF-8");
-  CHECK(rep.body == "4one\x1e" "4two");
+  CHECK(rep.body ==
+        "4one\x1e"
+        "4two");
 
   // Packets sent with no GET held wait for the next one.
   out->send(text_packet("4three"));
@@ -329,18 +321,21 @@ TEST_CASE("transport: a binary wire_packet goes out on polling as 'b' + base64",
     auto g = h.get(sid);
     out->send(text_packet(R"(451-["e",{"_placeholder":true,"num":0}])", {"\x01\x02\x03\x04"s}));
     REQUIRE(h.run_until([&] { return g->count() > 0; }));
-    CHECK(g->first().body == R"(451-["e",{"_placeholder":true,"num":0}])" "\x1e" "bAQIDBA==");
+    CHECK(g->first().body == R"(451-["e",{"_placeholder":true,"num":0}])"
+                             "\x1e"
+                             "bAQIDBA==");
   }
   SECTION("raw binary message (no text part)") {
     auto g = h.get(sid);
     out->send(text_packet("", {"\x01\x02\x03\x04"s, "\xff"s}));
     REQUIRE(h.run_until([&] { return g->count() > 0; }));
-    CHECK(g->first().body == "bAQIDBA==\x1e" "b/w==");
+    CHECK(g->first().body ==
+          "bAQIDBA==\x1e"
+          "b/w==");
   }
 }
 
-TEST_CASE("transport: a duplicate GET gets 400, the held one gets 1, the session closes",
-          "[transport]") {
+TEST_CASE("transport: a duplicate GET gets 400, the held one gets 1, the session closes", "[transport]") {
   transport_harness h(quiet_config());
   auto sid = h.handshake_polling();
   REQUIRE_FALSE(sid.empty());
@@ -381,8 +376,7 @@ TEST_CASE("transport: poll_aborted for the held GET closes the session", "[trans
 
 // -- heartbeat -----------------------------------------------------------------------------------
 
-TEST_CASE("transport: heartbeat pings pingInterval after the handshake; pongs keep it alive",
-          "[transport][timing]") {
+TEST_CASE("transport: heartbeat pings pingInterval after the handshake; pongs keep it alive", "[transport][timing]") {
   engine_config cfg;
   cfg.ping_interval = 300ms;
   cfg.ping_timeout = 200ms;
@@ -452,8 +446,7 @@ TEST_CASE("transport: a ping from the client is a protocol error", "[transport]"
 
 // -- websocket ------------------------------------------------------------------------------------
 
-TEST_CASE("transport: websocket session frames reach the actor; sends become frames",
-          "[transport]") {
+TEST_CASE("transport: websocket session frames reach the actor; sends become frames", "[transport]") {
   transport_harness h(quiet_config());
   auto link = std::make_shared<fake_ws_link>();
   auto s = h.open_ws(link);
@@ -516,8 +509,7 @@ TEST_CASE("transport: websocket heartbeat: ping frames, pong, then ping timeout 
 
 // -- upgrade (protocol.md §1.7) ---------------------------------------------------------------
 
-TEST_CASE("transport: upgrade 2probe/3probe/5 moves a polling session to the websocket",
-          "[transport]") {
+TEST_CASE("transport: upgrade 2probe/3probe/5 moves a polling session to the websocket", "[transport]") {
   transport_harness h(quiet_config());
   auto sid = h.handshake_polling();
   REQUIRE_FALSE(sid.empty());
@@ -578,8 +570,7 @@ TEST_CASE("transport: upgrade 2probe/3probe/5 moves a polling session to the web
   CHECK_FALSE(h.events().closed());
 }
 
-TEST_CASE("transport: anything else on the probe aborts the upgrade; polling continues",
-          "[transport]") {
+TEST_CASE("transport: anything else on the probe aborts the upgrade; polling continues", "[transport]") {
   transport_harness h(quiet_config());
   auto sid = h.handshake_polling();
   REQUIRE_FALSE(sid.empty());
@@ -676,7 +667,10 @@ TEST_CASE("transport: outlet close with a GET held sends the queue, then 1", "[t
   out->send(text_packet("4b"));
   out->close();
   REQUIRE(h.run_until([&] { return g->count() > 0; }));
-  CHECK(g->first().body == "4a\x1e" "4b\x1e" "1");
+  CHECK(g->first().body ==
+        "4a\x1e"
+        "4b\x1e"
+        "1");
   // The connection actor relies on this to quit after asking for the close.
   REQUIRE(h.run_until([&] { return h.events().closed(); }));
   CHECK(h.events().close_reason() == "forced close"s);
@@ -685,8 +679,7 @@ TEST_CASE("transport: outlet close with a GET held sends the queue, then 1", "[t
   check_error(h.get_now(sid), 1, "Session ID unknown");
 }
 
-TEST_CASE("transport: outlet close without a GET held: the next GET drains, then sid unknown",
-          "[transport]") {
+TEST_CASE("transport: outlet close without a GET held: the next GET drains, then sid unknown", "[transport]") {
   transport_harness h(quiet_config());
   auto sid = h.handshake_polling();
   REQUIRE_FALSE(sid.empty());
@@ -698,7 +691,10 @@ TEST_CASE("transport: outlet close without a GET held: the next GET drains, then
   REQUIRE(h.engine().sessions().find(sid) != nullptr);  // kept for the drain
   auto last = h.get_now(sid);
   CHECK(last.status == 200);
-  CHECK(last.body == "4a\x1e" "bAQIDBA==\x1e" "1");
+  CHECK(last.body ==
+        "4a\x1e"
+        "bAQIDBA==\x1e"
+        "1");
   CHECK(h.engine().sessions().find(sid) == nullptr);
   check_error(h.get_now(sid), 1, "Session ID unknown");
 }
@@ -715,10 +711,19 @@ TEST_CASE("transport: the replies to one POST's packets share one poll response"
     auto g = h.get(sid);
     h.run_for(1ms);
     REQUIRE(g->count() == 0);
-    CHECK(h.post_now(sid, "4test1\x1e" "4test2\x1e" "4test3").body == "ok");
+    CHECK(h.post_now(sid,
+                     "4test1\x1e"
+                     "4test2\x1e"
+                     "4test3")
+            .body == "ok");
     REQUIRE(h.run_until([&] { return g->count() > 0; }));
-    if (g->first().body == "4test1\x1e" "4test2\x1e" "4test3") ++together;
-    else INFO("round " << i << ": " << g->first().body);
+    if (g->first().body ==
+        "4test1\x1e"
+        "4test2\x1e"
+        "4test3")
+      ++together;
+    else
+      INFO("round " << i << ": " << g->first().body);
   }
   CHECK(together == rounds);
 }
@@ -757,7 +762,12 @@ TEST_CASE("transport: a polling POST's ok is held while its actor is behind, and
   transport_harness h(cfg, {}, transport_harness::actor_kind::manual_recorder);
   auto sid = h.handshake_polling();
   REQUIRE_FALSE(sid.empty());
-  auto r = h.post(sid, "4a\x1e" "4b\x1e" "4c\x1e" "4d\x1e" "4e");
+  auto r = h.post(sid,
+                  "4a\x1e"
+                  "4b\x1e"
+                  "4c\x1e"
+                  "4d\x1e"
+                  "4e");
   REQUIRE(h.run_until([&] { return h.events().count(actor_event::text) == 5; }));
   h.run_for(20ms);
   CHECK(r->count() == 0);  // held: the client sends nothing more until the actor caught up
@@ -770,7 +780,10 @@ TEST_CASE("transport: a polling POST's ok is held while its actor is behind, and
   CHECK(r->first().body == "ok");
 
   SECTION("a POST while one is held ends the session") {
-    auto held = h.post(sid, "4f\x1e" "4g\x1e" "4h");
+    auto held = h.post(sid,
+                       "4f\x1e"
+                       "4g\x1e"
+                       "4h");
     REQUIRE(h.run_until([&] { return h.events().count(actor_event::text) == 8; }));
     h.run_for(20ms);
     REQUIRE(held->count() == 0);

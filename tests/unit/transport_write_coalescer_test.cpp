@@ -29,15 +29,15 @@ struct counting_socket : flushable {
 
 TEST_CASE("write coalescer: the wait follows the load in 1 ms steps, within bounds", "[transport]") {
   auto next = [](std::chrono::microseconds d, double u) { return write_coalescer::next_delay(d, u, 20ms); };
-  CHECK(next(0us, 0.85) == 0us);        // moderately busy: no wait starts
-  CHECK(next(0us, 0.95) == 1ms);        // busy: it grows
+  CHECK(next(0us, 0.85) == 0us);  // moderately busy: no wait starts
+  CHECK(next(0us, 0.95) == 1ms);  // busy: it grows
   CHECK(next(5ms, 0.95) == 6ms);
-  CHECK(next(20ms, 1.00) == 20ms);      // never beyond the maximum
-  CHECK(next(5ms, 0.87) == 5ms);        // between the thresholds: held
-  CHECK(next(8ms, 0.80) == 4ms);        // calmer: it halves (an fsync's system time must not hold it)
-  CHECK(next(2ms, 0.60) == 0us);        // down to a step: gone
+  CHECK(next(20ms, 1.00) == 20ms);  // never beyond the maximum
+  CHECK(next(5ms, 0.87) == 5ms);    // between the thresholds: held
+  CHECK(next(8ms, 0.80) == 4ms);    // calmer: it halves (an fsync's system time must not hold it)
+  CHECK(next(2ms, 0.60) == 0us);    // down to a step: gone
   CHECK(next(500us, 0.50) == 0us);
-  CHECK(next(15ms, 0.10) == 0us);       // nearly idle: no wait at all
+  CHECK(next(15ms, 0.10) == 0us);                            // nearly idle: no wait at all
   CHECK(write_coalescer::next_delay(5ms, 1.0, 0ms) == 0us);  // turned off
 }
 

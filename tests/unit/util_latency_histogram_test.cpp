@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-using hub::metrics::latency_histogram;
 using hub::metrics::latency_bounds_us;
+using hub::metrics::latency_histogram;
 
 TEST_CASE("latency histogram: a sample lands in the first bucket whose bound is >= it", "[metrics]") {
   CHECK(latency_histogram::bucket_of(0) == 0);
@@ -27,8 +27,8 @@ TEST_CASE("latency histogram: Prometheus text has cumulative buckets, +Inf, sum 
   h.record(std::chrono::microseconds(40));
   h.record(std::chrono::microseconds(700));
   h.record(std::chrono::milliseconds(3));
-  h.record(std::chrono::seconds(20));          // past the last bound
-  h.record(std::chrono::nanoseconds(-5));      // a clock step backwards counts as 0
+  h.record(std::chrono::seconds(20));      // past the last bound
+  h.record(std::chrono::nanoseconds(-5));  // a clock step backwards counts as 0
   const auto text = hub::metrics::prometheus_text("hub_x_seconds", "Test", h);
   std::istringstream in{text};
   std::vector<std::string> lines;

@@ -76,8 +76,8 @@ class sio_client {
     auto texts = take_texts();
     const std::string prefix = nsp == "/" ? std::string("40{\"sid\":\"") : "40" + nsp + ",{\"sid\":\"";
     if (texts.empty() || texts[0].rfind(prefix, 0) != 0)
-      throw std::runtime_error("CONNECT to " + nsp + " failed: " +
-                               (texts.empty() ? std::string("no reply") : texts[0]));
+      throw std::runtime_error("CONNECT to " + nsp +
+                               " failed: " + (texts.empty() ? std::string("no reply") : texts[0]));
     return texts[0].substr(prefix.size(), texts[0].size() - prefix.size() - 2);
   }
 
@@ -112,7 +112,8 @@ class sio_fixture : public deterministic {
 
   void shutdown() {
     for (auto& c : clients_)
-      if (c->actor) caf::anon_send(c->actor, eio_closed_atom::value, close_reason::server_shutting_down);  // test teardown
+      if (c->actor)
+        caf::anon_send(c->actor, eio_closed_atom::value, close_reason::server_shutting_down);  // test teardown
     drain();
     for (auto& c : clients_) {
       c->out->detach();

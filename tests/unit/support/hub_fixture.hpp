@@ -96,8 +96,7 @@ class hub_fixture : public sio_fixture {
       storage = storage::storage_actor{};
     }
     drain();
-    if (db && db.use_count() != 1)
-      throw std::logic_error("store still referenced after the storage actor stopped");
+    if (db && db.use_count() != 1) throw std::logic_error("store still referenced after the storage actor stopped");
     db.reset();
   }
 
@@ -236,8 +235,11 @@ class hub_fixture : public sio_fixture {
     auto out = std::make_shared<answer<take_result>>();
     sys.spawn([user, out, kind](caf::event_based_actor* self) {
       self->request(user, caf::infinite, event_rate_atom::value, static_cast<std::uint8_t>(kind))
-        .then([out](bool ok, std::int64_t retry) { out->value = take_result{ok, retry}; },
-              [out, self](caf::error& e) { out->error = self->system().render(e); });
+        .then(
+          [out](bool ok, std::int64_t retry) {
+            out->value = take_result{ok, retry};
+          },
+          [out, self](caf::error& e) { out->error = self->system().render(e); });
     });
     run();
     if (out->error) throw std::runtime_error("event_rate failed: " + *out->error);
@@ -250,8 +252,11 @@ class hub_fixture : public sio_fixture {
     auto out = std::make_shared<answer<take_result>>();
     sys.spawn([user, out](caf::event_based_actor* self) {
       self->request(user, caf::infinite, rate_take_atom::value)
-        .then([out](bool ok, std::int64_t retry) { out->value = take_result{ok, retry}; },
-              [out, self](caf::error& e) { out->error = self->system().render(e); });
+        .then(
+          [out](bool ok, std::int64_t retry) {
+            out->value = take_result{ok, retry};
+          },
+          [out, self](caf::error& e) { out->error = self->system().render(e); });
     });
     run();
     if (out->error) throw std::runtime_error("rate_take failed: " + *out->error);
@@ -266,8 +271,8 @@ class hub_fixture : public sio_fixture {
   };
 
   // Enqueues a post (nothing runs); its result is appended to `log`.
-  void post(const caf::actor& room, std::shared_ptr<post_log> log, std::string user,
-            std::string name, std::string content, json reply_to = json()) {
+  void post(const caf::actor& room, std::shared_ptr<post_log> log, std::string user, std::string name,
+            std::string content, json reply_to = json()) {
     auto p = std::make_shared<chat_post>();
     p->user_id = std::move(user);
     p->user_name = std::move(name);

@@ -44,8 +44,7 @@ class recorder_outlet final : public outlet {
   }
 
   void close() override {
-    if (close_calls_++ == 0 && peer_)
-      caf::anon_send(peer_, eio_closed_atom::value, close_reason::forced_close);
+    if (close_calls_++ == 0 && peer_) caf::anon_send(peer_, eio_closed_atom::value, close_reason::forced_close);
   }
 
   // -- inspection --------------------------------------------------------------------------

@@ -18,8 +18,7 @@ struct unique_temp_dir {
     static std::atomic<unsigned> counter{0};
     std::random_device rd;
     path = std::filesystem::temp_directory_path() /
-           (tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-            std::to_string(rd()));
+           (tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + std::to_string(rd()));
     std::filesystem::create_directories(path);
   }
   ~unique_temp_dir() {

@@ -185,9 +185,17 @@ inline caf::behavior recording_actor(caf::event_based_actor*, event_log_ptr log,
     if (auto o = out.lock()) o->input_done();
   };
   return {
-    [log, done](eio_text_atom, const std::string& s) { log->push({actor_event::text, s}); done(); },
-    [log, done](eio_binary_atom, const std::string& s) { log->push({actor_event::bin, s}); done(); },
-    [log](eio_closed_atom, close_reason why) { log->push({actor_event::close, std::string(to_string(why))}); },
+    [log, done](eio_text_atom, const std::string& s) {
+      log->push({actor_event::text, s});
+      done();
+    },
+    [log, done](eio_binary_atom, const std::string& s) {
+      log->push({actor_event::bin, s});
+      done();
+    },
+    [log](eio_closed_atom, close_reason why) {
+      log->push({actor_event::close, std::string(to_string(why))});
+    },
   };
 }
 
@@ -219,13 +227,11 @@ class transport_harness {
                              actor_kind kind = actor_kind::recorder)
     : sys_(caf_cfg_) {
     engine_ = std::make_unique<eio::engine>(
-      ioc_, cfg, std::move(cors),
-      [this, kind](outlet_weak out, std::shared_ptr<const handshake> hs) {
+      ioc_, cfg, std::move(cors), [this, kind](outlet_weak out, std::shared_ptr<const handshake> hs) {
         // Called synchronously from handle_http / attach_websocket, i.e. the test thread.
         auto log = std::make_shared<event_log>();
-        auto a = kind == actor_kind::echo
-                   ? apps::spawn_engine_echo(sys_, out)
-                   : sys_.spawn(recording_actor, log, out, kind == actor_kind::manual_recorder);
+        auto a = kind == actor_kind::echo ? apps::spawn_engine_echo(sys_, out)
+                                          : sys_.spawn(recording_actor, log, out, kind == actor_kind::manual_recorder);
         sessions_.push_back({std::move(out), a, log, std::move(hs)});
         return std::make_shared<actor_session>(a);
       });
@@ -276,8 +282,7 @@ class transport_harness {
 
   // -- requests ------------------------------------------------------------------------------
 
-  static eio::request_info request(std::string method, std::map<std::string, std::string> query,
-                                   std::string body = {},
+  static eio::request_info request(std::string method, std::map<std::string, std::string> query, std::string body = {},
                                    std::map<std::string, std::string> headers = {}) {
     eio::request_info r;
     r.method = std::move(method);
@@ -317,10 +322,9 @@ class transport_harness {
     return http(request("GET", {{"EIO", "4"}, {"transport", "polling"}, {"sid", sid}}), held);
   }
   fake_responder_ptr post(const std::string& sid, std::string body,
-                          std::map<std::string, std::string> headers = {
-                            {"content-type", "text/plain;charset=UTF-8"}}) {
-    return http(request("POST", {{"EIO", "4"}, {"transport", "polling"}, {"sid", sid}},
-                        std::move(body), std::move(headers)));
+                          std::map<std::string, std::string> headers = {{"content-type", "text/plain;charset=UTF-8"}}) {
+    return http(
+      request("POST", {{"EIO", "4"}, {"transport", "polling"}, {"sid", sid}}, std::move(body), std::move(headers)));
   }
 
   // A GET, run until it is answered; returns the reply (throws if none came).
@@ -361,8 +365,7 @@ class transport_harness {
   caf::actor_system sys_;
   std::vector<session_rec> sessions_;
   boost::asio::io_context ioc_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{
-    ioc_.get_executor()};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{ioc_.get_executor()};
   std::unique_ptr<eio::engine> engine_;
 };
 
