@@ -26,15 +26,16 @@ struct hub_config {
   std::string api_key;  // HUB_API_KEY: server-to-server calls (task events, notifications); empty: refused
   bool dev_auth = false;
   std::size_t max_content = 4096;  // bytes of UTF-8
-  std::chrono::milliseconds typing_timeout{3000};
-  std::chrono::milliseconds presence_grace{5000};
-  std::uint64_t retention_count = 100000;                            // messages kept per room
-  std::chrono::milliseconds retention_age{30LL * 24 * 3600 * 1000};  // and for how long
-  rate_limit rate;                                                   // chat messages per user (--rate-limit)
-  event_rates events = default_event_rates;                // other client events per user (--typing-rate, ...)
-  std::size_t max_rooms_per_socket = 100;                  // chat and task rooms a socket may be in
-  std::size_t max_distinct_reactions = 20;                 // different emoji on one message
-  rate_limit auth_failures{30, std::chrono::seconds(10)};  // failed handshakes per address
+  // The room settings default to the chat room's own (chat_room_config): one place each.
+  std::chrono::milliseconds typing_timeout = chat_room_config{}.typing_timeout;
+  std::chrono::milliseconds presence_grace = chat_room_config{}.presence_grace;
+  std::uint64_t retention_count = chat_room_config{}.retention_count;          // messages kept per room
+  std::chrono::milliseconds retention_age = chat_room_config{}.retention_age;  // and for how long
+  rate_limit rate;                                                             // chat messages per user (--rate-limit)
+  event_rates events = default_event_rates;  // other client events per user (--typing-rate, ...)
+  std::size_t max_rooms_per_socket = 100;    // chat and task rooms a socket may be in
+  std::size_t max_distinct_reactions = chat_room_config{}.max_distinct_reactions;  // different emoji on one message
+  rate_limit auth_failures{30, std::chrono::seconds(10)};                          // failed handshakes per address
 };
 
 // HS256 keys shorter than the hash (RFC 7518 §3.2 asks for at least 256 bits) draw a
