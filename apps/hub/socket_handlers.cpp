@@ -29,6 +29,14 @@ json failure_reply(error_code code, json extra = json::object()) {
   return json::array({std::move(reply)});
 }
 
+// The ack of a request done: {ok:true} and then `fields`, in their order.
+void answer_ok(const sio::ack_sender& ack, json fields = json::object()) {
+  if (!ack) return;
+  json reply = json{{"ok", true}};
+  for (auto& [k, v] : fields.items()) reply[k] = std::move(v);
+  ack(json::array({std::move(reply)}));
+}
+
 // Refuses a client request: an `error` event, and {ok:false, error} when it asked for an
 // ack. From any thread (the emitter and the ack are thread-safe).
 void refuse(const sio::direct_emitter& out, const sio::ack_sender& ack, error_code code, const std::string& message,
@@ -111,7 +119,7 @@ struct hub_app::socket_handlers {
     app.post_message(
       s.self(), *st.who, p->project, std::move(p->content), std::move(p->reply_to), [ack, out](const post_outcome& o) {
         if (o.ok) {
-          ack(json::array({json{{"ok", true}, {"message", o.message}}}));
+          answer_ok(ack, json{{"message", o.message}});
           return;
         }
         switch (o.error) {
@@ -147,7 +155,7 @@ struct hub_app::socket_handlers {
       ->request(app.user(st.who->user_id), request_timeout, inbox_unread_atom::value)
       .then(
         [ack](std::uint64_t unread) {
-          ack(json::array({json{{"ok", true}, {"unread", unread}}}));
+          answer_ok(ack, json{{"unread", unread}});
         },
         fail_with(ack, error_code::unavailable));
   }
@@ -181,7 +189,7 @@ struct hub_app::socket_handlers {
                 ->request(app.user(state_of(s).who->user_id), request_timeout, inbox_read_atom::value, request, s.id())
                 .then(
                   [ack](std::uint64_t unread) {
-                    if (ack) ack(json::array({json{{"ok", true}, {"unread", unread}}}));
+                    answer_ok(ack, json{{"unread", unread}});
                   },
                   fail_with(ack, error_code::storage));
             });
@@ -203,7 +211,7 @@ struct hub_app::socket_handlers {
                 .then(
                   [ack, out = s.emitter()](const react_result& r) {
                     if (r.ok) {
-                      if (ack) ack(json::array({json{{"ok", true}, {"action", r.added ? "added" : "removed"}}}));
+                      answer_ok(ack, json{{"action", r.added ? "added" : "removed"}});
                       return;
                     }
                     refuse(out, ack, r.error,
@@ -241,10 +249,8 @@ struct hub_app::socket_handlers {
         ->request(room, request_timeout, room_info_atom::value, st.who->user_id)
         .then(
           [ack](const room_info_ptr& info) {
-            ack(json::array({json{{"ok", true},
-                                  {"lastSeq", info->last_seq},
-                                  {"online", info->online},
-                                  {"lastReadSeq", info->last_read_seq}}}));
+            answer_ok(
+              ack, json{{"lastSeq", info->last_seq}, {"online", info->online}, {"lastReadSeq", info->last_read_seq}});
           },
           fail_with(ack, error_code::unavailable));
     });
@@ -291,7 +297,7 @@ struct hub_app::socket_handlers {
       ->request(app.room(*project), request_timeout, room_info_atom::value)
       .then(
         [ack](const room_info_ptr& info) {
-          ack(json::array({json{{"ok", true}, {"online", info->online}}}));
+          answer_ok(ack, json{{"online", info->online}});
         },
         fail_with(ack, error_code::unavailable));
   }
@@ -311,7 +317,7 @@ struct hub_app::socket_handlers {
                 .then(
                   [ack, out = s.emitter()](bool ok, std::uint64_t last_read) {
                     if (!ok) return refuse(out, ack, error_code::invalid, "Invalid read marker");
-                    if (ack) ack(json::array({json{{"ok", true}, {"lastReadSeq", last_read}}}));
+                    answer_ok(ack, json{{"lastReadSeq", last_read}});
                   },
                   fail_with(ack, error_code::storage));
             });
@@ -329,7 +335,7 @@ struct hub_app::socket_handlers {
             [&app, room = task_room(*project, *task)](sio::socket& s, const sio::ack_sender& ack) {
               if (!room_allowed(app, s, room, ack)) return;
               s.join(room);
-              if (ack) ack(json::array({json{{"ok", true}}}));
+              answer_ok(ack);
             });
   }
 
@@ -348,7 +354,7 @@ struct hub_app::socket_handlers {
         if (auto t = parse_task_room(r); t && t->task == task && (!project || t->project == *project))
           leaving.push_back(r);
       for (const auto& r : leaving) s.leave(r);
-      if (ack) ack(json::array({json{{"ok", true}}}));
+      answer_ok(ack);
     });
   }
 
@@ -358,7 +364,7 @@ struct hub_app::socket_handlers {
     auto project = args.empty() ? std::nullopt : id_from(args[0], "projectId");
     if (!project) return refuse(s, ev, error_code::invalid, "Invalid project id");
     if (!st.who || !s.rooms().count(group_room(*project))) {  // nothing to leave
-      if (ev.wants_ack()) ev.ack(json::array({json{{"ok", true}}}));
+      answer_ok(ev.ack);
       return;
     }
     limited(app, s, ev, limited_event::rooms, [&app, project = *project](sio::socket& s, const sio::ack_sender& ack) {
@@ -366,7 +372,7 @@ struct hub_app::socket_handlers {
         s.leave(group_room(project));
         s.self()->send(app.room(project), absent_atom::value, state_of(s).who->user_id);
       }
-      if (ack) ack(json::array({json{{"ok", true}}}));
+      answer_ok(ack);
     });
   }
 
@@ -385,7 +391,7 @@ struct hub_app::socket_handlers {
                 s.self()->send(app.room(project), typing_atom::value, who.user_id, who.name);
               else
                 s.self()->send(app.room(project), stop_typing_atom::value, who.user_id);
-              if (ack) ack(json::array({json{{"ok", true}}}));
+              answer_ok(ack);
             });
   }
 
