@@ -1,9 +1,9 @@
 // Name -> actor lookup that spawns on first use: the directory of chat rooms and user
 // mailboxes. A lookup table, not domain state, so a mutex-protected map is enough and
 // avoids an actor round trip on every event; the actors it names hold the state.
+// `Handle` is the actors' typed handle (chat_room_actor, user_actor).
 #pragma once
 
-#include <caf/actor.hpp>
 #include <caf/send.hpp>
 #include <caf/exit_reason.hpp>
 
@@ -14,16 +14,17 @@
 
 namespace hub {
 
+template <class Handle>
 class actor_registry {
  public:
-  using factory = std::function<caf::actor(const std::string& name)>;
+  using factory = std::function<Handle(const std::string& name)>;
 
   explicit actor_registry(factory f) : factory_(std::move(f)) {}
 
   // The actor named `name`, spawned on first use; an invalid handle after clear().
-  caf::actor get(const std::string& name) {
+  Handle get(const std::string& name) {
     std::lock_guard lock(mutex_);
-    if (closed_) return caf::actor{};
+    if (closed_) return Handle{};
     auto& a = actors_[name];
     if (!a) a = factory_(name);
     return a;
@@ -48,7 +49,7 @@ class actor_registry {
  private:
   factory factory_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, caf::actor> actors_;
+  std::unordered_map<std::string, Handle> actors_;
   bool closed_ = false;
 };
 

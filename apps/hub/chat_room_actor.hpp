@@ -5,6 +5,7 @@
 
 #include "storage/storage_actor.hpp"
 #include "apps/hub/hub_messages.hpp"
+#include "apps/hub/user_actor.hpp"
 #include "sio/sio_server.hpp"
 
 #include <chrono>
@@ -23,7 +24,7 @@ struct chat_room_config {
   std::chrono::milliseconds retention_age{30LL * 24 * 3600 * 1000};
   // The mailbox actor of a user, for chat notifications to members who are not in the
   // room when a message arrives (empty: no notifications).
-  std::function<caf::actor(const std::string&)> user_mailbox;
+  std::function<user_actor(const std::string&)> user_mailbox;
   // Different emoji on one message; a new one past it is refused (too_many_reactions).
   std::size_t max_distinct_reactions = 20;
 };
@@ -35,9 +36,33 @@ inline constexpr std::uint64_t max_thread_replies = 10000;
 // entries after `after` were pruned, else nullopt.
 std::optional<std::uint64_t> pruned_gap(std::uint64_t after, std::uint64_t first_seq, std::uint64_t last_seq);
 
+// A chat room's whole protocol; the compiler checks every send against it.
+using chat_room_actor = caf::typed_actor<
+  // Append to the log, then broadcast `new-message`; the outcome goes to post->done.
+  caf::reacts_to<post_atom, chat_post_ptr>,
+  // (user, seq, emoji) -> the user's reaction toggled, or why not
+  caf::replies_to<react_atom, std::string, std::uint64_t, std::string>::with<react_result>,
+  // (after, limit, 0) lists the room; (after, limit, root seq) the replies to that
+  // message, adding `root`: {ok:true, messages, hasMore} with each message's
+  // `replyCount` and `reactions` ({emoji: count}), or {ok:false, error:"gap", oldestSeq}
+  // when messages after `after` were pruned.
+  caf::replies_to<history_atom, std::uint64_t, std::uint64_t, std::uint64_t>::with<json_ptr>,
+  caf::reacts_to<typing_atom, std::string, std::string>,   // user, name
+  caf::reacts_to<stop_typing_atom, std::string>,           // user
+  caf::reacts_to<present_atom, std::string, std::string>,  // user, name: one more connection
+  caf::reacts_to<absent_atom, std::string>,                // user: one connection fewer
+  // (user, seq) -> (stored, the user's last read seq); false when seq does not exist yet
+  caf::replies_to<mark_read_atom, std::string, std::uint64_t>::with<bool, std::uint64_t>,
+  // (user) -> the room for that user's join: answered once the user is durably a member
+  caf::replies_to<room_info_atom, std::string>::with<room_info_ptr>,
+  caf::replies_to<room_info_atom>::with<room_info_ptr>,
+  // internal timers: a typing or a presence grace that ends, the retention sweep
+  caf::reacts_to<typing_expire_atom, std::string, std::uint64_t>,
+  caf::reacts_to<presence_expire_atom, std::string, std::uint64_t>, caf::reacts_to<sweep_atom>>;
+
 // `io` targets the Socket.IO namespace the room broadcasts in.
-caf::actor spawn_chat_room(caf::actor_system& sys, std::string project, storage::storage_actor storage,
-                           sio::broadcaster io, chat_room_config cfg);
+chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, storage::storage_actor storage,
+                                sio::broadcaster io, chat_room_config cfg);
 
 // ISO-8601 UTC with milliseconds, as JavaScript's Date.toISOString().
 std::string iso8601(std::chrono::system_clock::time_point t);
@@ -46,11 +71,5 @@ std::string iso8601(std::chrono::system_clock::time_point t);
 // createdAt, replyTo?}, from a log entry (seq + stored value). The id is derived
 // ("<projectId>:<seq>"), so it is not stored.
 json message_from_log(std::uint64_t seq, const std::string& stored);
-
-// A history reply: {ok:true, messages, hasMore} with each message carrying `replyCount`
-// and `reactions` ({emoji: count}), or {ok:false, error:"gap", oldestSeq} when messages
-// after `after` were pruned. Built by the room actor (history_atom).
-// history_atom: (after, limit, 0) lists the room; (after, limit, root seq) lists the
-// replies to that message, adding `root` to the reply.
 
 }  // namespace hub

@@ -98,9 +98,9 @@ class hub_app {
                     json reply_to, std::function<void(const post_outcome&)> done);
 
   const authenticator& auth() const { return auth_; }
-  caf::actor room(const std::string& project) { return rooms_.get(project); }
+  chat_room_actor room(const std::string& project) { return rooms_.get(project); }
   std::size_t room_count() const { return rooms_.size(); }
-  caf::actor user(const std::string& id) { return users_.get(id); }
+  user_actor user(const std::string& id) { return users_.get(id); }
 
  private:
   struct socket_handlers;  // socket_handlers.cpp
@@ -111,9 +111,9 @@ class hub_app {
   authenticator auth_;
   address_limiter auth_failures_;
   revocations revoked_;
-  actor_registry rooms_;
+  actor_registry<chat_room_actor> rooms_;
   std::shared_ptr<const user_config> user_cfg_;  // shared by every user mailbox (users_)
-  actor_registry users_;
+  actor_registry<user_actor> users_;
 };
 
 }  // namespace hub::app

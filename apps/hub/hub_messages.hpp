@@ -1,4 +1,6 @@
-// Message vocabulary of Project Hub's domain actors (chat rooms, user mailboxes).
+// Message vocabulary of Project Hub's domain actors (chat rooms, user mailboxes). The
+// typed interfaces that say which atom carries what are chat_room_actor (in
+// chat_room_actor.hpp) and user_actor (in user_actor.hpp).
 #pragma once
 
 #include "apps/hub/error_code.hpp"

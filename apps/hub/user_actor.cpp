@@ -39,20 +39,20 @@ struct user_state {
   serial_ops writes;                    // inbox writes, one at a time (see user_actor.hpp)
 };
 
-using user_actor = caf::stateful_actor<user_state>;
+using user_self = user_actor::stateful_pointer<user_state>;
 
-caf::behavior running_user(user_actor* self);
+user_actor::behavior_type running_user(user_self self);
 
 void release_expired(user_state& s, caf::actor_clock::time_point now) {
   while (!s.accepted.empty() && s.accepted.front() + s.cfg().rate.window <= now) s.accepted.pop_front();
 }
 
-void arm_release(user_actor* self, caf::actor_clock::duration_type after) {
+void arm_release(user_self self, caf::actor_clock::duration_type after) {
   self->state.release_armed = true;
   self->delayed_send(self, std::max(after, caf::actor_clock::duration_type{1}), rate_refill_atom::value);
 }
 
-void persist_delivered(user_actor* self) {
+void persist_delivered(user_self self) {
   auto& s = self->state;
   if (s.delivered_through == s.delivered_stored) return;
   s.delivered_stored = s.delivered_through;
@@ -67,7 +67,7 @@ void persist_delivered(user_actor* self) {
 
 // Appends `entry`, then (durable) folds it in and runs `done(seq)`; `failed` otherwise.
 // Either way the next queued write starts afterwards.
-void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t)> done,
+void append_entry(user_self self, json entry, std::function<void(std::uint64_t)> done,
                   std::function<void(caf::error&)> failed) {
   auto& s = self->state;
   auto value = entry.dump();
@@ -96,14 +96,14 @@ void append_entry(user_actor* self, json entry, std::function<void(std::uint64_t
 }
 
 // Announces a notification (or a new version of one) to every connection of the user.
-void announce(user_actor* self, std::uint64_t seq, json view) {
+void announce(user_self self, std::uint64_t seq, json view) {
   auto b = self->state.cfg().io;
   b.to(user_room(self->state.user))
     .from_stream(keys::inbox_log(self->state.user), seq)
     .emit("notification", json::array({std::move(view)}));
 }
 
-void notify(user_actor* self, json_ptr input, caf::response_promise promise) {
+void notify(user_self self, json_ptr input, caf::response_promise promise) {
   auto id = random_id();
   auto entry = inbox::notification_entry(id, *input, iso8601(wall_now()));
   append_entry(
@@ -117,7 +117,7 @@ void notify(user_actor* self, json_ptr input, caf::response_promise promise) {
     [promise](caf::error& e) mutable { promise.deliver(e); });
 }
 
-void chat_notify(user_actor* self, const std::string& project, const json_ptr& message) {
+void chat_notify(user_self self, const std::string& project, const json_ptr& message) {
   auto entry = self->state.box.chat_entry(project, *message, random_id(), iso8601(wall_now()));
   append_entry(
     self, entry,
@@ -128,8 +128,7 @@ void chat_notify(user_actor* self, const std::string& project, const json_ptr& m
     [](caf::error&) {});
 }
 
-void mark_read(user_actor* self, const json_ptr& request, const std::string& except_sid,
-               caf::response_promise promise) {
+void mark_read(user_self self, const json_ptr& request, const std::string& except_sid, caf::response_promise promise) {
   std::vector<std::string> ids;
   bool all = request->value("all", false) == true;
   if (auto it = request->find("ids"); it != request->end())
@@ -157,7 +156,7 @@ void mark_read(user_actor* self, const json_ptr& request, const std::string& exc
 
 // -- loading -------------------------------------------------------------------------------
 
-void load_inbox(user_actor* self, std::uint64_t after) {
+void load_inbox(user_self self, std::uint64_t after) {
   auto& s = self->state;
   self
     ->request(s.cfg().storage, storage::request_timeout, storage::read_atom::value, keys::inbox_log(s.user), after,
@@ -186,7 +185,7 @@ void load_inbox(user_actor* self, std::uint64_t after) {
       });
 }
 
-caf::behavior running_user(user_actor* self) {
+user_actor::behavior_type running_user(user_self self) {
   return {
     [self](rate_take_atom) -> std::tuple<bool, std::int64_t> {
       auto& s = self->state;
@@ -260,6 +259,7 @@ caf::behavior running_user(user_actor* self) {
       if (s.online > 0) --s.online;
       if (s.online == 0 && s.cfg().storage) persist_delivered(self);
     },
+    [](inbox_loaded_atom) {},  // only the loading phase waits for it
   };
 }
 
@@ -270,28 +270,30 @@ const char* to_string(limited_event e) {
   return names[static_cast<std::size_t>(e)];
 }
 
-caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, std::shared_ptr<const user_config> cfg) {
-  return sys.spawn([user = std::move(user), cfg = std::move(cfg)](user_actor* self) -> caf::behavior {
+user_actor spawn_user_actor(caf::actor_system& sys, std::string user, std::shared_ptr<const user_config> cfg) {
+  return sys.spawn([user = std::move(user), cfg = std::move(cfg)](user_self self) -> user_actor::behavior_type {
     self->state.user = user;
     self->state.config = cfg;
     if (!cfg->storage) return running_user(self);
-    // Until the inbox is loaded, every message waits in the mailbox.
+    // Until the inbox is loaded, every message waits in the mailbox: the loading phase
+    // handles only the end of the load and skips the rest, so it is not the whole
+    // interface (hence unsafe_init); running_user is, and the compiler checks it.
     self->set_default_handler(caf::skip);
     load_inbox(self, 0);
-    return {
-      [self](inbox_loaded_atom) {
-        self->set_default_handler(caf::print_and_drop);
-        self->become(running_user(self));
-      },
-    };
+    return {user_actor::behavior_type::unsafe_init{}, caf::behavior{
+                                                        [self](inbox_loaded_atom) {
+                                                          self->set_default_handler(caf::print_and_drop);
+                                                          self->become(running_user(self));
+                                                        },
+                                                      }};
   });
 }
 
-caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, user_config cfg) {
+user_actor spawn_user_actor(caf::actor_system& sys, std::string user, user_config cfg) {
   return spawn_user_actor(sys, std::move(user), std::make_shared<const user_config>(std::move(cfg)));
 }
 
-caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, rate_limit limit) {
+user_actor spawn_user_actor(caf::actor_system& sys, std::string user, rate_limit limit) {
   user_config cfg;
   cfg.rate = limit;
   return spawn_user_actor(sys, std::move(user), std::move(cfg));

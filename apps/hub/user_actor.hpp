@@ -46,29 +46,39 @@ struct user_config {
   std::size_t inbox_keep = 500;            // notifications kept per user (older ones are pruned)
 };
 
+// A user mailbox's whole protocol; the compiler checks every send against it.
+//
 // Rate limiting: `rate_take` answers (true, 0) and counts one message, or (false,
 // retry_after_ms) when the user already sent `count` messages in the last `window`.
 // Each accepted message frees its slot `window` later (checked at each take; one actor
 // timer per user and window drops the expired times, not one timer per message).
+// `event_rate` answers the same for the other limited events (a limited_event): a token
+// bucket each (util/token_bucket.hpp), held only once the user sent such an event.
 //
-// `(event_rate_atom, std::uint8_t limited_event)` answers the same for the other
-// limited events: a token bucket each (util/token_bucket.hpp), held only once the user
-// sent such an event.
-//
-// Inbox (all writes are serialised: one append in flight per user, so each entry is
-// built from the state it follows):
-//   (notify_atom, json_ptr {title, message, type, data?}) -> json_ptr the notification
-//   (chat_notify_atom, project, json_ptr message)          -> (nothing)
-//   (inbox_read_atom, json_ptr {ids}|{all:true}, except_sid) -> std::uint64_t unread
-//   (inbox_list_atom, bool unread_only, std::uint64_t limit) -> json_ptr {notifications, unread}
-//   (inbox_unread_atom)                                     -> std::uint64_t
-//   (online_atom, bool recovered) -> json_ptr [notifications stored while the user was
-//        away and not yet pushed]; empty for a recovered connection (its replay had them)
-//   (offline_atom)
-// Messages wait in the mailbox until the inbox is loaded from storage.
-caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, user_config cfg);
+// Inbox: all writes are serialised, one append in flight per user, so that each entry
+// is built from the state it follows. Messages wait in the mailbox until the inbox is
+// loaded from storage.
+using user_actor =
+  caf::typed_actor<caf::replies_to<rate_take_atom>::with<bool, std::int64_t>,
+                   caf::replies_to<event_rate_atom, std::uint8_t>::with<bool, std::int64_t>,
+                   // {title, message, type, data?} -> the notification as stored and pushed
+                   caf::replies_to<notify_atom, json_ptr>::with<json_ptr>,
+                   // (project, message): a chat message for a member who was not in the room (coalesced)
+                   caf::reacts_to<chat_notify_atom, std::string, json_ptr>,
+                   // ({ids} | {all:true}, except sid) -> unread count; the other connections are told
+                   caf::replies_to<inbox_read_atom, json_ptr, std::string>::with<std::uint64_t>,
+                   // (unread only, limit) -> {notifications, unread}
+                   caf::replies_to<inbox_list_atom, bool, std::uint64_t>::with<json_ptr>,
+                   caf::replies_to<inbox_unread_atom>::with<std::uint64_t>,
+                   // (recovered) -> the notifications stored while the user was away and not yet pushed;
+                   // empty for a recovered connection (its replay had them)
+                   caf::replies_to<online_atom, bool>::with<json_ptr>, caf::reacts_to<offline_atom>,
+                   // internal: the rate window's timer, and the end of the inbox's load
+                   caf::reacts_to<rate_refill_atom>, caf::reacts_to<inbox_loaded_atom>>;
+
+user_actor spawn_user_actor(caf::actor_system& sys, std::string user, user_config cfg);
 // The same, with a configuration shared by many users (one copy for all of them).
-caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, std::shared_ptr<const user_config> cfg);
-caf::actor spawn_user_actor(caf::actor_system& sys, std::string user, rate_limit limit);
+user_actor spawn_user_actor(caf::actor_system& sys, std::string user, std::shared_ptr<const user_config> cfg);
+user_actor spawn_user_actor(caf::actor_system& sys, std::string user, rate_limit limit);
 
 }  // namespace hub

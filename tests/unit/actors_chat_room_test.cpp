@@ -66,7 +66,7 @@ struct room_fixture : hub_fixture {
   sio_client& bob = connection("bob", {"p1"});
   sio_client& carol = connection("carol", {"p1"});
   sio_client& outsider = connection("dave", {"p2"});
-  caf::actor room = spawn_room("p1", 3s);
+  hub::chat_room_actor room = spawn_room("p1", 3s);
   std::shared_ptr<post_log> posts = std::make_shared<post_log>();
 
   room_fixture() { run(); }
@@ -388,7 +388,7 @@ TEST_CASE_METHOD(hub_fixture, "actors: chat room room_info while the initial las
 
   caf::anon_send_exit(room, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(fake, caf::exit_reason::user_shutdown);
-  room = caf::actor{};
+  room = hub::chat_room_actor{};
   fake = caf::actor{};
   drain();
 }
@@ -643,7 +643,7 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room presence counts connections, o
 
 namespace {
 
-hub::json_ptr history(hub_fixture& f, const caf::actor& room, std::uint64_t after, std::uint64_t limit,
+hub::json_ptr history(hub_fixture& f, const hub::chat_room_actor& room, std::uint64_t after, std::uint64_t limit,
                       std::uint64_t thread) {
   return std::get<0>(f.ask<hub::json_ptr>(room, hub::history_atom::value, after, limit, thread));
 }

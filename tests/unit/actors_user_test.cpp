@@ -20,13 +20,13 @@ namespace {
 
 struct user_fixture : hub_fixture {
   // Takes `n` slots; returns how many were accepted.
-  int take_n(const caf::actor& u, int n) {
+  int take_n(const hub::user_actor& u, int n) {
     int ok = 0;
     for (int i = 0; i < n; ++i) ok += std::get<0>(rate_take(u)) ? 1 : 0;
     return ok;
   }
   // rate_take, expecting a refusal: its retry_after_ms, or -1 if it was accepted.
-  std::int64_t refused_retry(const caf::actor& u) {
+  std::int64_t refused_retry(const hub::user_actor& u) {
     auto [ok, retry] = rate_take(u);
     return ok ? -1 : retry;
   }

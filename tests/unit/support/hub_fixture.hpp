@@ -101,28 +101,28 @@ class hub_fixture : public sio_fixture {
   }
 
   // -- domain actors ---------------------------------------------------------------------
-  caf::actor spawn_room(const std::string& project,
-                        std::chrono::milliseconds typing_timeout = std::chrono::seconds(3)) {
+  chat_room_actor spawn_room(const std::string& project,
+                             std::chrono::milliseconds typing_timeout = std::chrono::seconds(3)) {
     chat_room_config c;
     c.typing_timeout = typing_timeout;
     auto room = spawn_chat_room(sys, project, storage, server->in("/"), c);
-    domain_.push_back(room);
+    domain_.push_back(caf::actor_cast<caf::actor>(room));
     return room;
   }
 
   // A room whose chat notifications go to mailbox(user).
-  caf::actor spawn_notifying_room(const std::string& project) {
+  chat_room_actor spawn_notifying_room(const std::string& project) {
     chat_room_config c;
     c.user_mailbox = [this](const std::string& user) { return mailbox(user); };
     auto room = spawn_chat_room(sys, project, storage, server->in("/"), c);
-    domain_.push_back(room);
+    domain_.push_back(caf::actor_cast<caf::actor>(room));
     return room;
   }
 
   // The user's mailbox with its inbox on the fixture's storage (spawned on first use;
   // forget_mailbox() + mailbox() respawns it from what is stored).
-  caf::actor mailbox(const std::string& user, std::size_t inbox_keep = 500) {
-    if (mailboxes_closed_) return caf::actor{};
+  user_actor mailbox(const std::string& user, std::size_t inbox_keep = 500) {
+    if (mailboxes_closed_) return user_actor{};
     auto& m = mailboxes_[user];
     if (!m) {
       user_config c;
@@ -130,7 +130,7 @@ class hub_fixture : public sio_fixture {
       c.io = server->in("/");
       c.inbox_keep = inbox_keep;
       m = spawn_user_actor(sys, user, c);
-      domain_.push_back(m);
+      domain_.push_back(caf::actor_cast<caf::actor>(m));
     }
     return m;
   }
@@ -143,8 +143,8 @@ class hub_fixture : public sio_fixture {
 
   // A request from a fresh requester actor, answered after running the system; throws
   // when it failed or was not answered.
-  template <class... Ts, class... Args>
-  std::tuple<Ts...> ask(const caf::actor& to, Args... args) {
+  template <class... Ts, class Handle, class... Args>
+  std::tuple<Ts...> ask(const Handle& to, Args... args) {
     auto out = std::make_shared<answer<std::tuple<Ts...>>>();
     sys.spawn([to, out, args...](caf::event_based_actor* self) {
       self->request(to, caf::infinite, args...)
@@ -157,18 +157,19 @@ class hub_fixture : public sio_fixture {
     return *out->value;
   }
 
-  caf::actor spawn_user(const std::string& user, rate_limit limit = {}) {
+  user_actor spawn_user(const std::string& user, rate_limit limit = {}) {
     auto u = spawn_user_actor(sys, user, limit);
-    domain_.push_back(u);
+    domain_.push_back(caf::actor_cast<caf::actor>(u));
     return u;
   }
 
   // Stops `a` (a room or user actor) and drops the fixture's handle to it.
-  void stop(caf::actor& a) {
+  template <class Handle>
+  void stop(Handle& a) {
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     for (auto& d : domain_)
-      if (d == a) d = caf::actor{};
-    a = caf::actor{};
+      if (d.address() == a.address()) d = caf::actor{};
+    a = Handle{};
     run();
   }
 
@@ -209,7 +210,7 @@ class hub_fixture : public sio_fixture {
     std::optional<std::string> error;
   };
 
-  std::shared_ptr<answer<room_info_ptr>> request_room_info(const caf::actor& room) {
+  std::shared_ptr<answer<room_info_ptr>> request_room_info(const chat_room_actor& room) {
     auto out = std::make_shared<answer<room_info_ptr>>();
     sys.spawn([room, out](caf::event_based_actor* self) {
       self->request(room, caf::infinite, room_info_atom::value)
@@ -220,7 +221,7 @@ class hub_fixture : public sio_fixture {
   }
 
   // room_info, answered after running the system (throws if it was not answered).
-  room_info_ptr room_info_of(const caf::actor& room) {
+  room_info_ptr room_info_of(const chat_room_actor& room) {
     auto a = request_room_info(room);
     run();
     if (a->error) throw std::runtime_error("room_info failed: " + *a->error);
@@ -231,7 +232,7 @@ class hub_fixture : public sio_fixture {
   using take_result = std::tuple<bool, std::int64_t>;
 
   // (event_rate_atom, kind), answered after running the system.
-  take_result event_take(const caf::actor& user, limited_event kind) {
+  take_result event_take(const user_actor& user, limited_event kind) {
     auto out = std::make_shared<answer<take_result>>();
     sys.spawn([user, out, kind](caf::event_based_actor* self) {
       self->request(user, caf::infinite, event_rate_atom::value, static_cast<std::uint8_t>(kind))
@@ -248,7 +249,7 @@ class hub_fixture : public sio_fixture {
   }
 
   // rate_take, answered after running the system (throws if it was not answered).
-  take_result rate_take(const caf::actor& user) {
+  take_result rate_take(const user_actor& user) {
     auto out = std::make_shared<answer<take_result>>();
     sys.spawn([user, out](caf::event_based_actor* self) {
       self->request(user, caf::infinite, rate_take_atom::value)
@@ -271,7 +272,7 @@ class hub_fixture : public sio_fixture {
   };
 
   // Enqueues a post (nothing runs); its result is appended to `log`.
-  void post(const caf::actor& room, std::shared_ptr<post_log> log, std::string user, std::string name,
+  void post(const chat_room_actor& room, std::shared_ptr<post_log> log, std::string user, std::string name,
             std::string content, json reply_to = json()) {
     auto p = std::make_shared<chat_post>();
     p->user_id = std::move(user);
@@ -289,7 +290,7 @@ class hub_fixture : public sio_fixture {
 
  private:
   std::vector<caf::actor> domain_;
-  std::map<std::string, caf::actor> mailboxes_;
+  std::map<std::string, user_actor> mailboxes_;
   bool mailboxes_closed_ = false;
 };
 
