@@ -25,10 +25,11 @@ using persist_atom = caf::atom_constant<caf::atom("sio_pers")>;      // nsp, soc
 using deadline_atom = caf::atom_constant<caf::atom("sio_dline")>;    // nsp, socket id, deadline ms, why
 
 // -- rooms -------------------------------------------------------------------------------
-using join_atom = caf::atom_constant<caf::atom("join")>;        // room key, member
-using leave_atom = caf::atom_constant<caf::atom("leave")>;      // room key, member
-using broadcast_atom = caf::atom_constant<caf::atom("bcast")>;  // broadcast_ptr
-using deliver_atom = caf::atom_constant<caf::atom("deliver")>;  // broadcast_ptr, room key
+using join_atom = caf::atom_constant<caf::atom("join")>;              // room key, member
+using leave_atom = caf::atom_constant<caf::atom("leave")>;            // room key, member
+using broadcast_atom = caf::atom_constant<caf::atom("bcast")>;        // broadcast_ptr
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;        // broadcast_ptr, room key
+using serve_rooms_atom = caf::atom_constant<caf::atom("serve_rms")>;  // room_provider_ptr (room_members.hpp)
 
 // A packet for every socket of `nsp` in any of `rooms` (all of the namespace when
 // `rooms` is empty), except sockets in `except_rooms` or with an id in `except_sids`.

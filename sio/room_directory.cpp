@@ -1,59 +1,58 @@
 #include "sio/room_directory.hpp"
 
 #include "sio/messages.hpp"
+#include "sio/room_members.hpp"
 
 #include <algorithm>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 namespace hub {
 namespace {
 
-struct room_state {
-  std::string key;
-  // Sorted, without duplicates. Most rooms have one member (every user's `user:` room):
-  // a vector holds it in one 8-byte allocation where a hash set had a bucket array and
-  // a node (~150 bytes); large rooms still find a member in O(log n).
-  std::vector<caf::actor> members;
-};
-
-caf::behavior room_actor(caf::stateful_actor<room_state>* self, std::string key) {
-  self->state.key = std::move(key);
+caf::behavior room_actor(caf::stateful_actor<room_members>* self) {
   return {
-    [=](join_atom, const std::string&, const caf::actor& member) {
-      auto& ms = self->state.members;
-      auto it = std::lower_bound(ms.begin(), ms.end(), member);
-      if (it == ms.end() || *it != member) ms.insert(it, member);
-    },
-    [=](leave_atom, const std::string&, const caf::actor& member) {
-      auto& ms = self->state.members;
-      auto it = std::lower_bound(ms.begin(), ms.end(), member);
-      if (it != ms.end() && *it == member) ms.erase(it);
-      if (ms.empty()) ms.shrink_to_fit();
-    },
-    [=](broadcast_atom, const broadcast_ptr& b) {
-      // One message carries the shared packet to every member: the payload is encoded
-      // once, and copy-on-write messages are not copied.
-      auto msg = caf::make_message(deliver_atom::value, b, self->state.key);
-      for (const auto& m : self->state.members) self->send(m, msg);
-    },
+    [=](join_atom, const std::string& key, const caf::actor& member) { self->state.join(key, member); },
+    [=](leave_atom, const std::string&, const caf::actor& member) { self->state.leave(member); },
+    [=](broadcast_atom, const broadcast_ptr& b) { self->state.deliver(self, b); },
   };
 }
 
 struct directory_entry {
   caf::actor room;
   std::size_t members = 0;
+  bool provided = false;  // served by an application's actor: not stopped when empty
 };
 
 struct directory_state {
   std::unordered_map<std::string, directory_entry> rooms;
+  std::vector<room_provider> providers;
 };
+
+// The application's actor for the room `key` names, if one serves it.
+caf::actor provided_room(const directory_state& s, const std::string& key) {
+  auto split = key.find('\n');
+  if (split == std::string::npos) return {};
+  std::string_view nsp(key.data(), split);
+  std::string_view room(key.data() + split + 1, key.size() - split - 1);
+  for (const auto& p : s.providers)
+    if (p.nsp == nsp && room.substr(0, p.prefix.size()) == p.prefix) return p.serve(std::string(room));
+  return {};
+}
 
 caf::behavior directory_actor(caf::stateful_actor<directory_state>* self) {
   return {
+    // Sent by server::serve_rooms before the server accepts connections, so it precedes
+    // every join in this mailbox.
+    [=](serve_rooms_atom, const room_provider_ptr& p) { self->state.providers.push_back(*p); },
     [=](join_atom a, const std::string& key, const caf::actor& member) {
       auto& e = self->state.rooms[key];
-      if (!e.room) e.room = self->spawn<caf::lazy_init>(room_actor, key);
+      if (!e.room) {
+        e.room = provided_room(self->state, key);
+        e.provided = static_cast<bool>(e.room);
+        if (!e.provided) e.room = self->spawn<caf::lazy_init>(room_actor);
+      }
       ++e.members;
       self->send(e.room, a, key, member);
     },
@@ -64,8 +63,9 @@ caf::behavior directory_actor(caf::stateful_actor<directory_state>* self) {
       self->send(e.room, a, key, member);
       if (--e.members == 0) {
         // Messages already queued for the room are processed before the exit, since
-        // a normal exit is just another message; later joins get a fresh room.
-        self->send_exit(e.room, caf::exit_reason::user_shutdown);
+        // a normal exit is just another message; later joins get a fresh room. An
+        // application's actor lives on: it was told of the leave and serves the next join.
+        if (!e.provided) self->send_exit(e.room, caf::exit_reason::user_shutdown);
         self->state.rooms.erase(it);
       }
     },

@@ -1,5 +1,7 @@
 #include "sio/sio_server.hpp"
 
+#include "sio/room_members.hpp"
+
 #include "sio/room_directory.hpp"
 #include "sio/sio_connection.hpp"
 #include "protocol/socketio_packet.hpp"
@@ -137,6 +139,15 @@ server::server(caf::actor_system& sys, server_config cfg)
   : sys_(sys), cfg_(cfg), directory_(spawn_room_directory(sys)) {}
 
 server::~server() { caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown); }
+
+void server::serve_rooms(std::string nsp, std::string prefix,
+                         std::function<caf::actor(const std::string& room)> serve) {
+  // A message, not a lock: the directory actor owns its state. Sent before any
+  // connection exists, it is in the directory's mailbox ahead of every join.
+  caf::anon_send(
+    directory_, serve_rooms_atom::value,
+    std::make_shared<const room_provider>(room_provider{std::move(nsp), std::move(prefix), std::move(serve)}));
+}
 
 namespace_def& server::of(const std::string& name) {
   auto it = namespaces_.find(name);

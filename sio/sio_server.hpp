@@ -329,6 +329,12 @@ class server {
   namespace_def& of(const std::string& name);
   const namespace_def* find(std::string_view name) const;
 
+  // Rooms of `nsp` whose names start with `prefix` are served by the actor `serve`
+  // returns for each (see room_members.hpp) instead of one the directory spawns and
+  // stops: an application whose actor already exists per room (Project Hub's user
+  // mailbox for `user:<id>`) saves an actor per room. Only before the server accepts.
+  void serve_rooms(std::string nsp, std::string prefix, std::function<caf::actor(const std::string& room)> serve);
+
   // io.of(nsp).to(room)... from anywhere (actors, HTTP handlers).
   broadcaster in(std::string nsp) const { return broadcaster(directory_, std::move(nsp)); }
 

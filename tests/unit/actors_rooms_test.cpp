@@ -1,6 +1,7 @@
 // Rooms and broadcasts (sio/room_directory.cpp, the broadcast part of
 // sio/sio_connection.cpp): several connection actors with recorder outlets on CAF's
 // test coordinator. See tests/unit/support/.
+#include "sio/room_members.hpp"
 #include "sio/sio_server.hpp"
 #include "tests/unit/support/deterministic.hpp"
 #include "tests/unit/support/recorder_outlet.hpp"
@@ -345,6 +346,78 @@ TEST_CASE_METHOD(rooms_fixture, "actors: an emptied room is retired and a later 
   server->in("/t").emit("msg", json::array({"5"}));
   run();
   CHECK(c.take_texts() == texts{msg("/t", "4"), msg("/t", "5")});
+}
+
+// An application's actor serving rooms (as Project Hub's user mailbox serves `user:`):
+// a room actor of its own with a room_members, counting the joins it was told of.
+struct served_room_state {
+  hub::room_members members;
+  int joins = 0;
+};
+
+caf::behavior served_room(caf::stateful_actor<served_room_state>* self) {
+  return {
+    [=](hub::join_atom, const std::string& key, const caf::actor& m) {
+      ++self->state.joins;
+      self->state.members.join(key, m);
+    },
+    [=](hub::leave_atom, const std::string&, const caf::actor& m) { self->state.members.leave(m); },
+    [=](hub::broadcast_atom, const hub::broadcast_ptr& b) { self->state.members.deliver(self, b); },
+  };
+}
+
+TEST_CASE_METHOD(rooms_fixture, "actors: rooms an application serves go to its actor, which outlives its members",
+                 "[actors][rooms]") {
+  auto own = sys.spawn(served_room);
+  auto served = std::make_shared<std::vector<std::string>>();  // rooms the provider was asked for
+  server->serve_rooms("/t", "own:", [own, served](const std::string& room) -> caf::actor {
+    served->push_back(room);
+    return room == "own:a" ? own : caf::actor{};  // own:other falls back to the directory's
+  });
+  auto& a = member();
+  auto& b = member();
+  auto& other_nsp = member({"/u"});
+  const auto base = running_actors();
+
+  join(a, {"own:a"});
+  join(b, {"own:a"});
+  join(other_nsp, {"own:a"}, "/u");                     // another namespace: not served
+  CHECK(running_actors() == base + 1);                  // only /u's room actor
+  CHECK(*served == std::vector<std::string>{"own:a"});  // asked once, at the first join
+  server->in("/t").to("own:a").emit("msg", json::array({"1"}));
+  run();
+  CHECK(a.take_texts() == texts{msg("/t", "1")});
+  CHECK(b.take_texts() == texts{msg("/t", "1")});
+  CHECK(other_nsp.take_texts().empty());
+
+  // Emptied: the directory forgets the room but does not stop the application's actor.
+  leave(a, {"own:a"});
+  leave(b, {"own:a"});
+  CHECK(running_actors() == base + 1);
+  server->in("/t").to("own:a").emit("msg", json::array({"nobody"}));
+  run();
+  CHECK(a.take_texts().empty());
+  join(b, {"own:a"});  // asked again, the same actor serves it
+  server->in("/t").to("own:a").emit("msg", json::array({"2"}));
+  run();
+  CHECK(b.take_texts() == texts{msg("/t", "2")});
+  CHECK(a.take_texts().empty());
+  CHECK(*served == std::vector<std::string>{"own:a", "own:a"});
+  CHECK(caf::actor_cast<caf::abstract_actor*>(own) != nullptr);
+
+  // A room the provider declines gets a room actor of the directory's, as any other.
+  join(a, {"own:other"});
+  CHECK(running_actors() == base + 2);
+  server->in("/t").to("own:other").emit("msg", json::array({"3"}));
+  run();
+  CHECK(a.take_texts() == texts{msg("/t", "3")});
+  CHECK(b.take_texts().empty());
+  leave(a, {"own:other"});
+  CHECK(running_actors() == base + 1);
+
+  caf::anon_send_exit(own, caf::exit_reason::user_shutdown);
+  own = caf::actor{};
+  run();
 }
 
 // Each room actor delivers on its own. A socket in several target rooms must get exactly
