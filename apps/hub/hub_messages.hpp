@@ -91,9 +91,10 @@ inline std::optional<std::string> parse_group_room(std::string_view room) {
   return std::string(room.substr(prefix.size()));
 }
 // Every socket of one user (notifications, revocation).
-inline std::string user_room(const std::string& user) { return "user:" + user; }
+inline constexpr std::string_view user_room_prefix = "user:";
+inline std::string user_room(const std::string& user) { return std::string(user_room_prefix) + user; }
 inline std::optional<std::string> parse_user_room(std::string_view room) {
-  static constexpr std::string_view prefix = "user:";
+  static constexpr std::string_view prefix = user_room_prefix;
   if (room.size() <= prefix.size() || room.substr(0, prefix.size()) != prefix) return std::nullopt;
   return std::string(room.substr(prefix.size()));
 }

@@ -449,6 +449,11 @@ struct hub_app::socket_handlers {
 
 void hub_app::install() {
   auto& nsp = srv_.of("/");
+  // A user's mailbox is the user's room: one actor per online user, not two.
+  srv_.serve_rooms("/", std::string(user_room_prefix), [this](const std::string& room) -> caf::actor {
+    auto user = parse_user_room(room);
+    return user ? caf::actor_cast<caf::actor>(users_.get(*user)) : caf::actor{};
+  });
   nsp.use([this](sio::socket& s) -> std::optional<sio::connect_refusal> {
     const auto& address = s.handshake_info().remote_address;
     if (auto wait = auth_failures_.blocked_ms(address)) {

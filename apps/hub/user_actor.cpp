@@ -3,6 +3,7 @@
 #include "apps/hub/chat_room_actor.hpp"
 #include "apps/hub/inbox.hpp"
 #include "apps/hub/serial_ops.hpp"
+#include "sio/room_members.hpp"
 #include "storage/storage_actor.hpp"
 #include "util/log.hpp"
 #include "util/sources.hpp"
@@ -37,11 +38,17 @@ struct user_state {
   std::uint64_t delivered_through = 0;  // inbox seq up to which a connection had it
   std::uint64_t delivered_stored = 0;   // the value last written to storage
   serial_ops writes;                    // inbox writes, one at a time (see user_actor.hpp)
+  room_members room;                    // the connections in the user's `user:<id>` room
 };
 
 using user_self = user_actor::stateful_pointer<user_state>;
 
 user_actor::behavior_type running_user(user_self self);
+
+// The user's room, the same in both phases.
+void room_join(user_self self, const std::string& key, const caf::actor& member) { self->state.room.join(key, member); }
+void room_leave(user_self self, const caf::actor& member) { self->state.room.leave(member); }
+void room_deliver(user_self self, const broadcast_ptr& b) { self->state.room.deliver(self, b); }
 
 void release_expired(user_state& s, caf::actor_clock::time_point now) {
   while (!s.accepted.empty() && s.accepted.front() + s.cfg().rate.window <= now) s.accepted.pop_front();
@@ -259,6 +266,9 @@ user_actor::behavior_type running_user(user_self self) {
       if (s.online > 0) --s.online;
       if (s.online == 0 && s.cfg().storage) persist_delivered(self);
     },
+    [self](join_atom, const std::string& key, const caf::actor& member) { room_join(self, key, member); },
+    [self](leave_atom, const std::string&, const caf::actor& member) { room_leave(self, member); },
+    [self](broadcast_atom, const broadcast_ptr& b) { room_deliver(self, b); },
     [](inbox_loaded_atom) {},  // only the loading phase waits for it
   };
 }
@@ -275,17 +285,22 @@ user_actor spawn_user_actor(caf::actor_system& sys, std::string user, std::share
     self->state.user = user;
     self->state.config = cfg;
     if (!cfg->storage) return running_user(self);
-    // Until the inbox is loaded, every message waits in the mailbox: the loading phase
-    // handles only the end of the load and skips the rest, so it is not the whole
+    // Until the inbox is loaded, every other message waits in the mailbox: the loading
+    // phase handles only the end of the load and the user's room, so it is not the whole
     // interface (hence unsafe_init); running_user is, and the compiler checks it.
     self->set_default_handler(caf::skip);
     load_inbox(self, 0);
-    return {user_actor::behavior_type::unsafe_init{}, caf::behavior{
-                                                        [self](inbox_loaded_atom) {
-                                                          self->set_default_handler(caf::print_and_drop);
-                                                          self->become(running_user(self));
-                                                        },
-                                                      }};
+    return {user_actor::behavior_type::unsafe_init{},
+            caf::behavior{
+              [self](inbox_loaded_atom) {
+                self->set_default_handler(caf::print_and_drop);
+                self->become(running_user(self));
+              },
+              // The user's room does not wait for the inbox: a connection's events must not.
+              [self](join_atom, const std::string& key, const caf::actor& member) { room_join(self, key, member); },
+              [self](leave_atom, const std::string&, const caf::actor& member) { room_leave(self, member); },
+              [self](broadcast_atom, const broadcast_ptr& b) { room_deliver(self, b); },
+            }};
   });
 }
 

@@ -6,6 +6,7 @@
 
 #include "storage/storage_actor.hpp"
 #include "apps/hub/hub_messages.hpp"
+#include "sio/messages.hpp"
 #include "sio/sio_server.hpp"
 #include "util/token_bucket.hpp"
 
@@ -73,6 +74,10 @@ using user_actor =
                    // (recovered) -> the notifications stored while the user was away and not yet pushed;
                    // empty for a recovered connection (its replay had them)
                    caf::replies_to<online_atom, bool>::with<json_ptr>, caf::reacts_to<offline_atom>,
+                   // The user's `user:<id>` room: the mailbox serves it (sio::server::serve_rooms), so an
+                   // online user costs one actor less; handled while the inbox loads too.
+                   caf::reacts_to<join_atom, std::string, caf::actor>,
+                   caf::reacts_to<leave_atom, std::string, caf::actor>, caf::reacts_to<broadcast_atom, broadcast_ptr>,
                    // internal: the rate window's timer, and the end of the inbox's load
                    caf::reacts_to<rate_refill_atom>, caf::reacts_to<inbox_loaded_atom>>;
 
