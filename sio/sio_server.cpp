@@ -136,7 +136,7 @@ void broadcaster::disconnect_sockets() const {
 // -- server --------------------------------------------------------------------------------
 
 server::server(caf::actor_system& sys, server_config cfg)
-  : sys_(sys), cfg_(cfg), directory_(spawn_room_directory(sys)) {}
+  : sys_(sys), cfg_(std::move(cfg)), directory_(spawn_room_directory(sys)) {}
 
 server::~server() { caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown); }
 
@@ -230,7 +230,7 @@ broadcaster socket::broadcast() const {
 
 void socket::disconnect(bool close_connection) { conn_->server_disconnect(*this, close_connection); }
 
-void socket::close_at(std::chrono::system_clock::time_point when, std::string why) {
+void socket::close_at(std::chrono::system_clock::time_point when, const std::string& why) {
   // Kept on the actor's clock, so that the same code runs on virtual time in tests and
   // hub-sim: the wall-clock moment becomes a wait from now.
   const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(when - wall_now()).count();

@@ -402,7 +402,7 @@ class socket {
   // ("forced close", recoverable): the client reconnects by itself, authenticates
   // afresh, and recovers what it missed. For credentials that expire. The latest call
   // wins; `why` is logged.
-  void close_at(std::chrono::system_clock::time_point when, std::string why);
+  void close_at(std::chrono::system_clock::time_point when, const std::string& why);
 
   caf::event_based_actor* self() const { return self_; }
 

@@ -373,7 +373,7 @@ std::optional<std::uint64_t> message_seq(const std::string& project, const json&
 chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, storage::storage_actor storage,
                                 sio::broadcaster io, chat_room_config cfg) {
   return sys.spawn([project = std::move(project), storage = std::move(storage), io = std::move(io),
-                    cfg](room_self self) -> chat_room_actor::behavior_type {
+                    cfg = std::move(cfg)](room_self self) -> chat_room_actor::behavior_type {
     auto& st = self->state;
     st.project = project;
     st.storage = storage;

@@ -51,7 +51,7 @@ bool hub_app::load_revocations() {
 }
 
 void hub_app::post_message(caf::event_based_actor* self, const identity& who, const std::string& project,
-                           std::string content, json reply_to, std::function<void(const post_outcome&)> done) {
+                           std::string content, json reply_to, const std::function<void(const post_outcome&)>& done) {
   auto room = rooms_.get(project);
   auto mailbox = users_.get(who.user_id);
   if (!room || !mailbox) {  // shutting down

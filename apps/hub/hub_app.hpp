@@ -95,7 +95,7 @@ class hub_app {
   // Rate limit, then append + broadcast (the same path for Socket.IO and HTTP). Runs
   // in `self`'s context; `done` may run in the room actor's, so it must be thread-safe.
   void post_message(caf::event_based_actor* self, const identity& who, const std::string& project, std::string content,
-                    json reply_to, std::function<void(const post_outcome&)> done);
+                    json reply_to, const std::function<void(const post_outcome&)>& done);
 
   const authenticator& auth() const { return auth_; }
   chat_room_actor room(const std::string& project) { return rooms_.get(project); }

@@ -74,8 +74,8 @@ void persist_delivered(user_self self) {
 
 // Appends `entry`, then (durable) folds it in and runs `done(seq)`; `failed` otherwise.
 // Either way the next queued write starts afterwards.
-void append_entry(user_self self, json entry, std::function<void(std::uint64_t)> done,
-                  std::function<void(caf::error&)> failed) {
+void append_entry(user_self self, json entry, const std::function<void(std::uint64_t)>& done,
+                  const std::function<void(caf::error&)>& failed) {
   auto& s = self->state;
   auto value = entry.dump();
   self
@@ -110,7 +110,7 @@ void announce(user_self self, std::uint64_t seq, json view) {
     .emit("notification", json::array({std::move(view)}));
 }
 
-void notify(user_self self, json_ptr input, caf::response_promise promise) {
+void notify(user_self self, const json_ptr& input, caf::response_promise promise) {
   auto id = random_id();
   auto entry = inbox::notification_entry(id, *input, iso8601(wall_now()));
   append_entry(
