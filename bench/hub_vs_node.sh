@@ -75,8 +75,9 @@ start_server() {  # hub | hub-disk | node
   exit 1
 }
 
-# CPU time the whole machine has spent busy (all cores, clock ticks), and one process's.
-machine_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
+# CPU time the whole machine has spent busy (all cores, clock ticks; the hypervisor's
+# steal not included), and one process's.
+machine_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8; exit}' /proc/stat; }
 proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # run NAME SERVER hub-load-args...: one scenario on a fresh server; JSON to $out/NAME.SERVER.json,
