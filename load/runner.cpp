@@ -176,13 +176,14 @@ class runner final : public client_listener {
       st.joined = true;
       ++joined_now_;
       rooms_[st.room].present.set(st.slot);
-      if (!st.dropped_by_us) note_ready(st);
       if (st.dropped_by_us) {
         st.dropped_by_us = false;
         ++res_.storm_reconnected;
         res_.storm_reconnect.record(static_cast<std::uint64_t>(
           std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - st.dropped_at).count()));
         res_.storm_missed += rooms_[st.room].sent - st.room_sent_at_drop;
+      } else {
+        note_ready(st);
       }
       return;
     }
