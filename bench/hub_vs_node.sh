@@ -3,7 +3,7 @@
 # Node reference (bench/node-hub-server.js on the official socket.io package), one server
 # after the other in one run. The server is pinned to core 0, hub-load to core 1.
 #
-#   bench/hub_vs_node.sh            # full run (~8 min)
+#   bench/hub_vs_node.sh            # full run (~9 min)
 #   QUICK=1 bench/hub_vs_node.sh    # shorter steps, no 10k/20k rows
 #   ONLY="chat400 search" bench/hub_vs_node.sh   # only these rows (names as below)
 #   SERVERS=hub-disk ONLY=search bench/hub_vs_node.sh  # these servers (default "hub node")
