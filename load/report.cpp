@@ -53,6 +53,38 @@ json window_json(const window_result& w, std::size_t threads) {
   return j;
 }
 
+// Connect rate per band of ready connections, as a reconnect storm sees it: how fast
+// connections come while 1k→5k are up, 5k→10k, ... Bands end at these counts (and at
+// the last client ready); each reports the connects in it per second, timed from the
+// client that began the band being ready to the one that ended it, and the connect
+// (Socket.IO CONNECT answered) and ready (also joined) latencies of its clients.
+json connect_bands_json(const std::vector<run_result::ready_event>& ready) {
+  static constexpr std::size_t edges[] = {1000, 5000, 10000, 20000, 50000, 100000, 200000};
+  json bands = json::object();
+  std::size_t from = 0;
+  auto band = [&](std::size_t to) {
+    histogram connect, rdy;
+    for (std::size_t i = from; i < to; ++i) {
+      connect.record(ready[i].connect_us);
+      rdy.record(ready[i].ready_us);
+    }
+    double begin = from == 0 ? 0.0 : ready[from - 1].at_s;
+    double seconds = ready[to - 1].at_s - begin;
+    json b;
+    b["connects"] = to - from;
+    b["seconds"] = seconds;
+    b["connects_per_s"] = seconds > 0 ? static_cast<double>(to - from) / seconds : 0.0;
+    b["connect_latency_us"] = latency_json(connect);
+    b["ready_latency_us"] = latency_json(rdy);
+    bands[std::to_string(from) + "-" + std::to_string(to)] = std::move(b);
+    from = to;
+  };
+  for (auto e : edges)
+    if (e < ready.size()) band(e);
+  if (from < ready.size()) band(ready.size());
+  return bands;
+}
+
 }  // namespace
 
 std::string summary_json(const options& o, const run_result& r) {
@@ -68,6 +100,7 @@ std::string summary_json(const options& o, const run_result& r) {
   j["connect_seconds"] = r.connect_seconds;
   j["connects_per_s"] = r.connect_seconds > 0 ? static_cast<double>(r.connected) / r.connect_seconds : 0.0;
   j["connect_latency_us"] = latency_json(r.connect_latency);
+  j["connect_bands"] = connect_bands_json(r.ready);
   if (r.rss_before) j["server_rss_before"] = *r.rss_before;
   if (r.rss_after) j["server_rss_after"] = *r.rss_after;
   if (r.rss_before && r.rss_after && r.connected)

@@ -34,6 +34,15 @@ struct run_result {
   std::size_t connect_failures = 0;
   double connect_seconds = 0;
   histogram connect_latency;
+  // One client ready (connected; in chat and storm also joined to its room) during the
+  // connect phase, in the order clients became ready: seconds since the first connect
+  // began, and µs from its own start to the Socket.IO CONNECT answer and to ready.
+  // report.cpp turns these into connect rates per band of connections.
+  struct ready_event {
+    double at_s;
+    std::uint32_t connect_us, ready_us;
+  };
+  std::vector<ready_event> ready;
   std::optional<std::uint64_t> rss_before, rss_after;
   std::size_t still_connected = 0;  // idle: after the hold
   window_result measured;

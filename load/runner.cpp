@@ -15,6 +15,7 @@
 #include <atomic>
 #include <bit>
 #include <charconv>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -28,6 +29,12 @@ using clock = std::chrono::steady_clock;
 std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(
     std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count());
+}
+
+// µs of `d`, saturated at what a uint32 holds (71 minutes).
+std::uint32_t micros_u32(clock::duration d) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  return static_cast<std::uint32_t>(std::clamp<std::int64_t>(us, 0, std::numeric_limits<std::uint32_t>::max()));
 }
 
 // Reads the decimal number at `pos` in `s`; advances pos past it.
@@ -71,6 +78,7 @@ struct client_state {
   std::string user;
   std::size_t room = 0, slot = 0;
   std::uint64_t join_ack = 0;
+  std::uint32_t connect_us = 0;  // start to the CONNECT answer (first connect only)
   bool connected = false, joined = false, closed = false;
   bool dropped_by_us = false;
   clock::time_point started, dropped_at;
@@ -107,9 +115,11 @@ class runner final : public client_listener {
     st.connected = true;
     ++connected_now_;
     res_.connected = std::max(res_.connected, connected_now_);
-    if (!st.dropped_by_us)
-      res_.connect_latency.record(static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - st.started).count()));
+    if (!st.dropped_by_us) {
+      st.connect_us = micros_u32(clock::now() - st.started);
+      res_.connect_latency.record(st.connect_us);
+      if (!wants_rooms()) note_ready(st);
+    }
     if (wants_rooms()) {
       std::string args = "[\"join-chat-room\"," + nlohmann::json(room_id(st.room)).dump() + "]";
       st.join_ack = c.emit(args, true);
@@ -172,6 +182,8 @@ class runner final : public client_listener {
         res_.storm_reconnect.record(static_cast<std::uint64_t>(
           std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - st.dropped_at).count()));
         res_.storm_missed += rooms_[st.room].sent - st.room_sent_at_drop;
+      } else {
+        note_ready(st);
       }
       return;
     }
@@ -242,6 +254,14 @@ class runner final : public client_listener {
     return a | static_cast<std::uint32_t>(((1 + i / 250 % 200) << 8) | (1 + i % 250));
   }
 
+  // A client is ready for the first time (under m_): one point of the connect rate.
+  void note_ready(const client_state& st) {
+    if (!connecting_) return;
+    auto now = clock::now();
+    res_.ready.push_back(
+      {std::chrono::duration<double>(now - connect_start_).count(), st.connect_us, micros_u32(now - st.started)});
+  }
+
   void record_delivery(std::uint64_t lat_us) {
     ++win_.delivered;
     win_.latency.record(lat_us);
@@ -274,6 +294,8 @@ class runner final : public client_listener {
   std::uint64_t next_gid_ = 1;
   std::size_t next_sender_ = 0;
   bool stopping_ = false;
+  bool connecting_ = false;  // connect_all() runs: ready clients are noted
+  clock::time_point connect_start_;
   clock::time_point t0_ = clock::now();
   clock::time_point win_start_;
   std::uint64_t win_server_cpu_ = 0, win_client_cpu_ = 0, win_frames_ = 0;
@@ -300,6 +322,12 @@ void runner::wait(std::chrono::milliseconds d, const char* phase) {
 
 void runner::connect_all() {
   auto start = clock::now();
+  {
+    std::lock_guard lock(m_);
+    connect_start_ = start;
+    connecting_ = true;
+    res_.ready.reserve(o_.clients);
+  }
   std::size_t next = 0;
   while (!timed_out() && clock::now() - start < o_.connect_timeout) {
     std::size_t done = 0, inflight = 0;
@@ -324,6 +352,8 @@ void runner::connect_all() {
     if (++n % 50 == 0) progress_tick("connect");
   }
   res_.connect_seconds = std::chrono::duration<double>(clock::now() - start).count();
+  std::lock_guard lock(m_);
+  connecting_ = false;
 }
 
 void runner::begin_window(double rate) {

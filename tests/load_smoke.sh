@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CTest `load-smoke`: a few seconds of hub-load's chat scenario against hub-server (and
 # against the Node reference when bench/node_modules is installed); fails unless the
-# JSON summary shows deliveries and no loss.
+# JSON summary shows deliveries, no loss, and every client in its connect bands.
 #   tests/load_smoke.sh HUB_SERVER HUB_LOAD
 set -euo pipefail
 server_bin=$1
@@ -48,7 +48,8 @@ name = sys.argv[2]
 print(f"load-smoke {name}: delivered {d['delivered']} ({d['delivered_per_s']:.0f}/s), lost {d['lost']}, "
       f"duplicated {d['duplicated']}, p99 {d['latency_us']['p99']} us, connected {d['connected_peak']}/{d['clients']}")
 ok = d["delivered"] > 0 and d["lost"] == 0 and d["duplicated"] == 0 and d["connect_failures"] == 0 \
-     and d["delivered"] == d["expected"] and d["acked_error"] == 0
+     and d["delivered"] == d["expected"] and d["acked_error"] == 0 \
+     and sum(b["connects"] for b in d["connect_bands"].values()) == d["clients"]
 sys.exit(0 if ok else 1)
 PY
 }
