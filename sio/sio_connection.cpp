@@ -116,7 +116,7 @@ std::int64_t connection::clock_ms() const {
 void connection::arm_deadline(socket& s, const std::string& why) {
   // In steps of at most 5 minutes: a timer outlives a connection that closes earlier,
   // and CAF keeps it until it fires, so a far deadline would pile up after churn.
-  constexpr std::int64_t max_step_ms = 5 * 60 * 1000;
+  constexpr std::int64_t max_step_ms = std::int64_t{5} * 60 * 1000;
   const auto wait = std::clamp<std::int64_t>(s.close_at_ms_ - clock_ms(), 0, max_step_ms);
   self->delayed_send(self, std::chrono::milliseconds(wait), deadline_atom::value, s.nsp_, s.id_, s.close_at_ms_, why);
 }

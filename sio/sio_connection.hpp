@@ -66,7 +66,7 @@ class connection {
  private:
   void write_record(socket& s, std::optional<std::int64_t> disconnected_at_ms);
   void forget(socket& s);
-  void start_recovery(std::unique_ptr<socket> s, std::string pid, std::optional<std::string> offset);
+  void start_recovery(std::unique_ptr<socket> s, const std::string& pid, const std::optional<std::string>& offset);
   void on_session_record(const std::string& nsp, bool found, const std::string& value,
                          const std::optional<std::string>& offset);
   void read_missed(const std::string& nsp, const std::string& sid, const std::string& stream, std::uint64_t after,

@@ -151,7 +151,8 @@ void connection::position_known(socket& s, bool changed) {
 
 // -- recovering a session ------------------------------------------------------------------
 
-void connection::start_recovery(std::unique_ptr<socket> s, std::string pid, std::optional<std::string> offset) {
+void connection::start_recovery(std::unique_ptr<socket> s, const std::string& pid,
+                                const std::optional<std::string>& offset) {
   auto nsp = s->nsp_;
   occ().pending_connects[nsp] = std::move(s);
   self

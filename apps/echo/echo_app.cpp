@@ -32,7 +32,7 @@ void install_echo(sio::server& srv) {
   install_namespace(srv.of("/custom"));
 }
 
-caf::actor spawn_engine_echo(caf::actor_system& sys, outlet_weak out) {
+caf::actor spawn_engine_echo(caf::actor_system& sys, const outlet_weak& out) {
   return sys.spawn([out](caf::event_based_actor* self) -> caf::behavior {
     return {
       [=](eio_text_atom, const std::string& text) {

@@ -10,6 +10,6 @@ namespace hub::apps {
 void install_echo(sio::server& srv);
 
 // A bare Engine.IO session actor for /engine.io/: sends every message back unchanged.
-caf::actor spawn_engine_echo(caf::actor_system& sys, outlet_weak out);
+caf::actor spawn_engine_echo(caf::actor_system& sys, const outlet_weak& out);
 
 }  // namespace hub::apps
