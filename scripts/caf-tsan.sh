@@ -14,8 +14,11 @@
 # 0.17.6's core headers are the same files, so the library it builds has the ABI the
 # rest of the build was compiled against.
 #
-# Source: CAF_SOURCE, a git repository that has the tag 0.17.6 (a clone or a bare
-# mirror) or an unpacked 0.17.6 tree; without it, a shallow clone from GitHub.
+# Source: Debian's own source package of libcaf-dev (actor-framework 0.17.6), fetched
+# with apt from the Debian archive the machine already uses (a temporary deb-src list,
+# so the machine's apt configuration is untouched; apt checks the tarball against the
+# archive's signed index). CAF_SOURCE may name a git repository with the tag 0.17.6 or
+# an unpacked 0.17.6 tree instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$PWD/build-tsan-caf
@@ -30,8 +33,24 @@ rm -rf "$out"
 mkdir -p "$out/src"
 src=${CAF_SOURCE:-}
 if [[ -z $src ]]; then
-  git clone -q --depth 1 --branch "$version" https://github.com/actor-framework/actor-framework.git "$out/clone" >&2
-  src=$out/clone
+  # A deb-src line for the Debian archive this machine's packages come from.
+  apt_dir=$out/apt
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/fetch"
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main" \
+    >"$apt_dir/sources.list"
+  apt_opts=(-q -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+            -o "Dir::State::Lists=$apt_dir/lists" -o APT::Sandbox::User=root)
+  apt-get "${apt_opts[@]}" update >"$apt_dir/update.log" 2>&1
+  # Only the upstream tarball is used. apt also asks for Debian's packaging tarball,
+  # which some mirrors lack (then apt reports an error after fetching the rest): the
+  # header check below proves the tree has the installed headers' ABI, and the tests
+  # run against the library built from it.
+  (cd "$apt_dir/fetch" && apt-get "${apt_opts[@]}" source --download-only actor-framework >"$apt_dir/source.log" 2>&1) || true
+  tarball=$(ls "$apt_dir/fetch/actor-framework_$version.orig.tar."* 2>/dev/null | head -1)
+  [[ -n $tarball ]] || { cat "$apt_dir/source.log" >&2; echo "caf-tsan: could not fetch Debian's actor-framework $version source" >&2; exit 1; }
+  mkdir -p "$out/debian-src"
+  tar -xf "$tarball" -C "$out/debian-src"
+  src=$(ls -d "$out/debian-src"/*/ | head -1)
 fi
 if git -C "$src" rev-parse -q --verify "refs/tags/$version" >/dev/null 2>&1; then
   git -C "$src" archive "$version" | tar -x -C "$out/src"
