@@ -33,7 +33,7 @@ echo "== tsan unit tests"
 build-tsan/hub-tests || status=1
 if [[ ${TSAN_SKIP_INTEROP:-0} != 1 ]]; then
   echo "== tsan interop"
-  (cd tests/interop && HUB_SERVER=$root/build-tsan/hub-server node --test --test-concurrency=1 .) || status=1
+  (cd tests/interop && HUB_SANITIZED=1 HUB_SERVER=$root/build-tsan/hub-server node --test --test-concurrency=1 .) || status=1
 fi
 
 shopt -s nullglob

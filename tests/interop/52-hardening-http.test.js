@@ -291,7 +291,10 @@ describe('websocket: slow reader', { skip }, () => {
       `no info line for the drop:\n${server.output.slice(-5).join('\n')}`);
     await stillEchoes(good, 'after the drop');
     const rss = Number(fs.readFileSync(`/proc/${server.child.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
-    assert.ok(rss < 200 * 1024, `hub-server RSS ${rss} KB after the slow reader`);
+    // Under a sanitizer the allocator keeps freed blocks (ASan's quarantine is up to
+    // 256 MB), so the bound there only catches a queue that was never cut.
+    const boundKb = (process.env.HUB_SANITIZED === '1' ? 400 : 200) * 1024;
+    assert.ok(rss < boundKb, `hub-server RSS ${rss} KB after the slow reader (bound ${boundKb} KB)`);
   });
 });
 

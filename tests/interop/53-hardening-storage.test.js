@@ -145,7 +145,9 @@ async function scenario(opts) {
   }
 }
 
-async function scenarioSteps({ hub, fail, heal, restart }) {
+// selfHealing: the fault may end before heal() (a file size limit: RocksDB's recovery
+// starts a new WAL file, which is under the limit again until it grows).
+async function scenarioSteps({ hub, fail, heal, restart, selfHealing = false }) {
   const sockets = [];
   try {
     const alice = await client(hub, 'u-alice');
@@ -179,10 +181,21 @@ async function scenarioSteps({ hub, fail, heal, restart }) {
     assert.ok((await metric(hub, 'hub_storage_errors_total')) >= 1);
 
     // Refused while failing: another send, and a mark-read (not acknowledged, not announced).
-    assert.deepEqual(await alice.ack('send-message', { projectId: PROJECT, content: 'during' }),
-      { ok: false, error: 'storage' });
-    assert.deepEqual(await alice.ack('mark-read', { projectId: PROJECT, seq: acked.at(-1).seq }),
-      { ok: false, error: 'storage' });
+    // A fault that ends by itself may be over by now: then an ack is only allowed once the
+    // server has recovered (and reports it), and an acknowledged send counts as acked.
+    const duringSend = await alice.ack('send-message', { projectId: PROJECT, content: 'during' });
+    const markedSeq = acked.at(-1).seq;
+    const duringRead = await alice.ack('mark-read', { projectId: PROJECT, seq: markedSeq });
+    let healedEarly = false;
+    if (selfHealing && (duringSend?.ok || duringRead?.ok)) {
+      healedEarly = true;
+      assert.ok((await metric(hub, 'hub_storage_recoveries_total')) >= 1, 'acknowledged only after a recovery');
+      if (duringSend?.ok) acked.push(duringSend.message);
+      else assert.deepEqual(duringSend, { ok: false, error: 'storage' });
+    } else {
+      assert.deepEqual(duringSend, { ok: false, error: 'storage' });
+      assert.deepEqual(duringRead, { ok: false, error: 'storage' });
+    }
 
     // Well-behaved meanwhile: a new connection of a stored member connects, joins, sees
     // typing, reads history; bob got exactly the acknowledged messages, no message-read.
@@ -194,7 +207,9 @@ async function scenarioSteps({ hub, fail, heal, restart }) {
     assert.equal((await carol.next('user-typing', 3000)).userId, 'u-alice');
     const seen = await collect(bob, 'new-message', 200);
     assert.deepEqual(seen.map((m) => m.seq), acked.map((m) => m.seq));
-    assert.deepEqual(await collect(bob, 'message-read', 0), []);
+    const reads = await collect(bob, 'message-read', 0);
+    if (healedEarly && duringRead?.ok) assert.deepEqual(reads.map((r) => r.seq), [markedSeq]);
+    else assert.deepEqual(reads, []);
     const during = await carol.ack('sync', { projectId: PROJECT, afterSeq: 0, limit: 500 });
     assert.equal(during?.ok, true, JSON.stringify(during));
     assert.deepEqual(during.messages.map((m) => m.seq), acked.map((m) => m.seq));
@@ -268,6 +283,7 @@ describe('hub: storage failure is visible, refused, and recovered from', () => {
     await scenario({
       hub,
       fail: async () => {},  // the WAL reaches the limit as alice sends
+      selfHealing: true,
       heal: async () => {
         execFileSync('prlimit', ['--pid', String(hub.child.pid), '--fsize=unlimited:unlimited']);
       },
