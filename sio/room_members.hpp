@@ -37,8 +37,6 @@ class room_members {
     for (const auto& m : members_)
       m->enqueue(caf::make_mailbox_element(self->ctrl(), caf::make_message_id(), {}, msg), self->context());
   }
-  bool empty() const { return members_.empty(); }
-  std::size_t size() const { return members_.size(); }
 
  private:
   std::string key_;
