@@ -11,7 +11,7 @@ set(HUB_LAYERS
   "protocol|util/"
   "storage|util/"
   "net|protocol/ util/"
-  "sio|protocol/ storage/ util/ net/transport/seam.hpp"
+  "sio|protocol/ storage/ util/ net/transport/seam.hpp net/redis/pubsub_seam.hpp"
   "apps/echo|sio/ protocol/ util/ net/transport/seam.hpp"
   "apps/hub|sio/ storage/ protocol/ util/ net/transport/seam.hpp net/http/http_types.hpp"
   "load|protocol/ util/"

@@ -8,6 +8,9 @@ APT_PACKAGES=(
   build-essential cmake pkg-config
   libcaf-dev libboost-dev librocksdb-dev nlohmann-json3-dev catch2
   libssl-dev libcli11-dev libcpp-jwt-dev
+  # Cluster mode (docs/cluster.md): hiredis's RESP reader, msgpack for the Redis
+  # adapter's wire, and the redis-server the tests start on a free loopback port.
+  libhiredis-dev libmsgpack-cxx-dev redis-server
   nodejs npm
   # tests/load_smoke.sh and bench/ read hub-load's JSON summary with python3.
   python3
