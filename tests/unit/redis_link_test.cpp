@@ -1,9 +1,26 @@
-// The Redis link (net/redis/): URLs first.
+// The Redis link (net/redis/): URLs and the RESP codec.
 #include "net/redis/redis_url.hpp"
+#include "net/redis/resp.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
+
+using hub::redis::reply;
+using hub::redis::reply_limits;
+using hub::redis::reply_parser;
+
+namespace {
+
+std::vector<reply> parse_all(reply_parser& p, std::string_view bytes) {
+  std::vector<reply> out;
+  p.feed(bytes);
+  while (auto r = p.next()) out.push_back(std::move(*r));
+  return out;
+}
+
+}  // namespace
 
 // -- URLs ---------------------------------------------------------------------------------------
 
@@ -67,4 +84,114 @@ TEST_CASE("redis url: refusals say why", "[redis]") {
   CHECK_THAT(why("redis://[nope]:6379"), Catch::Contains("IPv6"));
   CHECK_THAT(why("redis://::1:6379"), Catch::Contains("brackets"));
   CHECK_THAT(why("redis://ho st"), Catch::Contains("not a host"));
+}
+
+// -- RESP ---------------------------------------------------------------------------------------
+
+TEST_CASE("resp: commands are binary-safe", "[redis]") {
+  std::string payload("a\0b\r\nc", 6);
+  auto cmd = hub::redis::format_command({"PUBLISH", "ch", payload});
+  REQUIRE(cmd);
+  static constexpr char wire[] = "*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$6\r\na\0b\r\nc\r\n";
+  CHECK(*cmd == std::string(wire, sizeof wire - 1));
+  CHECK_FALSE(hub::redis::format_command(std::vector<std::string_view>{}));
+}
+
+TEST_CASE("resp: replies split at every byte come out whole and in order", "[redis]") {
+  const std::string wire =
+    "+OK\r\n-ERR wrong\r\n:-42\r\n$5\r\nhe\r\no\r\n$-1\r\n*-1\r\n$0\r\n\r\n"
+    "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n*2\r\n:1\r\n*0\r\n";
+  reply_parser p;
+  std::vector<reply> got;
+  for (char c : wire) {
+    REQUIRE(p.feed(std::string_view(&c, 1)));
+    while (auto r = p.next()) got.push_back(std::move(*r));
+  }
+  REQUIRE_FALSE(p.failed());
+  REQUIRE(got.size() == 8);
+  CHECK(got[0].describe() == "+OK");
+  REQUIRE(got[1].error());
+  CHECK(got[1].error()->message == "ERR wrong");
+  REQUIRE(got[2].integer());
+  CHECK(*got[2].integer() == -42);
+  REQUIRE(got[3].bulk());
+  CHECK(*got[3].bulk() == "he\r\no");
+  CHECK(got[4].describe() == "$nil");
+  CHECK(got[5].describe() == "$nil");
+  REQUIRE(got[6].bulk());
+  CHECK(got[6].bulk()->empty());
+  CHECK(got[7].describe() == "[$message, $ch, [:1, []]]");
+}
+
+TEST_CASE("resp: garbage ends the parser with a clear error", "[redis]") {
+  reply_parser p;
+  auto got = parse_all(p, "+OK\r\n?what is this\r\n");
+  CHECK(got.size() == 1);  // what came before the garbage
+  REQUIRE(p.failed());
+  CHECK_THAT(p.error(), Catch::Contains("protocol error") && Catch::Contains("?"));
+  CHECK_FALSE(p.feed("+OK\r\n"));  // for good
+  CHECK_FALSE(p.next());
+
+  reply_parser bad_int;
+  parse_all(bad_int, ":12x\r\n");
+  CHECK_THAT(bad_int.error(), Catch::Contains("Bad integer"));
+
+  reply_parser deep;
+  std::string nested;
+  for (int i = 0; i < 9; ++i) nested += "*1\r\n";
+  parse_all(deep, nested);
+  CHECK_THAT(deep.error(), Catch::Contains("nested"));
+}
+
+TEST_CASE("resp: oversized replies are refused before they are allocated", "[redis]") {
+  reply_limits small{.max_reply_bytes = 1024, .max_elements = 100, .max_line_bytes = 256};
+
+  SECTION("a bulk string over the reply bound, announced and partly sent") {
+    reply_parser p(small);
+    parse_all(p, "$100000000\r\n" + std::string(2000, 'x'));
+    REQUIRE(p.failed());
+    CHECK_THAT(p.error(), Catch::Contains("larger than 1 KiB"));
+  }
+  SECTION("an array announcing more elements than the bound") {
+    reply_parser p(small);
+    parse_all(p, "*2000000000\r\n");
+    REQUIRE(p.failed());
+    CHECK_THAT(p.error(), Catch::Contains("more than 100 elements"));
+  }
+  SECTION("nested arrays adding up past the element bound") {
+    reply_parser p(small);
+    std::string wire = "*3\r\n";
+    for (int i = 0; i < 3; ++i) wire += "*40\r\n";
+    parse_all(p, wire);
+    REQUIRE(p.failed());
+    CHECK_THAT(p.error(), Catch::Contains("elements"));
+  }
+  SECTION("many small values adding up past the byte bound") {
+    reply_parser p(small);
+    std::string wire = "*90\r\n";
+    for (int i = 0; i < 90; ++i) wire += "$20\r\n" + std::string(20, 'y') + "\r\n";
+    parse_all(p, wire);
+    REQUIRE(p.failed());
+    CHECK_THAT(p.error(), Catch::Contains("larger than"));
+  }
+  SECTION("a status line that never ends") {
+    reply_parser p(small);
+    parse_all(p, "+" + std::string(300, 'z'));
+    REQUIRE(p.failed());
+    CHECK_THAT(p.error(), Catch::Contains("line longer than 256 bytes"));
+  }
+  SECTION("a bulk length that never ends") {
+    reply_parser p(small);
+    parse_all(p, "$" + std::string(40, '1'));
+    REQUIRE(p.failed());
+    CHECK_THAT(p.error(), Catch::Contains("length line"));
+  }
+  SECTION("within the bounds, one reply after another, is fine") {
+    reply_parser p(small);
+    for (int i = 0; i < 50; ++i) {
+      auto got = parse_all(p, "$900\r\n" + std::string(900, 'k') + "\r\n");
+      REQUIRE(got.size() == 1);
+    }
+    CHECK_FALSE(p.failed());
+  }
 }
