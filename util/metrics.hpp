@@ -76,6 +76,12 @@ struct counters {
   std::atomic<std::uint64_t> ws_writes_through{0};      // WebSocket frames written on the sender's thread
   std::atomic<std::uint64_t> ws_write_through_rest{0};  // ...of which the socket took only part
   std::atomic<std::uint64_t> write_delay_us{0};         // the write coalescer's wait now (a gauge)
+  // The cluster's pub/sub link (net/redis/redis_link.hpp).
+  std::atomic<std::uint64_t> cluster_publications{0};       // publish() calls
+  std::atomic<std::uint64_t> cluster_publications_lost{0};  // ...Redis never acknowledged (down, over bound, cut)
+  std::atomic<std::uint64_t> cluster_messages_received{0};  // messages from subscribed channels and patterns
+  std::atomic<std::uint64_t> redis_reconnects{0};           // connection attempts after a failure
+  std::atomic<std::uint64_t> redis_links_up{0};             // links now up (a gauge: 0 or 1 in hub-server)
   // A chat message accepted by its room -> durable -> broadcast -> handed to one
   // recipient's transport; one sample per recipient.
   latency_histogram delivery_latency;
