@@ -52,6 +52,17 @@ std::string render(const metrics_sources& src, const storage::storage_stats* st)
        c.cluster_responses_out.load());
   line(os, "hub_cluster_malformed_messages_total", "counter",
        "Messages on this node's cluster channels that did not decode, ignored", c.cluster_bad_messages.load());
+  line(os, "hub_cluster_publications_total", "counter", "Publications to the other nodes through Redis, lost ones included",
+       c.cluster_publications.load());
+  line(os, "hub_cluster_publications_lost_total", "counter",
+       "Publications Redis never acknowledged (link down, queue over its bound, connection lost): not retried",
+       c.cluster_publications_lost.load());
+  line(os, "hub_cluster_messages_received_total", "counter", "Messages received from the other nodes through Redis",
+       c.cluster_messages_received.load());
+  line(os, "hub_redis_reconnects_total", "counter", "Connection attempts to Redis after a failure",
+       c.redis_reconnects.load());
+  line(os, "hub_redis_link_up", "gauge", "1 while the Redis link is connected and subscribed, 0 while it is down",
+       c.redis_links_up.load());
   os << "# HELP hub_refusals_total Requests and sessions refused or cut off, by cause\n"
         "# TYPE hub_refusals_total counter\n";
   for (std::size_t i = 0; i < c.refusals.size(); ++i)
