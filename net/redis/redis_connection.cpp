@@ -153,7 +153,7 @@ void redis_connection::on_timer(const error_code& ec) {
   if (!ready_) {
     if (now < connect_deadline_) return arm_timer(connect_deadline_);
     if (!connected_) return fail("timed out connecting to " + target_ + " (" + ms_text(options_.connect_timeout) + ")");
-    return fail("timed out waiting for Redis at " + target_ + " to answer AUTH/SELECT (" +
+    return fail("timed out waiting for Redis at " + target_ + " to answer its first command (" +
                 ms_text(options_.connect_timeout) + ")");
   }
   if (!pending_.empty() && now - last_progress_ >= options_.reply_timeout)
