@@ -714,7 +714,7 @@ void cluster_node::start() {
   std::vector<std::string> patterns;
   for (const auto& nsp : srv_.namespace_names()) {
     auto ch = cluster::channels_for(cfg_.prefix, nsp);
-    patterns.push_back(ch.broadcast + "*");
+    patterns.push_back(ch.broadcast_pattern);
     channels.push_back(ch.request);
     channels.push_back(ch.response);
     channels.push_back(ch.specific_response(cfg_.uid));
