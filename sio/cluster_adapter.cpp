@@ -560,7 +560,7 @@ class adapter {
   }
 
   // Asks every connection with a socket in the namespace; `done` gets what matched.
-  void gather(describe_query_ptr q, std::function<void(std::vector<json>)> done) {
+  void gather(const describe_query_ptr& q, const std::function<void(std::vector<json>)>& done) {
     self_->request(directory_, caf::infinite, list_sockets_atom::value, q->nsp)
       .then([this, q, done](std::vector<caf::actor>& conns) {
         if (conns.empty()) return done({});
@@ -583,7 +583,7 @@ class adapter {
   }
 
   // Hands a broadcast with acks to every matching socket; `done` gets how many got it.
-  void scatter_acks(const broadcast_ptr& b, std::function<void(std::size_t)> done) {
+  void scatter_acks(const broadcast_ptr& b, const std::function<void(std::size_t)>& done) {
     self_->request(directory_, caf::infinite, list_sockets_atom::value, b->nsp)
       .then([this, b, done](std::vector<caf::actor>& conns) {
         if (conns.empty()) return done(0);
