@@ -18,7 +18,8 @@ bool serve_healthz(const http::request_info& req, const http::responder_ptr& r, 
     if (!redis->up()) body["status"] = "degraded";
   }
   if (storage_ok) {
-    r->reply(http::http_reply{200, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}, false});
+    r->reply(http::http_reply{
+      200, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}, false});
     return true;
   }
   auto error = storage->error();

@@ -47,13 +47,14 @@ std::string render(const metrics_sources& src, const storage::storage_stats* st)
   line(os, "hub_cluster_broadcasts_received_total", "counter", "Broadcasts from other nodes delivered to this node",
        c.cluster_broadcasts_in.load());
   line(os, "hub_cluster_requests_received_total", "counter",
-       "Requests from other nodes handled (fetchSockets, socketsJoin, serverSideEmit, ...)", c.cluster_requests_in.load());
+       "Requests from other nodes handled (fetchSockets, socketsJoin, serverSideEmit, ...)",
+       c.cluster_requests_in.load());
   line(os, "hub_cluster_responses_sent_total", "counter", "Answers published to other nodes' requests",
        c.cluster_responses_out.load());
   line(os, "hub_cluster_malformed_messages_total", "counter",
        "Messages on this node's cluster channels that did not decode, ignored", c.cluster_bad_messages.load());
-  line(os, "hub_cluster_publications_total", "counter", "Publications to the other nodes through Redis, lost ones included",
-       c.cluster_publications.load());
+  line(os, "hub_cluster_publications_total", "counter",
+       "Publications to the other nodes through Redis, lost ones included", c.cluster_publications.load());
   line(os, "hub_cluster_publications_lost_total", "counter",
        "Publications Redis never acknowledged (link down, queue over its bound, connection lost): not retried",
        c.cluster_publications_lost.load());

@@ -37,7 +37,7 @@ struct server_options {
   // --redis redis://[[user]:password@]host:port[/db] (env REDIS_URL): other nodes through
   // Redis on the wire of @socket.io/redis-adapter (docs/cluster.md). Empty: one node.
   std::string redis_url;
-  std::string redis_key_prefix = "socket.io";  // the adapter's `key` option
+  std::string redis_key_prefix = "socket.io";              // the adapter's `key` option
   std::chrono::milliseconds redis_requests_timeout{5000};  // the adapter's requestsTimeout
   // --app hub
   std::string data_dir = "./data";

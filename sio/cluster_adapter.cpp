@@ -148,11 +148,10 @@ class adapter {
         p.type = request_type::broadcast;
         p.call = c;
         p.expected_servers = remote ? -1 : 1;
-        auto b = ack_broadcast(c->nsp, c->selector, c->except_sids, c->event, c->args, c->timeout,
-                               [self = self_, id](json first) {
-                                 caf::anon_send(caf::actor_cast<caf::actor>(self), cluster_ack_atom::value, id,
-                                                std::move(first));
-                               });
+        auto b = ack_broadcast(
+          c->nsp, c->selector, c->except_sids, c->event, c->args, c->timeout, [self = self_, id](json first) {
+            caf::anon_send(caf::actor_cast<caf::actor>(self), cluster_ack_atom::value, id, std::move(first));
+          });
         scatter_acks(b, [this, id](std::size_t clients) {
           auto it = pending_.find(id);
           if (it == pending_.end()) return;
@@ -250,9 +249,9 @@ class adapter {
     const auto& c = *p.call;
     switch (p.type) {
       case request_type::remote_fetch:
-        log::warn("cluster: fetchSockets on ", c.nsp, ": ", p.received, " of ", p.expected,
-                  " nodes answered in time");
-        if (c.on_sockets) c.on_sockets({std::move(p.sockets), "timeout reached while waiting for fetchSockets response"});
+        log::warn("cluster: fetchSockets on ", c.nsp, ": ", p.received, " of ", p.expected, " nodes answered in time");
+        if (c.on_sockets)
+          c.on_sockets({std::move(p.sockets), "timeout reached while waiting for fetchSockets response"});
         return;
       case request_type::server_side_emit:
         if (c.on_answers)
@@ -610,7 +609,7 @@ class adapter {
   cluster_config cfg_;
   caf::actor directory_;
   std::map<std::string, cluster::channels, std::less<>> channels_;  // by namespace
-  std::unordered_map<std::string, pending_request> pending_;         // by request id
+  std::unordered_map<std::string, pending_request> pending_;        // by request id
 };
 
 caf::behavior adapter_behavior(adapter_actor* self, const server* srv, cluster_config cfg, caf::actor directory) {
@@ -773,8 +772,7 @@ json describe_handshake(const handshake& hs, const json& auth) {
   hs.headers.for_each([&](std::string_view k, std::string_view v) { headers[std::string(k)] = std::string(v); });
   json query = json::object();
   hs.query.for_each([&](std::string_view k, std::string_view v) { query[std::string(k)] = std::string(v); });
-  const auto issued =
-    std::chrono::duration_cast<std::chrono::milliseconds>(hs.issued.time_since_epoch()).count();
+  const auto issued = std::chrono::duration_cast<std::chrono::milliseconds>(hs.issued.time_since_epoch()).count();
   // Node's `time` is Date#toString(); ours is the same instant in UTC, which any
   // Date parser reads back.
   std::time_t t = std::chrono::system_clock::to_time_t(hs.issued);

@@ -27,7 +27,7 @@ namespace hub::sio {
 class server;
 
 struct cluster_config {
-  pubsub_link_ptr link;  // null: this node alone
+  pubsub_link_ptr link;              // null: this node alone
   std::string prefix = "socket.io";  // the adapter's `key` option
   std::string uid;                   // this node's id on the wire; random when empty
   // The adapter's requestsTimeout: how long a request waits for every node's answer.

@@ -86,8 +86,8 @@ struct cluster_call {
 };
 using cluster_call_ptr = std::shared_ptr<const cluster_call>;
 
-using cluster_call_atom = caf::atom_constant<caf::atom("cl_call")>;    // cluster_call_ptr
-using cluster_in_atom = caf::atom_constant<caf::atom("cl_in")>;        // channel, payload (requests, responses)
+using cluster_call_atom = caf::atom_constant<caf::atom("cl_call")>;      // cluster_call_ptr
+using cluster_in_atom = caf::atom_constant<caf::atom("cl_in")>;          // channel, payload (requests, responses)
 using cluster_numsub_atom = caf::atom_constant<caf::atom("cl_numsub")>;  // request id, count (-1: unknown)
 using cluster_timeout_atom = caf::atom_constant<caf::atom("cl_tout")>;   // request id
 using cluster_ack_atom = caf::atom_constant<caf::atom("cl_ack")>;        // request id, first ack argument

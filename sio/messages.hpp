@@ -43,8 +43,8 @@ using list_sockets_atom = caf::atom_constant<caf::atom("dir_socks")>;  // nsp
 using list_rooms_atom = caf::atom_constant<caf::atom("dir_rooms")>;    // nsp
 using find_socket_atom = caf::atom_constant<caf::atom("dir_find")>;    // nsp, sid
 // Asks a connection about its socket in a namespace (cluster adapter): see cluster_ops.hpp.
-using describe_atom = caf::atom_constant<caf::atom("sio_desc")>;    // describe_query_ptr -> json (null: no match)
-using ack_emit_atom = caf::atom_constant<caf::atom("sio_aemit")>;   // broadcast_ptr -> bool (sent to a socket)
+using describe_atom = caf::atom_constant<caf::atom("sio_desc")>;   // describe_query_ptr -> json (null: no match)
+using ack_emit_atom = caf::atom_constant<caf::atom("sio_aemit")>;  // broadcast_ptr -> bool (sent to a socket)
 
 // A packet for every socket of `nsp` in any of `rooms` (all of the namespace when
 // `rooms` is empty), except sockets in `except_rooms` or with an id in `except_sids`.

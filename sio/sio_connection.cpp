@@ -211,7 +211,9 @@ json connection::describe(const socket& s) const {
   json rooms = json::array({s.id_});
   for (const auto& r : s.rooms_)
     if (!r.empty() && r != s.id_) rooms.push_back(r);
-  return json{{"id", s.id_}, {"handshake", describe_handshake(*hs, s.auth())}, {"rooms", std::move(rooms)},
+  return json{{"id", s.id_},
+              {"handshake", describe_handshake(*hs, s.auth())},
+              {"rooms", std::move(rooms)},
               {"data", s.data_.is_null() ? json::object() : s.data_}};
 }
 

@@ -77,10 +77,10 @@ struct counters {
   std::atomic<std::uint64_t> ws_write_through_rest{0};  // ...of which the socket took only part
   std::atomic<std::uint64_t> write_delay_us{0};         // the write coalescer's wait now (a gauge)
   // Cluster adapter (sio/cluster_adapter.hpp): what other nodes sent.
-  std::atomic<std::uint64_t> cluster_broadcasts_in{0};   // broadcasts from other nodes delivered here
-  std::atomic<std::uint64_t> cluster_requests_in{0};     // requests from other nodes handled
-  std::atomic<std::uint64_t> cluster_responses_out{0};   // answers published to other nodes
-  std::atomic<std::uint64_t> cluster_bad_messages{0};    // undecodable messages on our channels, ignored
+  std::atomic<std::uint64_t> cluster_broadcasts_in{0};  // broadcasts from other nodes delivered here
+  std::atomic<std::uint64_t> cluster_requests_in{0};    // requests from other nodes handled
+  std::atomic<std::uint64_t> cluster_responses_out{0};  // answers published to other nodes
+  std::atomic<std::uint64_t> cluster_bad_messages{0};   // undecodable messages on our channels, ignored
   // The cluster's pub/sub link (net/redis/redis_link.hpp).
   std::atomic<std::uint64_t> cluster_publications{0};       // publish() calls
   std::atomic<std::uint64_t> cluster_publications_lost{0};  // ...Redis never acknowledged (down, over bound, cut)

@@ -128,15 +128,15 @@ void install_cluster_events(sio::namespace_def& nsp) {
 // What other nodes' server-side emits do here: `relay` re-emits to this node's own
 // clients; any emit that wants an answer gets {node, event, args}.
 void install_server_side(const sio::server& srv, sio::namespace_def& nsp) {
-  nsp.on_server_side([&srv, name = nsp.name()](const std::string& event, const json& args,
-                                               const sio::server_side_reply& reply) {
-    if (event == "relay" && !args.empty() && args[0].is_string()) {
-      json rest = json::array();
-      for (std::size_t i = 1; i < args.size(); ++i) rest.push_back(args[i]);
-      srv.in(name).local().emit(args[0].get<std::string>(), std::move(rest));
-    }
-    if (reply) reply(json{{"node", srv.cluster().uid()}, {"event", event}, {"args", args}});
-  });
+  nsp.on_server_side(
+    [&srv, name = nsp.name()](const std::string& event, const json& args, const sio::server_side_reply& reply) {
+      if (event == "relay" && !args.empty() && args[0].is_string()) {
+        json rest = json::array();
+        for (std::size_t i = 1; i < args.size(); ++i) rest.push_back(args[i]);
+        srv.in(name).local().emit(args[0].get<std::string>(), std::move(rest));
+      }
+      if (reply) reply(json{{"node", srv.cluster().uid()}, {"event", event}, {"args", args}});
+    });
 }
 
 void install_namespace(sio::namespace_def& nsp) {

@@ -42,9 +42,9 @@ inline constexpr event_rates default_event_rates{{
 struct user_config {
   rate_limit rate;  // chat messages (a sliding window, as the seed's limiter)
   event_rates events = default_event_rates;
-  storage::storage_actor storage;          // null: rate limiter only (no inbox)
+  storage::storage_actor storage;                   // null: rate limiter only (no inbox)
   sio::broadcaster io{caf::actor{}, nullptr, "/"};  // the namespace of the user's room
-  std::size_t inbox_keep = 500;            // notifications kept per user (older ones are pruned)
+  std::size_t inbox_keep = 500;                     // notifications kept per user (older ones are pruned)
 };
 
 // A user mailbox's whole protocol; the compiler checks every send against it.

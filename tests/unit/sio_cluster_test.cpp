@@ -200,7 +200,8 @@ TEST_CASE_METHOD(cluster_fixture, "cluster: fetchSockets, socketsJoin, socketsLe
   CHECK(team[0][0]["id"] == sid_b1);
   CHECK(team[0][0]["data"] == json{{"user", "u1"}});
   auto team_rooms = team[0][0]["rooms"].get<std::vector<std::string>>();  // sorted by the echo profile
-  CHECK(team_rooms == (sid_b1 < "team" ? std::vector<std::string>{sid_b1, "team"} : std::vector<std::string>{"team", sid_b1}));
+  CHECK(team_rooms ==
+        (sid_b1 < "team" ? std::vector<std::string>{sid_b1, "team"} : std::vector<std::string>{"team", sid_b1}));
 
   call(a1, "sockets-join", {{"rooms", {"team"}}, {"join", {"extra"}}});
   // Sorted by the echo profile; a socket's own id is among its rooms, as in Node.
@@ -237,7 +238,8 @@ TEST_CASE_METHOD(cluster_fixture, "cluster: serverSideEmit with ack and a broadc
 
   // The clients answer the broadcast's ack request with their own ids.
   const auto id = 99;
-  a1.feed("42" + std::to_string(id) + json::array({"broadcast-with-ack", {{"event", "ask"}, {"timeout", 1000}}}).dump());
+  a1.feed("42" + std::to_string(id) +
+          json::array({"broadcast-with-ack", {{"event", "ask"}, {"timeout", 1000}}}).dump());
   run();
   for (auto* cl : {&a1, &b1, &c1}) {
     auto t = cl->take_texts();
@@ -291,7 +293,8 @@ TEST_CASE_METHOD(cluster_fixture, "cluster: malformed messages on our channels a
   auto& a1 = client(a);
   auto& b1 = client(b);
   const auto before = hub::metrics::global().cluster_bad_messages.load();
-  for (const char* junk : {"", "\xc1", "{", "{\"type\":99}", "\x93\xa1x", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})
+  for (const char* junk :
+       {"", "\xc1", "{", "{\"type\":99}", "\x93\xa1x", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})
     for (const char* channel : {"socket.io#/#", "socket.io-request#/#", "socket.io-response#/#"})
       bus->publish(channel, junk);
   // Deeply nested msgpack: 100,000 nested one-element arrays.
