@@ -11,6 +11,8 @@ APT_PACKAGES=(
   # Cluster mode (docs/cluster.md): hiredis's RESP reader, msgpack for the Redis
   # adapter's wire, and the redis-server the tests start on a free loopback port.
   libhiredis-dev libmsgpack-cxx-dev redis-server
+  # tests/interop/64-cluster-sticky: two nodes behind the HAProxy of docs/cluster-haproxy.cfg.
+  haproxy
   nodejs npm
   # tests/load_smoke.sh and bench/ read hub-load's JSON summary with python3.
   python3

@@ -5,6 +5,7 @@
 #include "apps/hub/dev_token.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "net/http/http_server.hpp"
+#include "net/redis/redis_link.hpp"
 #include "server/health_endpoint.hpp"
 #include "server/metrics_endpoint.hpp"
 #include "server/server_options.hpp"
@@ -160,6 +161,24 @@ int main(int argc, char** argv) {
         scfg.recovery = rc;
       }
     }
+    // --redis: the link to the other nodes (docs/cluster.md). Its connections run on
+    // this io_context; the adapter on top of it is an actor of the Socket.IO server.
+    pubsub_link_ptr redis;
+    if (!opt.redis_url.empty()) {
+      std::string error;
+      auto endpoint = parse_redis_url(opt.redis_url, &error);
+      if (!endpoint) {
+        log::error("--redis / REDIS_URL: ", error);
+        return 2;
+      }
+      redis_link_options ro;
+      ro.endpoint = *endpoint;
+      redis = make_redis_link(ioc, std::move(ro));
+      scfg.cluster.link = redis;
+      scfg.cluster.prefix = opt.redis_key_prefix;
+      scfg.cluster.requests_timeout = opt.redis_requests_timeout;
+      scfg.cluster.limits = opt.json;
+    }
     sio::server srv(sys, scfg);
     std::unique_ptr<app::hub_app> hub;
     if (opt.app == "hub") {
@@ -176,6 +195,7 @@ int main(int argc, char** argv) {
     } else {
       apps::install_echo(srv);
     }
+    srv.start();  // every namespace is defined: join the cluster
 
     eio::cors_config cors{opt.cors_origins, true};
     std::shared_ptr<traffic_recorder> recorder;
@@ -193,8 +213,8 @@ int main(int argc, char** argv) {
     http::route_table routes;
     routes.engines.emplace_back("/socket.io/", &socketio);
     if (opt.app == "echo") routes.engines.emplace_back("/engine.io/", &engineio);
-    auto healthz = [storage_stats](const http::request_info& req, const http::responder_ptr& r) {
-      return serve_healthz(req, r, storage_stats.get());
+    auto healthz = [storage_stats, redis](const http::request_info& req, const http::responder_ptr& r) {
+      return serve_healthz(req, r, storage_stats.get(), redis.get());
     };
     metrics_sources msrc{&sys, {&socketio, &engineio}, storage_actor, nullptr};
     if (hub) msrc.chat_rooms = [&hub] { return hub->room_count(); };

@@ -44,6 +44,25 @@ std::string render(const metrics_sources& src, const storage::storage_stats* st)
   line(os, "hub_write_delay_microseconds", "gauge",
        "How long the write coalescer now holds a frame back to share a write (0 unless the process is busy)",
        c.write_delay_us.load());
+  line(os, "hub_cluster_broadcasts_received_total", "counter", "Broadcasts from other nodes delivered to this node",
+       c.cluster_broadcasts_in.load());
+  line(os, "hub_cluster_requests_received_total", "counter",
+       "Requests from other nodes handled (fetchSockets, socketsJoin, serverSideEmit, ...)", c.cluster_requests_in.load());
+  line(os, "hub_cluster_responses_sent_total", "counter", "Answers published to other nodes' requests",
+       c.cluster_responses_out.load());
+  line(os, "hub_cluster_malformed_messages_total", "counter",
+       "Messages on this node's cluster channels that did not decode, ignored", c.cluster_bad_messages.load());
+  line(os, "hub_cluster_publications_total", "counter", "Publications to the other nodes through Redis, lost ones included",
+       c.cluster_publications.load());
+  line(os, "hub_cluster_publications_lost_total", "counter",
+       "Publications Redis never acknowledged (link down, queue over its bound, connection lost): not retried",
+       c.cluster_publications_lost.load());
+  line(os, "hub_cluster_messages_received_total", "counter", "Messages received from the other nodes through Redis",
+       c.cluster_messages_received.load());
+  line(os, "hub_redis_reconnects_total", "counter", "Connection attempts to Redis after a failure",
+       c.redis_reconnects.load());
+  line(os, "hub_redis_link_up", "gauge", "1 while the Redis link is connected and subscribed, 0 while it is down",
+       c.redis_links_up.load());
   os << "# HELP hub_refusals_total Requests and sessions refused or cut off, by cause\n"
         "# TYPE hub_refusals_total counter\n";
   for (std::size_t i = 0; i < c.refusals.size(); ++i)

@@ -42,6 +42,7 @@ server_options parse_server_options(int argc, char** argv) {
   if (auto v = env("DATA_DIR")) o.data_dir = v;
   if (auto v = env("NEXT_PUBLIC_APP_URL")) o.cors_origins.push_back(v);
   if (auto v = env("JWT_SECRET")) o.hub.jwt_secret = v;
+  if (auto v = env("REDIS_URL")) o.redis_url = v;
   if (auto v = env("HUB_API_KEY")) o.hub.api_key = v;
   if (auto v = env("JWT_AUDIENCE")) o.hub.token.audience = v;
   if (auto v = env("JWT_ISSUER")) o.hub.token.issuer = v;
@@ -149,6 +150,13 @@ server_options parse_server_options(int argc, char** argv) {
                  "default: web/ next to the build directory, else ./web");
   app.add_option("--record", o.record_path,
                  "Record every connection's inbound packets (JSON lines) for hub-sim --replay");
+  app.add_option("--redis", o.redis_url,
+                 "Cluster through Redis: redis://[[user]:password@]host:port[/db] (env REDIS_URL); "
+                 "speaks @socket.io/redis-adapter's wire, so Node.js nodes and @socket.io/redis-emitter join in");
+  app.add_option("--redis-key-prefix", o.redis_key_prefix, "Channel prefix (the Redis adapter's `key` option)")
+    ->capture_default_str();
+  add_duration(app, "--redis-requests-timeout", o.redis_requests_timeout,
+               "How long a cluster request (fetchSockets, serverSideEmit with ack) waits for every node");
   app.add_option("--data-dir", o.data_dir, "RocksDB data directory (env DATA_DIR)")->capture_default_str();
   app.add_flag("--dev-auth", o.hub.dev_auth,
                "Development mode: accept {userId, userName} or no auth at all (env HUB_DEV_AUTH=1); "

@@ -34,6 +34,11 @@ struct server_options {
   std::string log_level = "info";
   std::string web_root;     // the demo page and socket.io-client; empty: found next to the executable
   std::string record_path;  // --record: inbound traffic for hub-sim --replay
+  // --redis redis://[[user]:password@]host:port[/db] (env REDIS_URL): other nodes through
+  // Redis on the wire of @socket.io/redis-adapter (docs/cluster.md). Empty: one node.
+  std::string redis_url;
+  std::string redis_key_prefix = "socket.io";  // the adapter's `key` option
+  std::chrono::milliseconds redis_requests_timeout{5000};  // the adapter's requestsTimeout
   // --app hub
   std::string data_dir = "./data";
   std::chrono::milliseconds recovery_window = sio::recovery_config::default_window;  // 0: recovery off

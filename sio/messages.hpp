@@ -3,10 +3,12 @@
 #pragma once
 
 #include "net/transport/seam.hpp"
+#include "protocol/json_limits.hpp"
 
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +32,19 @@ using leave_atom = caf::atom_constant<caf::atom("leave")>;            // room ke
 using broadcast_atom = caf::atom_constant<caf::atom("bcast")>;        // broadcast_ptr
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;        // broadcast_ptr, room key
 using serve_rooms_atom = caf::atom_constant<caf::atom("serve_rms")>;  // room_provider_ptr (room_members.hpp)
+// A socket's own room, named by its id (Node's socket.join(socket.id)): the directory
+// maps it to the connection actor itself, without a room actor.
+using own_join_atom = caf::atom_constant<caf::atom("own_join")>;    // nsp, sid, member
+using own_leave_atom = caf::atom_constant<caf::atom("own_leave")>;  // nsp, sid
+// Queries of the directory (cluster adapter): -> std::vector<caf::actor> (the
+// connections with a socket in nsp), std::vector<std::string> (room names of nsp),
+// caf::actor (the connection of nsp's socket sid; invalid when not here).
+using list_sockets_atom = caf::atom_constant<caf::atom("dir_socks")>;  // nsp
+using list_rooms_atom = caf::atom_constant<caf::atom("dir_rooms")>;    // nsp
+using find_socket_atom = caf::atom_constant<caf::atom("dir_find")>;    // nsp, sid
+// Asks a connection about its socket in a namespace (cluster adapter): see cluster_ops.hpp.
+using describe_atom = caf::atom_constant<caf::atom("sio_desc")>;    // describe_query_ptr -> json (null: no match)
+using ack_emit_atom = caf::atom_constant<caf::atom("sio_aemit")>;   // broadcast_ptr -> bool (sent to a socket)
 
 // A packet for every socket of `nsp` in any of `rooms` (all of the namespace when
 // `rooms` is empty), except sockets in `except_rooms` or with an id in `except_sids`.
@@ -45,9 +60,26 @@ struct broadcast {
   // When the application accepted what this broadcast announces (e.g. a chat room got
   // the message), for hub_delivery_seconds; unset (epoch) when not measured.
   std::chrono::steady_clock::time_point accepted{};
-  // Not an event: every matching socket is disconnected by the server (Node's
-  // disconnectSockets(); the client gets a DISCONNECT and does not reconnect on its own).
-  bool disconnect = false;
+  // What the matching sockets do with it: get the packet, or (Node's socketsJoin,
+  // socketsLeave, disconnectSockets) join or leave `op_rooms`, or be disconnected by
+  // the server (the client gets a DISCONNECT and does not reconnect on its own; with
+  // `close`, its whole Engine.IO session ends too).
+  enum class operation : std::uint8_t { emit, join, leave, disconnect };
+  operation op = operation::emit;
+  std::vector<std::string> op_rooms;
+  bool close = false;
+  // A broadcast with acks (Node's io.timeout(t).emit(..., cb)): each recipient gets the
+  // event with an ack id of its own, and its first ack argument goes to `acks`.
+  std::shared_ptr<struct broadcast_acks> acks;
+};
+
+// Where the acks of a broadcast with acks go. Called from the recipients' connection
+// actors, so thread-safe; `on_ack` gets the client's first ack argument (null when none).
+struct broadcast_acks {
+  std::string event;
+  json args = json::array();
+  std::chrono::milliseconds timeout{0};
+  std::function<void(json first_arg)> on_ack;
 };
 using broadcast_ptr = std::shared_ptr<const broadcast>;
 

@@ -28,7 +28,18 @@ struct directory_entry {
 struct directory_state {
   std::unordered_map<std::string, directory_entry> rooms;
   std::vector<room_provider> providers;
+  // Every socket's own room (its id) -> its connection, by namespace: no room actor per
+  // socket, and the cluster adapter can list a namespace's sockets.
+  std::unordered_map<std::string, std::unordered_map<std::string, caf::actor>> sockets;
 };
+
+// The connection whose socket `room` names in `nsp`, if it is one of ours.
+const caf::actor* socket_room(const directory_state& s, const std::string& nsp, const std::string& room) {
+  auto n = s.sockets.find(nsp);
+  if (n == s.sockets.end()) return nullptr;
+  auto it = n->second.find(room);
+  return it == n->second.end() ? nullptr : &it->second;
+}
 
 // The application's actor for the room `key` names, if one serves it.
 caf::actor provided_room(const directory_state& s, const std::string& key) {
@@ -69,6 +80,15 @@ caf::behavior directory_actor(caf::stateful_actor<directory_state>* self) {
         self->state.rooms.erase(it);
       }
     },
+    [=](own_join_atom, const std::string& nsp, const std::string& sid, const caf::actor& member) {
+      self->state.sockets[nsp][sid] = member;
+    },
+    [=](own_leave_atom, const std::string& nsp, const std::string& sid) {
+      auto n = self->state.sockets.find(nsp);
+      if (n == self->state.sockets.end()) return;
+      n->second.erase(sid);
+      if (n->second.empty()) self->state.sockets.erase(n);
+    },
     [=](broadcast_atom a, const broadcast_ptr& b) {
       if (b->rooms.empty()) {
         auto it = self->state.rooms.find(room_key(b->nsp, std::string{}));
@@ -77,9 +97,40 @@ caf::behavior directory_actor(caf::stateful_actor<directory_state>* self) {
       }
       for (const auto& r : b->rooms) {
         if (std::find(b->rooms.data(), &r, r) != &r) continue;  // a room named twice: once
-        auto it = self->state.rooms.find(room_key(b->nsp, r));
-        if (it != self->state.rooms.end()) self->send(it->second.room, a, b);
+        auto key = room_key(b->nsp, r);
+        auto it = self->state.rooms.find(key);
+        if (it != self->state.rooms.end()) {
+          self->send(it->second.room, a, b);
+        } else if (const auto* conn = socket_room(self->state, b->nsp, r)) {
+          // A socket's own room: its connection is the room's only member.
+          self->send(*conn, deliver_atom::value, b, key);
+        }
       }
+    },
+    [=](list_sockets_atom, const std::string& nsp) {
+      std::vector<caf::actor> out;
+      auto n = self->state.sockets.find(nsp);
+      if (n != self->state.sockets.end()) {
+        out.reserve(n->second.size());
+        for (const auto& [sid, conn] : n->second) out.push_back(conn);
+        // A connection has one socket per namespace, so each appears once.
+      }
+      return out;
+    },
+    [=](list_rooms_atom, const std::string& nsp) {
+      // As Node's adapter.rooms: every room with a member, sockets' own rooms included.
+      std::vector<std::string> out;
+      const std::string head = nsp + '\n';
+      for (const auto& [key, e] : self->state.rooms)
+        if (key.size() > head.size() && key.compare(0, head.size(), head) == 0) out.push_back(key.substr(head.size()));
+      auto n = self->state.sockets.find(nsp);
+      if (n != self->state.sockets.end())
+        for (const auto& [sid, conn] : n->second) out.push_back(sid);
+      return out;
+    },
+    [=](find_socket_atom, const std::string& nsp, const std::string& sid) {
+      const auto* conn = socket_room(self->state, nsp, sid);
+      return conn ? *conn : caf::actor{};
     },
   };
 }

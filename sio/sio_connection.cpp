@@ -138,29 +138,107 @@ void connection::on_deliver(const broadcast_ptr& bp, const std::string& origin_k
   const broadcast& b = *bp;
   auto it = sockets_.find(b.nsp);
   if (it == sockets_.end()) return;
-  const socket& s = *it->second;
-  for (const auto& sid : b.except_sids)
-    if (sid == s.id_) return;
-  for (const auto& r : b.except_rooms)
-    if (s.rooms_.count(r)) return;
+  socket& s = *it->second;
+  if (excluded(s, b.except_rooms, b.except_sids)) return;
   if (b.rooms.size() > 1) {
     // One copy arrives from each target room the socket is in: deliver the first one
     // that comes from a room it is still in, drop the rest. Seen broadcasts are kept
     // as weak pointers, so the list empties itself once the broadcast is done.
     auto origin = std::find_if(b.rooms.begin(), b.rooms.end(),
                                [&](const std::string& r) { return room_key(b.nsp, r) == origin_key; });
-    if (origin == b.rooms.end() || !s.rooms_.count(*origin)) return;
+    if (origin == b.rooms.end() || !in_room(s, *origin)) return;
     auto& seen = occ().seen_multi_room;  // tidy() above dropped the finished ones
     for (const auto& w : seen)
       if (w.lock().get() == bp.get()) return;
     seen.push_back(bp);
   }
-  if (b.disconnect) return server_disconnect(*it->second, false);
+  apply(s, b);
+}
+
+bool connection::in_room(const socket& s, const std::string& room) { return room == s.id_ || s.rooms_.count(room); }
+
+bool connection::excluded(const socket& s, const std::vector<std::string>& except_rooms,
+                          const std::vector<std::string>& except_sids) {
+  for (const auto& sid : except_sids)
+    if (sid == s.id_) return true;
+  // Node's except names rooms, and a socket's id is a room of its own.
+  for (const auto& r : except_rooms)
+    if (in_room(s, r)) return true;
+  return false;
+}
+
+bool connection::matches(const socket& s, const std::vector<std::string>& rooms,
+                         const std::vector<std::string>& except_rooms, const std::vector<std::string>& except_sids) {
+  if (s.recovering_ || excluded(s, except_rooms, except_sids)) return false;
+  if (rooms.empty()) return true;
+  return std::any_of(rooms.begin(), rooms.end(), [&](const std::string& r) { return in_room(s, r); });
+}
+
+bool connection::apply(socket& s, const broadcast& b) {
+  switch (b.op) {
+    case broadcast::operation::disconnect: server_disconnect(s, b.close); return true;
+    case broadcast::operation::join:
+      for (const auto& r : b.op_rooms) join(s, r);
+      return true;
+    case broadcast::operation::leave:
+      for (const auto& r : b.op_rooms) leave(s, r);
+      return true;
+    case broadcast::operation::emit: break;
+  }
   metrics::add(metrics::global().fanout_deliveries);
-  send_event(*it->second, b.packet, b.stream, b.seq);
+  if (b.acks) {
+    // Each recipient answers under an ack id of its own; the first argument of its
+    // answer goes to the broadcaster. A timeout or a disconnect answers nothing.
+    auto acks = b.acks;
+    auto id = s.next_ack_id_++;
+    s.track_ack(id, acks->timeout, [acks](std::optional<event> reply) {
+      if (!reply) return;
+      const auto& args = reply->args();
+      acks->on_ack(args.empty() ? json() : args[0]);
+    });
+    send(encode_event(s.nsp_, acks->event, acks->args, id));
+    return true;
+  }
+  send_event(s, b.packet, b.stream, b.seq);
   // Handed to the transport (written through, or queued for its network thread).
   if (b.accepted != std::chrono::steady_clock::time_point{})
     metrics::global().delivery_latency.record(std::chrono::steady_clock::now() - b.accepted);
+  return true;
+}
+
+json connection::describe(const socket& s) const {
+  // The shape Node's adapter sends for a RemoteSocket: id, handshake, rooms, data.
+  json rooms = json::array({s.id_});
+  for (const auto& r : s.rooms_)
+    if (!r.empty() && r != s.id_) rooms.push_back(r);
+  return json{{"id", s.id_}, {"handshake", describe_handshake(*hs, s.auth())}, {"rooms", std::move(rooms)},
+              {"data", s.data_.is_null() ? json::object() : s.data_}};
+}
+
+json connection::on_describe(const describe_query& q) {
+  tidy();
+  auto it = sockets_.find(q.nsp);
+  if (it == sockets_.end()) return json();
+  const socket& s = *it->second;
+  if (!matches(s, q.rooms, q.except, {})) return json();
+  return q.ids_only ? json(s.id_) : describe(s);
+}
+
+bool connection::on_ack_emit(const broadcast_ptr& b) {
+  tidy();
+  auto it = sockets_.find(b->nsp);
+  if (it == sockets_.end()) return false;
+  socket& s = *it->second;
+  if (!matches(s, b->rooms, b->except_rooms, b->except_sids)) return false;
+  return apply(s, *b);
+}
+
+void connection::register_own_room(const socket& s) {
+  self->send(srv->directory(), own_join_atom::value, s.nsp_, s.id_, caf::actor_cast<caf::actor>(self));
+}
+
+void connection::unregister_own_room(const socket& s) {
+  self->send(srv->directory(), own_leave_atom::value, s.nsp_, s.id_);
 }
 
 // -- used by socket ---------------------------------------------------------------------
@@ -291,6 +369,7 @@ void connection::finish_connect(std::unique_ptr<socket> s) {
   if (recovery) reply["pid"] = ref.pid_;
   send_packet(packet{packet_type::connect, ref.nsp_, {}, reply.dump(), {}});
   join(ref, std::string{});  // the namespace-wide room
+  register_own_room(ref);
   if (ref.def_->on_connection_) ref.def_->on_connection_(ref);
   ref.auth_.reset();  // parsed again if a later handler asks
   if (recovery) persist(ref);
@@ -382,6 +461,7 @@ void connection::remove_socket(std::map<std::string, std::unique_ptr<socket>>::i
       forget(*s);
   }
   // Leave without touching the record just written.
+  if (!s->recovering_) unregister_own_room(*s);
   auto rooms = s->rooms_;
   for (const auto& r : rooms) leave_room(*s, r);
 }
@@ -435,6 +515,8 @@ caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, cons
       self->state.conn.on_ack_timeout(nsp, sid, id);
     },
     [=](deliver_atom, const broadcast_ptr& b, const std::string& origin) { self->state.conn.on_deliver(b, origin); },
+    [=](describe_atom, const describe_query_ptr& q) { return self->state.conn.on_describe(*q); },
+    [=](ack_emit_atom, const broadcast_ptr& b) { return self->state.conn.on_ack_emit(b); },
   };
 }
 

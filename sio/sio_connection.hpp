@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sio/sio_server.hpp"
+#include "sio/cluster_ops.hpp"
 #include "protocol/socketio_packet.hpp"
 
 #include <map>
@@ -32,6 +33,10 @@ class connection {
   void on_ack_timeout(const std::string& nsp, const std::string& sid, std::uint64_t id);
   void on_deadline(const std::string& nsp, const std::string& sid, std::int64_t deadline_ms, const std::string& why);
   void on_deliver(const broadcast_ptr& b, const std::string& origin_key);
+  // The cluster adapter's questions (cluster_ops.hpp): this connection's socket in a
+  // namespace, if it matches (null otherwise); a broadcast with acks, if it matches.
+  json on_describe(const describe_query& q);
+  bool on_ack_emit(const broadcast_ptr& b);
 
   // -- used by socket -----------------------------------------------------------------
   socket* find_socket(const std::string& nsp, const std::string& sid);
@@ -83,6 +88,17 @@ class connection {
   void close_transport(const std::string& why);
   void remove_socket(std::map<std::string, std::unique_ptr<socket>>::iterator it, disconnect_reason why);
   void send_packet(const packet& p);
+  // -- rooms and selectors (Node's semantics: a socket's id is a room of its own) -----
+  static bool in_room(const socket& s, const std::string& room);
+  static bool excluded(const socket& s, const std::vector<std::string>& except_rooms,
+                       const std::vector<std::string>& except_sids);
+  static bool matches(const socket& s, const std::vector<std::string>& rooms,
+                      const std::vector<std::string>& except_rooms, const std::vector<std::string>& except_sids);
+  // Carries out a broadcast on one matching socket.
+  bool apply(socket& s, const broadcast& b);
+  json describe(const socket& s) const;
+  void register_own_room(const socket& s);
+  void unregister_own_room(const socket& s);
 
   // What a connection needs only now and then, in one heap block that exists while any
   // of it is in use: an idle connection holds a null pointer instead of ~100 bytes.

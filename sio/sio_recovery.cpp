@@ -255,6 +255,7 @@ void connection::finish_recovery(socket& s) {
   reply["pid"] = s.pid_;
   send_packet(packet{packet_type::connect, s.nsp_, {}, reply.dump(), {}});
   s.recovering_ = false;
+  register_own_room(s);
   // What was missed, stream by stream in seq order; then what arrived meanwhile, minus
   // what the replay already covered.
   auto missed = std::move(replay->missed);

@@ -109,36 +109,126 @@ void broadcaster::emit_raw(std::string_view name, std::string_view raw_args,
   send(encode_event_raw(nsp_, name, raw_args, std::move(attachments)));
 }
 
-void broadcaster::send(wire_packet_ptr packet) const {
-  metrics::add(metrics::global().broadcasts);
+std::shared_ptr<broadcast> broadcaster::make(broadcast::operation op) const {
   auto b = std::make_shared<broadcast>();
   b->nsp = nsp_;
   b->rooms = rooms_;
   b->except_rooms = except_rooms_;
   b->except_sids = except_sids_;
+  b->op = op;
+  return b;
+}
+
+void broadcaster::carry_out(std::shared_ptr<broadcast> b) const {
+  // Published before it is handed to this node's rooms; each node delivers its own.
+  if (cluster_ && !local_) cluster_->publish(*b);
+  caf::anon_send(directory_, broadcast_atom::value, broadcast_ptr(std::move(b)));
+}
+
+void broadcaster::send(wire_packet_ptr packet) const {
+  metrics::add(metrics::global().broadcasts);
+  auto b = make(broadcast::operation::emit);
   b->packet = std::move(packet);
   b->stream = stream_;
   b->seq = seq_;
   b->accepted = accepted_;
-  caf::anon_send(directory_, broadcast_atom::value, broadcast_ptr(std::move(b)));
+  carry_out(std::move(b));
 }
 
-void broadcaster::disconnect_sockets() const {
-  auto b = std::make_shared<broadcast>();
-  b->nsp = nsp_;
-  b->rooms = rooms_;
-  b->except_rooms = except_rooms_;
-  b->except_sids = except_sids_;
-  b->disconnect = true;
-  caf::anon_send(directory_, broadcast_atom::value, broadcast_ptr(std::move(b)));
+void broadcaster::disconnect_sockets(bool close) const {
+  auto b = make(broadcast::operation::disconnect);
+  b->close = close;
+  carry_out(std::move(b));
+}
+
+void broadcaster::sockets_join(std::vector<std::string> rooms) const {
+  auto b = make(broadcast::operation::join);
+  b->op_rooms = std::move(rooms);
+  carry_out(std::move(b));
+}
+
+void broadcaster::sockets_leave(std::vector<std::string> rooms) const {
+  auto b = make(broadcast::operation::leave);
+  b->op_rooms = std::move(rooms);
+  carry_out(std::move(b));
+}
+
+void broadcaster::fetch_sockets(fetch_callback done) const {
+  auto c = std::make_shared<cluster_call>();
+  c->what = cluster_call::kind::fetch_sockets;
+  c->nsp = nsp_;
+  c->selector = {rooms_, except_rooms_};
+  c->selector.except.insert(c->selector.except.end(), except_sids_.begin(), except_sids_.end());
+  c->local = local_;
+  c->on_sockets = std::move(done);
+  cluster_->call(std::move(c));
+}
+
+void broadcaster::emit_with_ack(std::string_view name, json args, std::chrono::milliseconds timeout,
+                                ack_result_callback done) const {
+  auto c = std::make_shared<cluster_call>();
+  c->what = cluster_call::kind::broadcast_with_ack;
+  c->nsp = nsp_;
+  c->selector = {rooms_, except_rooms_};
+  c->except_sids = except_sids_;
+  c->local = local_;
+  c->event = std::string(name);
+  c->args = args.is_array() ? std::move(args) : json::array({std::move(args)});
+  c->timeout = timeout;
+  c->on_answers = std::move(done);
+  cluster_->call(std::move(c));
 }
 
 // -- server --------------------------------------------------------------------------------
 
 server::server(caf::actor_system& sys, server_config cfg)
-  : sys_(sys), cfg_(std::move(cfg)), directory_(spawn_room_directory(sys)) {}
+  : sys_(sys),
+    cfg_(std::move(cfg)),
+    directory_(spawn_room_directory(sys)),
+    cluster_(std::make_shared<cluster_node>(*this, cfg_.cluster, directory_)) {}
 
-server::~server() { caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown); }
+server::~server() {
+  cluster_->stop();
+  caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown);
+}
+
+void server::start() { cluster_->start(); }
+
+std::vector<std::string> server::namespace_names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, def] : namespaces_) names.push_back(name);
+  return names;
+}
+
+void server::server_side_emit(const std::string& nsp, std::string event, json args) const {
+  auto c = std::make_shared<cluster_call>();
+  c->what = cluster_call::kind::server_side_emit;
+  c->nsp = nsp;
+  c->event = std::move(event);
+  c->args = std::move(args);
+  cluster_->call(std::move(c));
+}
+
+void server::server_side_emit_with_ack(const std::string& nsp, std::string event, json args,
+                                       std::chrono::milliseconds timeout, ack_result_callback done) const {
+  auto c = std::make_shared<cluster_call>();
+  c->what = cluster_call::kind::server_side_emit;
+  c->nsp = nsp;
+  c->event = std::move(event);
+  c->args = std::move(args);
+  c->wants_ack = true;
+  c->timeout = timeout;
+  c->on_answers = std::move(done);
+  cluster_->call(std::move(c));
+}
+
+void server::server_count(const std::string& nsp, std::function<void(std::size_t)> done) const {
+  auto c = std::make_shared<cluster_call>();
+  c->what = cluster_call::kind::server_count;
+  c->nsp = nsp;
+  c->on_count = std::move(done);
+  cluster_->call(std::move(c));
+}
 
 void server::serve_rooms(std::string nsp, std::string prefix,
                          std::function<caf::actor(const std::string& room)> serve) {
@@ -216,14 +306,16 @@ void direct_emitter::emit(std::string_view name, json args) const {
 void socket::join(const std::string& room) { conn_->join(*this, room); }
 void socket::leave(const std::string& room) { conn_->leave(*this, room); }
 
+const server& socket::io() const { return *conn_->srv; }
+
 broadcaster socket::to(std::string room) const {
-  broadcaster b(conn_->srv->directory(), nsp_);
+  broadcaster b = conn_->srv->in(nsp_);
   b.to(std::move(room)).except_socket(id_);
   return b;
 }
 
 broadcaster socket::broadcast() const {
-  broadcaster b(conn_->srv->directory(), nsp_);
+  broadcaster b = conn_->srv->in(nsp_);
   b.except_socket(id_);
   return b;
 }

@@ -8,6 +8,8 @@
 
 #include "storage/storage_actor.hpp"
 #include "sio/messages.hpp"
+#include "sio/cluster_adapter.hpp"
+#include "sio/cluster_ops.hpp"
 #include "net/transport/seam.hpp"
 #include "protocol/json_args.hpp"
 #include "protocol/json_limits.hpp"
@@ -152,10 +154,12 @@ class event {
 class server;
 class socket;
 
-// Targets a broadcast: rooms to include and rooms/sockets to leave out.
+// Targets a broadcast: rooms to include and rooms/sockets to leave out (Node's
+// BroadcastOperator). With --redis every operation spans the cluster unless local().
 class broadcaster {
  public:
-  broadcaster(caf::actor directory, std::string nsp) : directory_(std::move(directory)), nsp_(std::move(nsp)) {}
+  broadcaster(caf::actor directory, std::shared_ptr<const cluster_node> cluster, std::string nsp)
+    : directory_(std::move(directory)), cluster_(std::move(cluster)), nsp_(std::move(nsp)) {}
 
   broadcaster& to(std::string room) {
     rooms_.push_back(std::move(room));
@@ -167,6 +171,11 @@ class broadcaster {
   }
   broadcaster& except_socket(std::string sid) {
     except_sids_.push_back(std::move(sid));
+    return *this;
+  }
+  // This node's sockets only (Node's .local).
+  broadcaster& local() {
+    local_ = true;
     return *this;
   }
   // Marks the broadcast as entry `seq` of durable `stream` (for recovery and dedup).
@@ -185,17 +194,32 @@ class broadcaster {
   void emit(std::string_view name, json args = json::array()) const;
   void emit_raw(std::string_view name, std::string_view raw_args, std::vector<std::string> attachments = {}) const;
   void send(wire_packet_ptr packet) const;
-  // Server-side disconnect of every matching socket (Node's disconnectSockets(false)):
+  // Node's io.timeout(t).emit(name, ...args, cb): every matching client (on every node)
+  // is asked for an ack; `done` gets their first ack arguments once all answered, or
+  // "operation has timed out" with those that did.
+  void emit_with_ack(std::string_view name, json args, std::chrono::milliseconds timeout,
+                     ack_result_callback done) const;
+  // Server-side disconnect of every matching socket (Node's disconnectSockets(close)):
   // each gets a DISCONNECT, its disconnect handlers run, and its client does not
-  // reconnect by itself ("io server disconnect").
-  void disconnect_sockets() const;
+  // reconnect by itself ("io server disconnect"); with `close` its session ends too.
+  void disconnect_sockets(bool close = false) const;
+  // Node's socketsJoin / socketsLeave: every matching socket joins / leaves `rooms`.
+  void sockets_join(std::vector<std::string> rooms) const;
+  void sockets_leave(std::vector<std::string> rooms) const;
+  // Node's fetchSockets(): every matching socket as {id, handshake, rooms, data}.
+  void fetch_sockets(fetch_callback done) const;
 
  private:
+  std::shared_ptr<broadcast> make(broadcast::operation op) const;
+  void carry_out(std::shared_ptr<broadcast> b) const;
+
   caf::actor directory_;
+  std::shared_ptr<const cluster_node> cluster_;
   std::string nsp_;
   std::vector<std::string> rooms_;
   std::vector<std::string> except_rooms_;
   std::vector<std::string> except_sids_;
+  bool local_ = false;
   std::string stream_;
   std::uint64_t seq_ = 0;
   std::chrono::steady_clock::time_point accepted_{};
@@ -276,6 +300,13 @@ class namespace_def {
     on_disconnect_ = std::move(h);
     return *this;
   }
+  // Server-side emits from other nodes (Node's io.of(nsp).on(event, ...)); runs in the
+  // cluster adapter's actor.
+  namespace_def& on_server_side(server_side_handler h) {
+    on_server_side_ = std::move(h);
+    return *this;
+  }
+  const server_side_handler& server_side() const { return on_server_side_; }
 
   const std::string& name() const { return name_; }
 
@@ -287,6 +318,7 @@ class namespace_def {
   std::unordered_map<std::string, event_handler> handlers_;
   event_handler on_any_;
   disconnect_handler on_disconnect_;
+  server_side_handler on_server_side_;
   stream_fn stream_of_;
   replay_fn replay_;
   save_fn save_;
@@ -318,6 +350,8 @@ struct server_config {
   // event is not handled: its ack is answered at once with `overload_reply`.
   std::size_t max_pending_acks = 256;
   json overload_reply = json{{"ok", false}, {"error", "too_many_pending_acks"}};
+  // Other nodes through Redis (--redis); without a link this node is alone.
+  cluster_config cluster;
 };
 
 class server {
@@ -336,7 +370,20 @@ class server {
   void serve_rooms(std::string nsp, std::string prefix, std::function<caf::actor(const std::string& room)> serve);
 
   // io.of(nsp).to(room)... from anywhere (actors, HTTP handlers).
-  broadcaster in(std::string nsp) const { return broadcaster(directory_, std::move(nsp)); }
+  broadcaster in(std::string nsp) const { return broadcaster(directory_, cluster_, std::move(nsp)); }
+
+  // Joins the cluster (with a link in the config): subscribes for every namespace
+  // defined so far. After the application defined its namespaces, before accepting.
+  void start();
+  // Node's io.of(nsp).serverSideEmit(event, ...args[, cb]): to the other nodes' handlers
+  // (namespace_def::on_server_side), not this node's. With `done`, their answers.
+  void server_side_emit(const std::string& nsp, std::string event, json args) const;
+  void server_side_emit_with_ack(const std::string& nsp, std::string event, json args,
+                                 std::chrono::milliseconds timeout, ack_result_callback done) const;
+  // Node's serverCount(): the nodes subscribed to the namespace's request channel.
+  void server_count(const std::string& nsp, std::function<void(std::size_t)> done) const;
+  const cluster_node& cluster() const { return *cluster_; }
+  std::vector<std::string> namespace_names() const;
 
   // Spawns the actor for a new Engine.IO session: it receives eio_text/eio_bin/
   // eio_close messages and answers through `out`.
@@ -352,6 +399,7 @@ class server {
   caf::actor_system& sys_;
   server_config cfg_;
   caf::actor directory_;
+  std::shared_ptr<cluster_node> cluster_;
   std::map<std::string, namespace_def, std::less<>> namespaces_;
 };
 
@@ -371,6 +419,12 @@ class socket {
   const handshake& handshake_info() const { return *handshake_; }
   // Application state attached by middlewares or the connection handler.
   std::any& state() { return state_; }
+  // Node's socket.data: what fetch_sockets() shows of this socket to any node.
+  json& data() {
+    if (data_.is_null()) data_ = json::object();
+    return data_;
+  }
+  const sio::server& io() const;
 
   void emit(std::string_view name, json args = json::array());
   void emit_raw(std::string_view name, std::string_view raw_args, std::vector<std::string> attachments = {});
@@ -447,6 +501,7 @@ class socket {
   mutable std::optional<json> auth_;      // parsed from auth_text_ on demand
   const handshake* handshake_ = nullptr;
   std::any state_;
+  json data_;  // null until data() is first used
   std::set<std::string> rooms_;
   std::uint64_t next_ack_id_ = 0;
   std::unordered_map<std::uint64_t, pending_ack> pending_acks_;

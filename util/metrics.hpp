@@ -76,6 +76,17 @@ struct counters {
   std::atomic<std::uint64_t> ws_writes_through{0};      // WebSocket frames written on the sender's thread
   std::atomic<std::uint64_t> ws_write_through_rest{0};  // ...of which the socket took only part
   std::atomic<std::uint64_t> write_delay_us{0};         // the write coalescer's wait now (a gauge)
+  // Cluster adapter (sio/cluster_adapter.hpp): what other nodes sent.
+  std::atomic<std::uint64_t> cluster_broadcasts_in{0};   // broadcasts from other nodes delivered here
+  std::atomic<std::uint64_t> cluster_requests_in{0};     // requests from other nodes handled
+  std::atomic<std::uint64_t> cluster_responses_out{0};   // answers published to other nodes
+  std::atomic<std::uint64_t> cluster_bad_messages{0};    // undecodable messages on our channels, ignored
+  // The cluster's pub/sub link (net/redis/redis_link.hpp).
+  std::atomic<std::uint64_t> cluster_publications{0};       // publish() calls
+  std::atomic<std::uint64_t> cluster_publications_lost{0};  // ...Redis never acknowledged (down, over bound, cut)
+  std::atomic<std::uint64_t> cluster_messages_received{0};  // messages from subscribed channels and patterns
+  std::atomic<std::uint64_t> redis_reconnects{0};           // connection attempts after a failure
+  std::atomic<std::uint64_t> redis_links_up{0};             // links now up (a gauge: 0 or 1 in hub-server)
   // A chat message accepted by its room -> durable -> broadcast -> handed to one
   // recipient's transport; one sample per recipient.
   latency_histogram delivery_latency;
