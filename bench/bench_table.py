@@ -123,6 +123,14 @@ def cluster_table(rate):
                 notes.append(f"- {name} on {c}, step {st['rate']:.0f} msg/s: hub-load near 100% of its core")
         if d.get("errors"):
             notes.append(f"- {name} on {c}: errors {json.dumps(d['errors'])[:300]}")
+        try:
+            with open(os.path.join(out, f"{name}.{c}.metrics")) as f:
+                lost = sum(float(line.split()[-1]) for line in f
+                           if line.split()[1].split("{")[0] == "hub_cluster_publications_lost_total")
+            if lost:
+                notes.append(f"- {name} on {c}: {lost:.0f} publications lost (hub_cluster_publications_lost_total)")
+        except (OSError, ValueError, IndexError):
+            pass
         if name == "search" and d.get("steps"):
             steps = ", ".join(f"{st['rate']:.0f}{'' if st.get('passed') else ' ✗'} "
                               f"({st['latency_us']['p99'] / 1000:.0f} ms"

@@ -203,6 +203,12 @@ print(d['client_cpu_us_total'] * os.sysconf('SC_CLK_TCK') / 1e6)" "$out/$name.$c
     'BEGIN { o = (b1 - b0) - (s1 - s0) - (r1 - r0) - c; if (o < 0) o = 0; w = (t1 - t0) * hz;
              printf "{\"redis_cpu_pct\": %.1f, \"other_pct\": %.0f}\n", 100 * (r1 - r0) / w, 100 * o / (w * n) }' \
     >"$out/$name.$c.cpu"
+  # hub-server's cluster counters (publications sent and lost, messages received), per node.
+  if [[ $c == hub-cluster ]]; then
+    for p in "${ports[1]}" "${ports[2]}"; do
+      curl -fs "http://127.0.0.1:$p/metrics" 2>/dev/null | grep -E '^hub_(cluster|redis)_' | sed "s/^/$p /" || true
+    done >"$out/$name.$c.metrics"
+  fi
   stop_servers
 }
 
