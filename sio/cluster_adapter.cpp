@@ -717,10 +717,11 @@ void cluster_node::start() {
     channels.push_back(ch.specific_response(cfg_.uid));
     nsps.emplace(nsp, std::move(ch));
   }
+  const auto namespaces = nsps.size();
   listener_ = std::make_shared<listener>(cfg_.uid, directory_, adapter_, std::move(nsps), cfg_.limits);
   cfg_.link->subscribe(std::move(channels), std::move(patterns), listener_);
   cfg_.link->start();
-  log::info("cluster: node ", cfg_.uid, " on ", cfg_.link->describe(), ", key prefix '", cfg_.prefix, "'");
+  log::info("cluster: node ", cfg_.uid, ", key prefix '", cfg_.prefix, "', ", namespaces, " namespace(s)");
 }
 
 void cluster_node::stop() {

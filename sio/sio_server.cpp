@@ -161,6 +161,7 @@ void broadcaster::fetch_sockets(fetch_callback done) const {
   c->selector.except.insert(c->selector.except.end(), except_sids_.begin(), except_sids_.end());
   c->local = local_;
   c->on_sockets = std::move(done);
+  if (!cluster_) return c->on_sockets({});  // a default-made broadcaster (no server): nothing to find
   cluster_->call(std::move(c));
 }
 
@@ -176,6 +177,7 @@ void broadcaster::emit_with_ack(std::string_view name, json args, std::chrono::m
   c->args = args.is_array() ? std::move(args) : json::array({std::move(args)});
   c->timeout = timeout;
   c->on_answers = std::move(done);
+  if (!cluster_) return c->on_answers({});
   cluster_->call(std::move(c));
 }
 

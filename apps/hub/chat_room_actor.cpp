@@ -34,7 +34,7 @@ struct leaving_entry {
 struct chat_room_state {
   std::string project;
   storage::storage_actor storage;
-  sio::broadcaster group{caf::actor{}, "/"};
+  sio::broadcaster group{caf::actor{}, nullptr, "/"};
   chat_room_config cfg;
   std::uint64_t last_seq = 0;
   std::uint64_t pruned_below = 0;  // entries below this seq were pruned by count

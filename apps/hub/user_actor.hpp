@@ -43,7 +43,7 @@ struct user_config {
   rate_limit rate;  // chat messages (a sliding window, as the seed's limiter)
   event_rates events = default_event_rates;
   storage::storage_actor storage;          // null: rate limiter only (no inbox)
-  sio::broadcaster io{caf::actor{}, "/"};  // the namespace of the user's room
+  sio::broadcaster io{caf::actor{}, nullptr, "/"};  // the namespace of the user's room
   std::size_t inbox_keep = 500;            // notifications kept per user (older ones are pruned)
 };
 
