@@ -83,9 +83,17 @@ def cluster_table(rate):
         ("fixed", f"fixed {rate} msg/s: cross-node p50 / local p50 ms", None, 1e-3),
         ("fixed", f"fixed {rate} msg/s: cross-node p99 / local p99 ms", None, 1e-3),
         ("fixed", f"fixed {rate} msg/s: servers' CPU %", ["server_cpu_pct"], 1.0),
+        ("fixed", f"fixed {rate} msg/s: CPU % node A / node B, whole run", "each", 1.0),
         ("fixed", f"fixed {rate} msg/s: Redis CPU %", ["redis_cpu_pct"], 1.0),
         ("fixed", f"fixed {rate} msg/s: CPU µs / delivery, servers + Redis", ["cpu_per_delivery_with_redis"], 1.0),
     ]:
+        if keys == "each":  # per node, from the script's /proc readings
+            cells = []
+            for c in shown:
+                e = get(cpu_file(name, c), "server_cpu_pct_each")
+                cells.append(" / ".join(fmt(float(x)) for x in e) if e and len(e) > 1 else "–")
+            print(f"| {label} | " + " | ".join(cells) + " | | |")
+            continue
         if keys is None:  # "cross / local" pairs
             q = "p50" if "p50" in label else "p99"
             cells = []

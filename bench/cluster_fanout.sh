@@ -180,9 +180,9 @@ ticks() {
 }
 
 # run NAME CASE hub-load-args...: one hub-load run on fresh servers. JSON to
-# $out/NAME.CASE.json; NAME.CASE.cpu: Redis's share of a core, and the share of the
-# machine (all cores) that other work took meanwhile (busy time minus the servers',
-# Redis's and hub-load's).
+# $out/NAME.CASE.json; NAME.CASE.cpu: Redis's and each server's share of a core over
+# the whole run (connects included), and the share of the machine (all cores) that
+# other work took meanwhile (busy time minus the servers', Redis's and hub-load's).
 run() {
   local name=$1 c=$2
   shift 2
@@ -191,17 +191,23 @@ run() {
   local pid_args=() p
   for p in "${server_pids[@]}"; do pid_args+=(--server-pid "$p"); done
   echo "== $name on $c: hub-load $* ${urls[*]}" >&2
-  local busy0 srv0 redis0 t0 client_ticks
+  local busy0 srv0 redis0 t0 client_ticks each0=()
   busy0=$(machine_busy) srv0=$(ticks "${server_pids[@]}") redis0=$(ticks "$redis_pid") t0=$(date +%s.%N)
+  for p in "${server_pids[@]}"; do each0+=("$(ticks "$p")"); done
   taskset -c "$load_cpus" "$hub_load" "$@" "${urls[@]}" "${pid_args[@]}" --no-progress --max-run 150s \
     --out "$out/$name.$c" >"$out/$name.$c.json" 2>>"$out/hub-load.log" 9>&- || true
   client_ticks=$(python3 -c "import json,sys,os; d=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); \
 print(d['client_cpu_us_total'] * os.sysconf('SC_CLK_TCK') / 1e6)" "$out/$name.$c.json" 2>/dev/null || echo 0)
+  local each=() i
+  for i in "${!server_pids[@]}"; do each+=($(($(ticks "${server_pids[i]}") - each0[i]))); done
   awk -v b0="$busy0" -v b1="$(machine_busy)" -v s0="$srv0" -v s1="$(ticks "${server_pids[@]}")" \
     -v r0="$redis0" -v r1="$(ticks "$redis_pid")" -v c="$client_ticks" -v t0="$t0" -v t1="$(date +%s.%N)" \
-    -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" \
+    -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" -v each="${each[*]}" \
     'BEGIN { o = (b1 - b0) - (s1 - s0) - (r1 - r0) - c; if (o < 0) o = 0; w = (t1 - t0) * hz;
-             printf "{\"redis_cpu_pct\": %.1f, \"other_pct\": %.0f}\n", 100 * (r1 - r0) / w, 100 * o / (w * n) }' \
+             k = split(each, e, " "); list = "";
+             for (i = 1; i <= k; i++) list = list (i > 1 ? ", " : "") sprintf("%.1f", 100 * e[i] / w);
+             printf "{\"redis_cpu_pct\": %.1f, \"server_cpu_pct_each\": [%s], \"other_pct\": %.0f}\n",
+                    100 * (r1 - r0) / w, list, 100 * o / (w * n) }' \
     >"$out/$name.$c.cpu"
   # hub-server's cluster counters (publications sent and lost, messages received), per node.
   if [[ $c == hub-cluster ]]; then
