@@ -30,6 +30,7 @@
 # Env: OUT (results dir, default /tmp/hub-cluster-bench-<time>), PORT (first of three
 #      server ports; default: free ones), REDIS_PORT (default: a free one),
 #      CASES (default "hub-single hub-cluster node-cluster"; node-single may be added),
+#      RUNS (default "fixed search"),
 #      RATE, CLIENTS, ROOMS, SEARCH_START, HUB_ARGS (more hub-server flags),
 #      SERVER_CPUS / LOAD_CPUS (taskset lists), BENCH_PRIORITY=0 (leave this session's
 #      autogroup nice value alone; by default -15, as bench/hub_vs_node.sh),
@@ -46,6 +47,7 @@ hub_load=$(realpath "${2:-build/hub-load}")
 out=${OUT:-/tmp/hub-cluster-bench-$(date +%Y%m%d-%H%M%S)}
 quick=${QUICK:-0}
 cases=${CASES:-hub-single hub-cluster node-cluster}
+runs=${RUNS:-fixed search}
 rate=${RATE:-300}
 clients=${CLIENTS:-1000}
 rooms=${ROOMS:-10}
@@ -220,9 +222,13 @@ print(d['client_cpu_us_total'] * os.sysconf('SC_CLK_TCK') / 1e6)" "$out/$name.$c
 
 start_time=$(date +%s)
 for c in $cases; do
-  run fixed "$c" chat -n "$clients" -r "$rooms" --rate "$rate" -d "$fixed_d" --warmup 2s --drain 3s
-  run search "$c" chat -n "$clients" -r "$rooms" --search --search-start "$search_start" --search-factor 1.25 \
-    --search-retries 1 -d "$step" --warmup 1s --drain 2s --p99-limit 100ms
+  if [[ " $runs " == *" fixed "* ]]; then
+    run fixed "$c" chat -n "$clients" -r "$rooms" --rate "$rate" -d "$fixed_d" --warmup 2s --drain 3s
+  fi
+  if [[ " $runs " == *" search "* ]]; then
+    run search "$c" chat -n "$clients" -r "$rooms" --search --search-start "$search_start" --search-factor 1.25 \
+      --search-retries 1 -d "$step" --warmup 1s --drain 2s --p99-limit 100ms
+  fi
 done
 echo "$(($(date +%s) - start_time)) s of measurements; redis-server $(redis-server --version | awk '{print $3}')" >&2
 
