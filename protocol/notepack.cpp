@@ -97,18 +97,13 @@ void pack_number(packer& p, const json& v) {
     return;
   }
   const double d = v.get<double>();
-  if (!std::isfinite(d) || std::floor(d) != d) {
-    p.pack_double(d);
-  } else if (d >= 0) {  // -0.0 included: notepack writes it as 0
-    if (d < two_to_64) {
-      p.pack_uint64(static_cast<std::uint64_t>(d));
-    } else {
-      p.pack_double(d);  // notepack would wrap it modulo 2^64 (see the header)
-    }
-  } else if (d >= minus_two_to_63) {
+  const bool integral = std::isfinite(d) && std::floor(d) == d;
+  if (integral && d >= 0 && d < two_to_64) {  // -0.0 included: notepack writes it as 0
+    p.pack_uint64(static_cast<std::uint64_t>(d));
+  } else if (integral && d < 0 && d >= minus_two_to_63) {
     p.pack_int64(static_cast<std::int64_t>(d));
   } else {
-    p.pack_double(d);
+    p.pack_double(d);  // not an integer, or one notepack would wrap modulo 2^64 (see the header)
   }
 }
 
@@ -213,57 +208,52 @@ json binary_of(const char* data, std::size_t size) {
   return json::binary(json::binary_t::container_type(u, u + size));
 }
 
-// What an ext value decodes to.
-struct ext_value {
-  enum class kind : std::uint8_t { value, undefined, tuple } what = kind::value;
-  json value;  // kind::value
-  std::int8_t type = 0;
-  std::string_view data;  // kind::tuple: notepack's [type, Buffer]
-};
+// What an ext value decodes to: a value, notepack's undefined, or its [type, Buffer].
+enum class ext_kind : std::uint8_t { value, undefined, tuple };
 
 // `header` is how the ext was framed: 0xd4..0xd8 (fixext), 0xc7, or 0 for ext16/32.
-// notepack 3.0.1's rules, in its decode.js order; nullopt for a frame it misreads.
-std::optional<ext_value> read_ext(unsigned header, std::int8_t type, std::string_view data, std::string& error) {
-  ext_value out;
+// notepack 3.0.1's rules, in its decode.js order; false for a frame it misreads.
+bool read_ext(unsigned header, std::int8_t type, std::string_view data, ext_kind& kind, json& value,
+              std::string& error) {
   const bool fixed = header >= 0xd4 && header <= 0xd8;
+  kind = ext_kind::value;
   if (type == 0) {
     if (!fixed) {
-      out.value = binary_of(data.data(), data.size());  // legacy ArrayBuffer
-      return out;
+      value = binary_of(data.data(), data.size());  // legacy ArrayBuffer
+      return true;
     }
     if (header == 0xd4) {
-      out.what = ext_value::kind::undefined;
-      return out;
+      kind = ext_kind::undefined;
+      return true;
     }
     if (header == 0xd7) {  // legacy date: milliseconds, int64
-      out.value = date_json(load_i32(data.data()) * 4294967296.0 + load_u32(data.data() + 4));
-      return out;
+      value = date_json(load_i32(data.data()) * 4294967296.0 + load_u32(data.data() + 4));
+      return true;
     }
   } else if (type == -1) {
     if (header == 0xd6) {  // timestamp 32
-      out.value = date_json(load_u32(data.data()) * 1e3);
-      return out;
+      value = date_json(load_u32(data.data()) * 1e3);
+      return true;
     }
     if (header == 0xd7) {  // timestamp 64: 30 bits of nanoseconds, 34 of seconds
       const std::uint32_t hi = load_u32(data.data());
       const double seconds = (hi & 0x3U) * 4294967296.0 + load_u32(data.data() + 4);
-      out.value = date_json(seconds * 1e3 + (hi >> 2U) / 1e6);
-      return out;
+      value = date_json(seconds * 1e3 + (hi >> 2U) / 1e6);
+      return true;
     }
     if (header == 0xc7) {  // timestamp 96: notepack reads 12 bytes whatever the length says
       if (data.size() != 12) {
         error = "msgpack timestamp ext of " + std::to_string(data.size()) + " bytes (must be 12)";
-        return std::nullopt;
+        return false;
       }
       const double seconds = load_i32(data.data() + 4) * 4294967296.0 + load_u32(data.data() + 8);
-      out.value = date_json(seconds * 1e3 + load_u32(data.data()) / 1e6);
-      return out;
+      value = date_json(seconds * 1e3 + load_u32(data.data()) / 1e6);
+      return true;
     }
   }
-  out.what = ext_value::kind::tuple;
-  out.type = type;
-  out.data = data;
-  return out;
+  kind = ext_kind::tuple;
+  value = json::array({type, binary_of(data.data(), data.size())});
+  return true;
 }
 
 // -- decoding: the tree ------------------------------------------------------------------
@@ -312,16 +302,15 @@ class tree_builder : public msgpack::null_visitor {
       if (length == fixed_sizes[i] && at(1) == 0xd4 + i) header = 0xd4 + i;
     }
     if (header == 0 && at(2) == 0xc7 && at(1) == length) header = 0xc7;
-    auto ext = read_ext(header, static_cast<std::int8_t>(v[0]), std::string_view(v + 1, length), error);
-    if (!ext) return false;
-    if (ext->what == ext_value::kind::undefined) return deliver_undefined();
+    ext_kind kind = ext_kind::value;
+    json value;
+    if (!read_ext(header, static_cast<std::int8_t>(v[0]), std::string_view(v + 1, length), kind, value, error)) {
+      return false;
+    }
+    if (kind == ext_kind::undefined) return deliver_undefined();
     if (in_key_) return fail("msgpack map key is not a string or a number");
-    if (ext->what == ext_value::kind::value) return deliver(std::move(ext->value));
-    if (stack_.size() + 1 > limits_.max_depth) return fail("msgpack nested too deeply");
-    json tuple = json::array();
-    tuple.push_back(ext->type);
-    tuple.push_back(binary_of(ext->data.data(), ext->data.size()));
-    return deliver(std::move(tuple));
+    if (kind == ext_kind::tuple && stack_.size() + 1 > limits_.max_depth) return fail("msgpack nested too deeply");
+    return deliver(std::move(value));
   }
 
   bool start_array(std::uint32_t n) { return open(json::array(), n); }
@@ -340,9 +329,10 @@ class tree_builder : public msgpack::null_visitor {
   }
   bool end_map() { return close(); }
 
+  // `error_offset` is that of the byte no msgpack value starts with (0xc1).
   void parse_error(std::size_t /*parsed_offset*/, std::size_t error_offset) {
     if (error.empty()) {
-      const std::size_t at = error_offset > 0 ? error_offset - 1 : 0;
+      const std::size_t at = error_offset;
       std::array<char, 64> buf{};
       std::snprintf(buf.data(), buf.size(), "invalid msgpack byte 0x%02x at offset %zu",
                     at < input_.size() ? static_cast<unsigned>(static_cast<unsigned char>(input_[at])) : 0U, at);
@@ -423,6 +413,16 @@ void append(std::string& out, const json& v) {
   string_sink sink{out};
   packer p(sink);
   pack_value(p, v);
+}
+
+void append_array_header(std::string& out, std::size_t n) {
+  string_sink sink{out};
+  packer(sink).pack_array(static_cast<std::uint32_t>(n));
+}
+
+void append_map_header(std::string& out, std::size_t n) {
+  string_sink sink{out};
+  packer(sink).pack_map(static_cast<std::uint32_t>(n));
 }
 
 std::string encode(const json& v) {

@@ -26,6 +26,12 @@ namespace hub::notepack {
 void append(std::string& out, const json& v);
 std::string encode(const json& v);
 
+// The header of an array of `n` elements or a map of `n` pairs, as notepack frames them:
+// the elements (each append()ed) follow. For messages put together without copying a
+// payload into a tree first.
+void append_array_header(std::string& out, std::size_t n);
+void append_map_header(std::string& out, std::size_t n);
+
 // No message has more values than this (with json_limits, bounds what a decode may build:
 // about 64 bytes of tree per value). A 1 MB Socket.IO payload holds at most 500k values.
 inline constexpr std::size_t max_values = 1'000'000;

@@ -17,7 +17,7 @@ cxx=${FUZZ_CXX:-clang++-14}
 dir=${FUZZ_BUILD_DIR:-build-fuzz}
 artifacts=${FUZZ_ARTIFACTS:-$dir/artifacts}
 lock=${HUB_BUILD_LOCK:-/tmp/hub-build.lock}
-all=(ws_frame engineio socketio json_args jwt_hs256 payloads http_request)
+all=(ws_frame engineio socketio json_args jwt_hs256 payloads http_request cluster_messages redis_reply)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 

@@ -39,13 +39,16 @@ wire_packet_ptr encode_data(const std::string& nsp, json data) {
 std::optional<json> data_of(const wire_packet& w) {
   std::string_view text = w.text;
   if (text.empty() || text.front() != '4') return std::nullopt;
+  // Our own packet, already within the clients' bounds (or built by the application):
+  // decoded without them, so that no --max-json-depth keeps it from the other nodes.
+  const json_limits ours{512, std::size_t{1} << 30};  // 512: --max-json-depth's ceiling
   decoder d;
-  auto r = d.feed_text(text.substr(1));
+  auto r = d.feed_text(text.substr(1), ours);
   for (const auto& b : w.binaries)
     if (std::holds_alternative<std::nullopt_t>(r)) r = d.feed_binary(b);
   auto* p = std::get_if<packet>(&r);
   if (!p || !is_event(p->type)) return std::nullopt;
-  json data = json::parse(p->data, nullptr, false);
+  json data = json::parse(p->data, nullptr, false);  // bounded by `ours` above
   if (data.is_discarded() || !json_args::fill_placeholders(data, p->attachments)) return std::nullopt;
   return data;
 }
@@ -711,7 +714,7 @@ void cluster_node::start() {
   std::vector<std::string> patterns;
   for (const auto& nsp : srv_.namespace_names()) {
     auto ch = cluster::channels_for(cfg_.prefix, nsp);
-    patterns.push_back(ch.broadcast + "*");
+    patterns.push_back(ch.broadcast_pattern);
     channels.push_back(ch.request);
     channels.push_back(ch.response);
     channels.push_back(ch.specific_response(cfg_.uid));

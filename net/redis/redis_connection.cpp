@@ -16,10 +16,10 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::size_t read_chunk = std::size_t{64} << 10;
 // A write buffer larger than this is released after its write: a burst's buffer does
 // not stay with an idle connection.
-constexpr std::size_t keep_write_buffer = 64 * 1024;
+constexpr std::size_t keep_write_buffer = std::size_t{64} << 10;
 
 std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
@@ -39,7 +39,7 @@ bool is_push(const reply& r) {
 }  // namespace
 
 redis_connection::redis_connection(strand_type strand, connection_options options, handlers h)
-  : strand_(strand),
+  : strand_(std::move(strand)),
     options_(std::move(options)),
     handlers_(std::move(h)),
     socket_(strand_),
@@ -153,7 +153,7 @@ void redis_connection::on_timer(const error_code& ec) {
   if (!ready_) {
     if (now < connect_deadline_) return arm_timer(connect_deadline_);
     if (!connected_) return fail("timed out connecting to " + target_ + " (" + ms_text(options_.connect_timeout) + ")");
-    return fail("timed out waiting for Redis at " + target_ + " to answer AUTH/SELECT (" +
+    return fail("timed out waiting for Redis at " + target_ + " to answer its first command (" +
                 ms_text(options_.connect_timeout) + ")");
   }
   if (!pending_.empty() && now - last_progress_ >= options_.reply_timeout)

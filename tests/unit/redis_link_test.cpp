@@ -438,6 +438,44 @@ TEST_CASE("redis link: publications in flight when Redis dies are counted lost",
   CHECK(counter(m.cluster_publications_lost) > lost_before);
 }
 
+TEST_CASE("redis link: publications over max_queued_bytes are counted lost, the rest delivered", "[redis]") {
+  hub::test::redis_server redis;
+  io_thread t;
+  auto sub = start_link(t.io, options_for(redis.url()), {"ch"});
+  auto o = options_for(redis.url());
+  o.max_queued_bytes = 1 << 20;
+  auto pub = start_link(t.io, o, {});
+  REQUIRE(wait_until([&] { return sub.listener->ups == 1 && pub.listener->ups == 1; }));
+  auto lost_before = counter(hub::metrics::global().cluster_publications_lost);
+  std::string big(200 * 1024, 'q');
+  constexpr int n = 50;  // 10 MB at once, ten times the bound
+  for (int i = 0; i < n; ++i) pub.link->publish("ch", big);
+  REQUIRE(wait_until([&] {
+    auto lost = counter(hub::metrics::global().cluster_publications_lost) - lost_before;
+    return lost > 0 && sub.listener->count() + lost == n;
+  }));
+  CHECK(sub.listener->count() >= 4);  // about the bound's worth got through
+  CHECK(pub.link->up());
+}
+
+TEST_CASE("redis link: a Redis that goes silent (SIGSTOP) is noticed, and it comes back when thawed", "[redis]") {
+  hub::test::redis_server redis;
+  io_thread t;
+  auto o = options_for(redis.url());
+  o.ping_interval = 100ms;
+  o.reply_timeout = 300ms;
+  o.connect_timeout = 300ms;
+  auto link = start_link(t.io, o, {"ch"});
+  REQUIRE(wait_until([&] { return link.listener->ups == 1; }));
+  redis.freeze();
+  REQUIRE(wait_until([&] { return link.listener->downs == 1; }, 3000ms));
+  CHECK_THAT(link.link->describe(), Catch::Contains("no reply from Redis") || Catch::Contains("timed out"));
+  redis.thaw();
+  REQUIRE(wait_until([&] { return link.listener->ups == 2; }));
+  link.link->publish("ch", "thawed");
+  REQUIRE(wait_until([&] { return link.listener->count() == 1; }));
+}
+
 TEST_CASE("redis link: a server that answers garbage is refused, retried, and nothing breaks", "[redis]") {
   // A plain TCP acceptor that answers whatever it is sent with bytes that are not RESP.
   int listener = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -133,6 +133,14 @@ class redis_server {
     pid_ = 0;
   }
 
+  // SIGSTOP / SIGCONT: connected, but silent, as a Redis stuck or behind a partition.
+  void freeze() {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  }
+  void thaw() {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
+  }
+
   std::string log() const {
     std::ifstream in(dir_.path / "redis.log");
     std::stringstream s;
