@@ -9,7 +9,7 @@
 # hub-cluster / hub-single. A benchmark prints figures; it asserts nothing.
 #
 #   bench/cluster_fanout.sh [path/to/hub-server path/to/hub-load]   # ~3.5 min
-#   QUICK=1 bench/cluster_fanout.sh                                 # ~1.5 min, shorter steps
+#   QUICK=1 bench/cluster_fanout.sh                                 # ~2.5 min, shorter steps
 #   BENCH_LOCK=/tmp/hub-build.lock bench/cluster_fanout.sh          # hold that lock meanwhile
 #
 # Scenario (each case on fresh servers): 1,000 clients in 10 rooms (fan-out 100, as the
@@ -41,7 +41,6 @@
 # bench/node_modules (npm ci in bench/, done here when missing). Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 hub_server=$(realpath "${1:-build/hub-server}")
 hub_load=$(realpath "${2:-build/hub-load}")
 out=${OUT:-/tmp/hub-cluster-bench-$(date +%Y%m%d-%H%M%S)}
@@ -70,11 +69,13 @@ fi
 ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 if [[ ${BENCH_PRIORITY:-1} == 1 && -w /proc/self/autogroup ]]; then echo -15 > /proc/self/autogroup || true; fi
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-if [[ -n ${PORT:-} ]]; then ports=("$PORT" $((PORT + 1)) $((PORT + 2))); else ports=($(free_port) $(free_port) $(free_port)); fi
-redis_port=${REDIS_PORT:-$(free_port)}
+# Four distinct free loopback ports (all bound at once, then released).
+read -r -a free < <(python3 -c 'import socket
+s = [socket.socket() for _ in range(4)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+if [[ -n ${PORT:-} ]]; then ports=("$PORT" $((PORT + 1)) $((PORT + 2))); else ports=("${free[@]:0:3}"); fi
+redis_port=${REDIS_PORT:-${free[3]}}
 redis_url=redis://127.0.0.1:$redis_port
 export HUB_API_KEY=bench-key
 
