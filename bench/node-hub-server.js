@@ -3,11 +3,17 @@
 // docs/hub.md on the official `socket.io` package, with an in-memory store instead of
 // the database and without Next.js. It is a benchmark reference, not a product.
 //
-// Usage: node bench/node-hub-server.js [--host H] [--port P] [--dev-auth]
+// Usage: node bench/node-hub-server.js [--host H] [--port P] [--dev-auth] [--redis URL]
 //   env JWT_SECRET  HS256 secret for auth {token} (claims sub, name, projects, exp)
 //   env HUB_API_KEY Bearer key for POST /api/notifications and /api/tasks/:id/events
 //   --dev-auth (or HUB_DEV_AUTH=1): auth {userId, userName} accepted, every project allowed
 //   --retention N   messages kept per room in memory (default 1000)
+//   --redis URL (or env REDIS_URL, e.g. redis://127.0.0.1:6379): several nodes through
+//                   Redis with `@socket.io/redis-adapter` (PUBLISH / PSUBSCRIBE): every
+//                   broadcast reaches the clients of every node; each node keeps its own
+//                   in-memory store (sequence numbers, presence), it is a benchmark only
+//   --redis-key-prefix K (or env REDIS_KEY_PREFIX): the adapter's channel prefix
+//                   (default "socket.io", the adapter's own)
 // Prints `listening on http://HOST:PORT` when ready.
 'use strict';
 
@@ -15,13 +21,16 @@ const http = require('node:http');
 const crypto = require('node:crypto');
 const { Server } = require('socket.io');
 
-const opts = { host: '127.0.0.1', port: Number(process.env.PORT || 3000), devAuth: false, retention: 1000 };
+const opts = { host: '127.0.0.1', port: Number(process.env.PORT || 3000), devAuth: false, retention: 1000,
+               redis: process.env.REDIS_URL || '', redisKey: process.env.REDIS_KEY_PREFIX || 'socket.io' };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === '--host') opts.host = process.argv[++i];
   else if (a === '--port') opts.port = Number(process.argv[++i]);
   else if (a === '--dev-auth') opts.devAuth = true;
   else if (a === '--retention') opts.retention = Number(process.argv[++i]);
+  else if (a === '--redis') opts.redis = process.argv[++i];
+  else if (a === '--redis-key-prefix') opts.redisKey = process.argv[++i];
   else { process.stderr.write(`node-hub-server: unknown argument ${a}\n`); process.exit(2); }
 }
 if (process.env.HUB_DEV_AUTH === '1' || process.env.HUB_DEV_AUTH === 'true') opts.devAuth = true;
@@ -306,7 +315,26 @@ io.on('connection', (socket) => {
   });
 });
 
-server.listen(opts.port, opts.host, () => {
-  const { address, port } = server.address();
-  process.stdout.write(`listening on http://${address}:${port}\n`);
+// With Redis: the adapter's two connections are up before the port opens, so a client
+// that connects gets every broadcast of the other nodes from its first packet on.
+async function withRedis() {
+  if (!opts.redis) return;
+  const { createClient } = require('redis');
+  const { createAdapter } = require('@socket.io/redis-adapter');
+  const pub = createClient({ url: opts.redis });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on('error', (e) => process.stderr.write(`node-hub-server: redis: ${e.message}\n`));
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createAdapter(pub, sub, { key: opts.redisKey }));
+  process.stderr.write(`node-hub-server: redis adapter on ${opts.redis} (key ${opts.redisKey})\n`);
+}
+
+withRedis().then(() => {
+  server.listen(opts.port, opts.host, () => {
+    const { address, port } = server.address();
+    process.stdout.write(`listening on http://${address}:${port}\n`);
+  });
+}, (e) => {
+  process.stderr.write(`node-hub-server: redis ${opts.redis}: ${e.message}\n`);
+  process.exit(1);
 });

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hub::load {
 
@@ -15,6 +16,15 @@ enum class scenario { idle, chat, storm, notify };
 struct options {
   scenario what = scenario::chat;
   target server;
+  // Every server the clients are spread over (--url, repeatable; without it just
+  // `server`): a chat or storm client goes to servers[its slot in its room % size], so
+  // every room is split over the servers in these proportions (a repeated URL gets a
+  // larger share); idle and notify clients to servers[index % size]. notify POSTs to
+  // servers[0].
+  std::vector<target> servers;
+  // chat, storm: only clients of these entries of `servers` send (--senders-url);
+  // empty: every client.
+  std::vector<bool> sender_servers;
   transport tr = transport::websocket;
   std::size_t clients = 100;
   std::size_t rooms = 10;
@@ -28,9 +38,9 @@ struct options {
   std::chrono::milliseconds connect_timeout{120000};
   std::chrono::milliseconds max_run{600000};  // hard bound on the whole run
   std::size_t connect_concurrency = 256;
-  int server_pid = 0;
-  std::string jwt_secret;  // empty: development auth {userId, userName}
-  std::string api_key;     // notify: Authorization: Bearer <key>
+  std::vector<int> server_pids;  // RSS and CPU: the sum over these processes
+  std::string jwt_secret;        // empty: development auth {userId, userName}
+  std::string api_key;           // notify: Authorization: Bearer <key>
   std::string notify_path = "/api/notifications";
   std::size_t http_connections = 4;
   double storm_fraction = 0.2;

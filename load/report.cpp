@@ -22,7 +22,7 @@ json latency_json(const histogram& h) {
 // One core's worth of CPU: a client using more than this share is the bottleneck.
 constexpr double bottleneck_share = 0.85;
 
-json window_json(const window_result& w, std::size_t threads) {
+json window_json(const window_result& w, std::size_t threads, bool multi) {
   json j;
   j["rate"] = w.rate;
   j["seconds"] = w.seconds;
@@ -36,6 +36,12 @@ json window_json(const window_result& w, std::size_t threads) {
   j["duplicated"] = w.duplicated;
   j["disconnects"] = w.disconnects;
   j["latency_us"] = latency_json(w.latency);
+  if (multi)
+    j["cross_node"] =
+      json{{"delivered", w.cross_delivered},
+           {"share", w.delivered ? static_cast<double>(w.cross_delivered) / static_cast<double>(w.delivered) : 0.0},
+           {"latency_us", latency_json(w.cross_latency)},
+           {"local_latency_us", latency_json(w.local_latency)}};
   if (w.server_cpu_us) {
     j["server_cpu_us"] = *w.server_cpu_us;
     j["server_cpu_pct"] = w.seconds > 0 ? 100.0 * static_cast<double>(*w.server_cpu_us) / (w.seconds * 1e6) : 0.0;
@@ -91,7 +97,16 @@ std::string summary_json(const options& o, const run_result& r) {
   json j;
   j["scenario"] = to_string(o.what);
   j["transport"] = to_string(o.tr);
-  j["target"] = o.server.host + ":" + std::to_string(o.server.port);
+  // Several servers (--url): "H:P,H:P,..." as given, and the per-window "cross_node".
+  std::string targets;
+  bool multi = false;
+  for (const auto& t : o.servers) {
+    if (!targets.empty()) targets += ",";
+    targets += t.host + ":" + std::to_string(t.port);
+    multi =
+      multi || t.host != o.servers.front().host || t.port != o.servers.front().port || t.path != o.servers.front().path;
+  }
+  j["target"] = targets;
   j["clients"] = r.clients;
   j["rooms"] = o.what == scenario::chat || o.what == scenario::storm ? o.rooms : 0;
   j["payload"] = o.payload;
@@ -107,11 +122,11 @@ std::string summary_json(const options& o, const run_result& r) {
     j["server_bytes_per_connection"] =
       (static_cast<double>(*r.rss_after) - static_cast<double>(*r.rss_before)) / static_cast<double>(r.connected);
   if (o.what == scenario::idle) j["still_connected"] = r.still_connected;
-  auto w = window_json(r.measured, o.threads);
+  auto w = window_json(r.measured, o.threads, multi);
   for (auto& [k, v] : w.items()) j[k] = v;
   if (o.search) {
     json steps = json::array();
-    for (const auto& s : r.steps) steps.push_back(window_json(s, o.threads));
+    for (const auto& s : r.steps) steps.push_back(window_json(s, o.threads, multi));
     j["steps"] = steps;
     j["best_rate"] = r.best_rate ? json(*r.best_rate) : json(nullptr);
     j["best_delivered_per_s"] = r.best_delivered_per_s ? json(*r.best_delivered_per_s) : json(nullptr);

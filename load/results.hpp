@@ -22,6 +22,10 @@ struct window_result {
   std::uint64_t lost = 0, duplicated = 0;
   std::uint64_t disconnects = 0;
   histogram latency;
+  // Several servers (--url): deliveries whose receiver is on another server than the
+  // sender's, and their latency; the rest are local.
+  std::uint64_t cross_delivered = 0;
+  histogram cross_latency, local_latency;
   std::optional<std::uint64_t> server_cpu_us;
   std::uint64_t client_cpu_us = 0;
   std::uint64_t client_frames = 0;

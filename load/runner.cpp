@@ -77,6 +77,8 @@ struct client_state {
   std::shared_ptr<client> c;
   std::string user;
   std::size_t room = 0, slot = 0;
+  std::size_t server = 0;  // index into options::servers
+  bool sends = true;       // --senders-url
   std::uint64_t join_ack = 0;
   std::uint32_t connect_us = 0;  // start to the CONNECT answer (first connect only)
   bool connected = false, joined = false, closed = false;
@@ -148,6 +150,11 @@ class runner final : public client_listener {
       }
       tr.got.set(st.slot);
       record_delivery(lat);
+      if (multi_) {
+        bool cross = server_key_[st.server] != server_key_[states_[tr.sender].server];
+        (cross ? win_.cross_latency : win_.local_latency).record(lat);
+        if (cross) ++win_.cross_delivered;
+      }
       if (++tr.got_n == tr.expected_n) tracked_.erase(it);
     } else if (d.rfind("[\"notification\"", 0) == 0) {
       if (!find_stamp(d, "\"message\":\"N", gid, t)) return;
@@ -220,7 +227,7 @@ class runner final : public client_listener {
     }
     st.pending_sends.clear();
     if (st.dropped_by_us) {  // storm: reconnect at once as the same user
-      st.c = client::make(*ios_[c.index() % ios_.size()], o_.server, o_.tr, auth_for(c.index()),
+      st.c = client::make(*ios_[c.index() % ios_.size()], o_.servers[st.server], o_.tr, auth_for(c.index()),
                           local_address(c.index()), this, c.index());
       st.c->start();
       return;
@@ -272,6 +279,22 @@ class runner final : public client_listener {
 
   bool timed_out() const { return clock::now() - t0_ > o_.max_run; }
 
+  // A /proc reading summed over every --server-pid (nullopt unless each could be read):
+  // the servers' CPU time (µs) or RSS (bytes).
+  template <class Read>
+  std::optional<std::uint64_t> sum_over_servers(Read read) const {
+    if (o_.server_pids.empty()) return std::nullopt;
+    std::uint64_t sum = 0;
+    for (int pid : o_.server_pids) {
+      auto v = read(pid);
+      if (!v) return std::nullopt;
+      sum += *v;
+    }
+    return sum;
+  }
+  std::optional<std::uint64_t> servers_cpu_us() const { return sum_over_servers(process_cpu_us); }
+  std::optional<std::uint64_t> servers_rss() const { return sum_over_servers(rss_bytes); }
+
   void connect_all();
   void send_for(double rate, std::chrono::milliseconds d, bool measure);
   void drain();
@@ -293,6 +316,8 @@ class runner final : public client_listener {
   std::uint64_t late_or_unexpected_ = 0;
   std::uint64_t next_gid_ = 1;
   std::size_t next_sender_ = 0;
+  bool multi_ = false;                   // more than one distinct server
+  std::vector<std::size_t> server_key_;  // servers[i] -> index of its first equal entry
   bool stopping_ = false;
   bool connecting_ = false;  // connect_all() runs: ready clients are noted
   clock::time_point connect_start_;
@@ -339,8 +364,8 @@ void runner::connect_all() {
       while (next < o_.clients && inflight < o_.connect_concurrency) {
         auto& st = states_[next];
         st.started = clock::now();
-        st.c =
-          client::make(*ios_[next % ios_.size()], o_.server, o_.tr, auth_for(next), local_address(next), this, next);
+        st.c = client::make(*ios_[next % ios_.size()], o_.servers[st.server], o_.tr, auth_for(next),
+                            local_address(next), this, next);
         st.c->start();
         ++next;
         ++inflight;
@@ -366,11 +391,9 @@ void runner::begin_window(double rate) {
   for (auto& st : states_)
     if (st.c) win_frames_ += st.c->frames_received();
   win_has_server_cpu_ = false;
-  if (o_.server_pid) {
-    if (auto cpu = process_cpu_us(o_.server_pid)) {
-      win_server_cpu_ = *cpu;
-      win_has_server_cpu_ = true;
-    }
+  if (auto cpu = servers_cpu_us()) {
+    win_server_cpu_ = *cpu;
+    win_has_server_cpu_ = true;
   }
 }
 
@@ -385,7 +408,7 @@ window_result runner::end_window() {
     if (st.c) frames += st.c->frames_received();
   w.client_frames = frames - win_frames_;
   if (win_has_server_cpu_)
-    if (auto cpu = process_cpu_us(o_.server_pid)) w.server_cpu_us = *cpu - win_server_cpu_;
+    if (auto cpu = servers_cpu_us()) w.server_cpu_us = *cpu - win_server_cpu_;
   for (auto& [gid, tr] : tracked_) w.lost += tr.expected_n - tr.got_n;
   tracked_.clear();
   w.lost += notes_.size();
@@ -440,9 +463,10 @@ void runner::send_for(double rate, std::chrono::milliseconds d, bool measure) {
         std::size_t idx = 0;
         for (std::size_t tries = 0; tries < states_.size(); ++tries) {
           idx = next_sender_++ % states_.size();
-          if (states_[idx].joined) break;
+          if (states_[idx].joined && states_[idx].sends) break;
         }
         auto& st = states_[idx];
+        if (!st.joined || !st.sends) break;  // no sender joined now
         auto& room = rooms_[st.room];
         auto gid = next_gid_++;
         std::string content = "L" + std::to_string(gid) + ":" + std::to_string(now_ns()) + ":";
@@ -515,27 +539,45 @@ run_result runner::go() {
 
   states_.resize(o_.clients);
   rooms_.resize(wants_rooms() ? o_.rooms : 0);
-  for (std::size_t i = 0; i < o_.clients; ++i) {
-    states_[i].user = user_id(i);
-    if (wants_rooms()) {
-      states_[i].room = i % o_.rooms;
-      states_[i].slot = rooms_[states_[i].room].size++;
+  server_key_.resize(o_.servers.size());
+  for (std::size_t k = 0; k < o_.servers.size(); ++k) {
+    const auto& a = o_.servers[k];
+    server_key_[k] = k;
+    for (std::size_t j = 0; j < k; ++j) {
+      const auto& b = o_.servers[j];
+      if (a.host == b.host && a.port == b.port && a.path == b.path) {
+        server_key_[k] = server_key_[j];
+        break;
+      }
     }
+    if (server_key_[k] != 0) multi_ = true;
+  }
+  for (std::size_t i = 0; i < o_.clients; ++i) {
+    auto& st = states_[i];
+    st.user = user_id(i);
+    if (wants_rooms()) {
+      st.room = i % o_.rooms;
+      st.slot = rooms_[st.room].size++;
+    }
+    // By the slot in its room, so that every room is split over the servers (by the
+    // index, rooms 0, 2, 4, ... would all be on the first of two servers).
+    st.server = (wants_rooms() ? st.slot : i) % o_.servers.size();
+    st.sends = o_.sender_servers.empty() || o_.sender_servers[st.server];
   }
   for (auto& r : rooms_) r.present.resize(r.size);
   if (o_.what == scenario::notify)
     for (std::size_t i = 0; i < o_.http_connections; ++i)
-      posters_.push_back(http_poster::make(*ios_[0], o_.server, local_address(o_.clients + i),
+      posters_.push_back(http_poster::make(*ios_[0], o_.servers.front(), local_address(o_.clients + i),
                                            o_.api_key.empty() ? "" : "Bearer " + o_.api_key));
 
-  if (o_.server_pid) res_.rss_before = rss_bytes(o_.server_pid);
+  res_.rss_before = servers_rss();
   t0_ = clock::now();
   connect_all();
 
   switch (o_.what) {
     case scenario::idle: {
       wait(o_.settle, "settle");
-      if (o_.server_pid) res_.rss_after = rss_bytes(o_.server_pid);
+      res_.rss_after = servers_rss();
       begin_window(0);
       wait(o_.hold, "hold");
       res_.measured = end_window();
@@ -545,7 +587,7 @@ run_result runner::go() {
     }
     case scenario::chat:
     case scenario::notify: {
-      if (o_.server_pid) res_.rss_after = rss_bytes(o_.server_pid);
+      res_.rss_after = servers_rss();
       if (!o_.search) {
         send_for(o_.rate, o_.warmup, false);
         drain();
