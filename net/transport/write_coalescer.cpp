@@ -5,8 +5,13 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <ctime>
+#include <dirent.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 
 namespace hub::eio {
 
@@ -36,6 +41,34 @@ std::chrono::nanoseconds process_cpu() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// How long this process's threads have been runnable but waiting for a core, summed
+// (the second field of each /proc/self/task/<tid>/schedstat). CPU time alone misses a
+// core that other processes fill: two nodes of a cluster on one core each see half of
+// it used, yet the core is full. A thread that exited takes its waits with it, which
+// at most makes one sample read low. Zero where schedstat is not available.
+std::chrono::nanoseconds process_run_delay() {
+  std::uint64_t total = 0;
+  DIR* dir = opendir("/proc/self/task");
+  if (!dir) return {};
+  char path[64];
+  char buf[128];
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::snprintf(path, sizeof path, "/proc/self/task/%.20s/schedstat", e->d_name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    auto n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    unsigned long long ran = 0;
+    unsigned long long waited = 0;
+    if (std::sscanf(buf, "%llu %llu", &ran, &waited) == 2) total += waited;
+  }
+  closedir(dir);
+  return std::chrono::nanoseconds(total);
 }
 
 }  // namespace
@@ -104,10 +137,15 @@ void write_coalescer::run_pass() {
 
 void write_coalescer::sample_load(clock::time_point now) {
   auto cpu = process_cpu();
+  auto run_delay = process_run_delay();
   auto last = clock::time_point(clock::duration(last_sample_.load(std::memory_order_relaxed)));
   if (last != clock::time_point{}) {
     double wall = std::chrono::duration<double>(now - last).count();
-    double used = std::chrono::duration<double>(cpu - last_cpu_).count();
+    // What the process wanted of its cores: the time it ran plus the time its runnable
+    // threads waited for one (another process, or each other, held it).
+    double used =
+      std::chrono::duration<double>(cpu - last_cpu_).count() +
+      std::chrono::duration<double>(std::max(run_delay - last_run_delay_, std::chrono::nanoseconds{})).count();
     // A long quiet gap says nothing about the present load beyond "low".
     double utilization = wall > 0 ? used / (wall * cores_) : 0.0;
     auto delay = next_delay(std::chrono::microseconds(delay_us_.load()), utilization, max_delay_);
@@ -116,6 +154,7 @@ void write_coalescer::sample_load(clock::time_point now) {
   }
   last_sample_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   last_cpu_ = cpu;
+  last_run_delay_ = run_delay;
 }
 
 }  // namespace hub::eio

@@ -75,6 +75,7 @@ class write_coalescer {
   std::vector<std::shared_ptr<flushable>> passing_;
   clock::time_point last_pass_{};
   std::chrono::nanoseconds last_cpu_{};
+  std::chrono::nanoseconds last_run_delay_{};
   std::atomic<std::int64_t> delay_us_{0};
   // When the load was last sampled (written on strand_, read by write_through() on any thread).
   std::atomic<clock::rep> last_sample_{0};
