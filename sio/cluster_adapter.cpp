@@ -53,13 +53,6 @@ std::optional<json> data_of(const wire_packet& w) {
   return data;
 }
 
-std::vector<std::string> union_of(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  std::vector<std::string> out = a;
-  for (const auto& x : b)
-    if (std::find(out.begin(), out.end(), x) == out.end()) out.push_back(x);
-  return out;
-}
-
 json array_of(const std::vector<std::string>& v) {
   json a = json::array();
   for (const auto& s : v) a.push_back(s);
@@ -148,10 +141,9 @@ class adapter {
         p.type = request_type::broadcast;
         p.call = c;
         p.expected_servers = remote ? -1 : 1;
-        auto b = ack_broadcast(
-          c->nsp, c->selector, c->except_sids, c->event, c->args, c->timeout, [self = self_, id](json first) {
-            caf::anon_send(caf::actor_cast<caf::actor>(self), cluster_ack_atom::value, id, std::move(first));
-          });
+        auto b = ack_broadcast(c->nsp, c->selector, c->event, c->args, c->timeout, [self = self_, id](json first) {
+          caf::anon_send(caf::actor_cast<caf::actor>(self), cluster_ack_atom::value, id, std::move(first));
+        });
         scatter_acks(b, [this, id](std::size_t clients) {
           auto it = pending_.find(id);
           if (it == pending_.end()) return;
@@ -164,7 +156,7 @@ class adapter {
           r.type = request_type::broadcast;
           r.uid = cfg_.uid;
           r.request_id = id;
-          r.opts = cluster::selector{c->selector.rooms, union_of(c->selector.except, c->except_sids)};
+          r.opts = cluster::selector{c->selector.rooms, c->selector.except};
           r.packet = cluster::broadcast_packet{2, c->nsp, event_data(c->event, c->args), std::nullopt};
           r.flags = json{{"timeout", c->timeout.count()}};
           publish_request(c->nsp, r);
@@ -399,7 +391,7 @@ class adapter {
     auto link = cfg_.link;
     auto channel = channels_.at(nsp).response;
     auto id = r.request_id;
-    auto b = ack_broadcast(nsp, {sel.rooms, sel.except}, {}, name.is_string() ? name.get<std::string>() : name.dump(),
+    auto b = ack_broadcast(nsp, {sel.rooms, sel.except}, name.is_string() ? name.get<std::string>() : name.dump(),
                            std::move(args), timeout, [link, channel, id](json first) {
                              cluster::response resp;
                              resp.request_id = id;
@@ -541,14 +533,12 @@ class adapter {
     return data;
   }
 
-  static broadcast_ptr ack_broadcast(const std::string& nsp, const socket_selector& sel,
-                                     const std::vector<std::string>& except_sids, std::string event, json args,
+  static broadcast_ptr ack_broadcast(const std::string& nsp, const socket_selector& sel, std::string event, json args,
                                      std::chrono::milliseconds timeout, std::function<void(json)> on_ack) {
     auto b = std::make_shared<broadcast>();
     b->nsp = nsp;
     b->rooms = sel.rooms;
     b->except_rooms = sel.except;
-    b->except_sids = except_sids;
     auto acks = std::make_shared<broadcast_acks>();
     acks->event = std::move(event);
     acks->args = std::move(args);
@@ -734,21 +724,20 @@ void cluster_node::stop() {
 void cluster_node::publish(const broadcast& b) const {
   if (!cfg_.link) return;
   const auto ch = cluster::channels_for(cfg_.prefix, b.nsp);
-  const auto except = union_of(b.except_rooms, b.except_sids);
   if (b.op == broadcast::operation::emit) {
     auto data = b.packet ? data_of(*b.packet) : std::nullopt;
     if (!data) return;
     cluster::broadcast_message m;
     m.uid = cfg_.uid;
     m.packet = cluster::broadcast_packet{2, b.nsp, std::move(*data), std::nullopt};
-    m.opts = cluster::selector{b.rooms, except};
+    m.opts = cluster::selector{b.rooms, b.except_rooms};
     // One room: its own channel, which nodes without that room ignore unread.
     cfg_.link->publish(b.rooms.size() == 1 ? ch.room(b.rooms.front()) : ch.broadcast, cluster::encode_broadcast(m));
     return;
   }
   cluster::request r;
   r.uid = cfg_.uid;
-  r.opts = cluster::selector{b.rooms, except};
+  r.opts = cluster::selector{b.rooms, b.except_rooms};
   switch (b.op) {
     case broadcast::operation::join: r.type = request_type::remote_join; break;
     case broadcast::operation::leave: r.type = request_type::remote_leave; break;

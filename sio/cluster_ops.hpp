@@ -74,9 +74,8 @@ struct cluster_call {
   kind what = kind::fetch_sockets;
   std::string nsp;
   socket_selector selector;
-  std::vector<std::string> except_sids;  // broadcasts that leave the sender out
-  bool local = false;                    // this node only
-  std::string event;                     // server-side emit, broadcast with acks
+  bool local = false;  // this node only
+  std::string event;   // server-side emit, broadcast with acks
   json args = json::array();
   std::chrono::milliseconds timeout{0};  // broadcast with acks, server-side emit with ack
   bool wants_ack = false;                // server-side emit

@@ -47,13 +47,13 @@ using describe_atom = caf::atom_constant<caf::atom("sio_desc")>;   // describe_q
 using ack_emit_atom = caf::atom_constant<caf::atom("sio_aemit")>;  // broadcast_ptr -> bool (sent to a socket)
 
 // A packet for every socket of `nsp` in any of `rooms` (all of the namespace when
-// `rooms` is empty), except sockets in `except_rooms` or with an id in `except_sids`.
+// `rooms` is empty), except sockets in any of `except_rooms` (a socket's id is a room of
+// its own, so this leaves out single sockets too).
 // Each socket receives it once even when it is in several of the rooms.
 struct broadcast {
   std::string nsp;
   std::vector<std::string> rooms;
   std::vector<std::string> except_rooms;
-  std::vector<std::string> except_sids;
   wire_packet_ptr packet;
   std::string stream;  // durable stream this event is entry `seq` of; empty if none
   std::uint64_t seq = 0;

@@ -139,7 +139,7 @@ void connection::on_deliver(const broadcast_ptr& bp, const std::string& origin_k
   auto it = sockets_.find(b.nsp);
   if (it == sockets_.end()) return;
   socket& s = *it->second;
-  if (excluded(s, b.except_rooms, b.except_sids)) return;
+  if (excluded(s, b.except_rooms)) return;
   if (b.rooms.size() > 1) {
     // One copy arrives from each target room the socket is in: deliver the first one
     // that comes from a room it is still in, drop the rest. Seen broadcasts are kept
@@ -157,19 +157,14 @@ void connection::on_deliver(const broadcast_ptr& bp, const std::string& origin_k
 
 bool connection::in_room(const socket& s, const std::string& room) { return room == s.id_ || s.rooms_.count(room); }
 
-bool connection::excluded(const socket& s, const std::vector<std::string>& except_rooms,
-                          const std::vector<std::string>& except_sids) {
-  for (const auto& sid : except_sids)
-    if (sid == s.id_) return true;
+bool connection::excluded(const socket& s, const std::vector<std::string>& except_rooms) {
   // Node's except names rooms, and a socket's id is a room of its own.
-  for (const auto& r : except_rooms)
-    if (in_room(s, r)) return true;
-  return false;
+  return std::any_of(except_rooms.begin(), except_rooms.end(), [&](const std::string& r) { return in_room(s, r); });
 }
 
 bool connection::matches(const socket& s, const std::vector<std::string>& rooms,
-                         const std::vector<std::string>& except_rooms, const std::vector<std::string>& except_sids) {
-  if (s.recovering_ || excluded(s, except_rooms, except_sids)) return false;
+                         const std::vector<std::string>& except_rooms) {
+  if (s.recovering_ || excluded(s, except_rooms)) return false;
   if (rooms.empty()) return true;
   return std::any_of(rooms.begin(), rooms.end(), [&](const std::string& r) { return in_room(s, r); });
 }
@@ -222,7 +217,7 @@ json connection::on_describe(const describe_query& q) {
   auto it = sockets_.find(q.nsp);
   if (it == sockets_.end()) return json();
   const socket& s = *it->second;
-  if (!matches(s, q.rooms, q.except, {})) return json();
+  if (!matches(s, q.rooms, q.except)) return json();
   return q.ids_only ? json(s.id_) : describe(s);
 }
 
@@ -231,7 +226,7 @@ bool connection::on_ack_emit(const broadcast_ptr& b) {
   auto it = sockets_.find(b->nsp);
   if (it == sockets_.end()) return false;
   socket& s = *it->second;
-  if (!matches(s, b->rooms, b->except_rooms, b->except_sids)) return false;
+  if (!matches(s, b->rooms, b->except_rooms)) return false;
   return apply(s, *b);
 }
 

@@ -90,10 +90,9 @@ class connection {
   void send_packet(const packet& p);
   // -- rooms and selectors (Node's semantics: a socket's id is a room of its own) -----
   static bool in_room(const socket& s, const std::string& room);
-  static bool excluded(const socket& s, const std::vector<std::string>& except_rooms,
-                       const std::vector<std::string>& except_sids);
+  static bool excluded(const socket& s, const std::vector<std::string>& except_rooms);
   static bool matches(const socket& s, const std::vector<std::string>& rooms,
-                      const std::vector<std::string>& except_rooms, const std::vector<std::string>& except_sids);
+                      const std::vector<std::string>& except_rooms);
   // Carries out a broadcast on one matching socket.
   bool apply(socket& s, const broadcast& b);
   json describe(const socket& s) const;

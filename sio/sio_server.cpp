@@ -114,7 +114,6 @@ std::shared_ptr<broadcast> broadcaster::make(broadcast::operation op) const {
   b->nsp = nsp_;
   b->rooms = rooms_;
   b->except_rooms = except_rooms_;
-  b->except_sids = except_sids_;
   b->op = op;
   return b;
 }
@@ -158,7 +157,6 @@ void broadcaster::fetch_sockets(fetch_callback done) const {
   c->what = cluster_call::kind::fetch_sockets;
   c->nsp = nsp_;
   c->selector = {rooms_, except_rooms_};
-  c->selector.except.insert(c->selector.except.end(), except_sids_.begin(), except_sids_.end());
   c->local = local_;
   c->on_sockets = std::move(done);
   if (!cluster_) return c->on_sockets({});  // a default-made broadcaster (no server): nothing to find
@@ -171,7 +169,6 @@ void broadcaster::emit_with_ack(std::string_view name, json args, std::chrono::m
   c->what = cluster_call::kind::broadcast_with_ack;
   c->nsp = nsp_;
   c->selector = {rooms_, except_rooms_};
-  c->except_sids = except_sids_;
   c->local = local_;
   c->event = std::string(name);
   c->args = args.is_array() ? std::move(args) : json::array({std::move(args)});

@@ -169,8 +169,9 @@ class broadcaster {
     except_rooms_.push_back(std::move(room));
     return *this;
   }
+  // A socket's id is a room of its own (as in Node): the same as except(sid).
   broadcaster& except_socket(std::string sid) {
-    except_sids_.push_back(std::move(sid));
+    except_rooms_.push_back(std::move(sid));
     return *this;
   }
   // This node's sockets only (Node's .local).
@@ -218,7 +219,6 @@ class broadcaster {
   std::string nsp_;
   std::vector<std::string> rooms_;
   std::vector<std::string> except_rooms_;
-  std::vector<std::string> except_sids_;
   bool local_ = false;
   std::string stream_;
   std::uint64_t seq_ = 0;
