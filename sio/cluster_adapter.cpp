@@ -21,21 +21,7 @@ using cluster::request_type;
 // out of the answer: every node must answer within the requester's 5 s.
 constexpr std::chrono::seconds per_socket_answer{2};
 
-// A Socket.IO EVENT whose data is [event, ...args] (binaries as json::binary), encoded
-// once for every local recipient.
-wire_packet_ptr encode_data(const std::string& nsp, json data) {
-  packet p{packet_type::event, nsp, std::nullopt, {}, {}};
-  json_args::extract_binaries(data, p.attachments);
-  p.data = data.dump(-1, ' ', false, json::error_handler_t::replace);
-  auto w = std::make_shared<wire_packet>();
-  w->text.reserve(p.data.size() + nsp.size() + 8);
-  w->text += '4';
-  encode_append(w->text, p);
-  w->binaries = std::move(p.attachments);
-  return w;
-}
-
-// The reverse, for a packet this node encoded itself: its data with binaries in place.
+// A packet this node encoded itself (broadcaster::send), as its data with binaries in place.
 std::optional<json> data_of(const wire_packet& w) {
   std::string_view text = w.text;
   if (text.empty() || text.front() != '4') return std::nullopt;
@@ -84,12 +70,13 @@ using adapter_actor = caf::stateful_actor<adapter>;
 // as the actor, and they only run inside it.
 class adapter {
  public:
-  void init(adapter_actor* self, const server* srv, cluster_config cfg, caf::actor directory) {
+  void init(adapter_actor* self, const server* srv, cluster_config cfg, caf::actor directory,
+            std::shared_ptr<const channel_table> channels) {
     self_ = self;
     srv_ = srv;
     cfg_ = std::move(cfg);
     directory_ = std::move(directory);
-    for (const auto& nsp : srv->namespace_names()) channels_.emplace(nsp, cluster::channels_for(cfg_.prefix, nsp));
+    channels_ = std::move(channels);
   }
 
   // -- requests of this node ----------------------------------------------------------------
@@ -117,12 +104,7 @@ class adapter {
       }
       case cluster_call::kind::server_side_emit: {
         if (!c->wants_ack) {
-          if (!remote) return;
-          cluster::request r;
-          r.type = request_type::server_side_emit;
-          r.uid = cfg_.uid;
-          r.data = event_data(c->event, c->args);
-          publish_request(c->nsp, r);
+          if (remote) publish_request(c->nsp, request_of(*c, request_type::server_side_emit, {}));
           return;
         }
         auto id = new_id();
@@ -197,28 +179,11 @@ class adapter {
     const std::size_t others = n > 1 ? static_cast<std::size_t>(n - 1) : 0;
     switch (p.type) {
       case request_type::remote_fetch:
-        p.expected = others;
-        if (others > 0) {
-          cluster::request r;
-          r.type = request_type::remote_fetch;
-          r.uid = cfg_.uid;
-          r.request_id = id;
-          r.opts = cluster::selector{c.selector.rooms, c.selector.except};
-          publish_request(c.nsp, r);
-        }
-        p.remote_done = others == 0;
-        break;
       case request_type::server_side_emit:
+        // Asked only once it is known that someone will answer, as the adapter does.
         p.expected = others;
-        if (others > 0) {
-          cluster::request r;
-          r.type = request_type::server_side_emit;
-          r.uid = cfg_.uid;
-          r.request_id = id;
-          r.data = event_data(c.event, c.args);
-          publish_request(c.nsp, r);
-        }
         p.remote_done = others == 0;
+        if (others > 0) publish_request(c.nsp, request_of(c, p.type, id));
         break;
       case request_type::broadcast: p.expected_servers = std::max<std::int64_t>(n, 1); break;
       default: break;
@@ -263,7 +228,7 @@ class adapter {
   // -- what other nodes send ----------------------------------------------------------------------
 
   void on_incoming(const std::string& channel, const std::string& payload) {
-    for (const auto& [nsp, ch] : channels_) {
+    for (const auto& [nsp, ch] : *channels_) {
       if (channel == ch.request) return on_request_bytes(nsp, payload);
       if (channel.compare(0, ch.response.size(), ch.response) == 0) return on_response_bytes(payload);
     }
@@ -362,7 +327,7 @@ class adapter {
     if (!r.request_id.empty()) {
       // Node answers once, whatever the handler does with its callback.
       auto once = std::make_shared<std::atomic<bool>>(false);
-      reply = [link = cfg_.link, channel = channels_.at(nsp).response, id = r.request_id, once](json answer) {
+      reply = [link = cfg_.link, channel = channels_->at(nsp).response, id = r.request_id, once](json answer) {
         if (once->exchange(true)) return;
         cluster::response resp;
         resp.request_id = id;
@@ -389,7 +354,7 @@ class adapter {
         std::clamp<std::int64_t>(r.flags["timeout"].get<std::int64_t>(), 0, std::int64_t{10} * 60 * 1000));
     auto sel = r.opts.value_or(cluster::selector{});
     auto link = cfg_.link;
-    auto channel = channels_.at(nsp).response;
+    auto channel = channels_->at(nsp).response;
     auto id = r.request_id;
     auto b = ack_broadcast(nsp, {sel.rooms, sel.except}, name.is_string() ? name.get<std::string>() : name.dump(),
                            std::move(args), timeout, [link, channel, id](json first) {
@@ -491,22 +456,35 @@ class adapter {
     self_->delayed_send(self_, after, cluster_timeout_atom::value, id);
   }
 
+  // The request this node sends for a fetch or a server-side emit (`id` empty: no answer wanted).
+  cluster::request request_of(const cluster_call& c, request_type type, const std::string& id) const {
+    cluster::request r;
+    r.type = type;
+    r.uid = cfg_.uid;
+    r.request_id = id;
+    if (type == request_type::remote_fetch)
+      r.opts = cluster::selector{c.selector.rooms, c.selector.except};
+    else
+      r.data = event_data(c.event, c.args);
+    return r;
+  }
+
   // PUBSUB NUMSUB of the namespace's request channel: how many nodes will answer.
   void count_nodes(const std::string& id, const std::string& nsp) {
     auto me = caf::actor_cast<caf::actor>(self_);
-    cfg_.link->count_subscribers(channels_.at(nsp).request, [me, id](std::optional<std::size_t> n) {
+    cfg_.link->count_subscribers(channels_->at(nsp).request, [me, id](std::optional<std::size_t> n) {
       caf::anon_send(me, cluster_numsub_atom::value, id, n ? static_cast<std::int64_t>(*n) : std::int64_t{-1});
     });
   }
 
   void publish_request(const std::string& nsp, const cluster::request& r) {
-    cfg_.link->publish(channels_.at(nsp).request, cluster::encode_request(r));
+    cfg_.link->publish(channels_->at(nsp).request, cluster::encode_request(r));
   }
 
   void publish_response(const std::string& nsp, const cluster::response& r) {
     if (!cfg_.link) return;
     metrics::add(metrics::global().cluster_responses_out);
-    cfg_.link->publish(channels_.at(nsp).response, cluster::encode_response(r));
+    cfg_.link->publish(channels_->at(nsp).response, cluster::encode_response(r));
   }
 
   void refuse(const char* what, const std::string& error) {
@@ -521,16 +499,6 @@ class adapter {
     q->except = sel.except;
     q->ids_only = ids_only;
     return q;
-  }
-
-  static json event_data(const std::string& event, const json& args) {
-    json data = json::array({event});
-    if (args.is_array()) {
-      for (const auto& a : args) data.push_back(a);
-    } else {
-      data.push_back(args);
-    }
-    return data;
   }
 
   static broadcast_ptr ack_broadcast(const std::string& nsp, const socket_selector& sel, std::string event, json args,
@@ -598,12 +566,13 @@ class adapter {
   const server* srv_ = nullptr;
   cluster_config cfg_;
   caf::actor directory_;
-  std::map<std::string, cluster::channels, std::less<>> channels_;  // by namespace
-  std::unordered_map<std::string, pending_request> pending_;        // by request id
+  std::shared_ptr<const channel_table> channels_;
+  std::unordered_map<std::string, pending_request> pending_;  // by request id
 };
 
-caf::behavior adapter_behavior(adapter_actor* self, const server* srv, cluster_config cfg, caf::actor directory) {
-  self->state.init(self, srv, std::move(cfg), std::move(directory));
+caf::behavior adapter_behavior(adapter_actor* self, const server* srv, cluster_config cfg, caf::actor directory,
+                               std::shared_ptr<const channel_table> channels) {
+  self->state.init(self, srv, std::move(cfg), std::move(directory), std::move(channels));
   // No throw may end the adapter: the node would stop answering and every peer's
   // fetchSockets() would time out. A failed message is logged and dropped.
   self->set_exception_handler([](std::exception_ptr& e) -> caf::error {
@@ -633,7 +602,7 @@ caf::behavior adapter_behavior(adapter_actor* self, const server* srv, cluster_c
 
 class cluster_node::listener final : public pubsub_listener {
  public:
-  listener(std::string uid, caf::actor directory, caf::actor adapter, std::map<std::string, cluster::channels> nsps,
+  listener(std::string uid, caf::actor directory, caf::actor adapter, std::shared_ptr<const channel_table> nsps,
            json_limits limits)
     : uid_(std::move(uid)),
       directory_(std::move(directory)),
@@ -642,7 +611,7 @@ class cluster_node::listener final : public pubsub_listener {
       limits_(limits) {}
 
   void on_message(const std::string& channel, std::string payload) override {
-    for (const auto& [nsp, ch] : nsps_) {
+    for (const auto& [nsp, ch] : *nsps_) {
       if (cluster::room_of_channel(ch, channel)) return on_broadcast(nsp, payload);
       if (channel == ch.request || channel.compare(0, ch.response.size(), ch.response) == 0) {
         caf::anon_send(adapter_, cluster_in_atom::value, channel, std::move(payload));
@@ -673,14 +642,14 @@ class cluster_node::listener final : public pubsub_listener {
     b->nsp = nsp;
     b->rooms = std::move(m->opts.rooms);
     b->except_rooms = std::move(m->opts.except);
-    b->packet = encode_data(nsp, std::move(m->packet.data));
+    b->packet = encode_event_data(nsp, std::move(m->packet.data));
     caf::anon_send(directory_, broadcast_atom::value, broadcast_ptr(std::move(b)));
   }
 
   std::string uid_;
   caf::actor directory_;
   caf::actor adapter_;
-  std::map<std::string, cluster::channels> nsps_;
+  std::shared_ptr<const channel_table> nsps_;
   json_limits limits_;
   std::atomic<bool> link_up_{false};
 };
@@ -696,24 +665,23 @@ cluster_node::~cluster_node() { stop(); }
 
 void cluster_node::start() {
   if (adapter_) return;
-  adapter_ = srv_.system().spawn(adapter_behavior, &srv_, cfg_, directory_);
+  auto table = std::make_shared<channel_table>();
+  for (const auto& nsp : srv_.namespace_names()) table->emplace(nsp, cluster::channels_for(cfg_.prefix, nsp));
+  channels_ = table;
+  adapter_ = srv_.system().spawn(adapter_behavior, &srv_, cfg_, directory_, channels_);
   if (!cfg_.link) return;
-  std::map<std::string, cluster::channels> nsps;
   std::vector<std::string> channels;
   std::vector<std::string> patterns;
-  for (const auto& nsp : srv_.namespace_names()) {
-    auto ch = cluster::channels_for(cfg_.prefix, nsp);
+  for (const auto& [nsp, ch] : *table) {
     patterns.push_back(ch.broadcast_pattern);
     channels.push_back(ch.request);
     channels.push_back(ch.response);
     channels.push_back(ch.specific_response(cfg_.uid));
-    nsps.emplace(nsp, std::move(ch));
   }
-  const auto namespaces = nsps.size();
-  listener_ = std::make_shared<listener>(cfg_.uid, directory_, adapter_, std::move(nsps), cfg_.limits);
+  listener_ = std::make_shared<listener>(cfg_.uid, directory_, adapter_, channels_, cfg_.limits);
   cfg_.link->subscribe(std::move(channels), std::move(patterns), listener_);
   cfg_.link->start();
-  log::info("cluster: node ", cfg_.uid, ", key prefix '", cfg_.prefix, "', ", namespaces, " namespace(s)");
+  log::info("cluster: node ", cfg_.uid, ", key prefix '", cfg_.prefix, "', ", table->size(), " namespace(s)");
 }
 
 void cluster_node::stop() {
@@ -721,15 +689,25 @@ void cluster_node::stop() {
   adapter_ = nullptr;
 }
 
-void cluster_node::publish(const broadcast& b) const {
+const cluster::channels& cluster_node::channels_of(const std::string& nsp, cluster::channels& scratch) const {
+  if (channels_)
+    if (auto it = channels_->find(nsp); it != channels_->end()) return it->second;
+  scratch = cluster::channels_for(cfg_.prefix, nsp);
+  return scratch;
+}
+
+void cluster_node::publish(const broadcast& b, const json* given) const {
   if (!cfg_.link) return;
-  const auto ch = cluster::channels_for(cfg_.prefix, b.nsp);
+  cluster::channels scratch;
+  const auto& ch = channels_of(b.nsp, scratch);
   if (b.op == broadcast::operation::emit) {
-    auto data = b.packet ? data_of(*b.packet) : std::nullopt;
+    std::optional<json> decoded;
+    if (!given && b.packet) decoded = data_of(*b.packet);
+    const json* data = given ? given : decoded ? &*decoded : nullptr;
     if (!data) return;
     cluster::broadcast_message m;
     m.uid = cfg_.uid;
-    m.packet = cluster::broadcast_packet{2, b.nsp, std::move(*data), std::nullopt};
+    m.packet = cluster::broadcast_packet{2, b.nsp, *data, std::nullopt};
     m.opts = cluster::selector{b.rooms, b.except_rooms};
     // One room: its own channel, which nodes without that room ignore unread.
     cfg_.link->publish(b.rooms.size() == 1 ? ch.room(b.rooms.front()) : ch.broadcast, cluster::encode_broadcast(m));

@@ -13,6 +13,7 @@
 
 #include "sio/cluster_ops.hpp"
 #include "net/redis/pubsub_seam.hpp"
+#include "protocol/cluster_messages.hpp"
 #include "protocol/json_limits.hpp"
 
 #include <caf/all.hpp>
@@ -25,6 +26,10 @@
 namespace hub::sio {
 
 class server;
+
+// Every namespace's channels, by namespace: made once when the node starts, read-only
+// afterwards, shared by the node, its adapter actor and the link's listener.
+using channel_table = std::map<std::string, cluster::channels, std::less<>>;
 
 struct cluster_config {
   pubsub_link_ptr link;              // null: this node alone
@@ -55,18 +60,25 @@ class cluster_node {
   const caf::actor& adapter() const { return adapter_; }
 
   // Tells the other nodes of a broadcast this node carries out locally too (an emit,
-  // or socketsJoin / socketsLeave / disconnectSockets). No-op alone.
-  void publish(const broadcast& b) const;
+  // or socketsJoin / socketsLeave / disconnectSockets). No-op alone. An emit's `data`
+  // ([event, ...args], binaries in place) when the caller has it; otherwise it is
+  // decoded from the broadcast's packet.
+  void publish(const broadcast& b, const json* data = nullptr) const;
   // Hands an operation that needs answers to the adapter actor.
   void call(cluster_call_ptr c) const;
 
  private:
   class listener;
+  // The namespace's channels: from the table (no copy on the hot path), or made anew
+  // into `scratch` for one defined after start().
+  const cluster::channels& channels_of(const std::string& nsp, cluster::channels& scratch) const;
+
   const server& srv_;
   cluster_config cfg_;
   caf::actor directory_;
   caf::actor adapter_;
   std::shared_ptr<listener> listener_;
+  std::shared_ptr<const channel_table> channels_;
 };
 
 }  // namespace hub::sio

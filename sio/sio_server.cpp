@@ -36,8 +36,7 @@ std::string raw_array(std::string_view name_json, std::string_view raw_args) {
 
 // -- encoding ------------------------------------------------------------------------------
 
-wire_packet_ptr encode_event(const std::string& nsp, std::string_view name, json args,
-                             std::optional<std::uint64_t> ack_id) {
+json event_data(std::string_view name, json args) {
   json data = json::array();
   data.push_back(std::string(name));
   if (args.is_array()) {
@@ -45,10 +44,20 @@ wire_packet_ptr encode_event(const std::string& nsp, std::string_view name, json
   } else {
     data.push_back(std::move(args));
   }
+  return data;
+}
+
+wire_packet_ptr encode_event_data(const std::string& nsp, json data, std::optional<std::uint64_t> ack_id) {
   packet p{packet_type::event, nsp, ack_id, {}, {}};
   json_args::extract_binaries(data, p.attachments);
-  p.data = data.dump();
+  // Strings from other nodes or the application may hold invalid UTF-8: replaced, not thrown on.
+  p.data = data.dump(-1, ' ', false, json::error_handler_t::replace);
   return encode_packet(std::move(p));
+}
+
+wire_packet_ptr encode_event(const std::string& nsp, std::string_view name, json args,
+                             std::optional<std::uint64_t> ack_id) {
+  return encode_event_data(nsp, event_data(name, std::move(args)), ack_id);
 }
 
 wire_packet_ptr encode_event_raw(const std::string& nsp, std::string_view name, std::string_view raw_args,
@@ -102,7 +111,16 @@ const json& event::args() {
 
 // -- broadcasts ----------------------------------------------------------------------------
 
-void broadcaster::emit(std::string_view name, json args) const { send(encode_event(nsp_, name, std::move(args))); }
+void broadcaster::emit(std::string_view name, json args) const {
+  metrics::add(metrics::global().broadcasts);
+  auto b = make_emit();
+  json data = event_data(name, std::move(args));
+  // Published from the arguments before they are encoded (which moves binaries out), so
+  // that the other nodes' copy is not decoded back from our own wire text.
+  if (cluster_ && !local_) cluster_->publish(*b, &data);
+  b->packet = encode_event_data(nsp_, std::move(data));
+  caf::anon_send(directory_, broadcast_atom::value, broadcast_ptr(std::move(b)));
+}
 
 void broadcaster::emit_raw(std::string_view name, std::string_view raw_args,
                            std::vector<std::string> attachments) const {
@@ -124,13 +142,18 @@ void broadcaster::carry_out(std::shared_ptr<broadcast> b) const {
   caf::anon_send(directory_, broadcast_atom::value, broadcast_ptr(std::move(b)));
 }
 
-void broadcaster::send(wire_packet_ptr packet) const {
-  metrics::add(metrics::global().broadcasts);
+std::shared_ptr<broadcast> broadcaster::make_emit() const {
   auto b = make(broadcast::operation::emit);
-  b->packet = std::move(packet);
   b->stream = stream_;
   b->seq = seq_;
   b->accepted = accepted_;
+  return b;
+}
+
+void broadcaster::send(wire_packet_ptr packet) const {
+  metrics::add(metrics::global().broadcasts);
+  auto b = make_emit();
+  b->packet = std::move(packet);
   carry_out(std::move(b));
 }
 

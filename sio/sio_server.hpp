@@ -96,6 +96,13 @@ struct connect_refusal {
 wire_packet_ptr encode_event(const std::string& nsp, std::string_view name, json args,
                              std::optional<std::uint64_t> ack_id = std::nullopt);
 
+// An EVENT's data array, [name, ...args] (a non-array `args` is one argument).
+json event_data(std::string_view name, json args);
+// Encodes an EVENT from its data array (binaries as json::binary, moved out into
+// attachments); what encode_event does once it has built the array.
+wire_packet_ptr encode_event_data(const std::string& nsp, json data,
+                                  std::optional<std::uint64_t> ack_id = std::nullopt);
+
 // Same, from the raw JSON text of the arguments (elements joined by ',', no brackets)
 // and their attachments; the text is passed through unchanged.
 wire_packet_ptr encode_event_raw(const std::string& nsp, std::string_view name, std::string_view raw_args,
@@ -212,6 +219,7 @@ class broadcaster {
 
  private:
   std::shared_ptr<broadcast> make(broadcast::operation op) const;
+  std::shared_ptr<broadcast> make_emit() const;
   void carry_out(std::shared_ptr<broadcast> b) const;
 
   caf::actor directory_;
