@@ -7,6 +7,7 @@
 // Buffers in JSON take their canonical form in the first); a room read from a channel
 // names that channel.
 #include "fuzz/check.hpp"
+#include "fuzz/json_bounds_check.hpp"
 #include "protocol/cluster_messages.hpp"
 #include "protocol/notepack.hpp"
 
@@ -29,18 +30,6 @@ constexpr hub::json_limits limits{12, 24};
 // "data":[...]}, two levels where msgpack had a leaf.
 constexpr hub::json_limits reencoded_limits{limits.max_depth + 2, limits.max_object_members};
 
-// Without recursion, as the checks must hold for any depth the decoder lets through.
-void check_within_bounds(const json& root) {
-  std::vector<std::pair<const json*, std::size_t>> stack{{&root, 1}};
-  while (!stack.empty()) {
-    auto [node, depth] = stack.back();
-    stack.pop_back();
-    if (!node->is_structured()) continue;
-    FUZZ_CHECK(depth <= limits.max_depth);
-    if (node->is_object()) FUZZ_CHECK(node->size() <= limits.max_object_members);
-    for (const auto& child : *node) stack.emplace_back(&child, depth + 1);
-  }
-}
 
 // decode -> encode -> decode -> encode: the two encodings are equal.
 template <typename Decode, typename Encode>
@@ -65,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string error;
   if (auto value = notepack::decode(input, limits, &error)) {
     FUZZ_CHECK(error.empty());
-    check_within_bounds(*value);
+    hub::fuzz::check_within_bounds(*value, limits);
     // Every string is valid UTF-8 (invalid input became U+FFFD): a JSON writer takes it.
     bool dumps = true;
     try {

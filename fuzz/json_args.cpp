@@ -5,6 +5,7 @@
 // JSON arrays, and its elements, parsed or joined again, give the same values; a tree
 // with its placeholders filled and its binaries extracted again fills back the same.
 #include "fuzz/check.hpp"
+#include "fuzz/json_bounds_check.hpp"
 #include "protocol/json_args.hpp"
 #include "protocol/json_limits.hpp"
 
@@ -23,18 +24,6 @@ namespace args = hub::json_args;
 // Small, so that short inputs reach them (the server's: 32 deep, 1000 members).
 constexpr hub::json_limits limits{12, 24};
 
-// Without recursion, as the checks must hold for any depth the scanner lets through.
-void check_within_bounds(const json& root) {
-  std::vector<std::pair<const json*, std::size_t>> stack{{&root, 1}};
-  while (!stack.empty()) {
-    auto [node, depth] = stack.back();
-    stack.pop_back();
-    if (!node->is_structured()) continue;
-    FUZZ_CHECK(depth <= limits.max_depth);
-    if (node->is_object()) FUZZ_CHECK(node->size() <= limits.max_object_members);
-    for (const auto& child : *node) stack.emplace_back(&child, depth + 1);
-  }
-}
 
 }  // namespace
 
@@ -53,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (elements) FUZZ_CHECK(valid);
   if (!parsed) return 0;  // beyond the bounds: no tree (comparing one would recurse)
 
-  check_within_bounds(*parsed);
+  hub::fuzz::check_within_bounds(*parsed, limits);
   FUZZ_CHECK(elements.has_value() == parsed->is_array());
   if (elements) {
     FUZZ_CHECK(elements->size() == parsed->size());

@@ -7,6 +7,8 @@
 
 #include "protocol/notepack.hpp"
 
+#include "tests/unit/support/hex.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -29,15 +31,7 @@ std::string unhex(std::string_view text) {
   return out;
 }
 
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (const char c : bytes) {
-    out.push_back(digits[static_cast<unsigned char>(c) >> 4U]);
-    out.push_back(digits[static_cast<unsigned char>(c) & 0xFU]);
-  }
-  return out;
-}
+using hub::test::hex;
 
 json bin(std::vector<std::uint8_t> bytes) { return json::binary(std::move(bytes)); }
 std::string pack(const json& v) { return notepack::encode(v); }

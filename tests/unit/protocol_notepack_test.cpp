@@ -3,6 +3,8 @@
 // and the decoded values are what notepack.decode and then JSON.stringify give.
 #include "protocol/notepack.hpp"
 
+#include "tests/unit/support/hex.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -18,15 +20,7 @@ namespace notepack = hub::notepack;
 
 namespace {
 
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (const char c : bytes) {
-    out.push_back(digits[static_cast<unsigned char>(c) >> 4U]);
-    out.push_back(digits[static_cast<unsigned char>(c) & 0xFU]);
-  }
-  return out;
-}
+using hub::test::hex;
 
 std::string unhex(std::string_view text) {
   std::string out;
