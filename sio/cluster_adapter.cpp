@@ -620,7 +620,8 @@ class cluster_node::listener final : public pubsub_listener {
     }
   }
 
-  void on_link(bool up) override { link_up_.store(up, std::memory_order_relaxed); }
+  // The link logs and counts its own state and /healthz asks it: nothing to do here.
+  void on_link(bool) override {}
 
  private:
   void on_broadcast(const std::string& nsp, const std::string& payload) {
@@ -651,7 +652,6 @@ class cluster_node::listener final : public pubsub_listener {
   caf::actor adapter_;
   std::shared_ptr<const channel_table> nsps_;
   json_limits limits_;
-  std::atomic<bool> link_up_{false};
 };
 
 // -- the node ------------------------------------------------------------------------------------

@@ -90,7 +90,6 @@ using cluster_in_atom = caf::atom_constant<caf::atom("cl_in")>;          // chan
 using cluster_numsub_atom = caf::atom_constant<caf::atom("cl_numsub")>;  // request id, count (-1: unknown)
 using cluster_timeout_atom = caf::atom_constant<caf::atom("cl_tout")>;   // request id
 using cluster_ack_atom = caf::atom_constant<caf::atom("cl_ack")>;        // request id, first ack argument
-using cluster_local_atom = caf::atom_constant<caf::atom("cl_local")>;    // request id, results, client count
 
 }  // namespace hub::sio
 

@@ -22,13 +22,14 @@ const json& first_arg(sio::event& ev) {
   return args.empty() ? empty : args[0];
 }
 
-// opts {rooms?, except?} as a broadcaster of the socket's namespace.
-sio::broadcaster select(sio::socket& s, const json& opts) {
-  auto b = s.io().in(s.nsp());
+// `b` narrowed to opts {rooms?, except?}.
+sio::broadcaster select(sio::broadcaster b, const json& opts) {
   for (auto& r : strings_of(opts, "rooms")) b.to(std::move(r));
   for (auto& r : strings_of(opts, "except")) b.except(std::move(r));
   return b;
 }
+
+sio::broadcaster select(sio::socket& s, const json& opts) { return select(s.io().in(s.nsp()), opts); }
 
 std::chrono::milliseconds timeout_of(const json& opts, std::chrono::milliseconds otherwise) {
   if (opts.is_object() && opts.contains("timeout") && opts["timeout"].is_number_unsigned())
@@ -66,9 +67,7 @@ void install_cluster_events(sio::namespace_def& nsp) {
   });
   nsp.on("broadcast", [](sio::socket& s, sio::event& ev) {
     const auto& o = first_arg(ev);
-    auto b = o.value("broadcast", false) ? s.broadcast() : s.io().in(s.nsp());
-    for (auto& r : strings_of(o, "rooms")) b.to(std::move(r));
-    for (auto& r : strings_of(o, "except")) b.except(std::move(r));
+    auto b = o.value("broadcast", false) ? select(s.broadcast(), o) : select(s, o);
     if (o.value("local", false)) b.local();
     const auto& args = o.contains("args") ? o["args"] : json::array();
     b.emit(o.value("event", std::string("broadcast")), args.is_array() ? args : json::array());
