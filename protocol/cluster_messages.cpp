@@ -345,12 +345,19 @@ channels channels_for(std::string_view prefix, std::string_view nsp) {
   c.broadcast = p + "#" + n + "#";
   c.request = p + "-request#" + n + "#";
   c.response = p + "-response#" + n + "#";
-  for (const char ch : c.broadcast) {
-    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') c.broadcast_pattern.push_back('\\');
-    c.broadcast_pattern.push_back(ch);
-  }
-  c.broadcast_pattern.push_back('*');
+  c.broadcast_pattern = prefix_pattern(c.broadcast);
   return c;
+}
+
+std::string prefix_pattern(std::string_view prefix) {
+  std::string out;
+  out.reserve(prefix.size() + 1);
+  for (const char ch : prefix) {
+    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') out.push_back('\\');
+    out.push_back(ch);
+  }
+  out.push_back('*');
+  return out;
 }
 
 std::optional<std::string> room_of_channel(const channels& c, std::string_view channel) {

@@ -47,6 +47,9 @@ struct channels {
   friend bool operator==(const channels&, const channels&) = default;
 };
 channels channels_for(std::string_view prefix, std::string_view nsp);
+// The PSUBSCRIBE pattern of every channel that starts with `prefix`: its glob characters
+// (* ? [ ] \) escaped, then "*".
+std::string prefix_pattern(std::string_view prefix);
 
 // The room a broadcast channel names: "" for the namespace-wide channel (and for
 // "<broadcast>#", as the adapter reads it); nullopt when `channel` is not

@@ -1,10 +1,13 @@
 // hub-server: the production server process.
 #include "storage/keys.hpp"
+#include "storage/redis_store.hpp"
 #include "storage/storage_actor.hpp"
+#include "storage/store.hpp"
 #include "apps/echo/echo_app.hpp"
 #include "apps/hub/dev_token.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "net/http/http_server.hpp"
+#include "apps/hub/log_feed.hpp"
 #include "net/redis/redis_link.hpp"
 #include "server/health_endpoint.hpp"
 #include "server/metrics_endpoint.hpp"
@@ -33,7 +36,7 @@ namespace {
 
 // Names this data directory's lifetime in recovery offsets: a wiped directory gets a
 // new epoch, so offsets from before are recognised as foreign rather than misread.
-std::string data_epoch(hub::storage::store& db) {
+std::string data_epoch(hub::storage::engine& db) {
   static const std::string key = hub::keys::epoch();
   if (auto e = db.get(key)) return *e;
   std::string epoch = hub::random_id().substr(0, 8);
@@ -44,7 +47,7 @@ std::string data_epoch(hub::storage::store& db) {
 // Development mode's signing secret when JWT_SECRET is unset: kept in the data directory,
 // so that tokens handed out by /dev/token still verify after a restart (open pages
 // reconnect and recover instead of failing authentication).
-std::string dev_secret(hub::storage::store& db) {
+std::string dev_secret(hub::storage::engine& db) {
   static const std::string key = hub::keys::dev_jwt_secret();
   if (auto s = db.get(key)) return *s;
   std::string secret = hub::random_id() + hub::random_id();
@@ -139,10 +142,34 @@ int main(int argc, char** argv) {
     scfg.max_preconnect_bytes = opt.max_preconnect_bytes;
     scfg.max_pending_acks = opt.max_pending_acks;
 
-    std::shared_ptr<storage::store> db;
+    std::optional<redis_endpoint> redis_at;
+    if (!opt.redis_url.empty()) {
+      std::string error;
+      redis_at = parse_redis_url(opt.redis_url, &error);
+      if (!redis_at) {
+        log::error("--redis / REDIS_URL: ", error);
+        return 2;
+      }
+    }
+    std::shared_ptr<storage::engine> db;
     storage::storage_actor storage_actor;
     storage::storage_stats_ptr storage_stats;
-    if (opt.app == "hub") {
+    if (opt.app == "hub" && redis_at) {
+      // A cluster: every node stores into the shared Redis, and its appends are
+      // published for the other nodes' room actors (docs/cluster.md, "Durable state").
+      try {
+        storage::redis_store_options so;
+        so.endpoint = *redis_at;
+        so.key_prefix = opt.redis_key_prefix;
+        so.publish_prefix = app::log_feed_prefix(opt.redis_key_prefix);
+        db = std::make_shared<storage::redis_store>(std::move(so));
+        opt.hub.shared_log_prefix = opt.redis_key_prefix;
+      } catch (const std::exception& e) {
+        log::error("cannot reach the cluster's Redis for storage: ", e.what());
+        return 1;
+      }
+      log::info("storage: ", db->describe(), " (shared by the cluster)");
+    } else if (opt.app == "hub") {
       try {
         std::filesystem::create_directories(opt.data_dir);
         db = std::make_shared<storage::store>(opt.data_dir);
@@ -164,15 +191,9 @@ int main(int argc, char** argv) {
     // --redis: the link to the other nodes (docs/cluster.md). Its connections run on
     // this io_context; the adapter on top of it is an actor of the Socket.IO server.
     pubsub_link_ptr redis;
-    if (!opt.redis_url.empty()) {
-      std::string error;
-      auto endpoint = parse_redis_url(opt.redis_url, &error);
-      if (!endpoint) {
-        log::error("--redis / REDIS_URL: ", error);
-        return 2;
-      }
+    if (redis_at) {
       redis_link_options ro;
-      ro.endpoint = *endpoint;
+      ro.endpoint = *redis_at;
       redis = make_redis_link(ioc, std::move(ro));
       scfg.cluster.link = redis;
       scfg.cluster.prefix = opt.redis_key_prefix;

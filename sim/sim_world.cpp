@@ -2,6 +2,7 @@
 
 #include "storage/keys.hpp"
 #include "storage/storage_actor.hpp"
+#include "storage/store.hpp"
 #include "util/random_id.hpp"
 
 #include <stdexcept>

@@ -603,14 +603,20 @@ caf::behavior adapter_behavior(adapter_actor* self, const server* srv, cluster_c
 class cluster_node::listener final : public pubsub_listener {
  public:
   listener(std::string uid, caf::actor directory, caf::actor adapter, std::shared_ptr<const channel_table> nsps,
-           json_limits limits)
+           json_limits limits, std::vector<cluster_feed> feeds)
     : uid_(std::move(uid)),
       directory_(std::move(directory)),
       adapter_(std::move(adapter)),
       nsps_(std::move(nsps)),
-      limits_(limits) {}
+      limits_(limits),
+      feeds_(std::move(feeds)) {}
 
   void on_message(const std::string& channel, std::string payload) override {
+    for (const auto& f : feeds_)
+      if (channel.compare(0, f.prefix.size(), f.prefix) == 0) {
+        if (f.on_message) f.on_message(std::string_view(channel).substr(f.prefix.size()), std::move(payload));
+        return;
+      }
     for (const auto& [nsp, ch] : *nsps_) {
       if (cluster::room_of_channel(ch, channel)) return on_broadcast(nsp, payload);
       if (channel == ch.request || channel.compare(0, ch.response.size(), ch.response) == 0) {
@@ -620,8 +626,11 @@ class cluster_node::listener final : public pubsub_listener {
     }
   }
 
-  // The link logs and counts its own state and /healthz asks it: nothing to do here.
-  void on_link(bool) override {}
+  // The link logs and counts its own state and /healthz asks it; only feeds care.
+  void on_link(bool up) override {
+    for (const auto& f : feeds_)
+      if (f.on_link) f.on_link(up);
+  }
 
  private:
   void on_broadcast(const std::string& nsp, const std::string& payload) {
@@ -652,6 +661,7 @@ class cluster_node::listener final : public pubsub_listener {
   caf::actor adapter_;
   std::shared_ptr<const channel_table> nsps_;
   json_limits limits_;
+  std::vector<cluster_feed> feeds_;
 };
 
 // -- the node ------------------------------------------------------------------------------------
@@ -678,10 +688,19 @@ void cluster_node::start() {
     channels.push_back(ch.response);
     channels.push_back(ch.specific_response(cfg_.uid));
   }
-  listener_ = std::make_shared<listener>(cfg_.uid, directory_, adapter_, channels_, cfg_.limits);
+  for (const auto& f : feeds_) patterns.push_back(cluster::prefix_pattern(f.prefix));
+  listener_ = std::make_shared<listener>(cfg_.uid, directory_, adapter_, channels_, cfg_.limits, feeds_);
   cfg_.link->subscribe(std::move(channels), std::move(patterns), listener_);
   cfg_.link->start();
   log::info("cluster: node ", cfg_.uid, ", key prefix '", cfg_.prefix, "', ", table->size(), " namespace(s)");
+}
+
+void cluster_node::add_feed(cluster_feed feed) {
+  if (adapter_) {
+    log::warn("cluster: feed '", feed.prefix, "' added after start: ignored");
+    return;
+  }
+  feeds_.push_back(std::move(feed));
 }
 
 void cluster_node::stop() {

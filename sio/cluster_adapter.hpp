@@ -19,9 +19,12 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace hub::sio {
 
@@ -41,6 +44,17 @@ struct cluster_config {
   json_limits limits;
 };
 
+// An application's own publications beside the adapter's (Project Hub's log feed,
+// apps/hub/log_feed.hpp): every message on a channel that starts with `prefix` goes to
+// `on_message(the rest of the channel, payload)`, and `on_link(up)` hears the link come
+// back (every subscription in place again) or go. Both run on the link's thread, one
+// call at a time: they must not block (hand the work to an actor).
+struct cluster_feed {
+  std::string prefix;
+  std::function<void(std::string_view rest, std::string payload)> on_message;
+  std::function<void(bool up)> on_link;
+};
+
 class cluster_node {
  public:
   cluster_node(const server& srv, cluster_config cfg, caf::actor directory);
@@ -53,6 +67,8 @@ class cluster_node {
   void start();
   // Stops the adapter actor; the link stops when the last reference to it goes.
   void stop();
+  // Subscribes `feed` too (with a link; ignored alone). Before start().
+  void add_feed(cluster_feed feed);
 
   const std::string& uid() const { return cfg_.uid; }
   bool clustered() const { return static_cast<bool>(cfg_.link); }
@@ -78,6 +94,7 @@ class cluster_node {
   caf::actor directory_;
   caf::actor adapter_;
   std::shared_ptr<listener> listener_;
+  std::vector<cluster_feed> feeds_;
   std::shared_ptr<const channel_table> channels_;
 };
 

@@ -391,6 +391,8 @@ class server {
   // Node's serverCount(): the nodes subscribed to the namespace's request channel.
   void server_count(const std::string& nsp, std::function<void(std::size_t)> done) const;
   const cluster_node& cluster() const { return *cluster_; }
+  // An application's own channels on the cluster's link (cluster_feed). Before start().
+  void add_feed(cluster_feed feed) { cluster_->add_feed(std::move(feed)); }
   std::vector<std::string> namespace_names() const;
 
   // Spawns the actor for a new Engine.IO session: it receives eio_text/eio_bin/

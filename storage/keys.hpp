@@ -79,6 +79,16 @@ inline constexpr std::string_view revoked_prefix = "revoked/";
 inline std::string revoked(const std::string& user) { return std::string(revoked_prefix) + user; }
 inline std::optional<std::string> parse_revoked(std::string_view key) { return detail::after(key, revoked_prefix); }
 
+// The scan group of a key: the prefix scan() finds it by, or nullopt for a key nobody
+// scans. Only these prefixes are scanned, so an engine without ordered keys (Redis)
+// keeps each group in one hash (storage/redis_store.hpp).
+inline std::optional<std::string> scan_group(std::string_view key) {
+  if (key.substr(0, revoked_prefix.size()) == revoked_prefix) return std::string(revoked_prefix);
+  // react/<len>/<project>/<seq>: the seq has no '/'.
+  if (key.substr(0, 6) == "react/") return std::string(key.substr(0, key.rfind('/') + 1));
+  return std::nullopt;
+}
+
 // This data directory's epoch (names its lifetime in recovery offsets).
 inline std::string epoch() { return "meta/epoch"; }
 // Development mode's signing secret (dev mode runs without JWT_SECRET).

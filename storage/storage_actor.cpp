@@ -17,7 +17,7 @@ namespace hub {
 
 namespace {
 
-using storage::store;
+using store = storage::engine;
 using clock_type = std::chrono::steady_clock;
 
 struct storage_state {
@@ -178,11 +178,12 @@ void flush_once(storage_actor_ptr self) {
 }
 
 // Queues a key/value write (value nullopt: erase) for the next group commit.
-caf::result<bool> queue_kv(storage_actor_ptr self, std::string key, std::optional<std::string> value) {
+caf::result<bool> queue_kv(storage_actor_ptr self, std::string key, std::optional<std::string> value,
+                           std::chrono::milliseconds ttl = std::chrono::milliseconds{0}) {
   auto& st = self->state;
   auto rp = self->make_response_promise();
   ++st.pending_keys[key];
-  st.pending_kv.push_back(store::kv_write{std::move(key), std::move(value)});
+  st.pending_kv.push_back(store::kv_write{std::move(key), std::move(value), ttl});
   st.kv_promises.push_back(rp);
   st.kv_queued.push_back(clock_type::now());
   schedule_flush(self);
@@ -242,11 +243,8 @@ storage::storage_actor::behavior_type storage_behavior(storage_actor_ptr self, s
            std::uint64_t limit) -> caf::result<storage::read_result_ptr> {
       auto& db = *self->state.db;
       try {
-        auto res = std::make_shared<storage::read_result>();
-        res->entries = db.read(log, after, static_cast<std::size_t>(limit), &res->has_more);
-        res->first_seq = db.first_seq(log);
-        res->last_seq = db.last_seq(log);
-        return storage::read_result_ptr{std::move(res)};
+        return storage::read_result_ptr{
+          std::make_shared<storage::read_result>(db.read_page(log, after, static_cast<std::size_t>(limit)))};
       } catch (const std::exception& e) {
         return storage_error(e);
       }
@@ -255,21 +253,14 @@ storage::storage_actor::behavior_type storage_behavior(storage_actor_ptr self, s
            const std::vector<std::uint64_t>& seqs) -> caf::result<storage::read_result_ptr> {
       auto& db = *self->state.db;
       try {
-        auto res = std::make_shared<storage::read_result>();
-        res->entries = db.read_seqs(log, seqs);
-        res->first_seq = db.first_seq(log);
-        res->last_seq = db.last_seq(log);
-        return storage::read_result_ptr{std::move(res)};
+        return storage::read_result_ptr{std::make_shared<storage::read_result>(db.read_seqs_page(log, seqs))};
       } catch (const std::exception& e) {
         return storage_error(e);
       }
     },
     [self](storage::last_seqs_atom, const std::vector<std::string>& logs) -> caf::result<std::vector<std::uint64_t>> {
       try {
-        std::vector<std::uint64_t> out;
-        out.reserve(logs.size());
-        for (const auto& log : logs) out.push_back(self->state.db->peek_last_seq(log));
-        return out;
+        return self->state.db->last_seqs(logs);
       } catch (const std::exception& e) {
         return storage_error(e);
       }
@@ -290,6 +281,9 @@ storage::storage_actor::behavior_type storage_behavior(storage_actor_ptr self, s
     },
     [self](storage::kv_put_atom, std::string& key, std::string& value) -> caf::result<bool> {
       return queue_kv(self, std::move(key), std::move(value));
+    },
+    [self](storage::kv_put_atom, std::string& key, std::string& value, std::uint64_t ttl_ms) -> caf::result<bool> {
+      return queue_kv(self, std::move(key), std::move(value), std::chrono::milliseconds{static_cast<std::int64_t>(ttl_ms)});
     },
     [self](storage::kv_get_atom, const std::string& key) -> caf::result<bool, std::string> {
       if (self->state.pending_keys.count(key)) {
@@ -325,7 +319,7 @@ storage::storage_actor::behavior_type storage_behavior(storage_actor_ptr self, s
 
 }  // namespace
 
-storage::storage_actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::store> db, bool detached) {
+storage::storage_actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::engine> db, bool detached) {
   if (detached) return sys.spawn<caf::detached>(storage_behavior, std::move(db));
   return sys.spawn(storage_behavior, std::move(db));
 }

@@ -1,5 +1,5 @@
-// The storage actor: owns one storage::store and serialises access to it, so that no
-// other actor touches RocksDB. Appends are group-committed: every append that reaches
+// The storage actor: owns one storage engine (storage/engine.hpp: RocksDB or Redis) and
+// serialises access to it, so that no other actor touches the engine. Appends are group-committed: every append that reaches
 // the mailbox before the pending flush is written in one WriteBatch (one fsync), and
 // each requester is answered only once that batch is durable.
 //
@@ -29,7 +29,7 @@
 // under the test coordinator / hub-sim (a detached actor escapes the virtual scheduler).
 #pragma once
 
-#include "storage/store.hpp"
+#include "storage/engine.hpp"
 #include "util/latency_histogram.hpp"
 
 #include <caf/actor.hpp>
@@ -71,12 +71,8 @@ using kv_scan_atom = caf::atom_constant<caf::atom("st_kvscan")>;
 using flush_atom = caf::atom_constant<caf::atom("st_flush")>;    // internal
 using recover_atom = caf::atom_constant<caf::atom("st_recov")>;  // internal: a recovery attempt
 
-struct read_result {
-  std::vector<store::entry> entries;  // seq > after, in seq order
-  bool has_more = false;              // more entries follow the last one returned
-  std::uint64_t first_seq = 0;        // oldest kept entry of the log; 0 when empty
-  std::uint64_t last_seq = 0;         // newest seq of the log; 0 when never used
-};
+// Entries with seq > after (or the seqs asked), and where the log stands.
+using read_result = engine::page;
 using read_result_ptr = std::shared_ptr<const read_result>;
 
 using kv_scan_result = std::vector<std::pair<std::string, std::string>>;
@@ -134,6 +130,8 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<last_seqs_atom, std::vector<std::string>>::with<std::vector<std::uint64_t>>,
   // (key, value) -> true once durable
   caf::replies_to<kv_put_atom, std::string, std::string>::with<bool>,
+  // (key, value, ttl in ms) -> true once durable; the engine may forget it after ttl
+  caf::replies_to<kv_put_atom, std::string, std::string, std::uint64_t>::with<bool>,
   // (key) -> (found, value)
   caf::replies_to<kv_get_atom, std::string>::with<bool, std::string>,
   // (key) -> true once durable
@@ -150,7 +148,7 @@ using storage_actor = caf::typed_actor<
 
 namespace hub {
 
-storage::storage_actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::store> db, bool detached);
+storage::storage_actor spawn_storage_actor(caf::actor_system& sys, std::shared_ptr<storage::engine> db, bool detached);
 
 }  // namespace hub
 

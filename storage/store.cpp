@@ -218,7 +218,12 @@ std::uint64_t store::peek_last_seq(const std::string& log) const {
   return get_be64(hw);
 }
 
-std::vector<std::uint64_t> store::append(const std::vector<append_item>& items) { return commit(items, {}); }
+std::vector<std::uint64_t> store::last_seqs(const std::vector<std::string>& logs) const {
+  std::vector<std::uint64_t> out;
+  out.reserve(logs.size());
+  for (const auto& log : logs) out.push_back(peek_last_seq(log));
+  return out;
+}
 
 std::vector<std::uint64_t> store::commit(const std::vector<append_item>& items, const std::vector<kv_write>& writes) {
   std::vector<std::uint64_t> seqs;
@@ -264,11 +269,12 @@ std::vector<std::uint64_t> store::commit(const std::vector<append_item>& items, 
   return seqs;
 }
 
-std::vector<store::entry> store::read(const std::string& log, std::uint64_t after, std::size_t limit,
-                                      bool* has_more) const {
-  std::vector<entry> out;
-  if (has_more) *has_more = false;
-  if (after == std::numeric_limits<std::uint64_t>::max()) return out;
+store::page store::read_page(const std::string& log, std::uint64_t after, std::size_t limit) const {
+  page p;
+  p.first_seq = first_seq(log);
+  p.last_seq = last_seq(log);
+  auto& out = p.entries;
+  if (after == std::numeric_limits<std::uint64_t>::max()) return p;
   const auto esc = escape(log);
   const std::string prefix = log_prefix(esc);
   const std::string upper = log_upper(esc);
@@ -278,17 +284,20 @@ std::vector<store::entry> store::read(const std::string& log, std::uint64_t afte
   std::unique_ptr<rocksdb::Iterator> it{db().NewIterator(ro)};
   for (it->Seek(log_key(esc, after + 1)); it->Valid(); it->Next()) {
     if (out.size() >= limit) {
-      if (has_more) *has_more = true;
+      p.has_more = true;
       break;
     }
     out.push_back(entry{seq_of(it->key(), prefix.size()), it->value().ToString()});
   }
   check_iter(*it, "read", dir_);
-  return out;
+  return p;
 }
 
-std::vector<store::entry> store::read_seqs(const std::string& log, const std::vector<std::uint64_t>& seqs) const {
-  std::vector<entry> out;
+store::page store::read_seqs_page(const std::string& log, const std::vector<std::uint64_t>& seqs) const {
+  page p;
+  p.first_seq = first_seq(log);
+  p.last_seq = last_seq(log);
+  auto& out = p.entries;
   const auto esc = escape(log);
   for (auto seq : seqs) {
     std::string value;
@@ -297,7 +306,7 @@ std::vector<store::entry> store::read_seqs(const std::string& log, const std::ve
     if (!s.ok()) fail("reading entries", dir_, s);
     out.push_back(entry{seq, std::move(value)});
   }
-  return out;
+  return p;
 }
 
 std::vector<store::entry> store::read_last(const std::string& log, std::size_t n) const {

@@ -1,4 +1,4 @@
-// Durable storage on RocksDB: append-only logs with gap-free sequence numbers (chat
+// The single-node storage engine (storage/engine.hpp), on RocksDB: append-only logs with gap-free sequence numbers (chat
 // rooms, user inboxes) and a small key/value space (sessions, read markers).
 // A plain class: no actors, no threads of its own. One process per data directory
 // (RocksDB's LOCK file).
@@ -12,6 +12,8 @@
 // never see each other's entries. The high-water key is written in the same batch as
 // the entries, so seqs are never reused even after prune_before() removed every entry.
 #pragma once
+
+#include "storage/engine.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -33,75 +35,43 @@ struct store_options {
   bool sync = true;  // fsync each batch; false only for tests and the simulator
 };
 
-class store {
+class store final : public engine {
  public:
   // Opens (creating if missing) the database in `dir`. Throws std::runtime_error with
   // a message naming the directory and RocksDB's reason (e.g. the LOCK file is held
   // by another process, or by another store in this process).
   explicit store(const std::string& dir, store_options opts = {});
-  ~store();
+  ~store() override;
   store(const store&) = delete;
   store& operator=(const store&) = delete;
 
   const std::string& dir() const { return dir_; }
+  std::string describe() const override { return "rocksdb " + dir_; }
 
   // -- logs ------------------------------------------------------------------------------
-  struct append_item {
-    append_item(std::string l, std::string v, std::string index = {})
-      : log(std::move(l)), value(std::move(v)), index_log(std::move(index)) {}
-    std::string log;    // log name, e.g. "room/p1"; any bytes
-    std::string value;  // opaque
-    // When set, the same batch also appends to this log an entry whose value is the
-    // decimal seq given to this item: a secondary index (e.g. a thread's replies) that
-    // can never disagree with the log it indexes, because both land or neither does.
-    std::string index_log;
-  };
-  // Appends every item in one atomic WriteBatch (synced per store_options). Each item
-  // gets seq = last seq of its log + 1, in order; returns the seqs in item order.
-  // Throws std::runtime_error on a write error (then nothing was written and the
-  // next append reuses the same seqs).
-  std::vector<std::uint64_t> append(const std::vector<append_item>& items);
-
-  // A key/value write for the same batch: a put, or an erase when `value` is nullopt.
-  struct kv_write {
-    std::string key;
-    std::optional<std::string> value;
-  };
-  // append(items) plus `writes`, all in one atomic WriteBatch (one fsync for both):
-  // the group commit of the storage actor. Later writes to a key win.
-  std::vector<std::uint64_t> commit(const std::vector<append_item>& items, const std::vector<kv_write>& writes);
-
-  struct entry {
-    std::uint64_t seq = 0;
-    std::string value;
-  };
-  // Up to `limit` entries with seq > after, in seq order; `has_more` if more follow.
-  // Throws std::runtime_error on a read error (as do all readers below).
-  std::vector<entry> read(const std::string& log, std::uint64_t after, std::size_t limit,
-                          bool* has_more = nullptr) const;
-  // The entries with the given seqs that exist (not pruned, not past the end), in the
-  // order asked.
-  std::vector<entry> read_seqs(const std::string& log, const std::vector<std::uint64_t>& seqs) const;
-  // The newest `n` entries, in seq order.
-  std::vector<entry> read_last(const std::string& log, std::size_t n) const;
-  // The highest seq ever assigned in this log (also after pruning); 0 when never used.
-  std::uint64_t last_seq(const std::string& log) const;
-  // last_seq() for many small logs (e.g. one per thread) without growing the cache:
-  // reads the high-water key only, which every append writes in its batch.
+  // One atomic WriteBatch (synced per store_options): the group commit of the storage
+  // actor. Later writes to a key win; a kv_write's ttl is ignored (see engine.hpp).
+  // Throws std::runtime_error on a write error (then nothing was written and the next
+  // commit reuses the same seqs).
+  std::vector<std::uint64_t> commit(const std::vector<append_item>& items, const std::vector<kv_write>& writes) override;
+  page read_page(const std::string& log, std::uint64_t after, std::size_t limit) const override;
+  page read_seqs_page(const std::string& log, const std::vector<std::uint64_t>& seqs) const override;
+  std::vector<entry> read_last(const std::string& log, std::size_t n) const override;
+  std::uint64_t last_seq(const std::string& log) const override;
+  // Reads the high-water keys only (which every append writes in its batch), so many
+  // small logs (one per thread) do not grow the cache.
+  std::vector<std::uint64_t> last_seqs(const std::vector<std::string>& logs) const override;
   std::uint64_t peek_last_seq(const std::string& log) const;
-  // The oldest kept entry's seq; 0 when the log holds no entries.
-  std::uint64_t first_seq(const std::string& log) const;
-  // Deletes entries with seq < keep_from (retention). Returns how many were removed.
+  std::uint64_t first_seq(const std::string& log) const override;
   // Entries are always a contiguous range [first_seq, last_seq], as only prefixes are
   // pruned.
-  std::size_t prune_before(const std::string& log, std::uint64_t keep_from);
+  std::size_t prune_before(const std::string& log, std::uint64_t keep_from) override;
 
   // -- key/value -----------------------------------------------------------------------------
-  void put(const std::string& key, std::string_view value);
-  std::optional<std::string> get(const std::string& key) const;
-  void erase(const std::string& key);
-  // Every key/value whose key starts with `prefix`, in key order.
-  std::vector<std::pair<std::string, std::string>> scan(const std::string& prefix) const;
+  void put(const std::string& key, std::string_view value) override;
+  std::optional<std::string> get(const std::string& key) const override;
+  void erase(const std::string& key) override;
+  std::vector<std::pair<std::string, std::string>> scan(const std::string& prefix) const override;
 
   // -- recovery ------------------------------------------------------------------------------
   // After a write error, makes the database take writes again if it can, and proves it
@@ -116,12 +86,12 @@ class store {
   // operation throws. Returns nullopt when writes work again, else why not.
   // Must not run concurrently with any other call on this store (the storage actor is
   // its only caller).
-  std::optional<std::string> recover();
+  std::optional<std::string> recover() override;
 
   // -- fault injection -----------------------------------------------------------------------
   // While on, every write (append, prune, put, erase) fails as an I/O error would:
   // nothing is written and std::runtime_error is thrown. For tests and the simulator.
-  void inject_write_faults(bool on);
+  void inject_write_faults(bool on) override;
 
  private:
   std::uint64_t last_seq_locked(const std::string& escaped) const;  // needs mu_

@@ -30,6 +30,20 @@ class actor_registry {
     return a;
   }
 
+  // The actor named `name` if it runs already (invalid otherwise): never spawns.
+  Handle find(const std::string& name) const {
+    std::lock_guard lock(mutex_);
+    auto it = actors_.find(name);
+    return it == actors_.end() ? Handle{} : it->second;
+  }
+
+  // Calls `f(name, actor)` for every actor, under the lock: `f` must only send.
+  template <class F>
+  void for_each(F f) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, a] : actors_) f(name, a);
+  }
+
   std::size_t size() const {
     std::lock_guard lock(mutex_);
     return actors_.size();

@@ -56,6 +56,13 @@ struct chat_room_state {
   // Reactions by message seq: emoji -> users. Loaded at spawn; small next to the log.
   std::map<std::uint64_t, std::map<std::string, std::set<std::string>>> reactions;
   int loads_pending = 0;       // initial loads still outstanding (messages wait meanwhile)
+  // In seq order, once: entries past last_seq + 1 wait here (by seq) while the gap
+  // before them is read from the log; `filling` while that read is under way.
+  std::map<std::uint64_t, std::string> early;
+  bool filling = false;
+  // The log's last seq could not be read at spawn: the first entry seen sets it (never
+  // a replay of the whole log as if it were new).
+  bool position_unknown = false;
   serial_ops reaction_writes;  // reaction writes, one at a time
 };
 
@@ -397,6 +404,7 @@ chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, sto
         },
         [self, loaded](caf::error& e) {
           log::error("room ", self->state.project, ": last seq: ", self->system().render(e));
+          self->state.position_unknown = true;
           loaded();
         });
     self->request(storage, storage::request_timeout, storage::kv_get_atom::value, keys::members(project))
@@ -452,6 +460,78 @@ bool reply_root(const chat_room_state& s, const json& reply_to, std::uint64_t& r
   return true;
 }
 
+// Sends entry `seq` (the next one) to the room's sockets: `new-message`, tagged with its
+// place in the log for connection state recovery. In a cluster, to this node's sockets
+// only: every node delivers the shared log itself.
+void deliver_entry(room_self self, std::uint64_t seq, const std::string& value,
+                   std::chrono::steady_clock::time_point accepted) {
+  auto& s = self->state;
+  s.last_seq = seq;
+  json message = message_from_log(seq, value);
+  if (message.contains("senderId")) stop_typing(self, message["senderId"].get<std::string>());
+  auto b = s.group;
+  if (s.cfg.shared_log) b.local();
+  b.from_stream(keys::room_log(s.project), seq).accepted_at(accepted).emit("new-message", json::array({message}));
+}
+
+void fill_gap(room_self self);
+
+// An entry of the room's log, from this node's own append or from the log feed: the
+// next one is delivered (and whatever waited behind it), a repeat is dropped, and one
+// past a gap waits while the gap is read from the log.
+void accept_entry(room_self self, std::uint64_t seq, const std::string& value,
+                  std::chrono::steady_clock::time_point accepted) {
+  auto& s = self->state;
+  if (std::exchange(s.position_unknown, false)) s.last_seq = std::max(s.last_seq, seq - 1);
+  if (seq <= s.last_seq) return;
+  if (seq != s.last_seq + 1) {
+    s.early.emplace(seq, value);
+    fill_gap(self);
+    return;
+  }
+  deliver_entry(self, seq, value, accepted);
+  while (!s.early.empty() && s.early.begin()->first <= s.last_seq + 1) {
+    auto node = s.early.extract(s.early.begin());
+    if (node.key() == s.last_seq + 1) deliver_entry(self, node.key(), node.mapped(), std::chrono::steady_clock::now());
+  }
+}
+
+// Reads the log after last_seq and delivers what it finds; again while entries wait
+// behind a gap. Entries pruned meanwhile (retention) are skipped: nobody can have them.
+void fill_gap(room_self self) {
+  auto& s = self->state;
+  if (s.filling) return;
+  s.filling = true;
+  self
+    ->request(s.storage, storage::request_timeout, storage::read_atom::value, keys::room_log(s.project), s.last_seq,
+              std::uint64_t{256})
+    .then(
+      [self](const storage::read_result_ptr& r) {
+        auto& s = self->state;
+        s.filling = false;
+        const auto before = s.last_seq;
+        const auto now = std::chrono::steady_clock::now();
+        // What retention pruned before we read it is skipped: nobody can have it.
+        if (auto oldest = pruned_gap(s.last_seq, r->first_seq, r->last_seq); oldest && *oldest > s.last_seq + 1)
+          s.last_seq = std::min(*oldest, r->last_seq + 1) - 1;
+        for (const auto& e : r->entries) accept_entry(self, e.seq, e.value, now);
+        if (r->has_more) return fill_gap(self);
+        if (s.early.empty()) return;
+        // Entries still wait behind a gap: they were stored after this read looked.
+        if (s.last_seq != before)
+          fill_gap(self);
+        else
+          self->delayed_send(self, std::chrono::milliseconds(100), resync_atom::value);
+      },
+      [self](caf::error& e) {
+        auto& s = self->state;
+        s.filling = false;
+        log::warn("room ", s.project, ": cannot read the log to fill a gap (retrying in 1 s): ",
+                  self->system().render(e));
+        self->delayed_send(self, std::chrono::seconds(1), resync_atom::value);
+      });
+}
+
 void post(room_self self, const chat_post_ptr& post) {
   const auto accepted = std::chrono::steady_clock::now();
   auto& s = self->state;
@@ -477,15 +557,12 @@ void post(room_self self, const chat_post_ptr& post) {
     .then(
       [self, post, value, accepted](std::uint64_t seq) {
         auto& s = self->state;
-        s.last_seq = std::max(s.last_seq, seq);
         metrics::add(metrics::global().chat_messages);
         prune_by_count(self, seq);
         s.posted_since_sweep = true;
         arm_sweep(self);
         json message = message_from_log(seq, value);
-        stop_typing(self, post->user_id);
-        auto b = s.group;
-        b.from_stream(keys::room_log(s.project), seq).accepted_at(accepted).emit("new-message", json::array({message}));
+        accept_entry(self, seq, value, accepted);
         notify_absent(self, post->user_id, message);
         if (post->done) post->done(post_result{true, {}, std::move(message)});
       },
@@ -569,6 +646,10 @@ chat_room_actor::behavior_type running_room(room_self self) {
       if (std::exchange(self->state.posted_since_sweep, false)) arm_sweep(self);
     },
     [self](post_atom, const chat_post_ptr& p) { post(self, p); },
+    [self](log_entry_atom, std::uint64_t seq, const std::string& value) {
+      accept_entry(self, seq, value, std::chrono::steady_clock::now());
+    },
+    [self](resync_atom) { fill_gap(self); },
     [self](react_atom, const std::string& user, std::uint64_t seq,
            const std::string& emoji) -> caf::result<react_result> {
       auto promise = self->make_response_promise<react_result>();

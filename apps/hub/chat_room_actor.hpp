@@ -1,5 +1,6 @@
 // One actor per project chat room: appends messages to the room's durable log (through
-// the storage actor) and broadcasts them in seq order, keeps who is present and who
+// the storage actor) and broadcasts them in seq order, exactly once (in a cluster, each
+// node's room actor delivers the shared log to its own sockets, filling gaps from it), keeps who is present and who
 // is typing, and expires typing on an actor timer so that no ghost "is typing" stays.
 #pragma once
 
@@ -27,6 +28,9 @@ struct chat_room_config {
   std::function<user_actor(const std::string&)> user_mailbox;
   // Different emoji on one message; a new one past it is refused (too_many_reactions).
   std::size_t max_distinct_reactions = 20;
+  // The log is shared by a cluster's nodes (log_feed.hpp): `new-message` goes to this
+  // node's sockets only, as every node delivers the room's log itself, in seq order.
+  bool shared_log = false;
 };
 
 // Largest thread listed at once.
@@ -58,7 +62,10 @@ using chat_room_actor = caf::typed_actor<
   caf::replies_to<room_info_atom>::with<room_info_ptr>,
   // internal timers: a typing or a presence grace that ends, the retention sweep
   caf::reacts_to<typing_expire_atom, std::string, std::uint64_t>,
-  caf::reacts_to<presence_expire_atom, std::string, std::uint64_t>, caf::reacts_to<sweep_atom>>;
+  caf::reacts_to<presence_expire_atom, std::string, std::uint64_t>, caf::reacts_to<sweep_atom>,
+  // (seq, stored value): an entry of the room's log from the log feed, delivered here in
+  // seq order, once; and a catch-up from the log after the feed's link came back
+  caf::reacts_to<log_entry_atom, std::uint64_t, std::string>, caf::reacts_to<resync_atom>>;
 
 // `io` targets the Socket.IO namespace the room broadcasts in.
 chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, storage::storage_actor storage,

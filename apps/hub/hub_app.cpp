@@ -3,6 +3,8 @@
 // events are in socket_handlers.cpp, the HTTP API in http_routes.cpp.
 #include "apps/hub/hub_app.hpp"
 
+#include "apps/hub/log_feed.hpp"
+#include "storage/keys.hpp"
 #include "storage/storage_actor.hpp"
 #include "util/log.hpp"
 
@@ -20,7 +22,8 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storag
                          cfg_.retention_count,
                          cfg_.retention_age,
                          [this](const std::string& user) { return users_.get(user); },
-                         cfg_.max_distinct_reactions};
+                         cfg_.max_distinct_reactions,
+                         !cfg_.shared_log_prefix.empty()};
       return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
     }),
     // One configuration for every mailbox, not a copy per user.
@@ -48,6 +51,24 @@ bool hub_app::load_revocations() {
       },
       [&](caf::error& e) { log::error("cannot read revocations: ", srv_.system().render(e)); });
   return ok;
+}
+
+void hub_app::on_log_publication(std::string_view log, std::string payload) {
+  auto project = keys::parse_room_log(log);
+  if (!project) return;  // inboxes: each user's mailbox reads its own
+  auto room = rooms_.find(*project);
+  if (!room) return;
+  auto entry = parse_log_publication(std::move(payload));
+  if (!entry) {
+    log::debug("log feed: ignoring a malformed publication on ", std::string(log));
+    return;
+  }
+  caf::anon_send(room, log_entry_atom::value, entry->seq, std::move(entry->value));
+}
+
+void hub_app::on_feed_link(bool up) {
+  if (!up) return;
+  rooms_.for_each([](const std::string&, const chat_room_actor& room) { caf::anon_send(room, resync_atom::value); });
 }
 
 void hub_app::post_message(caf::event_based_actor* self, const identity& who, const std::string& project,

@@ -36,6 +36,10 @@ struct hub_config {
   std::size_t max_rooms_per_socket = 100;    // chat and task rooms a socket may be in
   std::size_t max_distinct_reactions = chat_room_config{}.max_distinct_reactions;  // different emoji on one message
   rate_limit auth_failures{30, std::chrono::seconds(10)};                          // failed handshakes per address
+  // A cluster's shared storage (--redis): every node stores into one engine, which
+  // publishes each append on the log feed (log_feed.hpp) under this key prefix; each
+  // node's room actors deliver from the feed. Empty: this node alone.
+  std::string shared_log_prefix;
 };
 
 // HS256 keys shorter than the hash (RFC 7518 §3.2 asks for at least 256 bits) draw a
@@ -91,6 +95,13 @@ class hub_app {
 
   // Drops the handles of rooms and users so that their actors can terminate.
   void shutdown();
+
+  // The log feed's entry point (log_feed.hpp), on the link's thread: a room's entry to
+  // its actor here, if this node has one (a node without one never delivered that
+  // room's messages, and its actor reads the log when it starts).
+  void on_log_publication(std::string_view log, std::string payload);
+  // The link is back: every room catches up from its log (publications may be lost).
+  void on_feed_link(bool up);
 
   // Rate limit, then append + broadcast (the same path for Socket.IO and HTTP). Runs
   // in `self`'s context; `done` may run in the room actor's, so it must be thread-safe.

@@ -30,6 +30,8 @@ using mark_read_atom = caf::atom_constant<caf::atom("mark_read")>;       // user
 using presence_expire_atom = caf::atom_constant<caf::atom("pres_exp")>;  // user, generation
 using react_atom = caf::atom_constant<caf::atom("react")>;               // user, seq, emoji -> react_result
 using history_atom = caf::atom_constant<caf::atom("history")>;           // after, limit, thread seq -> json_ptr
+using log_entry_atom = caf::atom_constant<caf::atom("log_entry")>;       // seq, stored value (log feed)
+using resync_atom = caf::atom_constant<caf::atom("resync")>;             // catch up from the log
 
 // -- user mailbox --------------------------------------------------------------------------
 using rate_take_atom = caf::atom_constant<caf::atom("rate_take")>;  // -> bool, int64 retry ms

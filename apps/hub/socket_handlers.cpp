@@ -1,6 +1,7 @@
 // The "/" namespace of `--app hub`: the connect middleware, each client event's
 // handler and the recovery hooks, installed on the server by hub_app::install().
 #include "apps/hub/hub_app.hpp"
+#include "apps/hub/log_feed.hpp"
 
 #include "apps/hub/inbox.hpp"
 #include "storage/storage_actor.hpp"
@@ -449,6 +450,12 @@ struct hub_app::socket_handlers {
 
 void hub_app::install() {
   auto& nsp = srv_.of("/");
+  if (!cfg_.shared_log_prefix.empty())
+    srv_.add_feed(sio::cluster_feed{log_feed_prefix(cfg_.shared_log_prefix),
+                                    [this](std::string_view log, std::string payload) {
+                                      on_log_publication(log, std::move(payload));
+                                    },
+                                    [this](bool up) { on_feed_link(up); }});
   // A user's mailbox is the user's room: one actor per online user, not two.
   srv_.serve_rooms("/", std::string(user_room_prefix), [this](const std::string& room) -> caf::actor {
     auto user = parse_user_room(room);

@@ -16,7 +16,7 @@
 // strand; handlers must not throw (a throw fails the connection).
 #pragma once
 
-#include "net/redis/redis_url.hpp"
+#include "util/redis_url.hpp"
 #include "net/redis/resp.hpp"
 
 #include <boost/asio/io_context.hpp>

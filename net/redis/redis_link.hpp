@@ -26,7 +26,7 @@
 #pragma once
 
 #include "net/redis/pubsub_seam.hpp"
-#include "net/redis/redis_url.hpp"
+#include "util/redis_url.hpp"
 
 #include <boost/asio/io_context.hpp>
 

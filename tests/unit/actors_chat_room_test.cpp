@@ -5,6 +5,7 @@
 #include "apps/hub/chat_room_actor.hpp"
 #include "apps/hub/hub_messages.hpp"
 #include "storage/storage_actor.hpp"
+#include "storage/store.hpp"
 #include "tests/unit/support/hub_fixture.hpp"
 
 #include <catch2/catch.hpp>

@@ -4,6 +4,7 @@
 #include "sio/sio_connection.hpp"
 #include "sio/sio_server.hpp"
 #include "storage/storage_actor.hpp"
+#include "storage/store.hpp"
 #include "apps/echo/echo_app.hpp"
 #include "tests/unit/support/deterministic.hpp"
 #include "tests/unit/support/recorder_outlet.hpp"

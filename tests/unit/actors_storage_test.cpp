@@ -1,4 +1,5 @@
 #include "storage/storage_actor.hpp"
+#include "storage/store.hpp"
 
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>

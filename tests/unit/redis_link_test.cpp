@@ -2,7 +2,7 @@
 // redis-server (tests/unit/support/redis_server.hpp), killed and restarted, and against a
 // fake one that answers garbage.
 #include "net/redis/redis_link.hpp"
-#include "net/redis/redis_url.hpp"
+#include "util/redis_url.hpp"
 #include "net/redis/resp.hpp"
 #include "tests/unit/support/redis_server.hpp"
 #include "util/metrics.hpp"

@@ -1,6 +1,6 @@
-#include "net/redis/redis_url.hpp"
+#include "util/redis_url.hpp"
 
-#include <boost/asio/ip/address_v6.hpp>
+#include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
@@ -112,9 +112,8 @@ std::optional<redis_endpoint> parse_redis_url(std::string_view url, std::string*
     auto close = authority.find(']');
     if (close == std::string_view::npos) return refuse(error, "an IPv6 host without its closing ']'");
     ep.host = std::string(authority.substr(1, close - 1));
-    boost::system::error_code ec;
-    boost::asio::ip::make_address_v6(ep.host, ec);
-    if (ec) return refuse(error, "\"" + ep.host + "\" is not an IPv6 address");
+    in6_addr parsed{};
+    if (::inet_pton(AF_INET6, ep.host.c_str(), &parsed) != 1) return refuse(error, "\"" + ep.host + "\" is not an IPv6 address");
     auto after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') return refuse(error, "unexpected text after the IPv6 host");

@@ -1,0 +1,18 @@
+#include "apps/hub/log_feed.hpp"
+
+#include <charconv>
+
+namespace hub::app {
+
+std::optional<log_publication> parse_log_publication(std::string payload) {
+  auto colon = payload.find(':');
+  if (colon == std::string::npos || colon == 0 || colon > 20) return std::nullopt;
+  log_publication p;
+  auto [end, ec] = std::from_chars(payload.data(), payload.data() + colon, p.seq);
+  if (ec != std::errc{} || end != payload.data() + colon || p.seq == 0) return std::nullopt;
+  payload.erase(0, colon + 1);
+  p.value = std::move(payload);
+  return p;
+}
+
+}  // namespace hub::app
