@@ -142,6 +142,8 @@ int main(int argc, char** argv) {
     scfg.max_preconnect_bytes = opt.max_preconnect_bytes;
     scfg.max_pending_acks = opt.max_pending_acks;
 
+    // This node's id in the cluster: the adapter's uid, and the writer of its records.
+    const std::string node_uid = random_id().substr(0, 6);
     std::optional<redis_endpoint> redis_at;
     if (!opt.redis_url.empty()) {
       std::string error;
@@ -185,6 +187,9 @@ int main(int argc, char** argv) {
         rc.window = opt.recovery_window;
         rc.storage = storage_actor;
         rc.epoch = data_epoch(*db);
+        // In a cluster, records name their node, whose heartbeat tells a dead node from
+        // a live one (recovery_config::node).
+        if (redis_at) rc.node = node_uid;
         scfg.recovery = rc;
       }
     }
@@ -196,6 +201,7 @@ int main(int argc, char** argv) {
       ro.endpoint = *redis_at;
       redis = make_redis_link(ioc, std::move(ro));
       scfg.cluster.link = redis;
+      scfg.cluster.uid = node_uid;
       scfg.cluster.prefix = opt.redis_key_prefix;
       scfg.cluster.requests_timeout = opt.redis_requests_timeout;
       scfg.cluster.limits = opt.json;
@@ -217,6 +223,8 @@ int main(int argc, char** argv) {
       apps::install_echo(srv);
     }
     srv.start();  // every namespace is defined: join the cluster
+    caf::actor heartbeat;
+    if (scfg.recovery && !scfg.recovery->node.empty()) heartbeat = sio::spawn_node_heartbeat(sys, *scfg.recovery);
 
     eio::cors_config cors{opt.cors_origins, true};
     std::shared_ptr<traffic_recorder> recorder;
@@ -319,6 +327,7 @@ int main(int argc, char** argv) {
     run_io();
     for (auto& t : threads) t.join();
     if (hub) hub->shutdown();
+    if (heartbeat) caf::anon_send_exit(heartbeat, caf::exit_reason::user_shutdown);
     // Behind any appends still queued: they are committed first.
     if (storage_actor) caf::anon_send_exit(storage_actor, caf::exit_reason::user_shutdown);
     storage_actor = nullptr;

@@ -158,6 +158,7 @@ std::string encode_record(const session_record& r) {
   j["data"] = r.data;
   j["updatedAt"] = r.updated_at_ms;
   if (r.disconnected_at_ms) j["disconnectedAt"] = *r.disconnected_at_ms;
+  if (!r.node.empty()) j["node"] = r.node;
   return j.dump();
 }
 
@@ -174,6 +175,7 @@ std::optional<session_record> decode_record(const std::string& text) {
     r.data = j.value("data", json());
     r.updated_at_ms = j.at("updatedAt").get<std::int64_t>();
     if (j.contains("disconnectedAt")) r.disconnected_at_ms = j["disconnectedAt"].get<std::int64_t>();
+    r.node = j.value("node", std::string{});
     return r;
   } catch (const json::exception&) {
     return std::nullopt;

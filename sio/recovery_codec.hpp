@@ -49,6 +49,7 @@ struct session_record {
   json data;                                       // application state
   std::int64_t updated_at_ms = 0;
   std::optional<std::int64_t> disconnected_at_ms;  // absent while connected / after a crash
+  std::string node;  // the cluster node that wrote it ("" alone): whose heartbeat tells if it died
 };
 
 std::string encode_record(const session_record& r);

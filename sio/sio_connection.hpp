@@ -5,6 +5,7 @@
 
 #include "sio/sio_server.hpp"
 #include "sio/cluster_ops.hpp"
+#include "sio/recovery_codec.hpp"
 #include "protocol/socketio_packet.hpp"
 
 #include <map>
@@ -74,6 +75,10 @@ class connection {
   void start_recovery(std::unique_ptr<socket> s, const std::string& pid, const std::optional<std::string>& offset);
   void on_session_record(const std::string& nsp, bool found, const std::string& value,
                          const std::optional<std::string>& offset);
+  // The recovery decision once the record (nullopt: none usable) and the time its
+  // session was last known alive (`since`, Unix ms) are known.
+  void resume_session(const std::string& nsp, std::optional<recovery::session_record> found, std::int64_t since,
+                      const std::optional<std::string>& offset);
   void read_missed(const std::string& nsp, const std::string& sid, const std::string& stream, std::uint64_t after,
                    std::size_t budget);
   void finish_recovery(socket& s);

@@ -100,10 +100,25 @@ void connection::write_record(socket& s, std::optional<std::int64_t> disconnecte
   if (s.def_->save_) r.data = s.def_->save_(s);
   r.updated_at_ms = now_ms();
   r.disconnected_at_ms = disconnected_at_ms;
+  const auto& rc = *srv->config().recovery;
+  r.node = rc.node;
+  auto stored = [](bool) {};
+  auto failed = [](caf::error&) { log::warn("could not store a session record"); };
+  if (rc.node.empty()) {
+    // One node: the window check on reading is what counts, and a record is erased
+    // when its session ends.
+    self->request(rc.storage, storage::request_timeout, storage::kv_put_atom::value, keys::session(s.pid_),
+                  recovery::encode_record(r))
+      .then(stored, failed);
+    return;
+  }
+  // A cluster's shared engine forgets records by itself: a node that dies erases nothing.
+  std::chrono::milliseconds ttl = disconnected_at_ms ? rc.window + heartbeat_slack
+                                                     : std::chrono::milliseconds(connected_record_ttl);
   self
-    ->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_put_atom::value,
-              keys::session(s.pid_), recovery::encode_record(r))
-    .then([](bool) {}, [](caf::error&) { log::warn("could not store a session record"); });
+    ->request(rc.storage, storage::request_timeout, storage::kv_put_atom::value, keys::session(s.pid_),
+              recovery::encode_record(r), static_cast<std::uint64_t>(ttl.count()))
+    .then(stored, failed);
 }
 
 void connection::forget(socket& s) {
@@ -165,24 +180,47 @@ void connection::start_recovery(std::unique_ptr<socket> s, const std::string& pi
 void connection::on_session_record(const std::string& nsp, bool found, const std::string& value,
                                    const std::optional<std::string>& offset) {
   if (!occ_) return;
+  if (!occ_->pending_connects.count(nsp) || closing_) {
+    occ_->pending_connects.erase(nsp);
+    return;
+  }
+  const auto& rc = *srv->config().recovery;
+  auto rec = found ? recovery::decode_record(value) : std::nullopt;
+  if (!rec || rec->nsp != nsp) return resume_session(nsp, std::nullopt, 0, offset);
+  if (rec->disconnected_at_ms) return resume_session(nsp, std::move(rec), *rec->disconnected_at_ms, offset);
+  // No disconnect time: the process that wrote it died, or the session is still
+  // connected. Written by this process (since it started): still connected here. By this
+  // node before a restart: it died, and counts from this process's start.
+  if (rec->node.empty() || rec->node == rc.node) {
+    if (rec->updated_at_ms < recovery::to_ms(rc.started))
+      return resume_session(nsp, std::move(rec), recovery::to_ms(rc.started), offset);
+    return resume_session(nsp, std::nullopt, 0, offset);
+  }
+  // By another node of the cluster: the client left it, which either died (its heartbeat
+  // stopped: the session counts from its last beat) or dropped the connection (its beat
+  // is current: the client, who alone knows the private id, is back here). A heartbeat
+  // key gone means the node died longer ago than the window.
+  auto node = rec->node;
+  self->request(rc.storage, storage::request_timeout, storage::kv_get_atom::value, keys::node_heartbeat(node))
+    .then(
+      [this, nsp, offset, rec = std::move(*rec)](bool alive, const std::string& beat) mutable {
+        if (!alive) return resume_session(nsp, std::nullopt, 0, offset);
+        const auto last = std::max<std::int64_t>(rec.updated_at_ms, std::strtoll(beat.c_str(), nullptr, 10));
+        resume_session(nsp, std::move(rec), std::min(last, now_ms()), offset);
+      },
+      [this, nsp, offset](caf::error&) { resume_session(nsp, std::nullopt, 0, offset); });
+}
+
+void connection::resume_session(const std::string& nsp, std::optional<recovery::session_record> found,
+                                std::int64_t since, const std::optional<std::string>& offset) {
+  if (!occ_) return;
   auto node = occ_->pending_connects.extract(nsp);
   if (node.empty() || closing_) return;
   std::unique_ptr<socket> s = std::move(node.mapped());
   const auto& rc = *srv->config().recovery;
   auto fresh = [&] { finish_connect(std::move(s)); };
   if (!found) return fresh();
-  auto rec = recovery::decode_record(value);
-  if (!rec || rec->nsp != nsp) return fresh();
-  // How long the session has been away. A record with no disconnect time was written by
-  // a process that died; it counts from this process's start. One written since then
-  // belongs to a session that is still connected elsewhere.
-  std::int64_t since = 0;
-  if (rec->disconnected_at_ms)
-    since = *rec->disconnected_at_ms;
-  else if (rec->updated_at_ms < recovery::to_ms(rc.started))
-    since = recovery::to_ms(rc.started);
-  else
-    return fresh();
+  auto rec = std::move(found);
   if (now_ms() - since > rc.window.count()) return fresh();
 
   // Where to resume in each stream: the client's offset, else the join position.

@@ -344,7 +344,25 @@ struct recovery_config {
   // Sessions persisted without a disconnect time (the process died) count as
   // disconnected at this process's start.
   std::chrono::system_clock::time_point started = wall_now();
+  // In a cluster: this node's uid (cluster_config::uid). Records name the node that
+  // wrote them, and each node keeps a heartbeat key alive (spawn_node_heartbeat), so a
+  // record left by a node that died is told from a session still connected elsewhere.
+  std::string node;
 };
+
+// How often a cluster node refreshes its heartbeat key, and how long that key outlives
+// the last refresh beyond the recovery window (a crashed node's sessions stay
+// recoverable for the window, then its key is gone).
+inline constexpr std::chrono::milliseconds heartbeat_interval{1000};
+inline constexpr std::chrono::milliseconds heartbeat_slack{5000};
+// Session records in a shared engine expire on their own (kv TTL): a disconnected one
+// after the window (+ slack), a connected one this long after its last write (a node
+// that dies writes no disconnect).
+inline constexpr std::chrono::hours connected_record_ttl{24};
+
+// Keeps `node`'s heartbeat key (keys::node_heartbeat) at the current time, with a TTL
+// of the window + slack, every heartbeat_interval, until the actor is stopped.
+caf::actor spawn_node_heartbeat(caf::actor_system& sys, const recovery_config& rc);
 
 struct server_config {
   std::chrono::milliseconds connect_timeout{45000};

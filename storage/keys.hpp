@@ -74,6 +74,9 @@ inline std::string inbox_delivered(const std::string& user) { return "inbox-deli
 inline std::string session(const std::string& pid) { return "sess/" + pid; }
 inline std::optional<std::string> parse_session(std::string_view key) { return detail::after(key, "sess/"); }
 
+// A cluster node's heartbeat: the Unix ms of its last refresh (sio recovery_config::node).
+inline std::string node_heartbeat(const std::string& uid) { return "node/" + uid; }
+
 // The Unix second up to which a user's tokens are revoked (read at start).
 inline constexpr std::string_view revoked_prefix = "revoked/";
 inline std::string revoked(const std::string& user) { return std::string(revoked_prefix) + user; }
