@@ -1,6 +1,7 @@
 #include "storage/redis_store.hpp"
 
 #include "storage/keys.hpp"
+#include "util/random_id.hpp"
 
 #include <hiredis/hiredis.h>
 
@@ -14,16 +15,26 @@ namespace hub::storage {
 namespace {
 
 // One commit: KEYS and ARGV as built by redis_store::commit().
-//   ARGV[1] items, ARGV[2] key writes, ARGV[3] publish prefix ("" none); then per item
-//   (value, has index "0"/"1", log name), per write (op, value, ttl ms, hash field).
-//   KEYS per item: seq, stream[, index seq, index stream]; per write: its key.
+//   ARGV[1] items, ARGV[2] key writes, ARGV[3] publish prefix ("" none), ARGV[4] an
+//   epoch to set when there is none; then per item (value, has index "0"/"1", log
+//   name), per write (op, value, ttl ms, hash field).
+//   KEYS[1] the epoch key; then per item: seq, stream[, index seq, index stream]; per
+//   write: its key.
+// The epoch names the data's lifetime: gone only when Redis lost everything (a wipe, a
+// restart without persistence), and then set anew by the first commit, so a node that
+// remembers seqs from before can tell that they restarted (apps/hub/log_feed.hpp).
 //   Ops: s = SET, d = DEL, h = HSET, x = HDEL.
 // Returns the seq of each item. An error inside (a wrong type at a key) aborts with
 // the commands before it applied, as Redis scripts do; our keys only ever hold the
 // types written here.
 constexpr const char* commit_script = R"lua(
 local n, m, pub = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local k, a, out = 1, 4, {}
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[4]
+  redis.call('SET', KEYS[1], epoch)
+end
+local k, a, out = 2, 5, {}
 for i = 1, n do
   local value, indexed, name = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   a = a + 3
@@ -35,7 +46,7 @@ for i = 1, n do
     redis.call('XADD', KEYS[k + 1], iseq .. '-0', 'v', tostring(seq))
     k = k + 2
   end
-  if pub ~= '' then redis.call('PUBLISH', pub .. name, seq .. ':' .. value) end
+  if pub ~= '' then redis.call('PUBLISH', pub .. name, epoch .. ':' .. seq .. ':' .. value) end
   out[i] = seq
 end
 for j = 1, m do
@@ -215,8 +226,10 @@ std::vector<std::uint64_t> redis_store::commit(const std::vector<append_item>& i
   if (items.empty() && writes.empty()) return seqs;
   std::lock_guard<std::mutex> guard{mu_};
   if (fail_writes_) fail("injected write fault");
-  std::vector<std::string> key_names;
-  std::vector<std::string> args{std::to_string(items.size()), std::to_string(writes.size()), opts_.publish_prefix};
+  std::string epoch_field;
+  std::vector<std::string> key_names{kv_name(keys::epoch(), &epoch_field)};
+  std::vector<std::string> args{std::to_string(items.size()), std::to_string(writes.size()), opts_.publish_prefix,
+                                random_id().substr(0, 8)};
   for (const auto& item : items) {
     key_names.push_back(seq_key(item.log));
     key_names.push_back(log_key(item.log));

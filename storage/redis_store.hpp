@@ -14,8 +14,9 @@
 // unpublished. With `appendfsync always`, Redis answers after its AOF write is synced.
 //
 // Publication: with `publish_prefix` set, each appended entry (index logs excepted) goes
-// to channel `<publish_prefix><log>` as "<seq>:<value>", for the nodes' room actors
-// (apps/hub/log_feed.hpp).
+// to channel `<publish_prefix><log>` as "<epoch>:<seq>:<value>", for the nodes' room
+// actors (apps/hub/log_feed.hpp). The epoch is keys::epoch()'s value, which the script
+// sets anew when Redis lost it: seqs that start again at 1 are told from repeats.
 //
 // Connection: hiredis's blocking API, one connection, with connect and command
 // timeouts. The storage actor is detached and already blocks on an fsync with RocksDB;

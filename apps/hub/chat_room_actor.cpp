@@ -63,6 +63,9 @@ struct chat_room_state {
   // The log's last seq could not be read at spawn: the first entry seen sets it (never
   // a replay of the whole log as if it were new).
   bool position_unknown = false;
+  // The storage's epoch (keys::epoch()): a log feed entry of another epoch means the
+  // shared engine lost its data and seqs started again.
+  std::string epoch;
   serial_ops reaction_writes;  // reaction writes, one at a time
 };
 
@@ -390,7 +393,7 @@ chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, sto
     // Load what the room keeps beyond its log; until then, messages wait in the mailbox
     // (skip), so that no handler sees a half-loaded room.
     self->set_default_handler(caf::skip);
-    st.loads_pending = 3;
+    st.loads_pending = 4;
     auto loaded = [self] {
       if (--self->state.loads_pending > 0) return;
       self->set_default_handler(caf::print_and_drop);
@@ -407,6 +410,13 @@ chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, sto
           self->state.position_unknown = true;
           loaded();
         });
+    self->request(storage, storage::request_timeout, storage::kv_get_atom::value, keys::epoch())
+      .then(
+        [self, loaded](bool found, const std::string& value) {
+          if (found) self->state.epoch = value;
+          loaded();
+        },
+        [self, loaded](caf::error&) { loaded(); });
     self->request(storage, storage::request_timeout, storage::kv_get_atom::value, keys::members(project))
       .then(
         [self, loaded](bool found, const std::string& value) {
@@ -646,7 +656,18 @@ chat_room_actor::behavior_type running_room(room_self self) {
       if (std::exchange(self->state.posted_since_sweep, false)) arm_sweep(self);
     },
     [self](post_atom, const chat_post_ptr& p) { post(self, p); },
-    [self](log_entry_atom, std::uint64_t seq, const std::string& value) {
+    [self](log_entry_atom, const std::string& epoch, std::uint64_t seq, const std::string& value) {
+      auto& s = self->state;
+      if (s.epoch.empty()) s.epoch = epoch;  // not known at spawn: this one is current
+      if (epoch != s.epoch) {
+        log::warn("room ", s.project, ": the shared storage lost its data (epoch ", s.epoch, " -> ", epoch,
+                  "): the log starts again at seq 1");
+        s.epoch = epoch;
+        s.last_seq = 0;
+        s.early.clear();
+        s.read_markers.clear();
+        s.reactions.clear();
+      }
       accept_entry(self, seq, value, std::chrono::steady_clock::now());
     },
     [self](resync_atom) { fill_gap(self); },

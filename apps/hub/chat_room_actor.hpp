@@ -63,9 +63,9 @@ using chat_room_actor = caf::typed_actor<
   // internal timers: a typing or a presence grace that ends, the retention sweep
   caf::reacts_to<typing_expire_atom, std::string, std::uint64_t>,
   caf::reacts_to<presence_expire_atom, std::string, std::uint64_t>, caf::reacts_to<sweep_atom>,
-  // (seq, stored value): an entry of the room's log from the log feed, delivered here in
-  // seq order, once; and a catch-up from the log after the feed's link came back
-  caf::reacts_to<log_entry_atom, std::uint64_t, std::string>, caf::reacts_to<resync_atom>>;
+  // (epoch, seq, stored value): an entry of the room's log from the log feed, delivered
+  // here in seq order, once; and a catch-up from the log after the feed's link came back
+  caf::reacts_to<log_entry_atom, std::string, std::uint64_t, std::string>, caf::reacts_to<resync_atom>>;
 
 // `io` targets the Socket.IO namespace the room broadcasts in.
 chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, storage::storage_actor storage,

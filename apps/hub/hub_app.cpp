@@ -63,7 +63,7 @@ void hub_app::on_log_publication(std::string_view log, std::string payload) {
     log::debug("log feed: ignoring a malformed publication on ", std::string(log));
     return;
   }
-  caf::anon_send(room, log_entry_atom::value, entry->seq, std::move(entry->value));
+  caf::anon_send(room, log_entry_atom::value, std::move(entry->epoch), entry->seq, std::move(entry->value));
 }
 
 void hub_app::on_feed_link(bool up) {

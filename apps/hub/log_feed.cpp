@@ -5,9 +5,13 @@
 namespace hub::app {
 
 std::optional<log_publication> parse_log_publication(std::string payload) {
+  auto first = payload.find(':');
+  if (first == std::string::npos || first == 0 || first > 64) return std::nullopt;
+  log_publication p;
+  p.epoch = payload.substr(0, first);
+  payload.erase(0, first + 1);
   auto colon = payload.find(':');
   if (colon == std::string::npos || colon == 0 || colon > 20) return std::nullopt;
-  log_publication p;
   auto [end, ec] = std::from_chars(payload.data(), payload.data() + colon, p.seq);
   if (ec != std::errc{} || end != payload.data() + colon || p.seq == 0) return std::nullopt;
   payload.erase(0, colon + 1);

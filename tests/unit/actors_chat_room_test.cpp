@@ -846,3 +846,111 @@ TEST_CASE_METHOD(room_fixture,
   present("frank", "Frank");
   CHECK(stored_members() == std::set<std::string>{"erin", "frank"});
 }
+
+// -- a room on a cluster's shared log (log_feed.hpp) ----------------------------------------------
+
+namespace {
+
+// A room whose log other nodes append to as well: entries come from the log feed, in any
+// order, some never (lost while pub/sub reconnected). The fixture's store stands in for
+// the shared engine: store() is another node's append, feed() its publication.
+struct shared_room_fixture : hub_fixture {
+  sio_client& bob = connection("bob", {"p1"});
+  hub::chat_room_actor room;
+  std::map<std::uint64_t, std::string> stored;
+
+  shared_room_fixture() {
+    hub::chat_room_config c;
+    c.shared_log = true;
+    room = spawn_room_with("p1", c);
+    run();
+    events(bob);
+  }
+  std::uint64_t store(const std::string& content) {
+    json v{{"projectId", "p1"}, {"senderId", "carol"}, {"senderName", "Carol"}, {"content", content},
+           {"createdAt", "2026-12-07T00:00:00.000Z"}};
+    auto seq = db->append({{hub::keys::room_log("p1"), v.dump()}}).at(0);
+    stored[seq] = v.dump();
+    return seq;
+  }
+  void feed(std::uint64_t seq, const std::string& epoch = "e1") {
+    caf::anon_send(room, hub::log_entry_atom::value, epoch, seq, stored.at(seq));
+    run();
+  }
+  // The seqs of the new-message events bob got since the last call.
+  std::vector<std::uint64_t> delivered() {
+    std::vector<std::uint64_t> out;
+    for (const auto& e : events(bob))
+      if (e.name == "new-message") out.push_back(e.args.at(0)["seq"].get<std::uint64_t>());
+    return out;
+  }
+};
+
+using seq_list = std::vector<std::uint64_t>;
+
+}  // namespace
+
+TEST_CASE_METHOD(shared_room_fixture, "shared log: entries out of order or lost are delivered in seq order, once",
+                 "[actors][chat][cluster]") {
+  for (int i = 1; i <= 3; ++i) store("m" + std::to_string(i));
+  feed(1);
+  CHECK(delivered() == seq_list{1});
+  feed(1);  // a repeat
+  CHECK(delivered().empty());
+  feed(3);  // 2 overtaken: 3 waits while 2 is read from the log
+  CHECK(delivered() == seq_list{2, 3});
+  feed(2);  // 2's own publication, late: already delivered
+  CHECK(delivered().empty());
+  for (int i = 4; i <= 6; ++i) store("m" + std::to_string(i));
+  feed(6);  // 4 and 5 lost: filled from the log
+  CHECK(delivered() == seq_list{4, 5, 6});
+  // The link came back: what was stored meanwhile and never published is caught up.
+  store("m7");
+  store("m8");
+  caf::anon_send(room, hub::resync_atom::value);
+  run();
+  CHECK(delivered() == seq_list{7, 8});
+  feed(8);
+  CHECK(delivered().empty());
+}
+
+TEST_CASE_METHOD(shared_room_fixture, "shared log: this node's own post goes out once, whichever copy comes first",
+                 "[actors][chat][cluster]") {
+  auto post = [&](const std::string& content) {
+    auto p = std::make_shared<hub::chat_post>();
+    p->user_id = "bob";
+    p->user_name = "Bob";
+    p->content = content;
+    caf::anon_send(room, hub::post_atom::value, hub::chat_post_ptr(p));
+    run();
+  };
+  post("mine");
+  CHECK(delivered() == seq_list{1});
+  // Its publication, back from the engine: a repeat.
+  caf::anon_send(room, hub::log_entry_atom::value, std::string("e1"), std::uint64_t{1},
+                 db->read(hub::keys::room_log("p1"), 0, 1).at(0).value);
+  run();
+  CHECK(delivered().empty());
+  // Another node's entry stored before this node's next post: the post's seq is 3, and 2
+  // is read from the log first.
+  store("theirs");
+  post("mine again");
+  CHECK(delivered() == seq_list{2, 3});
+}
+
+TEST_CASE_METHOD(shared_room_fixture, "shared log: a new epoch (the engine lost its data) starts the seqs again",
+                 "[actors][chat][cluster]") {
+  store("a");
+  store("b");
+  feed(1, "e1");
+  feed(2, "e1");
+  CHECK(delivered() == seq_list{1, 2});
+  // The engine was wiped: its seqs start at 1 again under a new epoch.
+  db->prune_before(hub::keys::room_log("p1"), 3);
+  stored.clear();
+  auto v = json{{"projectId", "p1"}, {"senderId", "carol"}, {"senderName", "Carol"}, {"content", "after"},
+                {"createdAt", "2026-12-07T00:00:01.000Z"}}.dump();
+  caf::anon_send(room, hub::log_entry_atom::value, std::string("e2"), std::uint64_t{1}, v);
+  run();
+  CHECK(delivered() == seq_list{1});
+}

@@ -259,22 +259,33 @@ TEST_CASE("redis engine: each append is published with its seq in the same step,
   redis_store db(options_for(redis, "t-log#"));
   db.commit({{"room/p", "hello"}, {"room/p", "re", "thread/1/p/1"}, {"inbox/u", "{\"t\":\"n\"}"}},
             {{"read/1/p/u", std::string("2"), {}}});
+  const auto epoch = raw_client(redis.port()).command({"GET", "t:kv:meta/epoch"});
+  REQUIRE(epoch.size() == 8);  // set by the first commit
   auto m1 = sub.next_message();
   auto m2 = sub.next_message();
   auto m3 = sub.next_message();
   REQUIRE(m1);
   REQUIRE(m2);
   REQUIRE(m3);
-  CHECK(*m1 == std::pair<std::string, std::string>{"t-log#room/p", "1:hello"});
-  CHECK(*m2 == std::pair<std::string, std::string>{"t-log#room/p", "2:re"});
-  CHECK(*m3 == std::pair<std::string, std::string>{"t-log#inbox/u", "1:{\"t\":\"n\"}"});
+  CHECK(*m1 == std::pair<std::string, std::string>{"t-log#room/p", epoch + ":1:hello"});
+  CHECK(*m2 == std::pair<std::string, std::string>{"t-log#room/p", epoch + ":2:re"});
+  CHECK(*m3 == std::pair<std::string, std::string>{"t-log#inbox/u", epoch + ":1:{\"t\":\"n\"}"});
   // Nothing else: the thread index and the key write are not published.
   redis_store quiet(options_for(redis));  // no publish prefix: nothing
   quiet.append({{"room/p", "silent"}});
   db.append({{"room/q", "next"}});
   auto m4 = sub.next_message();
   REQUIRE(m4);
-  CHECK(*m4 == std::pair<std::string, std::string>{"t-log#room/q", "1:next"});
+  CHECK(*m4 == std::pair<std::string, std::string>{"t-log#room/q", epoch + ":1:next"});
+  // Redis lost everything: the next commit names a new epoch, and seqs start again.
+  raw_client(redis.port()).command({"FLUSHALL"});
+  db.append({{"room/q", "after the wipe"}});
+  auto m5 = sub.next_message();
+  REQUIRE(m5);
+  const auto fresh = raw_client(redis.port()).command({"GET", "t:kv:meta/epoch"});
+  CHECK(fresh.size() == 8);
+  CHECK(fresh != epoch);
+  CHECK(m5->second == fresh + ":1:after the wipe");
 }
 
 TEST_CASE("redis engine: layout, TTLs and a flushed script cache", "[storage][redis]") {

@@ -110,6 +110,13 @@ class hub_fixture : public sio_fixture {
     return room;
   }
 
+  // A room with a configuration of the test's own (e.g. shared_log).
+  chat_room_actor spawn_room_with(const std::string& project, chat_room_config c) {
+    auto room = spawn_chat_room(sys, project, storage, server->in("/"), std::move(c));
+    domain_.push_back(caf::actor_cast<caf::actor>(room));
+    return room;
+  }
+
   // A room whose chat notifications go to mailbox(user).
   chat_room_actor spawn_notifying_room(const std::string& project) {
     chat_room_config c;
