@@ -179,7 +179,9 @@ int main(int argc, char** argv) {
         log::error("cannot open data directory: ", e.what());
         return 1;
       }
-      // Detached: an fsync must never block a CAF worker.
+    }
+    if (db) {
+      // Detached: an fsync (or a Redis round trip) must never block a CAF worker.
       storage_actor = spawn_storage_actor(sys, db, true);
       storage_stats = storage_stats_of(sys, storage_actor);
       if (opt.recovery_window.count() > 0) {

@@ -79,18 +79,23 @@ async function stopChild(t, signal = 'SIGTERM') {
  * it and removes the directory (idempotent).
  */
 class RedisServer {
-  constructor(port, dir) {
+  constructor(port, dir, { durable = false } = {}) {
     this.port = port;
     this.dir = dir;
+    this.durable = durable;
     this.url = `redis://${HOST}:${port}`;
     this.proc = null;
   }
 
-  static async start() {
+  /**
+   * durable: AOF on, every write synced before Redis answers (appendonly yes,
+   * appendfsync always), so that a kill -9 loses nothing Redis acknowledged.
+   */
+  static async start({ durable = false } = {}) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-redis-'));
     let lastErr;
     for (let i = 0; i < 5; i++) { // a port taken between freePort() and the bind: another one
-      const r = new RedisServer(await freePort(), dir);
+      const r = new RedisServer(await freePort(), dir, { durable });
       try {
         await r.launch();
         return r;
@@ -105,7 +110,7 @@ class RedisServer {
 
   async launch() {
     const args = ['--port', String(this.port), '--bind', HOST, '--dir', this.dir,
-      '--save', '', '--appendonly', 'no'];
+      '--save', '', ...(this.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'])];
     this.proc = track(spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     const t0 = Date.now();
     for (let i = 0; i < 100 && Date.now() - t0 < 5000; i++) { // bounded: 5 s
