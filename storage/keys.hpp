@@ -48,7 +48,13 @@ inline std::string thread_log(const std::string& project, std::uint64_t root) {
 
 // -- keys -----------------------------------------------------------------------------------
 
-// Who joined a project's chat at least once (JSON array of user ids).
+// Who joined a project's chat at least once: one key per member (value "1"), so that
+// nodes of a cluster add members without rewriting each other's list.
+inline std::string members_prefix(const std::string& project) { return "member/" + detail::sized(project) + "/"; }
+inline std::string member(const std::string& project, const std::string& user) {
+  return members_prefix(project) + user;
+}
+// Before per-member keys: one JSON array of user ids (still read, never written).
 inline std::string members(const std::string& project) { return "members/" + detail::sized(project); }
 
 // Reactions to one message of a project: {emoji: [user ids]}. A scan of the prefix
@@ -87,8 +93,16 @@ inline std::optional<std::string> parse_revoked(std::string_view key) { return d
 // keeps each group in one hash (storage/redis_store.hpp).
 inline std::optional<std::string> scan_group(std::string_view key) {
   if (key.substr(0, revoked_prefix.size()) == revoked_prefix) return std::string(revoked_prefix);
-  // react/<len>/<project>/<seq>: the seq has no '/'.
-  if (key.substr(0, 6) == "react/") return std::string(key.substr(0, key.rfind('/') + 1));
+  // react/<len>/<project>/<seq> and member/<len>/<project>/<user>: the group ends after
+  // the sized project id (which may hold '/', as may a user id).
+  for (std::string_view family : {std::string_view("react/"), std::string_view("member/")}) {
+    if (key.substr(0, family.size()) != family) continue;
+    auto rest = key.substr(family.size());
+    auto slash = rest.find('/');
+    auto len = detail::decimal(rest.substr(0, slash == std::string_view::npos ? 0 : slash));
+    if (!len || slash + 1 + *len >= rest.size() || rest[slash + 1 + *len] != '/') return std::nullopt;
+    return std::string(key.substr(0, family.size() + slash + 1 + *len + 1));
+  }
   return std::nullopt;
 }
 

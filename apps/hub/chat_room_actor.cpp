@@ -273,16 +273,16 @@ void ensure_member(room_self self, const std::string& user, F then) {
       then(caf::error{});
       return s.member_writes.done();
     }
-    json all = json::array();
-    for (const auto& m : s.members) all.push_back(m);
-    all.push_back(user);  // a std::set's order is not needed: the load takes any order
     self
-      ->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, keys::members(s.project), all.dump())
+      ->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, keys::member(s.project, user),
+                std::string("1"))
       .then(
         [self, user, then](bool) mutable {
-          self->state.members.insert(user);
+          auto& s = self->state;
+          s.members.insert(user);
+          if (s.cfg.member_added) s.cfg.member_added(s.project, user);
           then(caf::error{});
-          self->state.member_writes.done();
+          s.member_writes.done();
         },
         [self, then](caf::error& e) mutable {
           log::warn("room ", self->state.project, ": membership not stored: ", self->system().render(e));
@@ -393,7 +393,7 @@ chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, sto
     // Load what the room keeps beyond its log; until then, messages wait in the mailbox
     // (skip), so that no handler sees a half-loaded room.
     self->set_default_handler(caf::skip);
-    st.loads_pending = 4;
+    st.loads_pending = 5;
     auto loaded = [self] {
       if (--self->state.loads_pending > 0) return;
       self->set_default_handler(caf::print_and_drop);
@@ -417,6 +417,18 @@ chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, sto
           loaded();
         },
         [self, loaded](caf::error&) { loaded(); });
+    self->request(storage, storage::request_timeout, storage::kv_scan_atom::value, keys::members_prefix(project))
+      .then(
+        [self, loaded](const storage::kv_scan_ptr& rows) {
+          const auto prefix = keys::members_prefix(self->state.project);
+          for (const auto& row : *rows) self->state.members.insert(row.first.substr(prefix.size()));
+          loaded();
+        },
+        [self, loaded](caf::error& e) {
+          log::error("room ", self->state.project, ": members: ", self->system().render(e));
+          loaded();
+        });
+    // The list of before per-member keys, still read.
     self->request(storage, storage::request_timeout, storage::kv_get_atom::value, keys::members(project))
       .then(
         [self, loaded](bool found, const std::string& value) {
@@ -671,6 +683,7 @@ chat_room_actor::behavior_type running_room(room_self self) {
       accept_entry(self, seq, value, std::chrono::steady_clock::now());
     },
     [self](resync_atom) { fill_gap(self); },
+    [self](member_atom, const std::string& user) { self->state.members.insert(user); },
     [self](react_atom, const std::string& user, std::uint64_t seq,
            const std::string& emoji) -> caf::result<react_result> {
       auto promise = self->make_response_promise<react_result>();

@@ -31,6 +31,8 @@ struct chat_room_config {
   // The log is shared by a cluster's nodes (log_feed.hpp): `new-message` goes to this
   // node's sockets only, as every node delivers the room's log itself, in seq order.
   bool shared_log = false;
+  // Told of each member this room stored (a cluster tells the other nodes' rooms).
+  std::function<void(const std::string& project, const std::string& user)> member_added;
 };
 
 // Largest thread listed at once.
@@ -65,7 +67,9 @@ using chat_room_actor = caf::typed_actor<
   caf::reacts_to<presence_expire_atom, std::string, std::uint64_t>, caf::reacts_to<sweep_atom>,
   // (epoch, seq, stored value): an entry of the room's log from the log feed, delivered
   // here in seq order, once; and a catch-up from the log after the feed's link came back
-  caf::reacts_to<log_entry_atom, std::string, std::uint64_t, std::string>, caf::reacts_to<resync_atom>>;
+  caf::reacts_to<log_entry_atom, std::string, std::uint64_t, std::string>, caf::reacts_to<resync_atom>,
+  // (user): another node stored this member
+  caf::reacts_to<member_atom, std::string>>;
 
 // `io` targets the Socket.IO namespace the room broadcasts in.
 chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, storage::storage_actor storage,

@@ -252,6 +252,7 @@ struct hub_app::http_routes {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     // In force at once (a reconnect racing the write is refused too), durable before the reply.
     app.revoked_.revoke(user, before);
+    app.srv_.server_side_emit("/", "hub:revoke", json::array({user, before}));  // every node refuses it too
     app.srv_.in("/").to(user_room(user)).disconnect_sockets();
     if (!app.storage_) return error_reply(error_code::shutting_down);
     app.srv_.system().spawn([r = c.r, storage = app.storage_, user, before](caf::event_based_actor* self) {

@@ -23,7 +23,12 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storag
                          cfg_.retention_age,
                          [this](const std::string& user) { return users_.get(user); },
                          cfg_.max_distinct_reactions,
-                         !cfg_.shared_log_prefix.empty()};
+                         !cfg_.shared_log_prefix.empty(),
+                         {}};
+      if (!cfg_.shared_log_prefix.empty())
+        c.member_added = [this](const std::string& p, const std::string& user) {
+          srv_.server_side_emit("/", "hub:member", json::array({p, user}));
+        };
       return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
     }),
     // One configuration for every mailbox, not a copy per user.
@@ -69,6 +74,20 @@ void hub_app::on_log_publication(std::string_view log, std::string payload) {
 void hub_app::on_feed_link(bool up) {
   if (!up) return;
   rooms_.for_each([](const std::string&, const chat_room_actor& room) { caf::anon_send(room, resync_atom::value); });
+  if (!storage_) return;
+  srv_.system().spawn([this, storage = storage_](caf::event_based_actor* self) {
+    self->request(storage, std::chrono::seconds(30), storage::kv_scan_atom::value, std::string(keys::revoked_prefix))
+      .then([this](const storage::kv_scan_ptr& records) { revoked_.load(*records); },
+            [self](caf::error& e) { log::warn("cluster: revocations not read again: ", self->system().render(e)); });
+  });
+}
+
+void hub_app::on_cluster_event(const std::string& event, const json& args) {
+  if (event == "hub:revoke" && args.size() == 2 && args[0].is_string() && args[1].is_number_integer())
+    revoked_.revoke(args[0].get<std::string>(), args[1].get<std::int64_t>());
+  if (event == "hub:member" && args.size() == 2 && args[0].is_string() && args[1].is_string())
+    if (auto room = rooms_.find(args[0].get<std::string>()))
+      caf::anon_send(room, member_atom::value, args[1].get<std::string>());
 }
 
 void hub_app::post_message(caf::event_based_actor* self, const identity& who, const std::string& project,

@@ -100,8 +100,11 @@ class hub_app {
   // its actor here, if this node has one (a node without one never delivered that
   // room's messages, and its actor reads the log when it starts).
   void on_log_publication(std::string_view log, std::string payload);
-  // The link is back: every room catches up from its log (publications may be lost).
+  // The link is back: every room catches up from its log (publications may be lost),
+  // and the revocations are read again (a revocation's server-side event may be lost).
   void on_feed_link(bool up);
+  // What other hub nodes tell this one (server-side events, "hub:<what>"): a revocation.
+  void on_cluster_event(const std::string& event, const json& args);
 
   // Rate limit, then append + broadcast (the same path for Socket.IO and HTTP). Runs
   // in `self`'s context; `done` may run in the room actor's, so it must be thread-safe.

@@ -32,6 +32,7 @@ using react_atom = caf::atom_constant<caf::atom("react")>;               // user
 using history_atom = caf::atom_constant<caf::atom("history")>;           // after, limit, thread seq -> json_ptr
 using log_entry_atom = caf::atom_constant<caf::atom("log_entry")>;       // seq, stored value (log feed)
 using resync_atom = caf::atom_constant<caf::atom("resync")>;             // catch up from the log
+using member_atom = caf::atom_constant<caf::atom("member")>;             // user: a member another node stored
 
 // -- user mailbox --------------------------------------------------------------------------
 using rate_take_atom = caf::atom_constant<caf::atom("rate_take")>;  // -> bool, int64 retry ms

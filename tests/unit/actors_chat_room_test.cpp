@@ -824,11 +824,10 @@ TEST_CASE_METHOD(room_fixture, "actors: chat room mark-reads of one user are sto
 TEST_CASE_METHOD(room_fixture,
                  "actors: chat room a join is answered once its membership is stored, else with the error",
                  "[actors][chat_room][durability]") {
-  const auto key = hub::keys::members("p1");
   auto stored_members = [&] {
     std::set<std::string> out;
-    if (auto v = db->get(key))
-      for (const auto& m : json::parse(*v)) out.insert(m.get<std::string>());
+    for (const auto& row : db->scan(hub::keys::members_prefix("p1")))
+      out.insert(row.first.substr(hub::keys::members_prefix("p1").size()));
     return out;
   };
   db->inject_write_faults(true);

@@ -170,4 +170,14 @@ TEST_CASE("names: storage keys parse back to what built them, and do not collide
   CHECK(keys::revoked("u") == "revoked/u");
   CHECK(keys::epoch() == "meta/epoch");
   CHECK(keys::dev_jwt_secret() == "meta/dev-jwt-secret");
+  CHECK(keys::member("p1", "u/1") == "member/2/p1/u/1");
+  CHECK(keys::node_heartbeat("abc123") == "node/abc123");
+  // Scan groups (what a scan asks for, what the Redis engine keeps in one hash): the
+  // sized project id ends the group, whatever the ids hold.
+  CHECK(keys::scan_group(keys::member("a/b", "c/d")) == keys::members_prefix("a/b"));
+  CHECK(keys::scan_group(keys::reactions("p/1", 3)) == keys::reactions_prefix("p/1"));
+  CHECK(keys::scan_group(keys::revoked("u/1")) == std::string(keys::revoked_prefix));
+  CHECK_FALSE(keys::scan_group(keys::session("x")));
+  CHECK_FALSE(keys::scan_group("member/9/short/x"));  // a length past the key: no group
+  CHECK_FALSE(keys::scan_group("react/x/p/1"));
 }
