@@ -88,6 +88,12 @@ class engine {
   // only the prefixes keys::scannable() names (redis_store keeps those in one hash each).
   virtual std::vector<std::pair<std::string, std::string>> scan(const std::string& prefix) const = 0;
 
+  // A sliding-window rate limit shared by everyone who uses this engine: counts one
+  // event under `key` when fewer than `limit` were counted in the last `window` (then
+  // 0), else counts nothing and returns the ms until the oldest one leaves the window
+  // (>= 1). The window's clock is the engine's (Redis: its TIME), one for every node.
+  virtual std::int64_t rate_take(const std::string& key, std::size_t limit, std::chrono::milliseconds window) = 0;
+
   // After a write error, makes the engine take writes again if it can, and proves it
   // with a probe write. Returns nullopt when writes work again, else why not.
   virtual std::optional<std::string> recover() = 0;

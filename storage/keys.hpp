@@ -80,6 +80,9 @@ inline std::string inbox_delivered(const std::string& user) { return "inbox-deli
 inline std::string session(const std::string& pid) { return "sess/" + pid; }
 inline std::optional<std::string> parse_session(std::string_view key) { return detail::after(key, "sess/"); }
 
+// A user's chat message window in a shared engine (engine::rate_take).
+inline std::string rate(const std::string& user) { return "rate/" + user; }
+
 // A cluster node's heartbeat: the Unix ms of its last refresh (sio recovery_config::node).
 inline std::string node_heartbeat(const std::string& uid) { return "node/" + uid; }
 

@@ -62,6 +62,23 @@ end
 return out
 )lua";
 
+// rate_take(): KEYS[1] the window's sorted set; ARGV limit, window µs, a unique member.
+// Returns 0 (counted) or the µs until the oldest event leaves the window.
+constexpr const char* rate_script = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
+  return 0
+end
+if limit == 0 then return window end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tonumber(oldest[2]) + window - now
+)lua";
+
 std::uint64_t decimal(const char* text, std::size_t len) {
   std::uint64_t v = 0;
   auto [end, ec] = std::from_chars(text, text + len, v);
@@ -155,6 +172,7 @@ void redis_store::connect() const {
   }
   if (opts_.endpoint.db != 0) setup.push_back({"SELECT", std::to_string(opts_.endpoint.db)});
   setup.push_back({"SCRIPT", "LOAD", commit_script});
+  setup.push_back({"SCRIPT", "LOAD", rate_script});
   auto replies = pipeline(setup);
   for (const auto& r : replies)
     if (r->type == REDIS_REPLY_ERROR) {
@@ -162,7 +180,40 @@ void redis_store::connect() const {
       ctx_.reset();
       fail(why);
     }
-  commit_sha_ = text_of(replies.back().get());
+  commit_sha_ = text_of(replies[replies.size() - 2].get());
+  rate_sha_ = text_of(replies.back().get());
+}
+
+redis_store::reply_ptr redis_store::eval(const char* script, std::string& sha,
+                                         const std::vector<std::string>& keys_and_args, std::size_t key_count) const {
+  if (!ctx_) connect();
+  auto build = [&] {
+    command cmd{"EVALSHA", sha, std::to_string(key_count)};
+    cmd.insert(cmd.end(), keys_and_args.begin(), keys_and_args.end());
+    return cmd;
+  };
+  auto replies = pipeline({build()});
+  if (replies.front()->type == REDIS_REPLY_ERROR && text_of(replies.front().get()).rfind("NOSCRIPT", 0) == 0) {
+    // SCRIPT FLUSH or a Redis restart on the same connection: load it again. NOSCRIPT
+    // means nothing ran, so sending it again cannot apply it twice.
+    auto loaded = pipeline({{"SCRIPT", "LOAD", script}});
+    if (loaded.front()->type == REDIS_REPLY_ERROR) fail(text_of(loaded.front().get()));
+    sha = text_of(loaded.front().get());
+    replies = pipeline({build()});
+  }
+  return std::move(replies.front());
+}
+
+std::int64_t redis_store::rate_take(const std::string& key, std::size_t limit, std::chrono::milliseconds window) {
+  std::lock_guard<std::mutex> guard{mu_};
+  auto r = eval(rate_script, rate_sha_,
+                {opts_.key_prefix + ":rate:{" + key + "}", std::to_string(limit), std::to_string(window.count() * 1000),
+                 random_id()},
+                1);
+  if (r->type == REDIS_REPLY_ERROR) fail("rate limit: " + text_of(r.get()));
+  if (r->type != REDIS_REPLY_INTEGER) fail("rate limit: unexpected reply");
+  if (r->integer <= 0) return 0;
+  return std::max<std::int64_t>(1, (r->integer + 999) / 1000);
 }
 
 std::vector<redis_store::reply_ptr> redis_store::pipeline(const std::vector<command>& cmds) const {
@@ -250,24 +301,11 @@ std::vector<std::uint64_t> redis_store::commit(const std::vector<append_item>& i
     args.push_back(std::to_string(std::max<std::int64_t>(0, w.ttl.count())));
     args.push_back(std::move(field));
   }
-  auto build = [&](const std::string& sha) {
-    command cmd{"EVALSHA", sha, std::to_string(key_names.size())};
-    cmd.insert(cmd.end(), key_names.begin(), key_names.end());
-    cmd.insert(cmd.end(), args.begin(), args.end());
-    return cmd;
-  };
-  if (!ctx_) connect();
-  auto replies = pipeline({build(commit_sha_)});
-  const redisReply* r = replies.front().get();
-  if (r->type == REDIS_REPLY_ERROR && text_of(r).rfind("NOSCRIPT", 0) == 0) {
-    // SCRIPT FLUSH or a Redis restart on the same connection: load it again. NOSCRIPT
-    // means nothing ran, so sending the commit again cannot apply it twice.
-    auto loaded = pipeline({{"SCRIPT", "LOAD", commit_script}});
-    if (loaded.front()->type == REDIS_REPLY_ERROR) fail(text_of(loaded.front().get()));
-    commit_sha_ = text_of(loaded.front().get());
-    replies = pipeline({build(commit_sha_)});
-    r = replies.front().get();
-  }
+  std::vector<std::string> keys_and_args = std::move(key_names);
+  const auto key_count = keys_and_args.size();
+  keys_and_args.insert(keys_and_args.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  auto reply = eval(commit_script, commit_sha_, keys_and_args, key_count);
+  const redisReply* r = reply.get();
   if (r->type == REDIS_REPLY_ERROR) fail("commit: " + text_of(r));
   if (r->type != REDIS_REPLY_ARRAY || r->elements != items.size()) fail("commit: unexpected reply");
   seqs.reserve(items.size());

@@ -8,6 +8,7 @@
 //   P:{<log>}:seq     the log's high-water seq (INCR), kept when the stream is trimmed
 //   P:kv:<key>        string, for keys nobody scans (PX when a ttl is given)
 //   P:kvh:{<group>}   hash, field = the key without its group (keys::scan_group())
+//   P:rate:{<key>}    sorted set, rate_take()'s window (score = Redis time in µs)
 // A commit is one EVALSHA of one Lua script (redis_store.cpp): it INCRs each
 // log's seq, XADDs the entry (and its index entry), PUBLISHes it and applies the key
 // writes, atomically: two nodes never get one seq, and no stored entry is left
@@ -69,6 +70,9 @@ class redis_store final : public engine {
   std::optional<std::string> get(const std::string& key) const override;
   // Only the prefixes keys::scan_group() names; another prefix throws.
   std::vector<std::pair<std::string, std::string>> scan(const std::string& prefix) const override;
+  // One EVALSHA: a sorted set per key of the events' times (Redis's TIME, in µs),
+  // trimmed to the window, expiring with it.
+  std::int64_t rate_take(const std::string& key, std::size_t limit, std::chrono::milliseconds window) override;
   std::optional<std::string> recover() override;
   void inject_write_faults(bool on) override;
 
@@ -100,7 +104,11 @@ class redis_store final : public engine {
   redis_store_options opts_;
   mutable std::mutex mu_;
   mutable std::unique_ptr<redisContext, context_deleter> ctx_;
-  mutable std::string commit_sha_;  // SCRIPT LOAD's answer, per connection
+  mutable std::string commit_sha_;  // SCRIPT LOAD's answers, per connection
+  mutable std::string rate_sha_;
+  // EVALSHA of `script` (loaded as *sha), loading it again after a NOSCRIPT.
+  reply_ptr eval(const char* script, std::string& sha, const std::vector<std::string>& keys_and_args,
+                 std::size_t key_count) const;
   bool fail_writes_ = false;
 };
 

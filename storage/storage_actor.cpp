@@ -313,6 +313,15 @@ storage::storage_actor::behavior_type storage_behavior(storage_actor_ptr self, s
         return storage_error(e);
       }
     },
+    [self](storage::rate_atom, const std::string& key, std::uint64_t limit,
+           std::uint64_t window_ms) -> caf::result<std::int64_t> {
+      try {
+        return self->state.db->rate_take(key, static_cast<std::size_t>(limit),
+                                         std::chrono::milliseconds{static_cast<std::int64_t>(window_ms)});
+      } catch (const std::exception& e) {
+        return storage_error(e);
+      }
+    },
     [self](storage::stats_atom) -> storage::storage_stats_ptr { return self->state.stats; },
   };
 }

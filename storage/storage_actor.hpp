@@ -68,6 +68,7 @@ using prune_atom = caf::atom_constant<caf::atom("st_prune")>;  // log, keep_from
 using read_seqs_atom = caf::atom_constant<caf::atom("st_rseqs")>;
 using last_seqs_atom = caf::atom_constant<caf::atom("st_lasts")>;
 using kv_scan_atom = caf::atom_constant<caf::atom("st_kvscan")>;
+using rate_atom = caf::atom_constant<caf::atom("st_rate")>;
 using flush_atom = caf::atom_constant<caf::atom("st_flush")>;    // internal
 using recover_atom = caf::atom_constant<caf::atom("st_recov")>;  // internal: a recovery attempt
 
@@ -138,6 +139,8 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<kv_erase_atom, std::string>::with<bool>,
   // (prefix) -> every key/value under it, in key order
   caf::replies_to<kv_scan_atom, std::string>::with<kv_scan_ptr>,
+  // (key, limit, window ms) -> 0 when counted, else the ms to wait (engine::rate_take)
+  caf::replies_to<rate_atom, std::string, std::uint64_t, std::uint64_t>::with<std::int64_t>,
   // (log, keep_from) -> entries removed (retention: seq < keep_from)
   caf::replies_to<prune_atom, std::string, std::uint64_t>::with<std::uint64_t>,
   caf::replies_to<stats_atom>::with<storage_stats_ptr>,

@@ -415,4 +415,20 @@ std::vector<std::pair<std::string, std::string>> store::scan(const std::string& 
   return out;
 }
 
+// -- rate limits -------------------------------------------------------------------------------
+
+std::int64_t store::rate_take(const std::string& key, std::size_t limit, std::chrono::milliseconds window) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> guard{mu_};
+  auto& times = rate_windows_[key];
+  while (!times.empty() && times.front() + window <= now) times.pop_front();
+  if (times.size() < limit) {
+    times.push_back(now);
+    return 0;
+  }
+  if (limit == 0) return std::max<std::int64_t>(1, window.count());
+  auto wait = std::chrono::ceil<std::chrono::milliseconds>(times.front() + window - now).count();
+  return std::max<std::int64_t>(wait, 1);
+}
+
 }  // namespace hub::storage

@@ -15,7 +15,9 @@
 
 #include "storage/engine.hpp"
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -73,6 +75,10 @@ class store final : public engine {
   void erase(const std::string& key) override;
   std::vector<std::pair<std::string, std::string>> scan(const std::string& prefix) const override;
 
+  // -- rate limits -------------------------------------------------------------------------
+  // In memory: RocksDB serves one process, so its windows are that process's.
+  std::int64_t rate_take(const std::string& key, std::size_t limit, std::chrono::milliseconds window) override;
+
   // -- recovery ------------------------------------------------------------------------------
   // After a write error, makes the database take writes again if it can, and proves it
   // with a synced probe write. RocksDB stops writes after a failed WAL or flush write
@@ -107,6 +113,8 @@ class store final : public engine {
   // Last seq of each log touched since open, keyed by escaped log name. Loaded lazily;
   // only advanced after a successful write.
   mutable std::unordered_map<std::string, std::uint64_t> last_cache_;
+  // rate_take's windows: when each counted event happened, oldest first (under mu_).
+  std::unordered_map<std::string, std::deque<std::chrono::steady_clock::time_point>> rate_windows_;
 };
 
 }  // namespace hub::storage

@@ -32,7 +32,9 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storag
       return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
     }),
     // One configuration for every mailbox, not a copy per user.
-    user_cfg_(std::make_shared<const user_config>(user_config{cfg_.rate, cfg_.events, storage_, srv_.in("/")})),
+    user_cfg_(std::make_shared<const user_config>(user_config{cfg_.rate, cfg_.events, storage_, srv_.in("/"),
+                                                              user_config{}.inbox_keep,
+                                                              !cfg_.shared_log_prefix.empty()})),
     users_([this](const std::string& user) { return spawn_user_actor(srv_.system(), user, user_cfg_); }) {}
 
 hub_app::~hub_app() { shutdown(); }

@@ -194,8 +194,22 @@ void load_inbox(user_self self, std::uint64_t after) {
 
 user_actor::behavior_type running_user(user_self self) {
   return {
-    [self](rate_take_atom) -> std::tuple<bool, std::int64_t> {
+    [self](rate_take_atom) -> caf::result<bool, std::int64_t> {
       auto& s = self->state;
+      if (s.cfg().shared_rate && s.cfg().storage) {
+        auto promise = self->make_response_promise<bool, std::int64_t>();
+        self
+          ->request(s.cfg().storage, storage::request_timeout, storage::rate_atom::value, keys::rate(s.user),
+                    static_cast<std::uint64_t>(s.cfg().rate.count),
+                    static_cast<std::uint64_t>(s.cfg().rate.window.count()))
+          .then(
+            [promise](std::int64_t wait) mutable {
+              if (wait > 0) metrics::add(metrics::global().rate_limited);
+              promise.deliver(wait == 0, wait);
+            },
+            [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
+        return promise;
+      }
       auto now = self->clock().now();
       release_expired(s, now);
       if (s.accepted.size() >= s.cfg().rate.count) {
@@ -207,7 +221,7 @@ user_actor::behavior_type running_user(user_self self) {
       s.accepted.push_back(now);
       if (!s.release_armed)
         arm_release(self, std::chrono::duration_cast<caf::actor_clock::duration_type>(s.cfg().rate.window));
-      return {true, 0};
+      return {true, std::int64_t{0}};
     },
     [self](event_rate_atom, std::uint8_t kind) -> std::tuple<bool, std::int64_t> {
       auto& s = self->state;

@@ -45,6 +45,9 @@ struct user_config {
   storage::storage_actor storage;                   // null: rate limiter only (no inbox)
   sio::broadcaster io{caf::actor{}, nullptr, "/"};  // the namespace of the user's room
   std::size_t inbox_keep = 500;                     // notifications kept per user (older ones are pruned)
+  // A cluster: the chat message limit is counted in the shared engine (rate_atom), one
+  // window per user for every node, instead of in this mailbox.
+  bool shared_rate = false;
 };
 
 // A user mailbox's whole protocol; the compiler checks every send against it.

@@ -333,3 +333,40 @@ TEST_CASE("redis engine: an unreachable Redis is a clear error at start", "[stor
     CHECK_THAT(e.what(), Catch::Contains("redis redis://127.0.0.1:") && Catch::Contains("connect"));
   }
 }
+
+TEST_CASE("engines: rate_take counts a sliding window and says how long to wait", "[storage][engine]") {
+  engines e;
+  for (auto& db : e.all) {
+    INFO(db->describe());
+    const auto window = std::chrono::milliseconds(600);
+    for (int i = 0; i < 3; ++i) CHECK(db->rate_take("rate/u", 3, window) == 0);
+    auto wait = db->rate_take("rate/u", 3, window);
+    CHECK(wait >= 1);
+    CHECK(wait <= 600);
+    CHECK(db->rate_take("rate/other", 3, window) == 0);  // per key
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait + 20));
+    CHECK(db->rate_take("rate/u", 3, window) == 0);  // the oldest left the window
+    std::this_thread::sleep_for(window);             // and now all of them
+    for (int i = 0; i < 3; ++i) CHECK(db->rate_take("rate/u", 3, window) == 0);
+    CHECK(db->rate_take("rate/u", 3, window) >= 1);
+  }
+}
+
+TEST_CASE("redis engine: one rate window for every node", "[storage][redis]") {
+  hub::test::redis_server redis{durable_redis()};
+  redis_store a(options_for(redis));
+  redis_store b(options_for(redis));
+  const auto window = std::chrono::milliseconds(60000);
+  CHECK(a.rate_take("rate/u", 4, window) == 0);
+  CHECK(b.rate_take("rate/u", 4, window) == 0);
+  CHECK(a.rate_take("rate/u", 4, window) == 0);
+  CHECK(b.rate_take("rate/u", 4, window) == 0);
+  auto wait = a.rate_take("rate/u", 4, window);  // the fifth, on either node
+  CHECK(wait > 59000);
+  CHECK(wait <= 60000);
+  CHECK(b.rate_take("rate/u", 4, window) > 59000);
+  raw_client raw(redis.port());
+  CHECK(raw.command({"ZCARD", "t:rate:{rate/u}"}) == "4");  // refusals count nothing
+  auto pttl = std::stoll(raw.command({"PTTL", "t:rate:{rate/u}"}));
+  CHECK(pttl > 59000);  // it expires with its window
+}
