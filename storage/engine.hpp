@@ -42,6 +42,10 @@ class engine {
     // > 0: the engine may forget the key this long after the write (Redis expires it;
     // RocksDB keeps it, and its readers check the age they stored in the value).
     std::chrono::milliseconds ttl{0};
+    // The value is a decimal number that only grows (a read marker): written only when
+    // larger than the stored one, compared by the engine in the commit itself, so that
+    // writers on several nodes never move it backwards.
+    bool only_if_larger = false;
   };
 
   struct entry {

@@ -23,7 +23,7 @@ namespace {
 // The epoch names the data's lifetime: gone only when Redis lost everything (a wipe, a
 // restart without persistence), and then set anew by the first commit, so a node that
 // remembers seqs from before can tell that they restarted (apps/hub/log_feed.hpp).
-//   Ops: s = SET, d = DEL, h = HSET, x = HDEL.
+//   Ops: s = SET, d = DEL, h = HSET, x = HDEL, m = SET only if numerically larger.
 // Returns the seq of each item. An error inside (a wrong type at a key) aborts with
 // the commands before it applied, as Redis scripts do; our keys only ever hold the
 // types written here.
@@ -54,6 +54,9 @@ for j = 1, m do
   a = a + 4
   if op == 's' then
     if ttl > 0 then redis.call('SET', KEYS[k], value, 'PX', ttl) else redis.call('SET', KEYS[k], value) end
+  elseif op == 'm' then
+    local cur = tonumber(redis.call('GET', KEYS[k]) or '0') or 0
+    if tonumber(value) > cur then redis.call('SET', KEYS[k], value) end
   elseif op == 'd' then redis.call('DEL', KEYS[k])
   elseif op == 'h' then redis.call('HSET', KEYS[k], field, value)
   else redis.call('HDEL', KEYS[k], field) end
@@ -296,7 +299,7 @@ std::vector<std::uint64_t> redis_store::commit(const std::vector<append_item>& i
     std::string field;
     key_names.push_back(kv_name(w.key, &field));
     const bool hashed = keys::scan_group(w.key).has_value();
-    args.push_back(w.value ? (hashed ? "h" : "s") : (hashed ? "x" : "d"));
+    args.push_back(w.value ? (hashed ? "h" : (w.only_if_larger ? "m" : "s")) : (hashed ? "x" : "d"));
     args.push_back(w.value.value_or(std::string{}));
     args.push_back(std::to_string(std::max<std::int64_t>(0, w.ttl.count())));
     args.push_back(std::move(field));

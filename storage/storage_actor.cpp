@@ -179,11 +179,11 @@ void flush_once(storage_actor_ptr self) {
 
 // Queues a key/value write (value nullopt: erase) for the next group commit.
 caf::result<bool> queue_kv(storage_actor_ptr self, std::string key, std::optional<std::string> value,
-                           std::chrono::milliseconds ttl = std::chrono::milliseconds{0}) {
+                           std::chrono::milliseconds ttl = std::chrono::milliseconds{0}, bool only_if_larger = false) {
   auto& st = self->state;
   auto rp = self->make_response_promise();
   ++st.pending_keys[key];
-  st.pending_kv.push_back(store::kv_write{std::move(key), std::move(value), ttl});
+  st.pending_kv.push_back(store::kv_write{std::move(key), std::move(value), ttl, only_if_larger});
   st.kv_promises.push_back(rp);
   st.kv_queued.push_back(clock_type::now());
   schedule_flush(self);
@@ -284,6 +284,9 @@ storage::storage_actor::behavior_type storage_behavior(storage_actor_ptr self, s
     },
     [self](storage::kv_put_atom, std::string& key, std::string& value, std::uint64_t ttl_ms) -> caf::result<bool> {
       return queue_kv(self, std::move(key), std::move(value), std::chrono::milliseconds{static_cast<std::int64_t>(ttl_ms)});
+    },
+    [self](storage::kv_max_atom, std::string& key, std::uint64_t n) -> caf::result<bool> {
+      return queue_kv(self, std::move(key), std::to_string(n), std::chrono::milliseconds{0}, true);
     },
     [self](storage::kv_get_atom, const std::string& key) -> caf::result<bool, std::string> {
       if (self->state.pending_keys.count(key)) {

@@ -69,6 +69,7 @@ using read_seqs_atom = caf::atom_constant<caf::atom("st_rseqs")>;
 using last_seqs_atom = caf::atom_constant<caf::atom("st_lasts")>;
 using kv_scan_atom = caf::atom_constant<caf::atom("st_kvscan")>;
 using rate_atom = caf::atom_constant<caf::atom("st_rate")>;
+using kv_max_atom = caf::atom_constant<caf::atom("st_kvmax")>;
 using flush_atom = caf::atom_constant<caf::atom("st_flush")>;    // internal
 using recover_atom = caf::atom_constant<caf::atom("st_recov")>;  // internal: a recovery attempt
 
@@ -133,6 +134,8 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<kv_put_atom, std::string, std::string>::with<bool>,
   // (key, value, ttl in ms) -> true once durable; the engine may forget it after ttl
   caf::replies_to<kv_put_atom, std::string, std::string, std::uint64_t>::with<bool>,
+  // (key, n) -> true once durable; the key's decimal value becomes n only if n is larger
+  caf::replies_to<kv_max_atom, std::string, std::uint64_t>::with<bool>,
   // (key) -> (found, value)
   caf::replies_to<kv_get_atom, std::string>::with<bool, std::string>,
   // (key) -> true once durable

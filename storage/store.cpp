@@ -256,7 +256,23 @@ std::vector<std::uint64_t> store::commit(const std::vector<append_item>& items, 
     auto s = batch.Put(high_key(esc), hw);
     if (!s.ok()) fail("append", dir_, s);
   }
+  // only_if_larger: compared with what this batch wrote before, else with the database.
+  std::unordered_map<std::string, std::uint64_t> larger;
   for (const auto& w : writes) {
+    if (w.only_if_larger && w.value) {
+      const auto v = std::strtoull(w.value->c_str(), nullptr, 10);
+      auto it = larger.find(w.key);
+      if (it == larger.end()) {
+        std::string cur;
+        auto g = db().Get(rocksdb::ReadOptions{}, kv_key(w.key), &cur);
+        if (!g.ok() && !g.IsNotFound()) fail("append", dir_, g);
+        it = larger.emplace(w.key, g.ok() ? std::strtoull(cur.c_str(), nullptr, 10) : 0).first;
+      }
+      if (v <= it->second) continue;
+      it->second = v;
+    } else {
+      larger.erase(w.key);
+    }
     auto s = w.value ? batch.Put(kv_key(w.key), *w.value) : batch.Delete(kv_key(w.key));
     if (!s.ok()) fail("append", dir_, s);
   }

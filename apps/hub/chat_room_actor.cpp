@@ -134,8 +134,9 @@ void sweep_by_age(room_self self) {
 // it could move the marker backwards).
 template <class F, class G>
 void with_read_marker(room_self self, const std::string& user, F then, G failed) {
+  // In a cluster another node may have moved it: read it each time.
   auto it = self->state.read_markers.find(user);
-  if (it != self->state.read_markers.end()) {
+  if (it != self->state.read_markers.end() && !self->state.cfg.shared_log) {
     then(it->second);
     return;
   }
@@ -310,8 +311,8 @@ void mark_read(room_self self, const std::string& user, std::uint64_t seq, caf::
         return finish();
       }
       self
-        ->request(s.storage, storage::request_timeout, storage::kv_put_atom::value, keys::read_marker(s.project, user),
-                  std::to_string(seq))
+        ->request(s.storage, storage::request_timeout, storage::kv_max_atom::value, keys::read_marker(s.project, user),
+                  seq)
         .then(
           [self, user, seq, promise, finish](bool) mutable {
             auto& s = self->state;

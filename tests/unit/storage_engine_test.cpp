@@ -370,3 +370,24 @@ TEST_CASE("redis engine: one rate window for every node", "[storage][redis]") {
   auto pttl = std::stoll(raw.command({"PTTL", "t:rate:{rate/u}"}));
   CHECK(pttl > 59000);  // it expires with its window
 }
+
+TEST_CASE("engines: a write only_if_larger never moves a number backwards", "[storage][engine]") {
+  engines e;
+  for (auto& db : e.all) {
+    INFO(db->describe());
+    const std::string key = hub::keys::read_marker("p", "u");
+    auto larger = [&](const char* v) {
+      engine::kv_write w{key, std::string(v), {}};
+      w.only_if_larger = true;
+      return w;
+    };
+    db->commit({}, {larger("5")});
+    CHECK(db->get(key) == std::optional<std::string>{"5"});
+    db->commit({}, {larger("3")});  // another node, behind
+    CHECK(db->get(key) == std::optional<std::string>{"5"});
+    db->commit({}, {larger("9"), larger("7")});  // one commit: the larger stays
+    CHECK(db->get(key) == std::optional<std::string>{"9"});
+    db->commit({}, {larger("12")});
+    CHECK(db->get(key) == std::optional<std::string>{"12"});
+  }
+}
