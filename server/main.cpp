@@ -225,8 +225,15 @@ int main(int argc, char** argv) {
       apps::install_echo(srv);
     }
     srv.start();  // every namespace is defined: join the cluster
+    // A cluster's hub node beats (keys::node_heartbeat): other nodes tell from it that this
+    // one died, for its sessions' recovery and its users' presence.
     caf::actor heartbeat;
-    if (scfg.recovery && !scfg.recovery->node.empty()) heartbeat = sio::spawn_node_heartbeat(sys, *scfg.recovery);
+    if (redis_at && storage_actor) {
+      sio::recovery_config beat = scfg.recovery.value_or(sio::recovery_config{});
+      beat.storage = storage_actor;
+      beat.node = node_uid;
+      heartbeat = sio::spawn_node_heartbeat(sys, beat);
+    }
 
     eio::cors_config cors{opt.cors_origins, true};
     std::shared_ptr<traffic_recorder> recorder;

@@ -66,6 +66,16 @@ struct chat_room_state {
   // The storage's epoch (keys::epoch()): a log feed entry of another epoch means the
   // shared engine lost its data and seqs started again.
   std::string epoch;
+  // A cluster: who the other nodes' rooms say is present (user -> node -> name) and
+  // typing (user -> typist), from their events; a remote typist also expires here, so
+  // that a typist whose node died leaves no ghost.
+  std::map<std::string, std::map<std::string, std::string>> remote_present;
+  struct remote_typist {
+    std::string name;
+    std::string node;
+    std::uint64_t generation = 0;
+  };
+  std::map<std::string, remote_typist> remote_typing;
   serial_ops reaction_writes;  // reaction writes, one at a time
 };
 
@@ -77,6 +87,34 @@ chat_room_actor::behavior_type running_room(room_self self);
 void to_others(room_self self, const std::string& user, std::string_view event, json payload) {
   auto b = self->state.group;
   b.except(user_room(user)).emit(event, json::array({std::move(payload)}));
+}
+
+// Presence and typing events to the room: in a cluster to this node's sockets only, as
+// every node announces them itself from the same cluster-wide view.
+void announce(room_self self, const std::string& user, std::string_view event, json payload) {
+  auto b = self->state.group;
+  if (self->state.cfg.shared_log) b.local();
+  b.except(user_room(user)).emit(event, json::array({std::move(payload)}));
+}
+
+// Tells the other nodes' rooms (a cluster; no-op alone).
+void tell_peers(room_self self, const char* kind, const std::string& user, const std::string& name = {}) {
+  auto& s = self->state;
+  if (s.cfg.tell_peers) s.cfg.tell_peers(json::array({s.project, kind, s.cfg.node, user, name}));
+}
+
+bool online_elsewhere(const chat_room_state& s, const std::string& user) {
+  auto it = s.remote_present.find(user);
+  return it != s.remote_present.end() && !it->second.empty();
+}
+
+// Online in the cluster: connected here, within this node's grace, or on another node.
+bool online_anywhere(const chat_room_state& s, const std::string& user) {
+  return s.present.count(user) > 0 || s.leaving.count(user) > 0 || online_elsewhere(s, user);
+}
+
+bool typing_anywhere(const chat_room_state& s, const std::string& user) {
+  return s.typing.count(user) > 0 || s.remote_typing.count(user) > 0;
 }
 
 // Retention by count: prune in steps (a prune is a synced write) of about 1 % of the limit.
@@ -332,7 +370,71 @@ void mark_read(room_self self, const std::string& user, std::uint64_t seq, caf::
 
 void stop_typing(room_self self, const std::string& user) {
   if (self->state.typing.erase(user) == 0) return;
-  to_others(self, user, "user-stopped-typing", json{{"userId", user}});
+  tell_peers(self, "stop", user);
+  if (!typing_anywhere(self->state, user)) announce(self, user, "user-stopped-typing", json{{"userId", user}});
+}
+
+// A user is no longer present on this node (the grace ended, or there is none).
+void left_here(room_self self, const std::string& user, const std::string& name) {
+  tell_peers(self, "offline", user, name);
+  if (!online_anywhere(self->state, user))
+    announce(self, user, "user-left", json{{"userId", user}, {"userName", name}});
+}
+
+void drop_remote_typist(room_self self, const std::string& user) {
+  if (self->state.remote_typing.erase(user) == 0) return;
+  if (!typing_anywhere(self->state, user)) announce(self, user, "user-stopped-typing", json{{"userId", user}});
+}
+
+// Another node's room says `user` is online or offline there, typing or not.
+void on_peer(room_self self, const std::string& kind, const std::string& node, const std::string& user,
+             const std::string& name) {
+  auto& s = self->state;
+  if (node == s.cfg.node) return;
+  if (kind == "online") {
+    const bool was = online_anywhere(s, user);
+    s.remote_present[user][node] = name;
+    if (!was) announce(self, user, "user-joined", json{{"userId", user}, {"userName", name}});
+  } else if (kind == "offline") {
+    auto it = s.remote_present.find(user);
+    if (it == s.remote_present.end() || it->second.erase(node) == 0) return;
+    if (it->second.empty()) s.remote_present.erase(it);
+    if (auto t = s.remote_typing.find(user); t != s.remote_typing.end() && t->second.node == node)
+      drop_remote_typist(self, user);
+    if (!online_anywhere(s, user)) announce(self, user, "user-left", json{{"userId", user}, {"userName", name}});
+  } else if (kind == "typing") {
+    const bool was = typing_anywhere(s, user);
+    auto& t = s.remote_typing[user];
+    t.name = name;
+    t.node = node;
+    t.generation = ++s.typing_generation;
+    if (!was) announce(self, user, "user-typing", json{{"userId", user}, {"userName", name}});
+    // A little longer than the typist's own timeout: its node's `stop` normally comes first.
+    self->delayed_send(self, s.cfg.typing_timeout + std::chrono::seconds(1), peer_typing_expire_atom::value, user,
+                       t.generation);
+  } else if (kind == "stop") {
+    if (auto t = s.remote_typing.find(user); t != s.remote_typing.end() && t->second.node == node)
+      drop_remote_typist(self, user);
+  }
+}
+
+// A node died: its users and typists are gone (after its heartbeat stopped).
+void on_node_gone(room_self self, const std::string& node) {
+  auto& s = self->state;
+  std::vector<std::pair<std::string, std::string>> gone;
+  for (auto it = s.remote_present.begin(); it != s.remote_present.end();) {
+    if (auto n = it->second.find(node); n != it->second.end()) {
+      gone.emplace_back(it->first, n->second);
+      it->second.erase(n);
+    }
+    it = it->second.empty() ? s.remote_present.erase(it) : std::next(it);
+  }
+  std::vector<std::string> typists;
+  for (const auto& [user, t] : s.remote_typing)
+    if (t.node == node) typists.push_back(user);
+  for (const auto& user : typists) drop_remote_typist(self, user);
+  for (const auto& [user, name] : gone)
+    if (!online_anywhere(s, user)) announce(self, user, "user-left", json{{"userId", user}, {"userName", name}});
 }
 
 }  // namespace
@@ -463,6 +565,10 @@ chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, sto
           loaded();
         });
     if (cfg.retention_age.count() > 0) sweep_by_age(self);
+    if (cfg.ask_peers)
+      cfg.ask_peers(project, [self = caf::actor_cast<caf::actor>(self)](json answers) {
+        caf::anon_send(self, peers_present_atom::value, make_json(std::move(answers)));
+      });
     // The loading phase only keeps the actor alive (a sweep is not armed before the load)
     // and skips the rest, so it is not the whole interface (hence unsafe_init);
     // running_room is, and the compiler checks it.
@@ -658,6 +764,9 @@ room_info_ptr make_room_info(room_self self) {
   info->last_seq = self->state.last_seq;
   for (const auto& [user, e] : self->state.present)
     info->online.push_back(json{{"userId", user}, {"userName", e.name}});
+  for (const auto& [user, nodes] : self->state.remote_present)
+    if (!self->state.present.count(user) && !nodes.empty())
+      info->online.push_back(json{{"userId", user}, {"userName", nodes.begin()->second}});
   return info;
 }
 
@@ -705,7 +814,9 @@ chat_room_actor::behavior_type running_room(room_self self) {
       auto [it, fresh] = s.typing.try_emplace(user);
       it->second.name = name;
       it->second.generation = ++s.typing_generation;
-      if (fresh) to_others(self, user, "user-typing", json{{"userId", user}, {"userName", name}});
+      if (fresh && !s.remote_typing.count(user))
+        announce(self, user, "user-typing", json{{"userId", user}, {"userName", name}});
+      tell_peers(self, "typing", user, name);  // each time: it re-arms their timers too
       self->delayed_send(self, s.cfg.typing_timeout, typing_expire_atom::value, user, it->second.generation);
     },
     [self](stop_typing_atom, const std::string& user) { stop_typing(self, user); },
@@ -718,11 +829,15 @@ chat_room_actor::behavior_type running_room(room_self self) {
     [self](present_atom, const std::string& user, const std::string& name) {
       auto& s = self->state;
       ensure_member(self, user, [](const caf::error&) {});  // a failure is logged; the next join retries
+      const bool elsewhere = online_elsewhere(s, user);
       auto& e = s.present[user];
       e.name = name;
       if (e.connections++ > 0) return;
-      // First connection: announce, unless the user only stepped out within the grace.
-      if (s.leaving.erase(user) == 0) to_others(self, user, "user-joined", json{{"userId", user}, {"userName", name}});
+      // First connection here: announce, unless the user only stepped out within the
+      // grace (here) or is online on another node.
+      if (s.leaving.erase(user) > 0) return;
+      tell_peers(self, "online", user, name);
+      if (!elsewhere) announce(self, user, "user-joined", json{{"userId", user}, {"userName", name}});
     },
     [self](absent_atom, const std::string& user) {
       auto& s = self->state;
@@ -733,7 +848,7 @@ chat_room_actor::behavior_type running_room(room_self self) {
       s.present.erase(it);
       stop_typing(self, user);
       if (s.cfg.presence_grace.count() <= 0) {
-        to_others(self, user, "user-left", json{{"userId", user}, {"userName", name}});
+        left_here(self, user, name);
         return;
       }
       auto generation = ++s.presence_generation;
@@ -744,9 +859,34 @@ chat_room_actor::behavior_type running_room(room_self self) {
       auto& s = self->state;
       auto it = s.leaving.find(user);
       if (it == s.leaving.end() || it->second.generation != generation) return;  // came back
-      json payload{{"userId", user}, {"userName", it->second.name}};
+      std::string name = std::move(it->second.name);
       s.leaving.erase(it);
-      to_others(self, user, "user-left", std::move(payload));
+      left_here(self, user, name);
+    },
+    [self](room_peer_atom, const std::string& kind, const std::string& node, const std::string& user,
+           const std::string& name) { on_peer(self, kind, node, user, name); },
+    [self](peer_typing_expire_atom, const std::string& user, std::uint64_t generation) {
+      auto it = self->state.remote_typing.find(user);
+      if (it == self->state.remote_typing.end() || it->second.generation != generation) return;  // refreshed
+      drop_remote_typist(self, user);
+    },
+    [self](node_gone_atom, const std::string& node) { on_node_gone(self, node); },
+    [self](who_atom) -> json_ptr {
+      json here = json::array();
+      for (const auto& [user, e] : self->state.present) here.push_back(json::array({user, e.name}));
+      for (const auto& [user, e] : self->state.leaving) here.push_back(json::array({user, e.name}));
+      return make_json(std::move(here));
+    },
+    [self](peers_present_atom, const json_ptr& answers) {
+      // [[node, [[user, name], ...]], ...]: the state at spawn, not a change to announce.
+      for (const auto& a : *answers) {
+        if (!a.is_array() || a.size() != 2 || !a[0].is_string() || !a[1].is_array()) continue;
+        const auto node = a[0].get<std::string>();
+        if (node == self->state.cfg.node) continue;
+        for (const auto& u : a[1])
+          if (u.is_array() && u.size() == 2 && u[0].is_string() && u[1].is_string())
+            self->state.remote_present[u[0].get<std::string>()][node] = u[1].get<std::string>();
+      }
     },
     [self](mark_read_atom, const std::string& user, std::uint64_t seq) -> caf::result<bool, std::uint64_t> {
       if (seq > self->state.last_seq) return {false, std::uint64_t{0}};  // no such message yet

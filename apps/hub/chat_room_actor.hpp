@@ -33,6 +33,15 @@ struct chat_room_config {
   bool shared_log = false;
   // Told of each member this room stored (a cluster tells the other nodes' rooms).
   std::function<void(const std::string& project, const std::string& user)> member_added;
+  // A cluster (shared_log): presence and typing span the nodes. Each node announces
+  // user-joined / user-left / typing to its own sockets only, from this node's
+  // connections plus what the other nodes' rooms said: `tell_peers` sends them
+  // [project, kind, node, user, name] (kind: online, offline, typing, stop), and
+  // `ask_peers` asks them, at spawn, who is present (answers: [[node, [[user, name],
+  // ...]], ...]). A node whose heartbeat stops is dropped (node_gone_atom).
+  std::string node;
+  std::function<void(json event)> tell_peers;
+  std::function<void(const std::string& project, std::function<void(json answers)> done)> ask_peers;
 };
 
 // Largest thread listed at once.
@@ -69,7 +78,13 @@ using chat_room_actor = caf::typed_actor<
   // here in seq order, once; and a catch-up from the log after the feed's link came back
   caf::reacts_to<log_entry_atom, std::string, std::uint64_t, std::string>, caf::reacts_to<resync_atom>,
   // (user): another node stored this member
-  caf::reacts_to<member_atom, std::string>>;
+  caf::reacts_to<member_atom, std::string>,
+  // a cluster's presence and typing (chat_room_config::tell_peers): another node's
+  // event (kind, node, user, name); the end of a remote typist's timeout; a node that
+  // died; who is present here (-> [[user, name], ...]); the peers' answers at spawn
+  caf::reacts_to<room_peer_atom, std::string, std::string, std::string, std::string>,
+  caf::reacts_to<peer_typing_expire_atom, std::string, std::uint64_t>, caf::reacts_to<node_gone_atom, std::string>,
+  caf::replies_to<who_atom>::with<json_ptr>, caf::reacts_to<peers_present_atom, json_ptr>>;
 
 // `io` targets the Socket.IO namespace the room broadcasts in.
 chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, storage::storage_actor storage,

@@ -17,18 +17,25 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storag
     auth_(cfg_.jwt_secret, cfg_.dev_auth, cfg_.token),
     auth_failures_(cfg_.auth_failures),
     rooms_([this](const std::string& project) {
-      chat_room_config c{cfg_.typing_timeout,
-                         cfg_.presence_grace,
-                         cfg_.retention_count,
-                         cfg_.retention_age,
-                         [this](const std::string& user) { return users_.get(user); },
-                         cfg_.max_distinct_reactions,
-                         !cfg_.shared_log_prefix.empty(),
-                         {}};
-      if (!cfg_.shared_log_prefix.empty())
+      chat_room_config c;
+      c.typing_timeout = cfg_.typing_timeout;
+      c.presence_grace = cfg_.presence_grace;
+      c.retention_count = cfg_.retention_count;
+      c.retention_age = cfg_.retention_age;
+      c.user_mailbox = [this](const std::string& user) { return users_.get(user); };
+      c.max_distinct_reactions = cfg_.max_distinct_reactions;
+      c.shared_log = !cfg_.shared_log_prefix.empty();
+      if (!cfg_.shared_log_prefix.empty()) {
         c.member_added = [this](const std::string& p, const std::string& user) {
           srv_.server_side_emit("/", "hub:member", json::array({p, user}));
         };
+        c.node = srv_.cluster().uid();
+        c.tell_peers = [this](json event) { srv_.server_side_emit("/", "hub:room", std::move(event)); };
+        c.ask_peers = [this](const std::string& p, std::function<void(json)> done) {
+          srv_.server_side_emit_with_ack("/", "hub:who", json::array({p}), std::chrono::seconds(2),
+                                         [done = std::move(done)](sio::ack_result r) { done(std::move(r.responses)); });
+        };
+      }
       return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
     }),
     // One configuration for every mailbox, not a copy per user.
@@ -40,6 +47,11 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storag
 hub_app::~hub_app() { shutdown(); }
 
 void hub_app::shutdown() {
+  {
+    std::lock_guard<std::mutex> guard{peers_mu_};
+    if (peer_watch_) caf::anon_send_exit(peer_watch_, caf::exit_reason::user_shutdown);
+    peer_watch_ = nullptr;
+  }
   rooms_.clear();
   users_.clear();
   user_cfg_ = nullptr;  // it holds the storage actor; no mailbox is spawned after clear()
@@ -84,12 +96,73 @@ void hub_app::on_feed_link(bool up) {
   });
 }
 
-void hub_app::on_cluster_event(const std::string& event, const json& args) {
+void hub_app::on_cluster_event(const std::string& event, const json& args, const sio::server_side_reply& reply) {
+  auto text = [&](std::size_t i) { return i < args.size() && args[i].is_string(); };
+  if (event == "hub:room" && args.size() == 5 && text(0) && text(1) && text(2) && text(3) && text(4)) {
+    watch_peer(args[2].get<std::string>());
+    if (auto room = rooms_.find(args[0].get<std::string>()))
+      caf::anon_send(room, room_peer_atom::value, args[1].get<std::string>(), args[2].get<std::string>(),
+                     args[3].get<std::string>(), args[4].get<std::string>());
+  }
+  if (event == "hub:who" && reply) {
+    const std::string node = srv_.cluster().uid();
+    auto room = text(0) ? rooms_.find(args[0].get<std::string>()) : chat_room_actor{};
+    if (!room) {
+      reply(json::array({node, json::array()}));
+    } else {
+      srv_.system().spawn([room, node, reply](caf::event_based_actor* self) {
+        self->request(room, std::chrono::seconds(1), who_atom::value)
+          .then([node, reply](const json_ptr& here) { reply(json::array({node, *here})); },
+                [node, reply](caf::error&) { reply(json::array({node, json::array()})); });
+      });
+    }
+  }
   if (event == "hub:revoke" && args.size() == 2 && args[0].is_string() && args[1].is_number_integer())
     revoked_.revoke(args[0].get<std::string>(), args[1].get<std::int64_t>());
   if (event == "hub:member" && args.size() == 2 && args[0].is_string() && args[1].is_string())
     if (auto room = rooms_.find(args[0].get<std::string>()))
       caf::anon_send(room, member_atom::value, args[1].get<std::string>());
+}
+
+namespace {
+using peer_check_atom = caf::atom_constant<caf::atom("peer_chk")>;
+// A node's beat older than this is a node that died (it beats every heartbeat_interval).
+constexpr std::chrono::milliseconds peer_timeout{5000};
+}  // namespace
+
+void hub_app::watch_peer(const std::string& node) {
+  if (node.empty() || node == srv_.cluster().uid()) return;
+  std::lock_guard<std::mutex> guard{peers_mu_};
+  if (!peers_.insert(node).second || peer_watch_ || !storage_) return;
+  // One watcher for all peers, checking each one's heartbeat key every second.
+  peer_watch_ = srv_.system().spawn([this, storage = storage_](caf::event_based_actor* self) -> caf::behavior {
+    self->send(self, peer_check_atom::value);
+    return {[this, self, storage](peer_check_atom) {
+      std::vector<std::string> nodes;
+      {
+        std::lock_guard<std::mutex> guard{peers_mu_};
+        nodes.assign(peers_.begin(), peers_.end());
+      }
+      for (const auto& node : nodes)
+        self->request(storage, std::chrono::seconds(5), storage::kv_get_atom::value, keys::node_heartbeat(node))
+          .then(
+            [this, node](bool found, const std::string& beat) {
+              const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+              if (found && now - std::strtoll(beat.c_str(), nullptr, 10) < peer_timeout.count()) return;
+              {
+                std::lock_guard<std::mutex> guard{peers_mu_};
+                if (peers_.erase(node) == 0) return;
+              }
+              log::warn("cluster: node ", node, " stopped beating: its users and typists are dropped");
+              rooms_.for_each(
+                [&node](const std::string&, const chat_room_actor& room) { caf::anon_send(room, node_gone_atom::value, node); });
+            },
+            [](caf::error&) {});  // storage away: no verdict this round
+      self->delayed_send(self, std::chrono::seconds(1), peer_check_atom::value);
+    }};
+  });
 }
 
 void hub_app::post_message(caf::event_based_actor* self, const identity& who, const std::string& project,

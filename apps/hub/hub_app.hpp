@@ -16,6 +16,8 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 namespace hub::app {
@@ -103,8 +105,9 @@ class hub_app {
   // The link is back: every room catches up from its log (publications may be lost),
   // and the revocations are read again (a revocation's server-side event may be lost).
   void on_feed_link(bool up);
-  // What other hub nodes tell this one (server-side events, "hub:<what>"): a revocation.
-  void on_cluster_event(const std::string& event, const json& args);
+  // What other hub nodes tell this one (server-side events, "hub:<what>"): a revocation,
+  // a member, a room's presence or typing, and who is present here (answered).
+  void on_cluster_event(const std::string& event, const json& args, const sio::server_side_reply& reply);
 
   // Rate limit, then append + broadcast (the same path for Socket.IO and HTTP). Runs
   // in `self`'s context; `done` may run in the room actor's, so it must be thread-safe.
@@ -128,6 +131,12 @@ class hub_app {
   actor_registry<chat_room_actor> rooms_;
   std::shared_ptr<const user_config> user_cfg_;  // shared by every user mailbox (users_)
   actor_registry<user_actor> users_;
+  // A cluster: the other nodes seen in room events, watched through their heartbeat keys
+  // (a node whose beat stopped is gone: every room drops its users and typists).
+  void watch_peer(const std::string& node);
+  std::mutex peers_mu_;
+  std::set<std::string> peers_;
+  caf::actor peer_watch_;
 };
 
 }  // namespace hub::app

@@ -33,6 +33,11 @@ using history_atom = caf::atom_constant<caf::atom("history")>;           // afte
 using log_entry_atom = caf::atom_constant<caf::atom("log_entry")>;       // seq, stored value (log feed)
 using resync_atom = caf::atom_constant<caf::atom("resync")>;             // catch up from the log
 using member_atom = caf::atom_constant<caf::atom("member")>;             // user: a member another node stored
+using room_peer_atom = caf::atom_constant<caf::atom("room_peer")>;       // kind, node, user, name (another node)
+using peer_typing_expire_atom = caf::atom_constant<caf::atom("ptyp_exp")>;  // user, generation
+using node_gone_atom = caf::atom_constant<caf::atom("node_gone")>;      // node uid whose heartbeat stopped
+using who_atom = caf::atom_constant<caf::atom("who")>;                  // -> json_ptr [[user, name], ...] here
+using peers_present_atom = caf::atom_constant<caf::atom("peers_pre")>;  // json_ptr: hub:who's answers
 
 // -- user mailbox --------------------------------------------------------------------------
 using rate_take_atom = caf::atom_constant<caf::atom("rate_take")>;  // -> bool, int64 retry ms

@@ -457,8 +457,8 @@ void hub_app::install() {
                                     },
                                     [this](bool up) { on_feed_link(up); }});
   nsp.on_server_side([this](const std::string& event, const json& args, const sio::server_side_reply& reply) {
-    on_cluster_event(event, args);
-    if (reply) reply(json(true));
+    on_cluster_event(event, args, reply);
+    if (reply && event != "hub:who") reply(json(true));
   });
   // A user's mailbox is the user's room: one actor per online user, not two.
   srv_.serve_rooms("/", std::string(user_room_prefix), [this](const std::string& room) -> caf::actor {
