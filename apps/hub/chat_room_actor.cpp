@@ -193,6 +193,29 @@ void with_read_marker(room_self self, const std::string& user, F then, G failed)
       [failed](caf::error& e) mutable { failed(e); });
 }
 
+// A message's stored reactions ({emoji: [users]}) into the room's state.
+void set_reactions(chat_room_state& s, std::uint64_t seq, const std::string& stored) {
+  json r = json::parse(stored, nullptr, false);
+  std::map<std::string, std::set<std::string>> by_emoji;
+  if (r.is_object())
+    for (const auto& [emoji, users] : r.items())
+      if (users.is_array())
+        for (const auto& u : users)
+          if (u.is_string()) by_emoji[emoji].insert(u.get<std::string>());
+  if (by_emoji.empty())
+    s.reactions.erase(seq);
+  else
+    s.reactions[seq] = std::move(by_emoji);
+}
+
+// Every stored reaction of the room (a scan of keys::reactions_prefix), replacing what
+// the room held.
+void load_reactions(chat_room_state& s, const storage::kv_scan_result& rows) {
+  s.reactions.clear();
+  for (const auto& [key, value] : rows)
+    if (auto seq = keys::parse_reactions(s.project, key); seq && *seq != 0) set_reactions(s, *seq, value);
+}
+
 // {emoji: count} of message `seq` ({} when nobody reacted).
 json reaction_counts(room_self self, std::uint64_t seq) {
   json out = json::object();
@@ -209,7 +232,23 @@ void decorate(room_self self, json& m, std::uint64_t reply_count) {
 
 // Reads the reply counts of `messages` (one index log each) and delivers the decorated
 // page; `extra` fields (hasMore, root) are merged into the reply.
+void deliver_page_now(room_self self, json messages, json extra, caf::response_promise promise);
+
+// In a cluster other nodes toggle reactions too: a page reads them fresh (one scan).
 void deliver_page(room_self self, json messages, json extra, caf::response_promise promise) {
+  if (!self->state.cfg.shared_log) return deliver_page_now(self, std::move(messages), std::move(extra), promise);
+  self
+    ->request(self->state.storage, storage::request_timeout, storage::kv_scan_atom::value,
+              keys::reactions_prefix(self->state.project))
+    .then(
+      [self, messages, extra, promise](const storage::kv_scan_ptr& rows) mutable {
+        load_reactions(self->state, *rows);
+        deliver_page_now(self, std::move(messages), std::move(extra), promise);
+      },
+      [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
+}
+
+void deliver_page_now(room_self self, json messages, json extra, caf::response_promise promise) {
   std::vector<std::string> logs;
   for (const auto& m : messages) logs.push_back(keys::thread_log(self->state.project, m["seq"].get<std::uint64_t>()));
   self->request(self->state.storage, storage::request_timeout, storage::last_seqs_atom::value, std::move(logs))
@@ -548,16 +587,7 @@ chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, sto
     self->request(storage, storage::request_timeout, storage::kv_scan_atom::value, keys::reactions_prefix(project))
       .then(
         [self, loaded](const storage::kv_scan_ptr& rows) {
-          for (const auto& [key, value] : *rows) {
-            auto seq = keys::parse_reactions(self->state.project, key);
-            json r = json::parse(value, nullptr, false);
-            if (!seq || *seq == 0 || !r.is_object()) continue;
-            auto& by_emoji = self->state.reactions[*seq];
-            for (const auto& [emoji, users] : r.items())
-              if (users.is_array())
-                for (const auto& u : users)
-                  if (u.is_string()) by_emoji[emoji].insert(u.get<std::string>());
-          }
+          load_reactions(self->state, *rows);
           loaded();
         },
         [self, loaded](caf::error& e) {
@@ -704,6 +734,9 @@ void post(room_self self, const chat_post_ptr& post) {
 // Toggles `user`'s `emoji` on message `seq`. One reaction write at a time per room, and
 // the room's reactions (what history shows) change only once the write is durable, so
 // a history read never shows a reaction before (or without) its message-reaction.
+void react_now(room_self self, const std::string& user, std::uint64_t seq, const std::string& emoji,
+               caf::response_promise promise);
+
 void react(room_self self, const std::string& user, std::uint64_t seq, const std::string& emoji,
            caf::response_promise promise) {
   auto& s = self->state;
@@ -711,6 +744,25 @@ void react(room_self self, const std::string& user, std::uint64_t seq, const std
     promise.deliver(react_result{false, false, app::error_code::not_found});
     return self->state.reaction_writes.done();
   }
+  if (!s.cfg.shared_log) return react_now(self, user, seq, emoji, promise);
+  // In a cluster another node may have toggled this message's reactions: the toggle
+  // starts from what is stored (two nodes toggling one message at the same moment can
+  // still race: the later write wins; docs/cluster.md).
+  self->request(s.storage, storage::request_timeout, storage::kv_get_atom::value, keys::reactions(s.project, seq))
+    .then(
+      [self, user, seq, emoji, promise](bool found, const std::string& value) mutable {
+        set_reactions(self->state, seq, found ? value : std::string("{}"));
+        react_now(self, user, seq, emoji, promise);
+      },
+      [self, promise](caf::error&) mutable {
+        promise.deliver(react_result{false, false, app::error_code::storage});
+        self->state.reaction_writes.done();
+      });
+}
+
+void react_now(room_self self, const std::string& user, std::uint64_t seq, const std::string& emoji,
+               caf::response_promise promise) {
+  auto& s = self->state;
   auto next = s.reactions[seq];  // a copy: the committed state stays until the write lands
   if (next.empty()) s.reactions.erase(seq);
   if (!next.count(emoji) && next.size() >= s.cfg.max_distinct_reactions) {
