@@ -1,5 +1,6 @@
 #include "apps/hub/chat_room_actor.hpp"
 
+#include "apps/hub/log_feed.hpp"
 #include "apps/hub/serial_ops.hpp"
 #include "storage/storage_actor.hpp"
 #include "util/log.hpp"
@@ -56,9 +57,9 @@ struct chat_room_state {
   // Reactions by message seq: emoji -> users. Loaded at spawn; small next to the log.
   std::map<std::uint64_t, std::map<std::string, std::set<std::string>>> reactions;
   int loads_pending = 0;       // initial loads still outstanding (messages wait meanwhile)
-  // In seq order, once: entries past last_seq + 1 wait here (by seq) while the gap
-  // before them is read from the log; `filling` while that read is under way.
-  std::map<std::uint64_t, std::string> early;
+  // In seq order, once: entries past last_seq + 1 wait in `order` while the gap before
+  // them is read from the log; `filling` while that read is under way.
+  app::log_order order;
   bool filling = false;
   // The log's last seq could not be read at spawn: the first entry seen sets it (never
   // a replay of the whole log as if it were new).
@@ -625,7 +626,6 @@ bool reply_root(const chat_room_state& s, const json& reply_to, std::uint64_t& r
 void deliver_entry(room_self self, std::uint64_t seq, const std::string& value,
                    std::chrono::steady_clock::time_point accepted) {
   auto& s = self->state;
-  s.last_seq = seq;
   json message = message_from_log(seq, value);
   if (message.contains("senderId")) stop_typing(self, message["senderId"].get<std::string>());
   auto b = s.group;
@@ -642,17 +642,8 @@ void accept_entry(room_self self, std::uint64_t seq, const std::string& value,
                   std::chrono::steady_clock::time_point accepted) {
   auto& s = self->state;
   if (std::exchange(s.position_unknown, false)) s.last_seq = std::max(s.last_seq, seq - 1);
-  if (seq <= s.last_seq) return;
-  if (seq != s.last_seq + 1) {
-    s.early.emplace(seq, value);
-    fill_gap(self);
-    return;
-  }
-  deliver_entry(self, seq, value, accepted);
-  while (!s.early.empty() && s.early.begin()->first <= s.last_seq + 1) {
-    auto node = s.early.extract(s.early.begin());
-    if (node.key() == s.last_seq + 1) deliver_entry(self, node.key(), node.mapped(), std::chrono::steady_clock::now());
-  }
+  for (const auto& [next, stored] : s.order.accept(s.last_seq, seq, value)) deliver_entry(self, next, stored, accepted);
+  if (s.order.waiting()) fill_gap(self);
 }
 
 // Reads the log after last_seq and delivers what it finds; again while entries wait
@@ -675,7 +666,7 @@ void fill_gap(room_self self) {
           s.last_seq = std::min(*oldest, r->last_seq + 1) - 1;
         for (const auto& e : r->entries) accept_entry(self, e.seq, e.value, now);
         if (r->has_more) return fill_gap(self);
-        if (s.early.empty()) return;
+        if (!s.order.waiting()) return;
         // Entries still wait behind a gap: they were stored after this read looked.
         if (s.last_seq != before)
           fill_gap(self);
@@ -838,7 +829,7 @@ chat_room_actor::behavior_type running_room(room_self self) {
                   "): the log starts again at seq 1");
         s.epoch = epoch;
         s.last_seq = 0;
-        s.early.clear();
+        s.order.clear();
         s.read_markers.clear();
         s.reactions.clear();
       }

@@ -74,20 +74,25 @@ bool hub_app::load_revocations() {
 
 void hub_app::on_log_publication(std::string_view log, std::string payload) {
   auto project = keys::parse_room_log(log);
-  if (!project) return;  // inboxes: each user's mailbox reads its own
-  auto room = rooms_.find(*project);
-  if (!room) return;
+  auto user = project ? std::nullopt : keys::parse_inbox_log(log);
+  caf::actor to;
+  if (project)
+    to = caf::actor_cast<caf::actor>(rooms_.find(*project));
+  else if (user)
+    to = caf::actor_cast<caf::actor>(users_.find(*user));
+  if (!to) return;  // no actor here: it reads the log when it starts
   auto entry = parse_log_publication(std::move(payload));
   if (!entry) {
     log::debug("log feed: ignoring a malformed publication on ", std::string(log));
     return;
   }
-  caf::anon_send(room, log_entry_atom::value, std::move(entry->epoch), entry->seq, std::move(entry->value));
+  caf::anon_send(to, log_entry_atom::value, std::move(entry->epoch), entry->seq, std::move(entry->value));
 }
 
 void hub_app::on_feed_link(bool up) {
   if (!up) return;
   rooms_.for_each([](const std::string&, const chat_room_actor& room) { caf::anon_send(room, resync_atom::value); });
+  users_.for_each([](const std::string&, const user_actor& user) { caf::anon_send(user, resync_atom::value); });
   if (!storage_) return;
   srv_.system().spawn([this, storage = storage_](caf::event_based_actor* self) {
     self->request(storage, std::chrono::seconds(30), storage::kv_scan_atom::value, std::string(keys::revoked_prefix))

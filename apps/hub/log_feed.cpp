@@ -19,4 +19,22 @@ std::optional<log_publication> parse_log_publication(std::string payload) {
   return p;
 }
 
+std::vector<log_order::entry> log_order::accept(std::uint64_t& last, std::uint64_t seq, std::string value) {
+  std::vector<entry> ready;
+  if (seq <= last) return ready;
+  if (seq != last + 1) {
+    early_.emplace(seq, std::move(value));
+    return ready;
+  }
+  ready.emplace_back(seq, std::move(value));
+  last = seq;
+  while (!early_.empty() && early_.begin()->first <= last + 1) {
+    auto node = early_.extract(early_.begin());
+    if (node.key() != last + 1) continue;  // a repeat of what was applied
+    last = node.key();
+    ready.emplace_back(node.key(), std::move(node.mapped()));
+  }
+  return ready;
+}
+
 }  // namespace hub::app

@@ -9,9 +9,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace hub::app {
 
@@ -26,5 +29,23 @@ struct log_publication {
 // "<epoch>:<seq>:<value>" with a non-empty epoch and a decimal seq >= 1; nullopt for
 // anything else.
 std::optional<log_publication> parse_log_publication(std::string payload);
+
+// One log's entries from several sources (this node's appends, the feed, reads of the
+// log) put in seq order, once. Pure: the actor that owns the log's state keeps `last`,
+// the seq it applied last, and applies what accept() returns.
+class log_order {
+ public:
+  using entry = std::pair<std::uint64_t, std::string>;
+  // The entries to apply now, in order: `seq` if it is the next one, then whatever
+  // waited behind it; `last` moves to the last of them. A repeat (seq <= last) returns
+  // nothing; an entry past a gap waits, and waiting() tells the owner to read the gap
+  // from the log (and accept() what it reads).
+  std::vector<entry> accept(std::uint64_t& last, std::uint64_t seq, std::string value);
+  bool waiting() const { return !early_.empty(); }
+  void clear() { early_.clear(); }
+
+ private:
+  std::map<std::uint64_t, std::string> early_;
+};
 
 }  // namespace hub::app

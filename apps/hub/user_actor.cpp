@@ -2,6 +2,7 @@
 
 #include "apps/hub/chat_room_actor.hpp"
 #include "apps/hub/inbox.hpp"
+#include "apps/hub/log_feed.hpp"
 #include "apps/hub/serial_ops.hpp"
 #include "sio/room_members.hpp"
 #include "storage/storage_actor.hpp"
@@ -38,6 +39,13 @@ struct user_state {
   std::uint64_t delivered_through = 0;  // inbox seq up to which a connection had it
   std::uint64_t delivered_stored = 0;   // the value last written to storage
   serial_ops writes;                    // inbox writes, one at a time (see user_actor.hpp)
+  // A cluster (shared_storage: the engine is shared): other nodes append to this inbox too,
+  // and their entries come from the log feed. Every entry is folded through `order`, in
+  // seq order, once; `folded` is the last folded seq. `epoch` as in the room actor.
+  app::log_order order;
+  std::uint64_t folded = 0;
+  bool filling = false;
+  std::string epoch;
   room_members room;                    // the connections in the user's `user:<id>` room
 };
 
@@ -63,13 +71,49 @@ void persist_delivered(user_self self) {
   auto& s = self->state;
   if (s.delivered_through == s.delivered_stored) return;
   s.delivered_stored = s.delivered_through;
+  // Only if larger: a user's mailboxes on several nodes never move it backwards.
   self
-    ->request(s.cfg().storage, storage::request_timeout, storage::kv_put_atom::value, keys::inbox_delivered(s.user),
-              std::to_string(s.delivered_through))
+    ->request(s.cfg().storage, storage::request_timeout, storage::kv_max_atom::value, keys::inbox_delivered(s.user),
+              s.delivered_through)
     .then([](bool) {},
           [self](caf::error& e) {
             log::warn("user ", self->state.user, ": delivery mark not stored: ", self->system().render(e));
           });
+}
+
+void fill_inbox_gap(user_self self);
+
+// Folds entry `seq` into the inbox: the next one (and what waited behind it), or, past a
+// gap, after the gap was read from the log. Alone every entry is this mailbox's own, so
+// there is never a gap.
+void fold(user_self self, std::uint64_t seq, std::string value) {
+  auto& s = self->state;
+  for (const auto& [next, stored] : s.order.accept(s.folded, seq, std::move(value)))
+    s.box.apply(next, json::parse(stored, nullptr, false));
+  if (s.order.waiting()) fill_inbox_gap(self);
+}
+
+void fill_inbox_gap(user_self self) {
+  auto& s = self->state;
+  if (s.filling) return;
+  s.filling = true;
+  self
+    ->request(s.cfg().storage, storage::request_timeout, storage::read_atom::value, keys::inbox_log(s.user), s.folded,
+              load_page)
+    .then(
+      [self](const storage::read_result_ptr& r) {
+        auto& s = self->state;
+        s.filling = false;
+        // Pruned before it was read: nobody can have it.
+        if (r->first_seq > s.folded + 1) s.folded = r->first_seq - 1;
+        for (const auto& e : r->entries) fold(self, e.seq, e.value);
+        if (r->has_more || s.order.waiting())
+          self->delayed_send(self, std::chrono::milliseconds(100), resync_atom::value);
+      },
+      [self](caf::error&) {
+        self->state.filling = false;
+        self->delayed_send(self, std::chrono::seconds(1), resync_atom::value);
+      });
 }
 
 // Appends `entry`, then (durable) folds it in and runs `done(seq)`; `failed` otherwise.
@@ -84,7 +128,7 @@ void append_entry(user_self self, json entry, const std::function<void(std::uint
     .then(
       [self, entry = std::move(entry), done](std::uint64_t seq) {
         auto& s = self->state;
-        s.box.apply(seq, entry);
+        fold(self, seq, entry.dump());
         // A connection of the user is up: it gets this live.
         if (s.online > 0) s.delivered_through = seq;
         if (auto keep_from = s.box.trim(s.cfg().inbox_keep); keep_from > 0)
@@ -175,6 +219,7 @@ void load_inbox(user_self self, std::uint64_t after) {
         if (r->has_more && !r->entries.empty()) return load_inbox(self, r->entries.back().seq);
         // The last seq may lie past the last kept entry (pruned versions).
         s.box.apply(r->last_seq, json());
+        s.folded = s.box.last_seq();
         self
           ->request(s.cfg().storage, storage::request_timeout, storage::kv_get_atom::value,
                     keys::inbox_delivered(s.user))
@@ -196,7 +241,7 @@ user_actor::behavior_type running_user(user_self self) {
   return {
     [self](rate_take_atom) -> caf::result<bool, std::int64_t> {
       auto& s = self->state;
-      if (s.cfg().shared_rate && s.cfg().storage) {
+      if (s.cfg().shared_storage && s.cfg().storage) {
         auto promise = self->make_response_promise<bool, std::int64_t>();
         self
           ->request(s.cfg().storage, storage::request_timeout, storage::rate_atom::value, keys::rate(s.user),
@@ -284,6 +329,19 @@ user_actor::behavior_type running_user(user_self self) {
     [self](leave_atom, const std::string&, const caf::actor& member) { room_leave(self, member); },
     [self](broadcast_atom, const broadcast_ptr& b) { room_deliver(self, b); },
     [](inbox_loaded_atom) {},  // only the loading phase waits for it
+    [self](log_entry_atom, const std::string& epoch, std::uint64_t seq, std::string& value) {
+      auto& s = self->state;
+      if (s.epoch.empty()) s.epoch = epoch;
+      if (epoch != s.epoch) {  // the shared engine lost its data: so did this inbox
+        s.epoch = epoch;
+        s.box = inbox{};
+        s.folded = 0;
+        s.order.clear();
+        s.delivered_through = s.delivered_stored = 0;
+      }
+      fold(self, seq, std::move(value));
+    },
+    [self](resync_atom) { fill_inbox_gap(self); },
   };
 }
 
@@ -303,6 +361,13 @@ user_actor spawn_user_actor(caf::actor_system& sys, std::string user, std::share
     // phase handles only the end of the load and the user's room, so it is not the whole
     // interface (hence unsafe_init); running_user is, and the compiler checks it.
     self->set_default_handler(caf::skip);
+    if (self->state.cfg().shared_storage && self->state.cfg().storage)  // a cluster: the feed's epoch
+      self->request(self->state.cfg().storage, storage::request_timeout, storage::kv_get_atom::value, keys::epoch())
+        .then(
+          [self](bool found, const std::string& value) {
+            if (found && self->state.epoch.empty()) self->state.epoch = value;
+          },
+          [](caf::error&) {});
     load_inbox(self, 0);
     return {user_actor::behavior_type::unsafe_init{},
             caf::behavior{

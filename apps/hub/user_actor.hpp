@@ -45,9 +45,10 @@ struct user_config {
   storage::storage_actor storage;                   // null: rate limiter only (no inbox)
   sio::broadcaster io{caf::actor{}, nullptr, "/"};  // the namespace of the user's room
   std::size_t inbox_keep = 500;                     // notifications kept per user (older ones are pruned)
-  // A cluster: the chat message limit is counted in the shared engine (rate_atom), one
-  // window per user for every node, instead of in this mailbox.
-  bool shared_rate = false;
+  // A cluster: the storage is shared by the nodes. The chat message limit is counted in
+  // it (rate_atom), one window per user for every node, instead of in this mailbox, and
+  // the inbox folds the other nodes' appends too (from the log feed).
+  bool shared_storage = false;
 };
 
 // A user mailbox's whole protocol; the compiler checks every send against it.
@@ -82,7 +83,11 @@ using user_actor =
                    caf::reacts_to<join_atom, std::string, caf::actor>,
                    caf::reacts_to<leave_atom, std::string, caf::actor>, caf::reacts_to<broadcast_atom, broadcast_ptr>,
                    // internal: the rate window's timer, and the end of the inbox's load
-                   caf::reacts_to<rate_refill_atom>, caf::reacts_to<inbox_loaded_atom>>;
+                   caf::reacts_to<rate_refill_atom>, caf::reacts_to<inbox_loaded_atom>,
+                   // a cluster: (epoch, seq, value) of the inbox log from the log feed, folded in
+                   // seq order, once; a catch-up from the log after the feed's link came back
+                   caf::reacts_to<log_entry_atom, std::string, std::uint64_t, std::string>,
+                   caf::reacts_to<resync_atom>>;
 
 user_actor spawn_user_actor(caf::actor_system& sys, std::string user, user_config cfg);
 // The same, with a configuration shared by many users (one copy for all of them).
