@@ -652,11 +652,12 @@ void fill_gap(room_self self) {
   auto& s = self->state;
   if (s.filling) return;
   s.filling = true;
+  const auto ticket = s.order.ticket();
   self
     ->request(s.storage, storage::request_timeout, storage::read_atom::value, keys::room_log(s.project), s.last_seq,
               std::uint64_t{256})
     .then(
-      [self](const storage::read_result_ptr& r) {
+      [self, ticket](const storage::read_result_ptr& r) {
         auto& s = self->state;
         s.filling = false;
         const auto before = s.last_seq;
@@ -666,6 +667,7 @@ void fill_gap(room_self self) {
           s.last_seq = std::min(*oldest, r->last_seq + 1) - 1;
         for (const auto& e : r->entries) accept_entry(self, e.seq, e.value, now);
         if (r->has_more) return fill_gap(self);
+        s.order.drop_after(r->last_seq, ticket);
         if (!s.order.waiting()) return;
         // Entries still wait behind a gap: they were stored after this read looked.
         if (s.last_seq != before)
@@ -824,16 +826,27 @@ chat_room_actor::behavior_type running_room(room_self self) {
     [self](log_entry_atom, const std::string& epoch, std::uint64_t seq, const std::string& value) {
       auto& s = self->state;
       if (s.epoch.empty()) s.epoch = epoch;  // not known at spawn: this one is current
-      if (epoch != s.epoch) {
-        log::warn("room ", s.project, ": the shared storage lost its data (epoch ", s.epoch, " -> ", epoch,
-                  "): the log starts again at seq 1");
-        s.epoch = epoch;
-        s.last_seq = 0;
-        s.order.clear();
-        s.read_markers.clear();
-        s.reactions.clear();
-      }
-      accept_entry(self, seq, value, std::chrono::steady_clock::now());
+      if (epoch == s.epoch) return accept_entry(self, seq, value, std::chrono::steady_clock::now());
+      // Another epoch: believed only once the storage says so (a stray publication must
+      // not make the room start over and send its history again).
+      self->request(s.storage, storage::request_timeout, storage::kv_get_atom::value, keys::epoch())
+        .then(
+          [self, epoch, seq, value](bool found, const std::string& stored) {
+            auto& s = self->state;
+            if (!found || stored != epoch || epoch == s.epoch) {
+              if (epoch == s.epoch) accept_entry(self, seq, value, std::chrono::steady_clock::now());
+              return;
+            }
+            log::warn("room ", s.project, ": the shared storage lost its data (epoch ", s.epoch, " -> ", epoch,
+                      "): the log starts again at seq 1");
+            s.epoch = epoch;
+            s.last_seq = 0;
+            s.order.clear();
+            s.read_markers.clear();
+            s.reactions.clear();
+            accept_entry(self, seq, value, std::chrono::steady_clock::now());
+          },
+          [](caf::error&) {});
     },
     [self](resync_atom) { fill_gap(self); },
     [self](member_atom, const std::string& user) { self->state.members.insert(user); },

@@ -4,9 +4,12 @@
 #include "apps/hub/hub_app.hpp"
 
 #include "apps/hub/log_feed.hpp"
+#include "protocol/json_limits.hpp"
+#include "util/metrics.hpp"
 #include "storage/keys.hpp"
 #include "storage/storage_actor.hpp"
 #include "util/log.hpp"
+#include "util/sources.hpp"
 
 namespace hub::app {
 
@@ -82,7 +85,10 @@ void hub_app::on_log_publication(std::string_view log, std::string payload) {
     to = caf::actor_cast<caf::actor>(users_.find(*user));
   if (!to) return;  // no actor here: it reads the log when it starts
   auto entry = parse_log_publication(std::move(payload));
-  if (!entry) {
+  // Anyone who can reach Redis can publish: what the feed carries is hostile input until
+  // checked (bounded JSON, as a client's; nlohmann's parser recurses on nesting).
+  if (!entry || json_bounds::check(entry->value, json_limits{}) != json_bounds::verdict::ok) {
+    metrics::add(metrics::global().cluster_bad_messages);
     log::debug("log feed: ignoring a malformed publication on ", std::string(log));
     return;
   }
@@ -152,9 +158,8 @@ void hub_app::watch_peer(const std::string& node) {
         self->request(storage, std::chrono::seconds(5), storage::kv_get_atom::value, keys::node_heartbeat(node))
           .then(
             [this, node](bool found, const std::string& beat) {
-              const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
+              const auto now =
+                std::chrono::duration_cast<std::chrono::milliseconds>(wall_now().time_since_epoch()).count();
               if (found && now - std::strtoll(beat.c_str(), nullptr, 10) < peer_timeout.count()) return;
               {
                 std::lock_guard<std::mutex> guard{peers_mu_};

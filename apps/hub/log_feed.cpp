@@ -1,6 +1,7 @@
 #include "apps/hub/log_feed.hpp"
 
 #include <charconv>
+#include <iterator>
 
 namespace hub::app {
 
@@ -23,7 +24,7 @@ std::vector<log_order::entry> log_order::accept(std::uint64_t& last, std::uint64
   std::vector<entry> ready;
   if (seq <= last) return ready;
   if (seq != last + 1) {
-    early_.emplace(seq, std::move(value));
+    early_.try_emplace(seq, waiting_entry{++arrivals_, std::move(value)});
     return ready;
   }
   ready.emplace_back(seq, std::move(value));
@@ -32,9 +33,14 @@ std::vector<log_order::entry> log_order::accept(std::uint64_t& last, std::uint64
     auto node = early_.extract(early_.begin());
     if (node.key() != last + 1) continue;  // a repeat of what was applied
     last = node.key();
-    ready.emplace_back(node.key(), std::move(node.mapped()));
+    ready.emplace_back(node.key(), std::move(node.mapped().value));
   }
   return ready;
+}
+
+void log_order::drop_after(std::uint64_t seq, std::uint64_t ticket) {
+  for (auto it = early_.upper_bound(seq); it != early_.end();)
+    it = it->second.ticket <= ticket ? early_.erase(it) : std::next(it);
 }
 
 }  // namespace hub::app

@@ -43,9 +43,20 @@ class log_order {
   std::vector<entry> accept(std::uint64_t& last, std::uint64_t seq, std::string value);
   bool waiting() const { return !early_.empty(); }
   void clear() { early_.clear(); }
+  // How many entries came to wait so far: taken when a read of the log is sent.
+  std::uint64_t ticket() const { return arrivals_; }
+  // A read sent at `ticket` found the log ending at `seq`: an entry that was waiting
+  // before it was sent and lies beyond was never stored (an entry is published only once
+  // stored), so it is forged and dropped. Entries that came later may be real.
+  void drop_after(std::uint64_t seq, std::uint64_t ticket);
 
  private:
-  std::map<std::uint64_t, std::string> early_;
+  struct waiting_entry {
+    std::uint64_t ticket = 0;
+    std::string value;
+  };
+  std::map<std::uint64_t, waiting_entry> early_;
+  std::uint64_t arrivals_ = 0;
 };
 
 }  // namespace hub::app

@@ -97,16 +97,18 @@ void fill_inbox_gap(user_self self) {
   auto& s = self->state;
   if (s.filling) return;
   s.filling = true;
+  const auto ticket = s.order.ticket();
   self
     ->request(s.cfg().storage, storage::request_timeout, storage::read_atom::value, keys::inbox_log(s.user), s.folded,
               load_page)
     .then(
-      [self](const storage::read_result_ptr& r) {
+      [self, ticket](const storage::read_result_ptr& r) {
         auto& s = self->state;
         s.filling = false;
         // Pruned before it was read: nobody can have it.
         if (r->first_seq > s.folded + 1) s.folded = r->first_seq - 1;
         for (const auto& e : r->entries) fold(self, e.seq, e.value);
+        if (!r->has_more) s.order.drop_after(r->last_seq, ticket);
         if (r->has_more || s.order.waiting())
           self->delayed_send(self, std::chrono::milliseconds(100), resync_atom::value);
       },
@@ -332,14 +334,25 @@ user_actor::behavior_type running_user(user_self self) {
     [self](log_entry_atom, const std::string& epoch, std::uint64_t seq, std::string& value) {
       auto& s = self->state;
       if (s.epoch.empty()) s.epoch = epoch;
-      if (epoch != s.epoch) {  // the shared engine lost its data: so did this inbox
-        s.epoch = epoch;
-        s.box = inbox{};
-        s.folded = 0;
-        s.order.clear();
-        s.delivered_through = s.delivered_stored = 0;
-      }
-      fold(self, seq, std::move(value));
+      if (epoch == s.epoch) return fold(self, seq, std::move(value));
+      // Another epoch, once the storage confirms it: the shared engine lost its data, and
+      // so did this inbox.
+      self->request(s.cfg().storage, storage::request_timeout, storage::kv_get_atom::value, keys::epoch())
+        .then(
+          [self, epoch, seq, value](bool found, const std::string& stored) mutable {
+            auto& s = self->state;
+            if (!found || stored != epoch || epoch == s.epoch) {
+              if (epoch == s.epoch) fold(self, seq, std::move(value));
+              return;
+            }
+            s.epoch = epoch;
+            s.box = inbox{};
+            s.folded = 0;
+            s.order.clear();
+            s.delivered_through = s.delivered_stored = 0;
+            fold(self, seq, std::move(value));
+          },
+          [](caf::error&) {});
     },
     [self](resync_atom) { fill_inbox_gap(self); },
   };

@@ -190,6 +190,41 @@ describe('cluster: Project Hub features across three nodes', { skip: skipReason,
     await connect(B, 'u-fine', []);
   });
 
+  it('hostile publications on the log feed are dropped: garbage, 100k-deep JSON, a stray epoch, a repeat', async () => {
+    const P = 'f-hostile';
+    const [A, B] = nodes;
+    const a = await connect(A, 'u-ha', [P]);
+    const b = await connect(B, 'u-hb', [P]);
+    await joinChat(a, P);
+    await joinChat(b, P);
+    const first = await sendMessage(a, P, 'real one');
+    assert.equal((await b.next('new-message', 3000)).seq, first.seq);
+    assert.equal((await a.next('new-message', 3000)).seq, first.seq); // the sender's own copy
+    const evil = createClient({ url: redis.url });
+    evil.on('error', () => {});
+    await evil.connect();
+    const epoch = await evil.get('socket.io:kv:meta/epoch');
+    const channel = `socket.io-log#room/${P}`;
+    const deep = '['.repeat(100000) + ']'.repeat(100000);
+    for (const payload of ['garbage', `${epoch}:${first.seq + 1}:${deep}`, `stray1:1:{"content":"x"}`,
+      `${epoch}:${first.seq}:{"content":"a repeat"}`, `${epoch}:0:{}`,
+      `${epoch}:${first.seq + 2}:{"content":"forged, ahead of the log"}`]) {
+      await evil.publish(channel, payload);
+    }
+    await evil.quit();
+    await b.expectNone('new-message', 500);
+    await a.expectNone('new-message', 0);
+    const next = await sendMessage(b, P, 'still works');
+    assert.equal(next.seq, first.seq + 1);
+    assert.equal((await a.next('new-message', 3000)).content, 'still works');
+    assert.equal((await b.next('new-message', 3000)).content, 'still works');
+    const after = await sendMessage(a, P, 'and the next');
+    assert.equal(after.seq, first.seq + 2);
+    for (const c of [a, b]) assert.equal((await c.next('new-message', 3000)).content, 'and the next', 'not the forged one');
+    await a.expectNone('new-message', 300);
+    await b.expectNone('new-message', 0);
+  });
+
   it('kill -9 of a node: its users go offline on the others and its typist leaves no ghost', async () => {
     const P = 'f-kill';
     const [A, B, C] = nodes;

@@ -1,6 +1,7 @@
 // The hub's payload parsers at and just past each of their limits, and the names it
 // builds for Socket.IO rooms and storage (each parse undoes its build).
 #include "apps/hub/hub_messages.hpp"
+#include "apps/hub/log_feed.hpp"
 #include "apps/hub/payloads.hpp"
 #include "storage/keys.hpp"
 
@@ -180,4 +181,49 @@ TEST_CASE("names: storage keys parse back to what built them, and do not collide
   CHECK_FALSE(keys::scan_group(keys::session("x")));
   CHECK_FALSE(keys::scan_group("member/9/short/x"));  // a length past the key: no group
   CHECK_FALSE(keys::scan_group("react/x/p/1"));
+}
+
+TEST_CASE("log feed: publications parse strictly; log_order puts entries in seq order, once", "[hub][cluster]") {
+  using hub::app::log_order;
+  using hub::app::parse_log_publication;
+  auto p = parse_log_publication("Ab3x_Q12:42:{\"content\":\"a:b\"}");
+  REQUIRE(p);
+  CHECK(p->epoch == "Ab3x_Q12");
+  CHECK(p->seq == 42);
+  CHECK(p->value == "{\"content\":\"a:b\"}");  // the value may hold ':'
+  CHECK(parse_log_publication("e:1:")->value.empty());
+  for (const char* bad : {"", ":1:v", "e::v", "e:0:v", "e:x:v", "e:1", "e:-1:v", "e:99999999999999999999999:v", "nocolon"})
+    CHECK_FALSE(parse_log_publication(bad));
+
+  log_order order;
+  std::uint64_t last = 2;
+  auto seqs = [](const std::vector<log_order::entry>& es) {
+    std::vector<std::uint64_t> out;
+    for (const auto& e : es) out.push_back(e.first);
+    return out;
+  };
+  using v = std::vector<std::uint64_t>;
+  CHECK(seqs(order.accept(last, 2, "repeat")).empty());
+  CHECK(seqs(order.accept(last, 5, "e5")).empty());  // waits behind 3, 4
+  CHECK(order.waiting());
+  CHECK(seqs(order.accept(last, 5, "e5 again")).empty());
+  CHECK(seqs(order.accept(last, 3, "e3")) == v{3});
+  CHECK(last == 3);
+  auto ready = order.accept(last, 4, "e4");
+  CHECK(seqs(ready) == v{4, 5});
+  CHECK(ready[1].second == "e5");  // the first copy of 5
+  CHECK(last == 5);
+  CHECK_FALSE(order.waiting());
+  CHECK(seqs(order.accept(last, 6, "e6")) == v{6});
+  // A read sent now finds the log ending at 7: what waited beyond before it was sent was
+  // never stored; what came while it was under way may be real.
+  CHECK(seqs(order.accept(last, 9, "forged")).empty());
+  const auto ticket = order.ticket();
+  CHECK(seqs(order.accept(last, 10, "real, stored after the read")).empty());
+  order.drop_after(7, ticket);
+  CHECK(order.waiting());  // 10 still waits
+  CHECK(seqs(order.accept(last, 11, "e11")).empty());
+  CHECK(seqs(order.accept(last, 7, "e7")) == v{7});
+  CHECK(seqs(order.accept(last, 8, "e8")) == v{8});  // not followed by the forged 9
+  CHECK(seqs(order.accept(last, 9, "e9")) == v{9, 10, 11});
 }
