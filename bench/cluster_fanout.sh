@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Cross-node fan-out (issue 16): the same hub-load chat scenario, in one run, against
-#   hub-single    one hub-server, no Redis (the single-node figure),
-#   hub-cluster   two hub-server nodes with --redis, one Redis, clients spread over both,
-#   node-cluster  two Node reference nodes (bench/node-hub-server.js) with
+# Cross-node fan-out (issues 16, 17): the same hub-load chat scenario, in one run, against
+#   hub-single    one hub-server, no Redis (the single-node figure, RocksDB),
+#   hub-cluster   NODES (default 3) hub-server nodes with --redis: Redis holds the logs
+#                 (appendonly yes, appendfsync REDIS_FSYNC, default always), clients spread,
+#   node-cluster  NODES Node reference nodes (bench/node-hub-server.js) with
 #                 @socket.io/redis-adapter 8.3.0 on the same Redis, clients spread the same way,
 # (and node-single, one Node reference without Redis, when CASES names it), and prints
 # deliveries/s, p50/p99 delivery latency and the ratios hub-cluster / node-cluster and
@@ -13,10 +14,12 @@
 #   BENCH_LOCK=/tmp/hub-build.lock bench/cluster_fanout.sh          # hold that lock meanwhile
 #
 # Scenario (each case on fresh servers): 1,000 clients in 10 rooms (fan-out 100, as the
-# chat/search rows of bench/hub_vs_node.sh). With two nodes every room is split 1 : 3
+# chat/search rows of bench/hub_vs_node.sh). With NODES=2 every room is split 1 : 3
 # over A : B (hub-load --url A --url B --url B --url B assigns by the client's slot in
 # its room) and only A's clients send (--senders-url A): 75% of the deliveries cross
-# from A through Redis to B, 25% stay on A. Two runs per case:
+# from A through Redis to B, 25% stay on A. With 3 nodes a room is split evenly over A,
+# B, C and A's clients send (67% cross). $out/*.redis lists Redis's commands per run
+# (EVALSHA: one per group commit and one per rate check). Two runs per case:
 #   fixed   RATE msg/s (default 300: 30k deliveries/s) for DURATION: latency at equal load;
 #   search  hub-load --search from SEARCH_START msg/s, x1.25 per step, until a step has
 #           p99 >= 100 ms, loss or a disconnect (tried once more first): the best rate.
@@ -52,6 +55,8 @@ clients=${CLIENTS:-1000}
 rooms=${ROOMS:-10}
 search_start=${SEARCH_START:-200}
 server_cpus=${SERVER_CPUS:-0}
+nodes=${NODES:-3}
+redis_fsync=${REDIS_FSYNC:-always}
 load_cpus=${LOAD_CPUS:-1}
 read -r -a hub_args <<<"${HUB_ARGS:-}"
 if [[ $quick == 1 ]]; then fixed_d=4s step=2s; else fixed_d=8s step=3s; fi
@@ -69,18 +74,20 @@ fi
 ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 if [[ ${BENCH_PRIORITY:-1} == 1 && -w /proc/self/autogroup ]]; then echo -15 > /proc/self/autogroup || true; fi
 
-# Four distinct free loopback ports (all bound at once, then released).
-read -r -a free < <(python3 -c 'import socket
-s = [socket.socket() for _ in range(4)]
+# NODES + 2 distinct free loopback ports (all bound at once, then released): the single
+# node's, one per cluster node, Redis's.
+read -r -a free < <(python3 -c 'import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]) + 2)]
 for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
-if [[ -n ${PORT:-} ]]; then ports=("$PORT" $((PORT + 1)) $((PORT + 2))); else ports=("${free[@]:0:3}"); fi
-redis_port=${REDIS_PORT:-${free[3]}}
+print(*[x.getsockname()[1] for x in s])' "$nodes")
+if [[ -n ${PORT:-} ]]; then ports=($(seq "$PORT" $((PORT + nodes)))); else ports=("${free[@]:0:nodes+1}"); fi
+redis_port=${REDIS_PORT:-${free[nodes+1]}}
 redis_url=redis://127.0.0.1:$redis_port
 export HUB_API_KEY=bench-key
 
 # -- processes: Redis for the whole run, servers per hub-load run ---------------------
-tmp=$(mktemp -d /tmp/hub-cluster-bench.XXXXXX)
+# tmpfs, as the hub nodes' data dirs: the disk is not what is compared.
+tmp=$(mktemp -d /dev/shm/hub-cluster-bench.XXXXXX)
 redis_pid=
 server_pids=()
 data_dirs=()
@@ -103,7 +110,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-taskset -c "$server_cpus" redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
+if [[ $redis_fsync == no ]]; then aof=(--appendonly no); else aof=(--appendonly yes --appendfsync "$redis_fsync"); fi
+taskset -c "$server_cpus" redis-server --bind 127.0.0.1 --port "$redis_port" --save '' "${aof[@]}" \
   --dir "$tmp" --logfile "$out/redis.log" 9>&- &
 redis_pid=$!
 for _ in $(seq 50); do
@@ -153,18 +161,25 @@ start_case() {
       urls=(--url "http://127.0.0.1:${ports[0]}")
       ;;
     *-cluster)
-      start_node "$kind" "${ports[1]}" "$prefix"
-      start_node "$kind" "${ports[2]}" "$prefix"
-      local a=http://127.0.0.1:${ports[1]} b=http://127.0.0.1:${ports[2]}
-      urls=(--url "$a" --url "$b" --url "$b" --url "$b" --senders-url "$a")
-      # Both nodes subscribed to the request channel: both are in the cluster.
+      local i
+      for ((i = 1; i <= nodes; i++)); do start_node "$kind" "${ports[i]}" "$prefix"; done
+      local a=http://127.0.0.1:${ports[1]}
+      if ((nodes == 2)); then
+        local b=http://127.0.0.1:${ports[2]}
+        urls=(--url "$a" --url "$b" --url "$b" --url "$b" --senders-url "$a")
+      else
+        urls=()
+        for ((i = 1; i <= nodes; i++)); do urls+=(--url "http://127.0.0.1:${ports[i]}"); done
+        urls+=(--senders-url "$a")
+      fi
+      # Every node subscribed to the request channel: all are in the cluster.
       local n=0
       for _ in $(seq 50); do
         n=$(redis-cli -p "$redis_port" pubsub numsub "$prefix-request#/#" 2>/dev/null | sed -n 2p)
-        [[ ${n:-0} -ge 2 ]] && break
+        [[ ${n:-0} -ge $nodes ]] && break
         sleep 0.1
       done
-      [[ ${n:-0} -ge 2 ]] || echo "warning: $1: ${n:-0} of 2 nodes subscribed to $prefix-request#/#" >&2
+      [[ ${n:-0} -ge $nodes ]] || echo "warning: $1: ${n:-0} of $nodes nodes subscribed to $prefix-request#/#" >&2
       ;;
     *) echo "unknown case $1" >&2; exit 2 ;;
   esac
@@ -195,6 +210,7 @@ run() {
   for p in "${server_pids[@]}"; do pid_args+=(--server-pid "$p"); done
   echo "== $name on $c: hub-load $* ${urls[*]}" >&2
   local busy0 srv0 redis0 t0 client_ticks each0=()
+  redis-cli -p "$redis_port" config resetstat >/dev/null
   busy0=$(machine_busy) srv0=$(ticks "${server_pids[@]}") redis0=$(ticks "$redis_pid") t0=$(date +%s.%N)
   for p in "${server_pids[@]}"; do each0+=("$(ticks "$p")"); done
   taskset -c "$load_cpus" "$hub_load" "$@" "${urls[@]}" "${pid_args[@]}" --no-progress --max-run 150s \
@@ -212,9 +228,12 @@ print(d['client_cpu_us_total'] * os.sysconf('SC_CLK_TCK') / 1e6)" "$out/$name.$c
              printf "{\"redis_cpu_pct\": %.1f, \"server_cpu_pct_each\": [%s], \"other_pct\": %.0f}\n",
                     100 * (r1 - r0) / w, list, 100 * o / (w * n) }' \
     >"$out/$name.$c.cpu"
+  # Redis's commands in this run (round trips per message: EVALSHA calls are the commits
+  # and the rate checks, PUBLISH the adapter's broadcasts).
+  redis-cli -p "$redis_port" info commandstats | tr -d '\r' | grep '^cmdstat_' >"$out/$name.$c.redis" || true
   # hub-server's cluster counters (publications sent and lost, messages received), per node.
   if [[ $c == hub-cluster ]]; then
-    for p in "${ports[1]}" "${ports[2]}"; do
+    for p in "${ports[@]:1}"; do
       curl -fs "http://127.0.0.1:$p/metrics" 2>/dev/null | grep -E '^hub_(cluster|redis)_' | sed "s/^/$p /" || true
     done >"$out/$name.$c.metrics"
   fi

@@ -335,7 +335,8 @@ void notify_absent(room_self self, const std::string& sender, const json& messag
   if (!s.cfg.user_mailbox) return;
   json_ptr m;
   for (const auto& member : s.members) {
-    if (member == sender || s.present.count(member)) continue;
+    // In the room here or on another node of the cluster: no notification.
+    if (member == sender || s.present.count(member) || online_elsewhere(s, member)) continue;
     if (!m) m = make_json(message);
     if (auto mailbox = s.cfg.user_mailbox(member)) self->send(mailbox, chat_notify_atom::value, s.project, m);
   }
