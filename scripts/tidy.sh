@@ -11,10 +11,10 @@ tidy=$(command -v run-clang-tidy-14 || command -v run-clang-tidy) || { echo "tid
 if [[ ${TIDY_ALL:-0} == 1 ]]; then
   files=('^'"$PWD"'/(util|protocol|storage|net|sio|apps|server|sim|load)/')
 else
-  files=('^'"$PWD"'/(util|protocol)/' "^$PWD/storage/(store|info_log|storage_health)\.cpp"
-         "^$PWD/apps/hub/(jwt_hs256|payloads|auth|revocations|address_limiter|dev_token|inbox)\.cpp"
+  files=('^'"$PWD"'/(util|protocol)/' "^$PWD/storage/(store|redis_store|info_log|storage_health)\.cpp"
+         "^$PWD/apps/hub/(jwt_hs256|payloads|auth|revocations|address_limiter|dev_token|inbox|log_feed)\.cpp"
          "^$PWD/net/http/(request_rules|static_files|connection_limits)\.cpp" "^$PWD/net/redis/"
-         "^$PWD/sio/cluster_adapter\.cpp")
+         "^$PWD/sio/(cluster_adapter|node_heartbeat)\.cpp")
 fi
 # clang-tidy does not know g++'s -Wno-restrict; the rest of g++'s flags it understands.
 "$tidy" -p build -quiet -j "$(nproc)" -extra-arg=-Wno-unknown-warning-option "${files[@]}"
