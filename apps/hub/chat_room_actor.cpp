@@ -70,7 +70,11 @@ struct chat_room_state {
   // A cluster: who the other nodes' rooms say is present (user -> node -> name) and
   // typing (user -> typist), from their events; a remote typist also expires here, so
   // that a typist whose node died leaves no ghost.
-  std::map<std::string, std::map<std::string, std::string>> remote_present;
+  struct remote_member {
+    std::string name;
+    bool connected = true;  // false: its last connection there left, within the grace
+  };
+  std::map<std::string, std::map<std::string, remote_member>> remote_present;
   struct remote_typist {
     std::string name;
     std::string node;
@@ -107,6 +111,15 @@ void tell_peers(room_self self, const char* kind, const std::string& user, const
 bool online_elsewhere(const chat_room_state& s, const std::string& user) {
   auto it = s.remote_present.find(user);
   return it != s.remote_present.end() && !it->second.empty();
+}
+
+// In the room on another node now (not only within its grace there): as `present` here.
+bool connected_elsewhere(const chat_room_state& s, const std::string& user) {
+  auto it = s.remote_present.find(user);
+  if (it == s.remote_present.end()) return false;
+  for (const auto& [node, m] : it->second)
+    if (m.connected) return true;
+  return false;
 }
 
 // Online in the cluster: connected here, within this node's grace, or on another node.
@@ -336,7 +349,7 @@ void notify_absent(room_self self, const std::string& sender, const json& messag
   json_ptr m;
   for (const auto& member : s.members) {
     // In the room here or on another node of the cluster: no notification.
-    if (member == sender || s.present.count(member) || online_elsewhere(s, member)) continue;
+    if (member == sender || s.present.count(member) || connected_elsewhere(s, member)) continue;
     if (!m) m = make_json(message);
     if (auto mailbox = s.cfg.user_mailbox(member)) self->send(mailbox, chat_notify_atom::value, s.project, m);
   }
@@ -434,8 +447,11 @@ void on_peer(room_self self, const std::string& kind, const std::string& node, c
   if (node == s.cfg.node) return;
   if (kind == "online") {
     const bool was = online_anywhere(s, user);
-    s.remote_present[user][node] = name;
+    s.remote_present[user][node] = chat_room_state::remote_member{name, true};
     if (!was) announce(self, user, "user-joined", json{{"userId", user}, {"userName", name}});
+  } else if (kind == "away") {  // still online for presence, within its grace there
+    if (auto it = s.remote_present.find(user); it != s.remote_present.end())
+      if (auto m = it->second.find(node); m != it->second.end()) m->second.connected = false;
   } else if (kind == "offline") {
     auto it = s.remote_present.find(user);
     if (it == s.remote_present.end() || it->second.erase(node) == 0) return;
@@ -465,7 +481,7 @@ void on_node_gone(room_self self, const std::string& node) {
   std::vector<std::pair<std::string, std::string>> gone;
   for (auto it = s.remote_present.begin(); it != s.remote_present.end();) {
     if (auto n = it->second.find(node); n != it->second.end()) {
-      gone.emplace_back(it->first, n->second);
+      gone.emplace_back(it->first, n->second.name);
       it->second.erase(n);
     }
     it = it->second.empty() ? s.remote_present.erase(it) : std::next(it);
@@ -812,7 +828,7 @@ room_info_ptr make_room_info(room_self self) {
     info->online.push_back(json{{"userId", user}, {"userName", e.name}});
   for (const auto& [user, nodes] : self->state.remote_present)
     if (!self->state.present.count(user) && !nodes.empty())
-      info->online.push_back(json{{"userId", user}, {"userName", nodes.begin()->second}});
+      info->online.push_back(json{{"userId", user}, {"userName", nodes.begin()->second.name}});
   return info;
 }
 
@@ -892,8 +908,9 @@ chat_room_actor::behavior_type running_room(room_self self) {
       if (e.connections++ > 0) return;
       // First connection here: announce, unless the user only stepped out within the
       // grace (here) or is online on another node.
-      if (s.leaving.erase(user) > 0) return;
-      tell_peers(self, "online", user, name);
+      const bool returned = s.leaving.erase(user) > 0;
+      tell_peers(self, "online", user, name);  // after an "away" too: connected again
+      if (returned) return;
       if (!elsewhere) announce(self, user, "user-joined", json{{"userId", user}, {"userName", name}});
     },
     [self](absent_atom, const std::string& user) {
@@ -909,6 +926,7 @@ chat_room_actor::behavior_type running_room(room_self self) {
         return;
       }
       auto generation = ++s.presence_generation;
+      tell_peers(self, "away", user, name);  // not in the room there: chat notifications again
       s.leaving[user] = leaving_entry{std::move(name), generation};
       self->delayed_send(self, s.cfg.presence_grace, presence_expire_atom::value, user, generation);
     },
@@ -942,7 +960,8 @@ chat_room_actor::behavior_type running_room(room_self self) {
         if (node == self->state.cfg.node) continue;
         for (const auto& u : a[1])
           if (u.is_array() && u.size() == 2 && u[0].is_string() && u[1].is_string())
-            self->state.remote_present[u[0].get<std::string>()][node] = u[1].get<std::string>();
+            self->state.remote_present[u[0].get<std::string>()][node] =
+              chat_room_state::remote_member{u[1].get<std::string>(), true};
       }
     },
     [self](mark_read_atom, const std::string& user, std::uint64_t seq) -> caf::result<bool, std::uint64_t> {

@@ -36,7 +36,7 @@ struct chat_room_config {
   // A cluster (shared_log): presence and typing span the nodes. Each node announces
   // user-joined / user-left / typing to its own sockets only, from this node's
   // connections plus what the other nodes' rooms said: `tell_peers` sends them
-  // [project, kind, node, user, name] (kind: online, offline, typing, stop), and
+  // [project, kind, node, user, name] (kind: online, away, offline, typing, stop), and
   // `ask_peers` asks them, at spawn, who is present (answers: [[node, [[user, name],
   // ...]], ...]). A node whose heartbeat stops is dropped (node_gone_atom).
   std::string node;
