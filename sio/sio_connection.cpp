@@ -452,7 +452,11 @@ void connection::remove_socket(std::map<std::string, std::unique_ptr<socket>>::i
   // A socket still being recovered never reached the application.
   if (s->def_->on_disconnect_ && !s->recovering_) s->def_->on_disconnect_(*s, why);
   if (recovery_on(*s)) {
-    if (recoverable(why) && !s->recovering_)
+    if (s->recovering_)
+      // Gone before its recovery finished: the record still describes the session as its
+      // last node left it, and the client's next attempt recovers from it.
+      log::debug("connection closed while its session was being recovered (", to_string(why), ")");
+    else if (recoverable(why))
       persist(*s, recovery::to_ms(wall_now()));
     else
       forget(*s);

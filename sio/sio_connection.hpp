@@ -82,7 +82,7 @@ class connection {
   void read_missed(const std::string& nsp, const std::string& sid, const std::string& stream, std::uint64_t after,
                    std::size_t budget);
   void finish_recovery(socket& s);
-  void abort_recovery(socket& s);
+  void abort_recovery(socket& s, const char* why);
   void track_stream_join(socket& s, const std::string& room);
   // A position read by track_stream_join is back (`changed`: joined_at_ got it); the
   // record held back meanwhile is written once none is outstanding.

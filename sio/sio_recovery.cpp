@@ -174,7 +174,10 @@ void connection::start_recovery(std::unique_ptr<socket> s, const std::string& pi
     ->request(srv->config().recovery->storage, storage::request_timeout, storage::kv_get_atom::value,
               keys::session(pid))
     .then([this, nsp, offset](bool found, const std::string& value) { on_session_record(nsp, found, value, offset); },
-          [this, nsp](caf::error&) { on_session_record(nsp, false, std::string{}, std::nullopt); });
+          [this, nsp](caf::error& e) {
+            log::debug("session record not read: ", self->system().render(e));
+            on_session_record(nsp, false, std::string{}, std::nullopt);
+          });
 }
 
 void connection::on_session_record(const std::string& nsp, bool found, const std::string& value,
@@ -186,6 +189,7 @@ void connection::on_session_record(const std::string& nsp, bool found, const std
   }
   const auto& rc = *srv->config().recovery;
   auto rec = found ? recovery::decode_record(value) : std::nullopt;
+  if (found && (!rec || rec->nsp != nsp)) log::debug("session record malformed or of another namespace");
   if (!rec || rec->nsp != nsp) return resume_session(nsp, std::nullopt, 0, offset);
   if (rec->disconnected_at_ms) return resume_session(nsp, std::move(rec), *rec->disconnected_at_ms, offset);
   // No disconnect time: the process that wrote it died, or the session is still
@@ -198,14 +202,15 @@ void connection::on_session_record(const std::string& nsp, bool found, const std
   }
   // By another node of the cluster: the client left it, which either died (its heartbeat
   // stopped: the session counts from its last beat) or dropped the connection (its beat
-  // is current: the client, who alone knows the private id, is back here). A heartbeat
-  // key gone means the node died longer ago than the window.
+  // is current: the client, who alone knows the private id, is back here). With the
+  // heartbeat key gone (the node died longer ago than the key lives, or Redis lost it)
+  // the record's own write is the node's last sign of life.
   auto node = rec->node;
   self->request(rc.storage, storage::request_timeout, storage::kv_get_atom::value, keys::node_heartbeat(node))
     .then(
       [this, nsp, offset, rec = std::move(*rec)](bool alive, const std::string& beat) mutable {
-        if (!alive) return resume_session(nsp, std::nullopt, 0, offset);
-        const auto last = std::max<std::int64_t>(rec.updated_at_ms, std::strtoll(beat.c_str(), nullptr, 10));
+        auto last = rec.updated_at_ms;
+        if (alive) last = std::max<std::int64_t>(last, std::strtoll(beat.c_str(), nullptr, 10));
         resume_session(nsp, std::move(rec), std::min(last, now_ms()), offset);
       },
       [this, nsp, offset](caf::error&) { resume_session(nsp, std::nullopt, 0, offset); });
@@ -218,17 +223,22 @@ void connection::resume_session(const std::string& nsp, std::optional<recovery::
   if (node.empty() || closing_) return;
   std::unique_ptr<socket> s = std::move(node.mapped());
   const auto& rc = *srv->config().recovery;
-  auto fresh = [&] { finish_connect(std::move(s)); };
-  if (!found) return fresh();
+  // Why a session is not recovered, at debug level: operators asking "why did my
+  // client get recovered === false" turn it on.
+  auto fresh = [&](const char* why) {
+    log::debug("session not recovered: ", why);
+    finish_connect(std::move(s));
+  };
+  if (!found) return fresh("no session record (unknown pid, expired, or from another data set)");
   auto rec = std::move(found);
-  if (now_ms() - since > rc.window.count()) return fresh();
+  if (now_ms() - since > rc.window.count()) return fresh("disconnected longer than the recovery window");
 
   // Where to resume in each stream: the client's offset, else the join position.
   std::map<std::string, std::uint64_t> resume;
   std::optional<recovery::offset> client;
   if (offset) {
     client = recovery::parse_offset(*offset);
-    if (!client || client->epoch != rc.epoch) return fresh();  // another data directory
+    if (!client || client->epoch != rc.epoch) return fresh("the offset is malformed or from another epoch");
   }
   for (const auto& room : rec->rooms) {
     auto stream = s->def_->stream_of_(room);
@@ -238,7 +248,7 @@ void connection::resume_session(const std::string& nsp, std::optional<recovery::
     else if (rec->joined_at.count(*stream))
       resume[*stream] = rec->joined_at.at(*stream);
     else
-      return fresh();  // joined, but where it stood is unknown
+      return fresh("a room's position is in neither the offset nor the record");
   }
 
   s->id_ = rec->sid;
@@ -271,22 +281,25 @@ void connection::read_missed(const std::string& nsp, const std::string& sid, con
         if (!s || !s->recovering_) return;
         // The log went backwards (wiped), or what follows `after` was pruned: the client
         // must sync instead.
-        if (r->last_seq < after || (r->last_seq > after && r->first_seq > after + 1)) return abort_recovery(*s);
+        if (r->last_seq < after || (r->last_seq > after && r->first_seq > after + 1))
+          return abort_recovery(*s, "the log went back (wiped) or what was missed was pruned");
         auto& missed = s->replay_->missed[stream];
         for (const auto& e : r->entries) missed.emplace_back(e.seq, e.value);
         if (r->has_more) {
-          if (r->entries.empty() || r->entries.size() >= budget) return abort_recovery(*s);
+          if (r->entries.empty() || r->entries.size() >= budget)
+            return abort_recovery(*s, "more was missed than a replay sends");
           return read_missed(nsp, sid, stream, r->entries.back().seq, budget - r->entries.size());
         }
         if (--s->replay_->pending_reads == 0) finish_recovery(*s);
       },
       [this, nsp, sid](caf::error&) {
-        if (socket* s = find_socket(nsp, sid); s && s->recovering_) abort_recovery(*s);
+        if (socket* s = find_socket(nsp, sid); s && s->recovering_) abort_recovery(*s, "the log could not be read");
       });
 }
 
 void connection::finish_recovery(socket& s) {
-  if (s.def_->restore_ && !s.def_->restore_(s, s.replay_->saved_data)) return abort_recovery(s);
+  if (s.def_->restore_ && !s.def_->restore_(s, s.replay_->saved_data))
+    return abort_recovery(s, "the application refused the saved data");
   auto replay = std::move(s.replay_);
   json reply = json::object();
   reply["sid"] = s.id_;
@@ -312,7 +325,8 @@ void connection::finish_recovery(socket& s) {
   persist(s);
 }
 
-void connection::abort_recovery(socket& s) {
+void connection::abort_recovery(socket& s, const char* why) {
+  log::debug("session not recovered: ", why);
   auto it = sockets_.find(s.nsp_);
   std::unique_ptr<socket> owned = std::move(it->second);
   sockets_.erase(it);

@@ -540,6 +540,21 @@ std::optional<std::uint64_t> message_seq(const std::string& project, const json&
   return seq;
 }
 
+namespace {
+// [[node, [[user, name], ...]], ...]: who is here on other nodes when the room spawns,
+// the state at spawn, not a change to announce.
+void note_peers_present(chat_room_state& s, const json& answers) {
+  for (const auto& a : answers) {
+    if (!a.is_array() || a.size() != 2 || !a[0].is_string() || !a[1].is_array()) continue;
+    const auto node = a[0].get<std::string>();
+    if (node == s.cfg.node) continue;
+    for (const auto& u : a[1])
+      if (u.is_array() && u.size() == 2 && u[0].is_string() && u[1].is_string())
+        s.remote_present[u[0].get<std::string>()][node] = chat_room_state::remote_member{u[1].get<std::string>(), true};
+  }
+}
+}  // namespace
+
 chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, storage::storage_actor storage,
                                 sio::broadcaster io, chat_room_config cfg) {
   return sys.spawn([project = std::move(project), storage = std::move(storage), io = std::move(io),
@@ -553,7 +568,9 @@ chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, sto
     // Load what the room keeps beyond its log; until then, messages wait in the mailbox
     // (skip), so that no handler sees a half-loaded room.
     self->set_default_handler(caf::skip);
-    st.loads_pending = 5;
+    // In a cluster the peers' answer (who is here on other nodes) is part of the load, so
+    // that the first join's answer lists them; the ask is bounded (2 s).
+    st.loads_pending = cfg.ask_peers ? 6 : 5;
     auto loaded = [self] {
       if (--self->state.loads_pending > 0) return;
       self->set_default_handler(caf::print_and_drop);
@@ -620,7 +637,12 @@ chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, sto
     // The loading phase only keeps the actor alive (a sweep is not armed before the load)
     // and skips the rest, so it is not the whole interface (hence unsafe_init);
     // running_room is, and the compiler checks it.
-    return {chat_room_actor::behavior_type::unsafe_init{}, caf::behavior{[](sweep_atom) {}}};
+    return {chat_room_actor::behavior_type::unsafe_init{},
+            caf::behavior{[](sweep_atom) {},
+                          [self, loaded](peers_present_atom, const json_ptr& answers) {
+                            note_peers_present(self->state, *answers);
+                            loaded();
+                          }}};
   });
 }
 
@@ -952,18 +974,8 @@ chat_room_actor::behavior_type running_room(room_self self) {
       for (const auto& [user, e] : self->state.leaving) here.push_back(json::array({user, e.name}));
       return make_json(std::move(here));
     },
-    [self](peers_present_atom, const json_ptr& answers) {
-      // [[node, [[user, name], ...]], ...]: the state at spawn, not a change to announce.
-      for (const auto& a : *answers) {
-        if (!a.is_array() || a.size() != 2 || !a[0].is_string() || !a[1].is_array()) continue;
-        const auto node = a[0].get<std::string>();
-        if (node == self->state.cfg.node) continue;
-        for (const auto& u : a[1])
-          if (u.is_array() && u.size() == 2 && u[0].is_string() && u[1].is_string())
-            self->state.remote_present[u[0].get<std::string>()][node] =
-              chat_room_state::remote_member{u[1].get<std::string>(), true};
-      }
-    },
+    // Answered during loading; kept for the interface's completeness.
+    [self](peers_present_atom, const json_ptr& answers) { note_peers_present(self->state, *answers); },
     [self](mark_read_atom, const std::string& user, std::uint64_t seq) -> caf::result<bool, std::uint64_t> {
       if (seq > self->state.last_seq) return {false, std::uint64_t{0}};  // no such message yet
       auto promise = self->make_response_promise<bool, std::uint64_t>();

@@ -61,7 +61,8 @@ describe('cluster: Project Hub state in Redis, three nodes', { skip: skipReason,
 
   before(async () => {
     redis = await RedisServer.start({ durable: true });
-    const args = ['--redis', redis.url, '--rate-limit', '1000/1s'];
+    // debug: a session that is not recovered says why (shown when the check fails).
+    const args = ['--redis', redis.url, '--rate-limit', '1000/1s', '--log-level', 'debug'];
     nodes = await Promise.all([startHub(args), startHub(args), startHub(args)]);
     const probe = createClient({ url: redis.url });
     probe.on('error', () => {});
@@ -197,7 +198,8 @@ describe('cluster: Project Hub state in Redis, three nodes', { skip: skipReason,
     await C.stop('SIGKILL');
     await Promise.all(senders);
     await withTimeout(Promise.all(reconnected), 20000, 'clients of the killed node reconnect');
-    for (const c of onC) assert.equal(c.socket.recovered, true, 'recovered on another node');
+    const why = () => [A, B].flatMap((n) => n.output.filter((l) => /not recovered|session record|being recovered/.test(l))).join('\n');
+    for (const c of onC) assert.equal(c.socket.recovered, true, `recovered on another node; the nodes said:\n${why()}`);
 
     const log = (await history(A, 'u-kill-0', P)).map((m) => m.seq);
     assert.deepEqual(log, range(1, log.length), 'the log: every seq once, in order');
