@@ -15,7 +15,7 @@ set(HUB_LAYERS
   "apps/echo|sio/ protocol/ util/ net/transport/seam.hpp"
   "apps/hub|sio/ storage/ protocol/ util/ net/transport/seam.hpp net/http/http_types.hpp"
   "load|protocol/ util/"
-  "sim|apps/ sio/ storage/ protocol/ util/ net/transport/seam.hpp"
+  "sim|apps/ sio/ storage/ protocol/ util/ net/transport/seam.hpp net/redis/pubsub_seam.hpp"
   "server|apps/ sio/ storage/ net/ protocol/ util/")
 # System headers a layer must not reach for: what it does not know.
 set(HUB_FORBIDDEN_SYSTEM

@@ -2,6 +2,7 @@
 
 #include "sim/simulation.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace hub::sim {
@@ -44,7 +45,8 @@ void faults::start() {
   every("slow", scale_ * n / 1200.0, &faults::slow);
   every("pause", scale_ * n / 1800.0, &faults::pause);
   every("partition", scale_ / 120.0, &faults::partition);
-  every("crash", scale_ / 240.0, &faults::crash);
+  every("crash", scale_ * static_cast<double>(sim_.nodes.size()) / 240.0, &faults::crash);
+  if (sim_.cluster()) every("redis-cut", scale_ * static_cast<double>(sim_.nodes.size()) / 90.0, &faults::redis_cut);
   every("clock-jump", scale_ / 180.0, &faults::clock_jump);
 }
 
@@ -52,6 +54,8 @@ void faults::stop_and_heal() {
   on_ = false;
   for (int c : partitioned_) sim_.net.heal(c);
   partitioned_.clear();
+  for (int n : cut_nodes_) sim_.bus->heal(n);
+  cut_nodes_.clear();
   slow_.clear();
   for (auto& c : sim_.clients) c->resume();  // frozen tabs wake up too
 }
@@ -127,14 +131,37 @@ void faults::partition() {
 }
 
 void faults::crash() {
-  if (!sim_.world.up()) return;
+  const int node = static_cast<int>(rng_.below(sim_.nodes.size()));
+  auto& world = *sim_.nodes[static_cast<std::size_t>(node)];
+  if (!world.up()) return;
   nanos down = ms(rng_.range(200, 5000));
-  sim_.log(-1, "fault", "\"kind\":\"crash\",\"down_ms\":" + std::to_string(down / 1'000'000));
+  sim_.log(-1, "fault",
+           "\"kind\":\"crash\",\"node\":" + std::to_string(node) + ",\"down_ms\":" + std::to_string(down / 1'000'000));
   ++sim_.stats.crashes;
-  sim_.world.crash(sim_.net.crash());
-  sim_.after(down, [this] {
-    sim_.world.start();
-    sim_.log(-1, "restart", "\"incarnation\":" + std::to_string(sim_.world.incarnation()));
+  world.crash(sim_.net.crash(node));
+  sim_.after(down, [this, node] {
+    auto& w = *sim_.nodes[static_cast<std::size_t>(node)];
+    w.start();
+    sim_.log(-1, "restart",
+             "\"node\":" + std::to_string(node) + ",\"incarnation\":" + std::to_string(w.incarnation()));
+  });
+}
+
+void faults::redis_cut() {
+  // The node's connection to Redis breaks (a network blip, a Redis failover): what is
+  // published meanwhile never reaches it, and it learns of the loss when it reconnects.
+  const int node = static_cast<int>(rng_.below(sim_.nodes.size()));
+  if (std::find(cut_nodes_.begin(), cut_nodes_.end(), node) != cut_nodes_.end()) return;
+  nanos len = ms(rng_.range(50, 8000));
+  sim_.log(-1, "fault",
+           "\"kind\":\"redis-cut\",\"node\":" + std::to_string(node) + ",\"for_ms\":" + std::to_string(len / 1'000'000));
+  sim_.bus->cut(node);
+  cut_nodes_.push_back(node);
+  sim_.after(len, [this, node] {
+    if (std::find(cut_nodes_.begin(), cut_nodes_.end(), node) == cut_nodes_.end()) return;  // healed at the end
+    std::erase(cut_nodes_, node);
+    sim_.bus->heal(node);
+    sim_.log(-1, "heal", "\"redis-cut\":" + std::to_string(node));
   });
 }
 

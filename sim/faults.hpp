@@ -1,7 +1,9 @@
 // Seeded faults, each a Poisson process whose rate scales with the number of clients:
 // transport drops, a transport dying mid-frame, slow periods (extra delay on a link),
 // long pauses of a client (a frozen tab), partitions of groups of clients, server
-// crash + restart on the same data, and wall-clock jumps. Per-link latency and jitter
+// crash + restart on the same data, and wall-clock jumps. In a cluster (--nodes) a
+// crash takes one node (its clients move to the others), and a node's connection to
+// Redis is lost for a while (pub/sub publications to and from it are lost). Per-link latency and jitter
 // are always on; `--faults none` keeps a fixed latency per client and nothing else.
 #pragma once
 
@@ -39,6 +41,7 @@ class faults {
   std::vector<nanos> jitter_;                    // per-client max jitter
   std::map<int, std::pair<nanos, nanos>> slow_;  // client -> (until, extra)
   std::vector<int> partitioned_;
+  std::vector<int> cut_nodes_;
 
   // Next occurrence after an exponential wait with `per_second` events per second.
   void every(const char* name, double per_second, void (faults::*fire)());
@@ -49,6 +52,7 @@ class faults {
   void pause();
   void partition();
   void crash();
+  void redis_cut();
   void clock_jump();
 };
 

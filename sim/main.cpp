@@ -26,10 +26,12 @@ std::int64_t parse_duration_ms(const std::string& s) {
 
 void usage() {
   std::puts(
-    "usage: hub-sim [--seed S | --seeds A..B] [--clients N] [--duration 10m]\n"
+    "usage: hub-sim [--seed S | --seeds A..B] [--clients N] [--nodes N] [--duration 10m]\n"
     "               [--faults none|default|heavy] [--trace FILE] [--quiet] [--shrink]\n"
     "               [--inject-bug skip-replay]   (a deliberate bug, to prove the checks)\n"
     "               [--replay FILE]   (traffic recorded by hub-server --record FILE)\n"
+    "--nodes N (2..8): a cluster of N nodes over a simulated Redis, with node crashes\n"
+    "and lost pub/sub connections among the faults.\n"
     "Runs hub-server's actors under virtual time with simulated clients, network and\n"
     "faults; checks invariants. Last line: hash: <hex>. Exit 0 iff no violation.");
 }
@@ -54,6 +56,8 @@ options parse(int argc, char** argv) {
       o.sweep = true;
     } else if (a == "--clients")
       o.clients = std::stoi(val());
+    else if (a == "--nodes")
+      o.nodes = std::stoi(val());
     else if (a == "--duration")
       o.duration_ms = parse_duration_ms(val());
     else if (a == "--faults")
@@ -76,6 +80,8 @@ options parse(int argc, char** argv) {
   }
   if (!faults::known(o.faults)) throw std::invalid_argument("unknown fault profile " + o.faults);
   if (o.clients < 1) throw std::invalid_argument("--clients must be at least 1");
+  if (o.nodes < 1 || o.nodes > 8) throw std::invalid_argument("--nodes must be 1..8");
+  if (o.nodes > 1 && !o.replay_path.empty()) throw std::invalid_argument("--replay runs one node");
   return o;
 }
 
@@ -132,6 +138,7 @@ namespace hub::sim {
 std::string options::command_for(std::uint64_t s) const {
   std::string c = argv0 + " --seed " + std::to_string(s) + " --clients " + std::to_string(clients) + " --duration " +
                   std::to_string(duration_ms) + "ms --faults " + faults;
+  if (nodes > 1) c += " --nodes " + std::to_string(nodes);
   if (!inject_bug.empty()) c += " --inject-bug " + inject_bug;
   if (!replay_path.empty()) c += " --replay " + replay_path;
   return c + " --trace trace.jsonl";

@@ -12,6 +12,9 @@ struct options {
   std::uint64_t seed_last = 0;  // --seeds A..B sweeps seed..seed_last
   bool sweep = false;
   int clients = 100;
+  // > 1: a cluster of hub-server nodes over a simulated Redis (sim/sim_redis.hpp); each
+  // client has a home node and moves to another one while it is down.
+  int nodes = 1;
   std::int64_t duration_ms = 60000;  // virtual time of traffic (a settle phase follows)
   std::string faults = "default";    // none | default | heavy
   std::string trace_path;

@@ -12,10 +12,10 @@ namespace hub::sim {
 void sim_link::send(outbound packet) {
   if (!open || !packet.packet) return;
   if (sim_.clients[client]->partitioned) {
-    held_s2c.push_back(held{packet.text(), sim_.now(), sim_.world.incarnation()});
+    held_s2c.push_back(held{packet.text(), sim_.now(), incarnation});
     return;
   }
-  forward(held{packet.text(), sim_.now(), sim_.world.incarnation()});
+  forward(held{packet.text(), sim_.now(), incarnation});
 }
 
 void sim_link::forward(held h) {
@@ -46,12 +46,15 @@ void sim_link::close() {
 nanos sim_network::delay(int client) { return sim_.fault.link_delay(client); }
 
 std::shared_ptr<sim_link> sim_network::open(int client) {
-  auto l = std::make_shared<sim_link>(sim_, next_id_++, client);
-  l->actor = sim_.world.spawn_connection(l);
+  const int node = sim_.node_for(client);
+  auto& world = *sim_.nodes[static_cast<std::size_t>(node)];
+  // In a cluster the rate limit is kept in the shared engine: one lifetime for all nodes.
+  auto l = std::make_shared<sim_link>(sim_, next_id_++, client, node, sim_.cluster() ? 0 : world.incarnation());
+  l->actor = world.spawn_connection(l);
   links_[l->id] = l;
   holders_[l->id] = l;
   current_[client] = l->id;
-  sim_.log(client, "link-open", "\"link\":" + std::to_string(l->id));
+  sim_.log(client, "link-open", "\"link\":" + std::to_string(l->id) + ",\"node\":" + std::to_string(node));
   sim_.after(2 * delay(client), [l] {
     if (l->open) l->sim_.clients[l->client]->on_open(l->id);
   });
@@ -171,10 +174,17 @@ void sim_network::heal(int client) {
 void sim_network::pause_started(int client) { silence(client); }
 void sim_network::pause_ended(int client) { unsilence(client); }
 
-std::vector<caf::actor> sim_network::crash() {
+std::vector<caf::actor> sim_network::crash(int node) {
   std::vector<caf::actor> actors;
-  auto holders = std::move(holders_);
-  holders_.clear();
+  std::map<std::uint64_t, std::shared_ptr<sim_link>> holders;
+  for (auto it = holders_.begin(); it != holders_.end();) {
+    if (it->second->node == node) {
+      holders.insert(*it);
+      it = holders_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (auto& [id, l] : holders) {
     if (l->actor) actors.push_back(l->actor);
     l->actor = caf::actor{};

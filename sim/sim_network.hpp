@@ -28,7 +28,8 @@ class simulation;
 
 class sim_link final : public outlet, public std::enable_shared_from_this<sim_link> {
  public:
-  sim_link(simulation& sim, std::uint64_t id, int client) : sim_(sim), id(id), client(client) {}
+  sim_link(simulation& sim, std::uint64_t id, int client, int node, int incarnation)
+    : sim_(sim), id(id), client(client), node(node), incarnation(incarnation) {}
 
   // -- outlet (called by the connection actor) -----------------------------------------------
   void send(outbound packet) override;
@@ -37,6 +38,8 @@ class sim_link final : public outlet, public std::enable_shared_from_this<sim_li
   simulation& sim_;
   const std::uint64_t id;
   const int client;
+  const int node;         // the node whose connection actor this link feeds
+  const int incarnation;  // which lifetime of the rate limiter answers its sends
   caf::actor actor;  // held like an eio_session holds its actor; dropped once told of the close
   bool open = true;
   nanos last_s2c = 0;  // FIFO: no delivery before the previous one
@@ -77,8 +80,8 @@ class sim_network {
   void pause_started(int client);
   void pause_ended(int client);
 
-  // Server crash: every link dies; returns the connection actors to kill.
-  std::vector<caf::actor> crash();
+  // A node's crash: its links die; returns the connection actors to kill.
+  std::vector<caf::actor> crash(int node);
   // End of run: every remaining connection actor hears "transport close".
   void close_all();
 

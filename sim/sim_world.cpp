@@ -16,8 +16,13 @@ sim_world::~sim_world() { stop(); }
 void sim_world::start() {
   if (server_) throw std::logic_error("sim_world already started");
   ++incarnation_;
-  db_ = std::make_shared<storage::store>(cfg_.data_dir, storage::store_options{false});
+  const bool cluster = static_cast<bool>(cfg_.shared);
+  if (cluster)
+    db_ = cfg_.shared;
+  else
+    db_ = std::make_shared<storage::store>(cfg_.data_dir, storage::store_options{false});
   storage_ = spawn_storage_actor(env_.sys, db_, false);
+  uid_ = random_id().substr(0, 6);
   // The data directory's epoch, as hub-server's main reads or creates it.
   std::string epoch;
   if (auto e = db_->get(keys::epoch()))
@@ -32,11 +37,26 @@ void sim_world::start() {
     rc.window = cfg_.recovery_window;
     rc.storage = storage_;
     rc.epoch = epoch;
+    if (cluster) rc.node = uid_;
     scfg.recovery = rc;
   }
+  auto hub_cfg = cfg_.hub;
+  if (cluster) {
+    scfg.cluster.link = cfg_.make_link();
+    scfg.cluster.uid = uid_;
+    scfg.cluster.prefix = cfg_.key_prefix;
+    hub_cfg.shared_log_prefix = cfg_.key_prefix;
+  }
   server_ = std::make_unique<sio::server>(env_.sys, scfg);
-  hub_ = std::make_unique<app::hub_app>(*server_, cfg_.hub, storage_);
+  hub_ = std::make_unique<app::hub_app>(*server_, hub_cfg, storage_);
   hub_->install();
+  if (cluster) {
+    server_->start();  // joins the cluster, as hub-server's main does
+    sio::recovery_config beat = scfg.recovery.value_or(sio::recovery_config{});
+    beat.storage = storage_;
+    beat.node = uid_;
+    heartbeat_ = sio::spawn_node_heartbeat(env_.sys, beat);
+  }
   env_.run();
 }
 
@@ -51,6 +71,7 @@ caf::actor sim_world::spawn_connection(outlet_weak out) {
 void sim_world::crash(const std::vector<caf::actor>& connections) {
   for (const auto& c : connections) caf::anon_send_exit(c, caf::exit_reason::kill);
   caf::anon_send_exit(storage_, caf::exit_reason::kill);
+  if (heartbeat_) caf::anon_send_exit(heartbeat_, caf::exit_reason::kill);
   env_.run();
   teardown();
 }
@@ -58,12 +79,14 @@ void sim_world::crash(const std::vector<caf::actor>& connections) {
 void sim_world::stop() {
   if (!server_) return;
   caf::anon_send_exit(storage_, caf::exit_reason::user_shutdown);
+  if (heartbeat_) caf::anon_send_exit(heartbeat_, caf::exit_reason::user_shutdown);
   env_.run();
   teardown();
 }
 
 void sim_world::teardown() {
   storage_ = storage::storage_actor{};
+  heartbeat_ = caf::actor{};
   if (hub_) hub_->shutdown();
   env_.run();
   hub_.reset();

@@ -9,7 +9,10 @@
 #include "apps/hub/hub_messages.hpp"
 #include "apps/hub/hub_app.hpp"
 #include "sim/deterministic.hpp"
-#include "storage/store.hpp"
+#include "net/redis/pubsub_seam.hpp"
+#include "storage/engine.hpp"
+
+#include <functional>
 
 #include <filesystem>
 #include <memory>
@@ -21,6 +24,12 @@ struct world_config {
   app::hub_config hub;
   std::chrono::milliseconds recovery_window = sio::recovery_config::default_window;
   std::string data_dir;  // a fresh temporary directory, removed by the caller
+  // A node of a cluster (--nodes N > 1): the shared engine and pub/sub bus stand for
+  // Redis (sim_redis.hpp), as --redis wires them in hub-server. Empty: one node alone on
+  // its own RocksDB in data_dir.
+  std::shared_ptr<storage::engine> shared;
+  std::function<pubsub_link_ptr()> make_link;  // a new process's link to the bus
+  std::string key_prefix = "socket.io";
 };
 
 class sim_world {
@@ -39,8 +48,10 @@ class sim_world {
 
   caf::actor spawn_connection(outlet_weak out);
   app::hub_app& hub() { return *hub_; }
-  storage::store& db() { return *db_; }
+  storage::engine& db() { return *db_; }
   int incarnation() const { return incarnation_; }
+  // This process's id in the cluster (a new one at each start, as hub-server draws it).
+  const std::string& node_uid() const { return uid_; }
 
   // Asks a chat room for its state; the answer lands in `out` once the system ran.
   void room_info(const std::string& project, std::shared_ptr<room_info_ptr> out);
@@ -48,8 +59,10 @@ class sim_world {
  private:
   deterministic& env_;
   world_config cfg_;
-  std::shared_ptr<storage::store> db_;
+  std::shared_ptr<storage::engine> db_;
   storage::storage_actor storage_;
+  caf::actor heartbeat_;
+  std::string uid_;
   std::unique_ptr<sio::server> server_;
   std::unique_ptr<app::hub_app> hub_;
   int incarnation_ = 0;

@@ -1,6 +1,8 @@
 #include "sim/simulation.hpp"
 
 #include "apps/hub/hub_messages.hpp"
+#include "apps/hub/log_feed.hpp"
+#include "storage/keys.hpp"
 #include "util/log.hpp"
 #include "util/sources.hpp"
 
@@ -49,7 +51,6 @@ simulation::simulation(const options& o, std::uint64_t s)
     rand(s),
     tr(o.trace_path),
     data_dir(fresh_data_dir(s)),
-    world(env, make_world(m, data_dir)),
     net(*this),
     check(m.rate_count, m.rate_window, m.typing_timeout, m.max_latency),
     load(*this, rand.fork()),
@@ -70,13 +71,50 @@ simulation::simulation(const options& o, std::uint64_t s)
     return out;
   });
   log::set_level(log::level::off);  // the server's own logging: crashes make it noisy
+  auto w = make_world(m, data_dir);
+  if (o.nodes > 1) {
+    bus = std::make_shared<sim_pubsub>([this](nanos t, std::function<void()> fn) { at(t, std::move(fn)); },
+                                       [this] { return now(); }, rand.fork());
+    shared = std::make_shared<sim_engine>(std::make_shared<storage::store>(data_dir, storage::store_options{false}),
+                                          bus, app::log_feed_prefix(w.key_prefix), [this] { return now(); });
+  }
+  for (int i = 0; i < o.nodes; ++i) {
+    auto cfg = w;
+    if (shared) {
+      cfg.shared = shared;
+      cfg.make_link = [this, i] { return bus->make_link(i); };
+    }
+    nodes.push_back(std::make_unique<sim_world>(env, std::move(cfg)));
+  }
+}
+
+bool simulation::all_up() const {
+  for (const auto& n : nodes)
+    if (!n->up()) return false;
+  return true;
+}
+
+int simulation::node_for(int client) const {
+  const int n = static_cast<int>(nodes.size());
+  for (int k = 0; k < n; ++k) {
+    const int i = (client + k) % n;
+    if (nodes[static_cast<std::size_t>(i)]->up()) return i;
+  }
+  return -1;
+}
+
+storage::engine& simulation::db() {
+  if (shared) return *shared;
+  return nodes.front()->db();
 }
 
 simulation::~simulation() {
   net.close_all();
   env.run();
-  world.stop();
+  for (auto& n : nodes) n->stop();
   env.drain();
+  nodes.clear();
+  shared.reset();
   set_wall_clock(nullptr);
   set_id_source(nullptr);
   std::error_code ec;
@@ -117,9 +155,10 @@ run_result simulation::run() {
   auto wall0 = std::chrono::steady_clock::now();
   log(-1, "start",
       "\"seed\":" + std::to_string(seed) + ",\"clients\":" + std::to_string(opt.clients) +
-        ",\"duration_ms\":" + std::to_string(opt.duration_ms) + ",\"faults\":" + json_escape(opt.faults));
+        ",\"duration_ms\":" + std::to_string(opt.duration_ms) + ",\"faults\":" + json_escape(opt.faults) +
+        ",\"nodes\":" + std::to_string(nodes.size()));
   try {
-    world.start();
+    for (auto& n : nodes) n->start();
     nanos traffic_end = ms(opt.duration_ms);
     if (!opt.replay_path.empty()) {
       // Replay: one scripted client per recorded connection, no synthetic workload.
@@ -149,7 +188,7 @@ run_result simulation::run() {
     nanos limit = traffic_end + m.settle;
     for (;;) {
       loop_until(std::min(limit, now() + secs(1)));
-      bool all = world.up();
+      bool all = all_up();
       for (auto& c : clients) all = all && c->settled();
       if (all || now() >= limit) break;
     }
@@ -185,7 +224,7 @@ void simulation::final_checks() {
     for (auto& [p, r] : c->rooms) projects.insert(p);
   for (const auto& p : projects) {
     bool more = false;
-    auto entries = world.db().read(keys::room_log(p), 0, 1'000'000, &more);
+    auto entries = db().read(keys::room_log(p), 0, 1'000'000, &more);
     std::uint64_t expect = entries.empty() ? 0 : entries.front().seq;
     std::map<std::uint64_t, std::string> ids;
     for (const auto& e : entries) {
@@ -228,27 +267,39 @@ void simulation::final_checks() {
       if (!c->finished() && c->ph == virtual_client::phase::connected && c->rooms.count(p) &&
           c->rooms.at(p).m == room_view::member::joined)
         expected.insert(c->user);
-    auto info = std::make_shared<room_info_ptr>();
-    world.room_info(p, info);
-    env.run();
-    if (!*info) check.fail("presence", "room " + p + " did not answer room_info", -1, now());
-    std::set<std::string> online;
-    for (const auto& u : (*info)->online) online.insert(u.value("userId", std::string{}));
-    if (online != expected) {
+    // Every node's room: in a cluster each one lists the users connected anywhere (a
+    // room a node had not spawned asks the others first, over the bus: time passes).
+    std::vector<std::shared_ptr<room_info_ptr>> infos;
+    for (auto& n : nodes) {
+      infos.push_back(std::make_shared<room_info_ptr>());
+      n->room_info(p, infos.back());
+    }
+    if (cluster())
+      loop_until(now() + secs(3));
+    else
+      env.run();
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const std::string where = cluster() ? " on node " + std::to_string(i) : "";
+      if (!*infos[i]) check.fail("presence", "room " + p + where + " did not answer room_info", -1, now());
+      std::set<std::string> online;
+      for (const auto& u : (*infos[i])->online) online.insert(u.value("userId", std::string{}));
+      if (online == expected) continue;
       std::string extra, missing;
       for (auto& u : online)
         if (!expected.count(u)) extra += " " + u;
       for (auto& u : expected)
         if (!online.count(u)) missing += " " + u;
       check.fail("presence",
-                 "room " + p + " lists online users without a connection [" + extra +
+                 "room " + p + where + " lists online users without a connection [" + extra +
                    " ] and misses connected users [" + missing + " ]",
                  -1, now());
     }
   }
   log(-1, "ok",
       "\"acked\":" + std::to_string(stats.acked) + ",\"reconnects\":" + std::to_string(stats.reconnects) +
-        ",\"recovered\":" + std::to_string(stats.recovered) + ",\"crashes\":" + std::to_string(stats.crashes));
+        ",\"recovered\":" + std::to_string(stats.recovered) + ",\"crashes\":" + std::to_string(stats.crashes) +
+        (bus ? ",\"bus_delivered\":" + std::to_string(bus->delivered) + ",\"bus_lost\":" + std::to_string(bus->lost)
+             : std::string{}));
 }
 
 }  // namespace hub::sim

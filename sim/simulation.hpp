@@ -10,6 +10,7 @@
 #include "sim/options.hpp"
 #include "sim/rng.hpp"
 #include "sim/sim_network.hpp"
+#include "sim/sim_redis.hpp"
 #include "sim/sim_world.hpp"
 #include "sim/trace.hpp"
 #include "sim/virtual_client.hpp"
@@ -62,6 +63,14 @@ class simulation {
   void after(nanos d, std::function<void()> fn) { agenda.at(now() + d, std::move(fn)); }
   void log(int client, std::string_view kind, std::string_view body = {}) { tr.emit(now(), client, kind, body); }
 
+  bool cluster() const { return nodes.size() > 1; }
+  bool all_up() const;
+  // The node `client` reaches: its home node, or (a load balancer's part) the next one
+  // that is up; -1 when none is.
+  int node_for(int client) const;
+  // What the nodes store into: the cluster's shared engine, or the one node's RocksDB.
+  storage::engine& db();
+
   // Shifts the server's wall clock (clock-jump fault); timers are unaffected.
   void jump_wall_clock(nanos by) { wall_offset += by; }
 
@@ -73,7 +82,10 @@ class simulation {
   event_queue agenda;
   deterministic env;
   std::string data_dir;
-  sim_world world;
+  // A cluster's simulated Redis (--nodes > 1); null for one node.
+  std::shared_ptr<sim_pubsub> bus;
+  std::shared_ptr<sim_engine> shared;
+  std::vector<std::unique_ptr<sim_world>> nodes;  // one, or the cluster's
   sim_network net;
   invariants check;
   std::vector<std::unique_ptr<virtual_client>> clients;

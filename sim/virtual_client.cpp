@@ -122,7 +122,7 @@ void virtual_client::connect() {
   if (paused_ || ph != phase::offline || done_) return;  // a paused tab reconnects when it wakes
   ph = phase::connecting;
   sim_.log(index, "connecting", "\"attempt\":" + std::to_string(attempts_));
-  if (partitioned || !sim_.world.up()) {
+  if (partitioned || sim_.node_for(index) < 0) {
     // Nothing answers: the attempt times out (partition) or is refused (server down).
     nanos wait = partitioned ? sim_.m.connect_timeout : 2 * sim_.net.delay(index);
     sim_.after(wait, [this] {

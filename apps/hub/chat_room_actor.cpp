@@ -475,6 +475,40 @@ void on_peer(room_self self, const std::string& kind, const std::string& node, c
   }
 }
 
+// The peers' answers to an ask after a link loss: each answering node's present users
+// replace what it had said (events lost meanwhile: a user who left there, one who came);
+// nodes that did not answer keep theirs (their heartbeat decides). Changes are announced.
+void reconcile_peers(room_self self, const json& answers) {
+  auto& s = self->state;
+  for (const auto& a : answers) {
+    if (!a.is_array() || a.size() != 2 || !a[0].is_string() || !a[1].is_array()) continue;
+    const auto node = a[0].get<std::string>();
+    if (node == s.cfg.node) continue;
+    std::map<std::string, std::string> there;
+    for (const auto& u : a[1])
+      if (u.is_array() && u.size() == 2 && u[0].is_string() && u[1].is_string())
+        there[u[0].get<std::string>()] = u[1].get<std::string>();
+    std::vector<std::pair<std::string, std::string>> left;
+    for (auto it = s.remote_present.begin(); it != s.remote_present.end();) {
+      if (auto n = it->second.find(node); n != it->second.end() && !there.count(it->first)) {
+        left.emplace_back(it->first, n->second.name);
+        it->second.erase(n);
+      }
+      it = it->second.empty() ? s.remote_present.erase(it) : std::next(it);
+    }
+    for (const auto& [user, name] : left) {
+      if (auto t = s.remote_typing.find(user); t != s.remote_typing.end() && t->second.node == node)
+        drop_remote_typist(self, user);
+      if (!online_anywhere(s, user)) announce(self, user, "user-left", json{{"userId", user}, {"userName", name}});
+    }
+    for (const auto& [user, name] : there) {
+      const bool was = online_anywhere(s, user);
+      s.remote_present[user][node] = chat_room_state::remote_member{name, true};
+      if (!was) announce(self, user, "user-joined", json{{"userId", user}, {"userName", name}});
+    }
+  }
+}
+
 // A node died: its users and typists are gone (after its heartbeat stopped).
 void on_node_gone(room_self self, const std::string& node) {
   auto& s = self->state;
@@ -673,6 +707,32 @@ void deliver_entry(room_self self, std::uint64_t seq, const std::string& value,
 }
 
 void fill_gap(room_self self);
+void accept_entry(room_self self, std::uint64_t seq, const std::string& value,
+                  std::chrono::steady_clock::time_point accepted);
+
+// A cluster's join: the room delivers what the log holds beyond its own view first (a
+// publication lost with a link that is still down), then answers. The joining socket
+// records where the log stood (from the storage) as its position for recovery; the
+// answer's lastSeq must not be behind it, or what lies between would reach the client
+// neither live nor by replay.
+template <class F>
+void catch_up(room_self self, F then) {
+  auto& s = self->state;
+  self
+    ->request(s.storage, storage::request_timeout, storage::read_atom::value, keys::room_log(s.project), s.last_seq,
+              std::uint64_t{256})
+    .then(
+      [self, then](const storage::read_result_ptr& r) mutable {
+        auto& s = self->state;
+        if (auto oldest = pruned_gap(s.last_seq, r->first_seq, r->last_seq); oldest && *oldest > s.last_seq + 1)
+          s.last_seq = std::min(*oldest, r->last_seq + 1) - 1;
+        const auto now = std::chrono::steady_clock::now();
+        for (const auto& e : r->entries) accept_entry(self, e.seq, e.value, now);
+        if (r->has_more && !r->entries.empty()) return catch_up(self, std::move(then));
+        then();
+      },
+      [then](caf::error&) mutable { then(); });  // the feed catches up later; answer now
+}
 
 // An entry of the room's log, from this node's own append or from the log feed: the
 // next one is delivered (and whatever waited behind it), a repeat is dropped, and one
@@ -974,8 +1034,14 @@ chat_room_actor::behavior_type running_room(room_self self) {
       for (const auto& [user, e] : self->state.leaving) here.push_back(json::array({user, e.name}));
       return make_json(std::move(here));
     },
-    // Answered during loading; kept for the interface's completeness.
-    [self](peers_present_atom, const json_ptr& answers) { note_peers_present(self->state, *answers); },
+    // The answers to an ask after a link loss (the one at spawn is taken while loading).
+    [self](peers_present_atom, const json_ptr& answers) { reconcile_peers(self, *answers); },
+    [self](peers_ask_atom) {
+      if (!self->state.cfg.ask_peers) return;
+      self->state.cfg.ask_peers(self->state.project, [self = caf::actor_cast<caf::actor>(self)](json answers) {
+        caf::anon_send(self, peers_present_atom::value, make_json(std::move(answers)));
+      });
+    },
     [self](mark_read_atom, const std::string& user, std::uint64_t seq) -> caf::result<bool, std::uint64_t> {
       if (seq > self->state.last_seq) return {false, std::uint64_t{0}};  // no such message yet
       auto promise = self->make_response_promise<bool, std::uint64_t>();
@@ -994,9 +1060,15 @@ chat_room_actor::behavior_type running_room(room_self self) {
         with_read_marker(
           self, user,
           [self, promise](std::uint64_t marker) mutable {
-            auto info = std::make_shared<room_info>(*make_room_info(self));
-            info->last_read_seq = marker;
-            promise.deliver(room_info_ptr(std::move(info)));
+            auto answer = [self, promise, marker]() mutable {
+              auto info = std::make_shared<room_info>(*make_room_info(self));
+              info->last_read_seq = marker;
+              promise.deliver(room_info_ptr(std::move(info)));
+            };
+            if (self->state.cfg.shared_log)
+              catch_up(self, std::move(answer));
+            else
+              answer();
           },
           [promise](const caf::error& e) mutable { promise.deliver(e); });
       });

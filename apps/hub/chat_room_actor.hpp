@@ -37,8 +37,10 @@ struct chat_room_config {
   // user-joined / user-left / typing to its own sockets only, from this node's
   // connections plus what the other nodes' rooms said: `tell_peers` sends them
   // [project, kind, node, user, name] (kind: online, away, offline, typing, stop), and
-  // `ask_peers` asks them, at spawn, who is present (answers: [[node, [[user, name],
-  // ...]], ...]). A node whose heartbeat stops is dropped (node_gone_atom).
+  // `ask_peers` asks them who is present (answers: [[node, [[user, name], ...]], ...]):
+  // at spawn, and again whenever the cluster link was lost here or at another node
+  // (peers_ask_atom), since pub/sub dropped whatever was told meanwhile. A node whose
+  // heartbeat stops is dropped (node_gone_atom).
   std::string node;
   std::function<void(json event)> tell_peers;
   std::function<void(const std::string& project, std::function<void(json answers)> done)> ask_peers;
@@ -81,10 +83,12 @@ using chat_room_actor = caf::typed_actor<
   caf::reacts_to<member_atom, std::string>,
   // a cluster's presence and typing (chat_room_config::tell_peers): another node's
   // event (kind, node, user, name); the end of a remote typist's timeout; a node that
-  // died; who is present here (-> [[user, name], ...]); the peers' answers at spawn
+  // died; who is present here (-> [[user, name], ...]); the peers' answers (at spawn, or
+  // to an ask again after pub/sub lost events: their state replaces what they had said)
   caf::reacts_to<room_peer_atom, std::string, std::string, std::string, std::string>,
   caf::reacts_to<peer_typing_expire_atom, std::string, std::uint64_t>, caf::reacts_to<node_gone_atom, std::string>,
-  caf::replies_to<who_atom>::with<json_ptr>, caf::reacts_to<peers_present_atom, json_ptr>>;
+  caf::replies_to<who_atom>::with<json_ptr>, caf::reacts_to<peers_present_atom, json_ptr>,
+  caf::reacts_to<peers_ask_atom>>;
 
 // `io` targets the Socket.IO namespace the room broadcasts in.
 chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, storage::storage_actor storage,

@@ -11,6 +11,8 @@
 #include "util/log.hpp"
 #include "util/sources.hpp"
 
+#include <map>
+
 namespace hub::app {
 
 hub_app::hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storage)
@@ -36,7 +38,18 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storag
         c.tell_peers = [this](json event) { srv_.server_side_emit("/", "hub:room", std::move(event)); };
         c.ask_peers = [this](const std::string& p, std::function<void(json)> done) {
           srv_.server_side_emit_with_ack("/", "hub:who", json::array({p}), std::chrono::seconds(2),
-                                         [done = std::move(done)](sio::ack_result r) { done(std::move(r.responses)); });
+                                         [alive = alive_, done = std::move(done)](sio::ack_result r) {
+                                           // A node known only from its answer is watched too: if
+                                           // it dies, its users must go (node_gone).
+                                           {
+                                             std::lock_guard<std::mutex> guard{alive->mu};
+                                             if (alive->app)
+                                               for (const auto& a : r.responses)
+                                                 if (a.is_array() && !a.empty() && a[0].is_string())
+                                                   alive->app->watch_peer(a[0].get<std::string>());
+                                           }
+                                           done(std::move(r.responses));
+                                         });
         };
       }
       return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
@@ -45,11 +58,17 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storag
     user_cfg_(std::make_shared<const user_config>(user_config{cfg_.rate, cfg_.events, storage_, srv_.in("/"),
                                                               user_config{}.inbox_keep,
                                                               !cfg_.shared_log_prefix.empty()})),
-    users_([this](const std::string& user) { return spawn_user_actor(srv_.system(), user, user_cfg_); }) {}
+    users_([this](const std::string& user) { return spawn_user_actor(srv_.system(), user, user_cfg_); }) {
+  alive_->app = this;
+}
 
 hub_app::~hub_app() { shutdown(); }
 
 void hub_app::shutdown() {
+  {
+    std::lock_guard<std::mutex> guard{alive_->mu};
+    alive_->app = nullptr;
+  }
   {
     std::lock_guard<std::mutex> guard{peers_mu_};
     if (peer_watch_) caf::anon_send_exit(peer_watch_, caf::exit_reason::user_shutdown);
@@ -97,7 +116,13 @@ void hub_app::on_log_publication(std::string_view log, std::string payload) {
 
 void hub_app::on_feed_link(bool up) {
   if (!up) return;
-  rooms_.for_each([](const std::string&, const chat_room_actor& room) { caf::anon_send(room, resync_atom::value); });
+  // Pub/sub lost what was published while the link was down, both ways: the log is read
+  // again, the peers are asked who is present again, and they are told to ask this node.
+  rooms_.for_each([](const std::string&, const chat_room_actor& room) {
+    caf::anon_send(room, resync_atom::value);
+    caf::anon_send(room, peers_ask_atom::value);
+  });
+  if (!cfg_.shared_log_prefix.empty()) srv_.server_side_emit("/", "hub:rejoin", json::array({srv_.cluster().uid()}));
   users_.for_each([](const std::string&, const user_actor& user) { caf::anon_send(user, resync_atom::value); });
   if (!storage_) return;
   srv_.system().spawn([this, storage = storage_](caf::event_based_actor* self) {
@@ -128,6 +153,9 @@ void hub_app::on_cluster_event(const std::string& event, const json& args, const
       });
     }
   }
+  // A node's link came back: what it told meanwhile was lost; ask it again.
+  if (event == "hub:rejoin")
+    rooms_.for_each([](const std::string&, const chat_room_actor& room) { caf::anon_send(room, peers_ask_atom::value); });
   if (event == "hub:revoke" && args.size() == 2 && args[0].is_string() && args[1].is_number_integer())
     revoked_.revoke(args[0].get<std::string>(), args[1].get<std::int64_t>());
   if (event == "hub:member" && args.size() == 2 && args[0].is_string() && args[1].is_string())
@@ -137,16 +165,31 @@ void hub_app::on_cluster_event(const std::string& event, const json& args, const
 
 namespace {
 using peer_check_atom = caf::atom_constant<caf::atom("peer_chk")>;
-// A node's beat older than this is a node that died (it beats every heartbeat_interval).
+// A node whose beat has not changed for this long died (it beats every
+// heartbeat_interval).
 constexpr std::chrono::milliseconds peer_timeout{5000};
+
+// What the watcher knows of one peer: its last beat, and when (on this node's own
+// monotonic clock) the beat last changed.
+struct peer_beat {
+  std::string value;
+  caf::actor_clock::time_point changed;
+};
+struct peer_watch_state {
+  std::map<std::string, peer_beat> beats;
+  static inline const char* name = "hub.peer_watch";
+};
 }  // namespace
 
 void hub_app::watch_peer(const std::string& node) {
   if (node.empty() || node == srv_.cluster().uid()) return;
   std::lock_guard<std::mutex> guard{peers_mu_};
   if (!peers_.insert(node).second || peer_watch_ || !storage_) return;
-  // One watcher for all peers, checking each one's heartbeat key every second.
-  peer_watch_ = srv_.system().spawn([this, storage = storage_](caf::event_based_actor* self) -> caf::behavior {
+  // One watcher for all peers, reading each one's heartbeat key every second. A peer is
+  // alive while its beat keeps changing: the beat is the other machine's wall clock,
+  // which is never compared with this one's (clocks differ between machines, and jump).
+  peer_watch_ = srv_.system().spawn([this, storage = storage_](caf::stateful_actor<peer_watch_state>* self)
+                                      -> caf::behavior {
     self->send(self, peer_check_atom::value);
     return {[this, self, storage](peer_check_atom) {
       std::vector<std::string> nodes;
@@ -157,10 +200,17 @@ void hub_app::watch_peer(const std::string& node) {
       for (const auto& node : nodes)
         self->request(storage, std::chrono::seconds(5), storage::kv_get_atom::value, keys::node_heartbeat(node))
           .then(
-            [this, node](bool found, const std::string& beat) {
-              const auto now =
-                std::chrono::duration_cast<std::chrono::milliseconds>(wall_now().time_since_epoch()).count();
-              if (found && now - std::strtoll(beat.c_str(), nullptr, 10) < peer_timeout.count()) return;
+            [this, self, node](bool found, const std::string& beat) {
+              const auto now = self->clock().now();
+              auto [it, fresh] = self->state.beats.try_emplace(node, peer_beat{beat, now});
+              // A key gone (Redis lost it) is a beat that did not change: the node
+              // writes it again within a second if it lives.
+              if (fresh || (found && beat != it->second.value)) {
+                it->second = peer_beat{found ? beat : it->second.value, now};
+                return;
+              }
+              if (now - it->second.changed < peer_timeout) return;
+              self->state.beats.erase(it);
               {
                 std::lock_guard<std::mutex> guard{peers_mu_};
                 if (peers_.erase(node) == 0) return;

@@ -137,6 +137,13 @@ class hub_app {
   std::mutex peers_mu_;
   std::set<std::string> peers_;
   caf::actor peer_watch_;
+  // What callbacks that may outlive this object (an ask's answers, up to its timeout
+  // later) reach it through: null once shutdown() ran.
+  struct alive_token {
+    std::mutex mu;
+    hub_app* app = nullptr;
+  };
+  std::shared_ptr<alive_token> alive_ = std::make_shared<alive_token>();
 };
 
 }  // namespace hub::app

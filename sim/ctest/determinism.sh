@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Same seed and options twice: byte-identical traces and the same final hash.
-# A different seed: a different hash.
+# A different seed: a different hash. Extra arguments go to every run (--nodes 3: the
+# cluster).
 set -euo pipefail
 sim=$1
+shift
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-args=(--clients 40 --duration 2m --faults heavy)
+args=(--clients 40 --duration 2m --faults heavy "$@")
 "$sim" --seed 7 "${args[@]}" --trace "$dir/a.jsonl" > "$dir/a.out"
 "$sim" --seed 7 "${args[@]}" --trace "$dir/b.jsonl" > "$dir/b.out"
 "$sim" --seed 8 "${args[@]}" > "$dir/c.out"
