@@ -2,7 +2,8 @@
 // one durable redis-server (docs/cluster.md, "Durable state"): presence and typing once
 // per change cluster-wide, and no ghost after kill -9 of a node; notifications posted on
 // any node, unread counts on every node; reactions, read markers and membership shared;
-// the chat rate limit counted once for all nodes; a revocation refused on every node.
+// the chat rate limit counted once for all nodes; a revocation refused on every node;
+// threads, sync and HTTP history the same on every node; task events across nodes.
 'use strict';
 
 const { describe, it, before, after, afterEach } = require('node:test');
@@ -155,6 +156,42 @@ describe('cluster: Project Hub features across three nodes', { skip: skipReason,
     assert.equal(again.lastReadSeq, m2.seq, 'the marker stored on B, read on C');
     const back = await bobOnC.ack('mark-read', { projectId: P, seq: m1.seq });
     assert.equal(back.lastReadSeq, m2.seq, 'never backwards');
+  });
+
+  it('threads, sync and history agree on every node; a task event posted on one node reaches task rooms on the others', async () => {
+    const P = 'f-thread';
+    const [A, B, C] = nodes;
+    const alice = await connect(A, 'u-th-a', [P]);
+    const bob = await connect(B, 'u-th-b', [P]);
+    const carol = await connect(C, 'u-th-c', [P]);
+    for (const c of [alice, bob, carol]) await joinChat(c, P);
+    const root = await sendMessage(alice, P, 'root');
+    const r1 = await sendMessage(bob, P, 'reply one', root.id);
+    const other = await sendMessage(carol, P, 'unrelated');
+    const r2 = await sendMessage(carol, P, 'reply two', root.id);
+    for (const [name, c] of [['A', alice], ['B', bob], ['C', carol]]) {
+      const thread = await c.ack('sync', { projectId: P, thread: root.id });
+      assert.equal(thread?.ok, true, `${name}: ${JSON.stringify(thread)}`);
+      assert.equal(thread.root.replyCount, 2, `${name}: replyCount`);
+      assert.deepEqual(thread.messages.map((x) => [x.id, x.replyTo]), [[r1.id, root.id], [r2.id, root.id]], name);
+      const all = await c.ack('sync', { projectId: P, afterSeq: 0 });
+      assert.deepEqual(all.messages.map((x) => x.id), [root.id, r1.id, other.id, r2.id], `${name}: one history`);
+    }
+    for (const node of nodes) {
+      const h = await api(node.url, 'GET', `/api/chat/${P}/messages?thread=${encodeURIComponent(root.id)}`,
+        { token: token('u-th-b', [P]) });
+      assert.equal(h.status, 200, h.body);
+      assert.deepEqual(h.json.messages.map((x) => x.id), [r1.id, r2.id], `thread over HTTP on ${node.url}`);
+    }
+    assert.deepEqual(await carol.ack('join-task-room', { projectId: P, taskId: 't-x' }), { ok: true });
+    const task = { title: 'Ship the cluster', status: 'done' };
+    const res = await api(A.url, 'POST', '/api/tasks/t-x/events', {
+      headers: { authorization: `Bearer ${API_KEY}` }, body: { projectId: P, task },
+    });
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(await carol.next('task-updated', 3000), res.json, 'the task room on node C');
+    // As on one node, the project's chat room hears its tasks too.
+    assert.deepEqual(await bob.next('task-updated', 3000), res.json, 'the chat room on node B');
   });
 
   it('the chat rate limit is one window for all nodes', async () => {
