@@ -2,6 +2,7 @@
 // (apps/echo/echo_app.cpp), run deterministically on CAF's test coordinator with virtual
 // time; output observed through recorder outlets. See tests/unit/support/.
 #include "sio/sio_connection.hpp"
+#include "sio/recovery_codec.hpp"
 #include "sio/sio_server.hpp"
 #include "storage/storage_actor.hpp"
 #include "storage/store.hpp"
@@ -682,6 +683,96 @@ TEST_CASE_METHOD(sio_fixture, "actors: a connect that joins a stream's room writ
   run();
   REQUIRE(log->puts.size() == 2);
   CHECK(json::parse(log->puts[1]).contains("disconnectedAt"));
+  caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+  run();
+}
+
+namespace {
+
+// A cluster's storage stand-in for recovery: one session record, written by node "nB"
+// while connected (no disconnect time: nB died, or the client left it), and nB's
+// heartbeat key when `beat` is set.
+struct cluster_store {
+  std::string record;
+  std::optional<std::string> beat;
+};
+
+caf::behavior fake_cluster_storage(caf::event_based_actor*, std::shared_ptr<cluster_store> st) {
+  namespace hs = hub::storage;
+  return {
+    [](hs::last_seq_atom, const std::string&) -> std::uint64_t { return 0; },
+    [](hs::kv_put_atom, const std::string&, const std::string&, std::uint64_t) { return true; },
+    [](hs::kv_erase_atom, const std::string&) { return true; },
+    [st](hs::kv_get_atom, const std::string& key) {
+      if (key == "sess/P1") return std::make_tuple(true, st->record);
+      if (key == "node/nB" && st->beat) return std::make_tuple(true, *st->beat);
+      return std::make_tuple(false, std::string{});
+    },
+  };
+}
+
+std::string record_by_nB(std::chrono::system_clock::time_point updated) {
+  hub::recovery::session_record r;
+  r.sid = "S1";
+  r.pid = "P1";
+  r.nsp = "/";
+  r.updated_at_ms = hub::recovery::to_ms(updated);
+  r.node = "nB";
+  return hub::recovery::encode_record(r);
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(sio_fixture, "actors: a session another node wrote is recovered by its heartbeat, or by its own write",
+                 "[actors][connection][recovery][cluster]") {
+  const auto now = std::chrono::system_clock::now();
+  auto st = std::make_shared<cluster_store>();
+  auto storage = sys.spawn(fake_cluster_storage, st);
+  sio::server_config cfg;
+  cfg.recovery = sio::recovery_config{};
+  cfg.recovery->storage = caf::actor_cast<hub::storage::storage_actor>(storage);  // a partial stand-in
+  cfg.recovery->epoch = "e1";
+  cfg.recovery->node = "nA";
+  cfg.recovery->window = 2min;
+  auto& srv = make_server(cfg);
+  srv.of("/").recovery([](const std::string&) -> std::optional<std::string> { return std::nullopt; },
+                       [](const std::string&, std::uint64_t, const std::string&)
+                         -> std::optional<std::pair<std::string, json>> { return std::nullopt; },
+                       [](sio::socket&) { return json(); }, [](sio::socket&, const json&) { return true; });
+  auto connect = [&] {
+    auto& c = client();
+    c.feed(R"(40{"pid":"P1"})");
+    run();
+    auto texts = c.take_texts();
+    REQUIRE_FALSE(texts.empty());
+    return json::parse(texts[0].substr(2));
+  };
+
+  SECTION("nB's beat is current: the client moved here and keeps its session") {
+    st->record = record_by_nB(now - 10min);  // an old write; the beat says nB lives
+    st->beat = std::to_string(hub::recovery::to_ms(now));
+    auto reply = connect();
+    CHECK(reply["sid"] == "S1");
+    CHECK(reply["pid"] == "P1");
+  }
+  SECTION("nB's beat stopped longer ago than the window: a fresh session") {
+    st->record = record_by_nB(now - 10min);
+    st->beat = std::to_string(hub::recovery::to_ms(now - 5min));
+    auto reply = connect();
+    CHECK(reply["sid"] != "S1");
+    CHECK(reply["pid"] != "P1");
+  }
+  SECTION("nB's heartbeat key is gone (Redis lost it): the record's own write counts") {
+    st->record = record_by_nB(now - 3s);
+    auto reply = connect();
+    CHECK(reply["sid"] == "S1");
+    CHECK(reply["pid"] == "P1");
+  }
+  SECTION("heartbeat gone and the record older than the window: a fresh session") {
+    st->record = record_by_nB(now - 10min);
+    auto reply = connect();
+    CHECK(reply["sid"] != "S1");
+  }
   caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
   run();
 }
