@@ -1,6 +1,7 @@
 #include "sim/sim_redis.hpp"
 
 #include "storage/keys.hpp"
+#include "storage/sliding_window.hpp"
 
 #include <algorithm>
 
@@ -14,8 +15,7 @@ class sim_pubsub::link final : public pubsub_link, public std::enable_shared_fro
 
   void subscribe(std::vector<std::string> channels, std::vector<std::string> patterns,
                  std::shared_ptr<pubsub_listener> listener) override {
-    channels_ = std::move(channels);
-    patterns_ = std::move(patterns);
+    subs_ = pubsub_subscriptions{std::move(channels), std::move(patterns)};
     listener_ = std::move(listener);
   }
   void start() override {
@@ -33,16 +33,8 @@ class sim_pubsub::link final : public pubsub_link, public std::enable_shared_fro
   bool up() const override { return started_ && !bus_->is_cut(node_); }
   std::string describe() const override { return up() ? "up" : "down: simulated cut"; }
 
-  bool hears(const std::string& channel) const {
-    if (!started_ || !listener_) return false;
-    if (std::find(channels_.begin(), channels_.end(), channel) != channels_.end()) return true;
-    return std::any_of(patterns_.begin(), patterns_.end(), [&](const std::string& p) {
-      return !p.empty() && p.back() == '*' && channel.compare(0, p.size() - 1, p, 0, p.size() - 1) == 0;
-    });
-  }
-  bool subscribed_exactly(const std::string& channel) const {
-    return started_ && std::find(channels_.begin(), channels_.end(), channel) != channels_.end();
-  }
+  bool hears(const std::string& channel) const { return started_ && listener_ && subs_.hears(channel); }
+  bool subscribed_exactly(const std::string& channel) const { return started_ && subs_.exactly(channel); }
   void deliver(const std::string& channel, std::string payload) {
     if (listener_) listener_->on_message(channel, std::move(payload));
   }
@@ -52,13 +44,11 @@ class sim_pubsub::link final : public pubsub_link, public std::enable_shared_fro
       if (auto l = weak.lock(); l && l->listener_ && l->bus_->is_cut(l->node_) != up) l->listener_->on_link(up);
     });
   }
-  int node() const { return node_; }
 
  private:
   std::shared_ptr<sim_pubsub> bus_;
   int node_;
-  std::vector<std::string> channels_;
-  std::vector<std::string> patterns_;
+  pubsub_subscriptions subs_;
   std::shared_ptr<pubsub_listener> listener_;
   bool started_ = false;
 };
@@ -139,16 +129,8 @@ std::vector<std::uint64_t> sim_engine::commit(const std::vector<append_item>& it
 }
 
 std::int64_t sim_engine::rate_take(const std::string& key, std::size_t limit, std::chrono::milliseconds window) {
-  const nanos now = now_();
-  const nanos span = window.count() * 1'000'000;
-  auto& times = windows_[key];
-  while (!times.empty() && times.front() + span <= now) times.pop_front();
-  if (times.size() < limit) {
-    times.push_back(now);
-    return 0;
-  }
-  if (limit == 0) return std::max<std::int64_t>(1, window.count());
-  return std::max<std::int64_t>(1, (times.front() + span - now + 999'999) / 1'000'000);
+  // On the one virtual clock, as Redis's TIME is one clock for every node.
+  return storage::sliding_window_take(windows_[key], std::chrono::nanoseconds(now_()), limit, window);
 }
 
 }  // namespace hub::sim

@@ -71,7 +71,6 @@ class sim_engine final : public storage::engine {
              std::function<nanos()> now)
     : db_(std::move(db)), bus_(std::move(bus)), feed_prefix_(std::move(feed_prefix)), now_(std::move(now)) {}
 
-  storage::store& store() { return *db_; }
 
   std::string describe() const override { return "simulated redis over " + db_->describe(); }
   std::vector<std::uint64_t> commit(const std::vector<append_item>& items, const std::vector<kv_write>& writes) override;
@@ -103,7 +102,7 @@ class sim_engine final : public storage::engine {
   std::shared_ptr<sim_pubsub> bus_;
   std::string feed_prefix_;
   std::function<nanos()> now_;
-  std::map<std::string, std::deque<nanos>> windows_;
+  std::map<std::string, std::deque<std::chrono::nanoseconds>> windows_;
 };
 
 }  // namespace hub::sim

@@ -1,5 +1,7 @@
 #include "storage/store.hpp"
 
+#include "storage/sliding_window.hpp"
+
 #include "storage/keys.hpp"
 #include "storage/info_log.hpp"
 
@@ -436,15 +438,7 @@ std::vector<std::pair<std::string, std::string>> store::scan(const std::string& 
 std::int64_t store::rate_take(const std::string& key, std::size_t limit, std::chrono::milliseconds window) {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> guard{mu_};
-  auto& times = rate_windows_[key];
-  while (!times.empty() && times.front() + window <= now) times.pop_front();
-  if (times.size() < limit) {
-    times.push_back(now);
-    return 0;
-  }
-  if (limit == 0) return std::max<std::int64_t>(1, window.count());
-  auto wait = std::chrono::ceil<std::chrono::milliseconds>(times.front() + window - now).count();
-  return std::max<std::int64_t>(wait, 1);
+  return sliding_window_take(rate_windows_[key], now, limit, window);
 }
 
 }  // namespace hub::storage

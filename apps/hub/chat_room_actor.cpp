@@ -475,19 +475,30 @@ void on_peer(room_self self, const std::string& kind, const std::string& node, c
   }
 }
 
-// The peers' answers to an ask after a link loss: each answering node's present users
-// replace what it had said (events lost meanwhile: a user who left there, one who came);
-// nodes that did not answer keep theirs (their heartbeat decides). Changes are announced.
-void reconcile_peers(room_self self, const json& answers) {
-  auto& s = self->state;
+// hub:who answers and hub:here snapshots, [[node, [[user, name], ...]], ...], as
+// node -> user -> name; this node's own and malformed parts are skipped.
+std::map<std::string, std::map<std::string, std::string>> present_by_node(const chat_room_state& s,
+                                                                          const json& answers) {
+  std::map<std::string, std::map<std::string, std::string>> out;
   for (const auto& a : answers) {
     if (!a.is_array() || a.size() != 2 || !a[0].is_string() || !a[1].is_array()) continue;
     const auto node = a[0].get<std::string>();
     if (node == s.cfg.node) continue;
-    std::map<std::string, std::string> there;
+    auto& there = out[node];
     for (const auto& u : a[1])
       if (u.is_array() && u.size() == 2 && u[0].is_string() && u[1].is_string())
         there[u[0].get<std::string>()] = u[1].get<std::string>();
+  }
+  return out;
+}
+
+// The peers' state after a link loss (their answers to an ask again, or a node's own
+// snapshot when its link came back): each node's present users replace what it had said
+// (events lost meanwhile: a user who left there, one who came); nodes not in `answers`
+// keep theirs (their heartbeat decides). Changes are announced.
+void reconcile_peers(room_self self, const json& answers) {
+  auto& s = self->state;
+  for (const auto& [node, there] : present_by_node(s, answers)) {
     std::vector<std::pair<std::string, std::string>> left;
     for (auto it = s.remote_present.begin(); it != s.remote_present.end();) {
       if (auto n = it->second.find(node); n != it->second.end() && !there.count(it->first)) {
@@ -575,17 +586,29 @@ std::optional<std::uint64_t> message_seq(const std::string& project, const json&
 }
 
 namespace {
-// [[node, [[user, name], ...]], ...]: who is here on other nodes when the room spawns,
-// the state at spawn, not a change to announce.
+// Who is here on other nodes when the room spawns: the state at spawn, not a change to
+// announce.
 void note_peers_present(chat_room_state& s, const json& answers) {
-  for (const auto& a : answers) {
-    if (!a.is_array() || a.size() != 2 || !a[0].is_string() || !a[1].is_array()) continue;
-    const auto node = a[0].get<std::string>();
-    if (node == s.cfg.node) continue;
-    for (const auto& u : a[1])
-      if (u.is_array() && u.size() == 2 && u[0].is_string() && u[1].is_string())
-        s.remote_present[u[0].get<std::string>()][node] = chat_room_state::remote_member{u[1].get<std::string>(), true};
-  }
+  for (const auto& [node, there] : present_by_node(s, answers))
+    for (const auto& [user, name] : there) s.remote_present[user][node] = chat_room_state::remote_member{name, true};
+}
+
+// Who is present here: [[user, name], ...] (connected, or within their grace).
+json who_here(const chat_room_state& s) {
+  json here = json::array();
+  for (const auto& [user, e] : s.present) here.push_back(json::array({user, e.name}));
+  for (const auto& [user, e] : s.leaving) here.push_back(json::array({user, e.name}));
+  return here;
+}
+
+// Asks the other nodes who is present here (hub:who); the answers come back as
+// peers_present_atom.
+void ask_peers(room_self self) {
+  const auto& s = self->state;
+  if (!s.cfg.ask_peers) return;
+  s.cfg.ask_peers(s.project, [to = caf::actor_cast<caf::actor>(self)](json answers) {
+    caf::anon_send(to, peers_present_atom::value, make_json(std::move(answers)));
+  });
 }
 }  // namespace
 
@@ -664,10 +687,7 @@ chat_room_actor spawn_chat_room(caf::actor_system& sys, std::string project, sto
           loaded();
         });
     if (cfg.retention_age.count() > 0) sweep_by_age(self);
-    if (cfg.ask_peers)
-      cfg.ask_peers(project, [self = caf::actor_cast<caf::actor>(self)](json answers) {
-        caf::anon_send(self, peers_present_atom::value, make_json(std::move(answers)));
-      });
+    ask_peers(self);
     // The loading phase only keeps the actor alive (a sweep is not armed before the load)
     // and skips the rest, so it is not the whole interface (hence unsafe_init);
     // running_room is, and the compiler checks it.
@@ -710,6 +730,17 @@ void fill_gap(room_self self);
 void accept_entry(room_self self, std::uint64_t seq, const std::string& value,
                   std::chrono::steady_clock::time_point accepted);
 
+// A page of the room's log read after last_seq (a gap filled, a join catching up): what
+// retention pruned before the read is skipped (nobody can have it), the rest delivered
+// in order.
+void accept_page(room_self self, const storage::read_result& r) {
+  auto& s = self->state;
+  if (auto oldest = pruned_gap(s.last_seq, r.first_seq, r.last_seq); oldest && *oldest > s.last_seq + 1)
+    s.last_seq = std::min(*oldest, r.last_seq + 1) - 1;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& e : r.entries) accept_entry(self, e.seq, e.value, now);
+}
+
 // A cluster's join: the room delivers what the log holds beyond its own view first (a
 // publication lost with a link that is still down), then answers. The joining socket
 // records where the log stood (from the storage) as its position for recovery; the
@@ -723,11 +754,7 @@ void catch_up(room_self self, F then) {
               std::uint64_t{256})
     .then(
       [self, then](const storage::read_result_ptr& r) mutable {
-        auto& s = self->state;
-        if (auto oldest = pruned_gap(s.last_seq, r->first_seq, r->last_seq); oldest && *oldest > s.last_seq + 1)
-          s.last_seq = std::min(*oldest, r->last_seq + 1) - 1;
-        const auto now = std::chrono::steady_clock::now();
-        for (const auto& e : r->entries) accept_entry(self, e.seq, e.value, now);
+        accept_page(self, *r);
         if (r->has_more && !r->entries.empty()) return catch_up(self, std::move(then));
         then();
       },
@@ -760,11 +787,7 @@ void fill_gap(room_self self) {
         auto& s = self->state;
         s.filling = false;
         const auto before = s.last_seq;
-        const auto now = std::chrono::steady_clock::now();
-        // What retention pruned before we read it is skipped: nobody can have it.
-        if (auto oldest = pruned_gap(s.last_seq, r->first_seq, r->last_seq); oldest && *oldest > s.last_seq + 1)
-          s.last_seq = std::min(*oldest, r->last_seq + 1) - 1;
-        for (const auto& e : r->entries) accept_entry(self, e.seq, e.value, now);
+        accept_page(self, *r);
         if (r->has_more) return fill_gap(self);
         s.order.drop_after(r->last_seq, ticket);
         if (!s.order.waiting()) return;
@@ -1028,19 +1051,14 @@ chat_room_actor::behavior_type running_room(room_self self) {
       drop_remote_typist(self, user);
     },
     [self](node_gone_atom, const std::string& node) { on_node_gone(self, node); },
-    [self](who_atom) -> json_ptr {
-      json here = json::array();
-      for (const auto& [user, e] : self->state.present) here.push_back(json::array({user, e.name}));
-      for (const auto& [user, e] : self->state.leaving) here.push_back(json::array({user, e.name}));
-      return make_json(std::move(here));
-    },
+    [self](who_atom) -> json_ptr { return make_json(who_here(self->state)); },
     // The answers to an ask after a link loss (the one at spawn is taken while loading).
     [self](peers_present_atom, const json_ptr& answers) { reconcile_peers(self, *answers); },
+    // This node's link came back: what it heard and told meanwhile was lost. It asks the
+    // others again, and tells them its own state once (which replaces what they had).
     [self](peers_ask_atom) {
-      if (!self->state.cfg.ask_peers) return;
-      self->state.cfg.ask_peers(self->state.project, [self = caf::actor_cast<caf::actor>(self)](json answers) {
-        caf::anon_send(self, peers_present_atom::value, make_json(std::move(answers)));
-      });
+      ask_peers(self);
+      if (self->state.cfg.share_present) self->state.cfg.share_present(self->state.project, who_here(self->state));
     },
     [self](mark_read_atom, const std::string& user, std::uint64_t seq) -> caf::result<bool, std::uint64_t> {
       if (seq > self->state.last_seq) return {false, std::uint64_t{0}};  // no such message yet

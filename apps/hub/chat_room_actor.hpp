@@ -38,12 +38,14 @@ struct chat_room_config {
   // connections plus what the other nodes' rooms said: `tell_peers` sends them
   // [project, kind, node, user, name] (kind: online, away, offline, typing, stop), and
   // `ask_peers` asks them who is present (answers: [[node, [[user, name], ...]], ...]):
-  // at spawn, and again whenever the cluster link was lost here or at another node
-  // (peers_ask_atom), since pub/sub dropped whatever was told meanwhile. A node whose
-  // heartbeat stops is dropped (node_gone_atom).
+  // at spawn, and again when this node's cluster link came back (peers_ask_atom), since
+  // pub/sub dropped whatever was told meanwhile; then `share_present` also tells them
+  // who is present here ([[user, name], ...]), which replaces what they had heard from
+  // this node. A node whose heartbeat stops is dropped (node_gone_atom).
   std::string node;
   std::function<void(json event)> tell_peers;
   std::function<void(const std::string& project, std::function<void(json answers)> done)> ask_peers;
+  std::function<void(const std::string& project, json here)> share_present;
 };
 
 // Largest thread listed at once.
@@ -83,8 +85,9 @@ using chat_room_actor = caf::typed_actor<
   caf::reacts_to<member_atom, std::string>,
   // a cluster's presence and typing (chat_room_config::tell_peers): another node's
   // event (kind, node, user, name); the end of a remote typist's timeout; a node that
-  // died; who is present here (-> [[user, name], ...]); the peers' answers (at spawn, or
-  // to an ask again after pub/sub lost events: their state replaces what they had said)
+  // died; who is present here (-> [[user, name], ...]); the peers' state (their answers at
+  // spawn or to an ask again after pub/sub lost events, or a node's own snapshot: it
+  // replaces what they had said); ask again after this node's link came back
   caf::reacts_to<room_peer_atom, std::string, std::string, std::string, std::string>,
   caf::reacts_to<peer_typing_expire_atom, std::string, std::uint64_t>, caf::reacts_to<node_gone_atom, std::string>,
   caf::replies_to<who_atom>::with<json_ptr>, caf::reacts_to<peers_present_atom, json_ptr>,

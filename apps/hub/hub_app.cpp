@@ -51,6 +51,9 @@ hub_app::hub_app(sio::server& srv, hub_config cfg, storage::storage_actor storag
                                            done(std::move(r.responses));
                                          });
         };
+        c.share_present = [this](const std::string& p, json here) {
+          srv_.server_side_emit("/", "hub:here", json::array({p, srv_.cluster().uid(), std::move(here)}));
+        };
       }
       return spawn_chat_room(srv_.system(), project, storage_, srv_.in("/"), std::move(c));
     }),
@@ -117,12 +120,11 @@ void hub_app::on_log_publication(std::string_view log, std::string payload) {
 void hub_app::on_feed_link(bool up) {
   if (!up) return;
   // Pub/sub lost what was published while the link was down, both ways: the log is read
-  // again, the peers are asked who is present again, and they are told to ask this node.
+  // again, and each room resyncs presence with the other nodes (peers_ask_atom).
   rooms_.for_each([](const std::string&, const chat_room_actor& room) {
     caf::anon_send(room, resync_atom::value);
     caf::anon_send(room, peers_ask_atom::value);
   });
-  if (!cfg_.shared_log_prefix.empty()) srv_.server_side_emit("/", "hub:rejoin", json::array({srv_.cluster().uid()}));
   users_.for_each([](const std::string&, const user_actor& user) { caf::anon_send(user, resync_atom::value); });
   if (!storage_) return;
   srv_.system().spawn([this, storage = storage_](caf::event_based_actor* self) {
@@ -153,9 +155,13 @@ void hub_app::on_cluster_event(const std::string& event, const json& args, const
       });
     }
   }
-  // A node's link came back: what it told meanwhile was lost; ask it again.
-  if (event == "hub:rejoin")
-    rooms_.for_each([](const std::string&, const chat_room_actor& room) { caf::anon_send(room, peers_ask_atom::value); });
+  // A room of a node whose link came back says who is present there now ([project, node,
+  // [[user, name], ...]]): it replaces what that node's lost events would have said.
+  if (event == "hub:here" && args.size() == 3 && text(0) && text(1) && args[2].is_array()) {
+    watch_peer(args[1].get<std::string>());
+    if (auto room = rooms_.find(args[0].get<std::string>()))
+      caf::anon_send(room, peers_present_atom::value, make_json(json::array({json::array({args[1], args[2]})})));
+  }
   if (event == "hub:revoke" && args.size() == 2 && args[0].is_string() && args[1].is_number_integer())
     revoked_.revoke(args[0].get<std::string>(), args[1].get<std::int64_t>());
   if (event == "hub:member" && args.size() == 2 && args[0].is_string() && args[1].is_string())

@@ -38,7 +38,7 @@ using peer_typing_expire_atom = caf::atom_constant<caf::atom("ptyp_exp")>;  // u
 using node_gone_atom = caf::atom_constant<caf::atom("node_gone")>;      // node uid whose heartbeat stopped
 using who_atom = caf::atom_constant<caf::atom("who")>;                  // -> json_ptr [[user, name], ...] here
 using peers_present_atom = caf::atom_constant<caf::atom("peers_pre")>;  // json_ptr: hub:who's answers
-using peers_ask_atom = caf::atom_constant<caf::atom("peers_ask")>;      // ask hub:who again (after a link loss)
+using peers_ask_atom = caf::atom_constant<caf::atom("peers_ask")>;      // this node's link came back: resync presence
 
 // -- user mailbox --------------------------------------------------------------------------
 using rate_take_atom = caf::atom_constant<caf::atom("rate_take")>;  // -> bool, int64 retry ms

@@ -4,6 +4,7 @@
 // tests and hub-sim an in-memory bus. Nothing here knows CAF, Asio or Redis.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -54,5 +55,24 @@ class pubsub_link {
 };
 
 using pubsub_link_ptr = std::shared_ptr<pubsub_link>;
+
+// What one connection subscribed to, and whether a publication on `channel` reaches it,
+// as Redis matches it for the patterns the adapter uses (a prefix, then '*'). For the
+// in-memory stand-ins of Redis (unit tests' memory bus, hub-sim's bus); the real link
+// leaves the matching to Redis.
+struct pubsub_subscriptions {
+  std::vector<std::string> channels;  // SUBSCRIBE
+  std::vector<std::string> patterns;  // PSUBSCRIBE
+
+  // PUBSUB NUMSUB counts exact subscriptions only.
+  bool exactly(const std::string& channel) const {
+    return std::find(channels.begin(), channels.end(), channel) != channels.end();
+  }
+  bool hears(const std::string& channel) const {
+    return exactly(channel) || std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
+             return !p.empty() && p.back() == '*' && channel.compare(0, p.size() - 1, p, 0, p.size() - 1) == 0;
+           });
+  }
+};
 
 }  // namespace hub

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -625,6 +626,23 @@ struct record_log {
   int erases = 0;
 };
 
+// A server config with connection state recovery on `storage` (a partial stand-in).
+sio::server_config recovering_with(const caf::actor& storage) {
+  sio::server_config cfg;
+  cfg.recovery = sio::recovery_config{};
+  cfg.recovery->storage = caf::actor_cast<hub::storage::storage_actor>(storage);
+  cfg.recovery->epoch = "e1";
+  return cfg;
+}
+
+// Recovery on `nsp` with streams named by `stream_of`, nothing to replay, no saved data.
+void recover_streams(sio::namespace_def& nsp, std::function<std::optional<std::string>(const std::string&)> stream_of) {
+  nsp.recovery(std::move(stream_of),
+               [](const std::string&, std::uint64_t, const std::string&)
+                 -> std::optional<std::pair<std::string, json>> { return std::nullopt; },
+               [](sio::socket&) { return json(); }, [](sio::socket&, const json&) { return true; });
+}
+
 caf::behavior fake_storage(caf::event_based_actor*, std::shared_ptr<record_log> log) {
   namespace st = hub::storage;
   return {
@@ -649,21 +667,12 @@ TEST_CASE_METHOD(sio_fixture, "actors: a connect that joins a stream's room writ
   // without it and again with it.
   auto log = std::make_shared<record_log>();
   auto storage = sys.spawn(fake_storage, log);
-  sio::server_config cfg;
-  cfg.recovery = sio::recovery_config{};
-  cfg.recovery->storage = caf::actor_cast<hub::storage::storage_actor>(storage);  // a partial stand-in
-  cfg.recovery->epoch = "e1";
-  auto& srv = make_server(cfg);
+  auto& srv = make_server(recovering_with(storage));
   auto& nsp = srv.of("/");
-  nsp.recovery(
-    [](const std::string& room) -> std::optional<std::string> {
-      if (room.rfind("s:", 0) == 0) return "log/" + room.substr(2);
-      return std::nullopt;
-    },
-    [](const std::string&, std::uint64_t, const std::string&) -> std::optional<std::pair<std::string, json>> {
-      return std::nullopt;
-    },
-    [](sio::socket&) { return json(); }, [](sio::socket&, const json&) { return true; });
+  recover_streams(nsp, [](const std::string& room) -> std::optional<std::string> {
+    if (room.rfind("s:", 0) == 0) return "log/" + room.substr(2);
+    return std::nullopt;
+  });
   nsp.on_connection([](sio::socket& s) {
     s.join("s:a");
     s.join("plain");
@@ -728,17 +737,11 @@ TEST_CASE_METHOD(sio_fixture, "actors: a session another node wrote is recovered
   const auto now = std::chrono::system_clock::now();
   auto st = std::make_shared<cluster_store>();
   auto storage = sys.spawn(fake_cluster_storage, st);
-  sio::server_config cfg;
-  cfg.recovery = sio::recovery_config{};
-  cfg.recovery->storage = caf::actor_cast<hub::storage::storage_actor>(storage);  // a partial stand-in
-  cfg.recovery->epoch = "e1";
+  auto cfg = recovering_with(storage);
   cfg.recovery->node = "nA";
   cfg.recovery->window = 2min;
   auto& srv = make_server(cfg);
-  srv.of("/").recovery([](const std::string&) -> std::optional<std::string> { return std::nullopt; },
-                       [](const std::string&, std::uint64_t, const std::string&)
-                         -> std::optional<std::pair<std::string, json>> { return std::nullopt; },
-                       [](sio::socket&) { return json(); }, [](sio::socket&, const json&) { return true; });
+  recover_streams(srv.of("/"), [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
   auto connect = [&] {
     auto& c = client();
     c.feed(R"(40{"pid":"P1"})");

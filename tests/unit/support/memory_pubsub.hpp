@@ -10,7 +10,6 @@
 
 #include "net/redis/pubsub_seam.hpp"
 
-#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -26,8 +25,7 @@ class memory_bus : public std::enable_shared_from_this<memory_bus> {
 
     void subscribe(std::vector<std::string> channels, std::vector<std::string> patterns,
                    std::shared_ptr<pubsub_listener> listener) override {
-      channels_ = std::move(channels);
-      patterns_ = std::move(patterns);
+      subs_ = pubsub_subscriptions{std::move(channels), std::move(patterns)};
       listener_ = std::move(listener);
     }
     void start() override {
@@ -42,22 +40,13 @@ class memory_bus : public std::enable_shared_from_this<memory_bus> {
     bool up() const override { return started_ && !bus_->down; }
     std::string describe() const override { return up() ? "up" : "down: memory bus is down"; }
 
-    bool hears(const std::string& channel) const {
-      if (!started_ || !listener_) return false;
-      if (std::find(channels_.begin(), channels_.end(), channel) != channels_.end()) return true;
-      return std::any_of(patterns_.begin(), patterns_.end(), [&](const std::string& p) {
-        return !p.empty() && p.back() == '*' && channel.compare(0, p.size() - 1, p, 0, p.size() - 1) == 0;
-      });
-    }
-    bool subscribed_exactly(const std::string& channel) const {
-      return started_ && std::find(channels_.begin(), channels_.end(), channel) != channels_.end();
-    }
+    bool hears(const std::string& channel) const { return started_ && listener_ && subs_.hears(channel); }
+    bool subscribed_exactly(const std::string& channel) const { return started_ && subs_.exactly(channel); }
     pubsub_listener* listener() const { return listener_.get(); }
 
    private:
     std::shared_ptr<memory_bus> bus_;
-    std::vector<std::string> channels_;
-    std::vector<std::string> patterns_;
+    pubsub_subscriptions subs_;
     std::shared_ptr<pubsub_listener> listener_;
     bool started_ = false;
   };
